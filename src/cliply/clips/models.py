@@ -1,0 +1,47 @@
+"""Clips: a time range of a project's source, its score and reasons, and its renders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cliply.db.base import Base, created_at, updated_at, uuid_pk, workspace_fk
+
+CLIP_STATUSES = ("suggested", "queued", "rendering", "ready", "failed")
+
+
+class Clip(Base):
+    __tablename__ = "clips"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workspace_id: Mapped[uuid.UUID] = workspace_fk()
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    origin: Mapped[str] = mapped_column(String(10), server_default="auto")  # auto | manual
+    rank: Mapped[int | None] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    title: Mapped[str] = mapped_column(String(300), server_default="")
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    hashtags: Mapped[list[str]] = mapped_column(ARRAY(String(100)), server_default="{}")
+    text: Mapped[str] = mapped_column(Text, server_default="")
+    score: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    caption_style: Mapped[str] = mapped_column(String(30), server_default="bold")
+    aspect: Mapped[str] = mapped_column(String(10), server_default="9:16")
+    status: Mapped[str] = mapped_column(String(20), server_default="suggested", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    render_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    render_key: Mapped[str | None] = mapped_column(String(300))
+    thumb_key: Mapped[str | None] = mapped_column(String(300))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    layout: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()

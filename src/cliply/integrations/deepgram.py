@@ -1,0 +1,211 @@
+"""Deepgram pre-recorded speech-to-text API client (POST /v1/listen), protocol only."""
+
+from __future__ import annotations
+
+import email.utils
+import mimetypes
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+DEFAULT_BASE_URL = "https://api.deepgram.com"
+_CHUNK = 256 * 1024
+
+_STATUS_CODES: dict[int, tuple[str, bool]] = {
+    400: ("deepgram_bad_request", False),
+    401: ("deepgram_unauthorized", False),
+    402: ("deepgram_payment_required", False),
+    403: ("deepgram_forbidden", False),
+    404: ("deepgram_not_found", False),
+    408: ("deepgram_timeout", True),
+    413: ("deepgram_payload_too_large", False),
+    415: ("deepgram_unsupported_media", False),
+    429: ("deepgram_rate_limited", True),
+}
+
+
+class DeepgramError(Exception):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.request_id = request_id
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            yield chunk
+
+
+def _error_from_response(resp: httpx.Response) -> DeepgramError:
+    code, retryable = _STATUS_CODES.get(
+        resp.status_code,
+        ("deepgram_server_error", True) if resp.status_code >= 500 else ("deepgram_error", False),
+    )
+    detail = ""
+    request_id = resp.headers.get("dg-request-id")
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        # Deepgram answers either {err_code, err_msg} or {category, message, details}.
+        detail = str(body.get("err_msg") or body.get("message") or body.get("details") or "")
+        request_id = str(body.get("request_id") or request_id or "") or None
+    message = f"Deepgram answered HTTP {resp.status_code}" + (f": {detail}" if detail else "")
+    return DeepgramError(
+        code, message, retryable=retryable, status=resp.status_code, request_id=request_id
+    )
+
+
+class DeepgramClient:
+    """Sends audio files to Deepgram and returns the decoded JSON response.
+
+    Retries rate limits (429, honouring Retry-After), 408, 5xx and network failures with
+    exponential backoff; a wait longer than `max_wait_s` is not slept but raised, so a job
+    queue can reschedule instead of holding a worker.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout_s: float = 900.0,
+        connect_timeout_s: float = 10.0,
+        max_retries: int = 3,
+        backoff_base_s: float = 1.0,
+        max_wait_s: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        http: httpx.Client | None = None,
+    ) -> None:
+        if not api_key:
+            raise DeepgramError("deepgram_no_api_key", "no Deepgram API key given", retryable=False)
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.max_wait_s = max_wait_s
+        self._sleep = sleep
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s)
+        )
+        self._owns_http = http is None
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> DeepgramClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def listen_file(
+        self,
+        path: Path,
+        *,
+        content_type: str | None = None,
+        model: str = "nova-2",
+        language: str | None = None,
+        diarize: bool = False,
+        smart_format: bool = True,
+        punctuate: bool = True,
+        utterances: bool = True,
+        extra_params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Transcribe a local file; the body is streamed from disk, never read whole."""
+        params: dict[str, str] = {
+            "model": model,
+            "smart_format": _flag(smart_format),
+            "punctuate": _flag(punctuate),
+            "utterances": _flag(utterances),
+            "diarize": _flag(diarize),
+        }
+        if language:
+            params["language"] = language
+        params.update(extra_params or {})
+        ctype = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        headers = {
+            "Authorization": f"Token {self._api_key}",
+            "Content-Type": ctype,
+            "Content-Length": str(path.stat().st_size),
+            "Accept": "application/json",
+        }
+        url = f"{self.base_url}/v1/listen"
+        attempt = 0
+        while True:
+            try:
+                resp = self._http.post(
+                    url, params=params, headers=headers, content=_file_chunks(path)
+                )
+            except httpx.TransportError as exc:
+                error = DeepgramError(
+                    "deepgram_unreachable", f"cannot reach Deepgram: {exc}", retryable=True
+                )
+                wait = self._backoff(attempt)
+            else:
+                if resp.status_code == 200:
+                    try:
+                        data = resp.json()
+                    except ValueError as exc:
+                        raise DeepgramError(
+                            "deepgram_bad_response", "Deepgram answered non-JSON", retryable=True,
+                            status=200,
+                        ) from exc  # fmt: skip
+                    if not isinstance(data, dict) or "results" not in data:
+                        raise DeepgramError(
+                            "deepgram_bad_response", "Deepgram response has no results",
+                            retryable=True, status=200,
+                        )  # fmt: skip
+                    return data
+                error = _error_from_response(resp)
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                wait = retry_after if retry_after is not None else self._backoff(attempt)
+            if not error.retryable or attempt >= self.max_retries or wait > self.max_wait_s:
+                raise error
+            self._sleep(wait)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        # Jitter spreads retries of many workers hitting the same limit.
+        return float(self.backoff_base_s * (2**attempt) * (0.75 + random.random() / 2))
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,175 @@
+"""OpenAI audio transcription API client (POST /v1/audio/transcriptions), protocol only."""
+
+from __future__ import annotations
+
+import mimetypes
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cliply.integrations.deepgram import parse_retry_after
+
+DEFAULT_BASE_URL = "https://api.openai.com"
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the API refuses larger files
+
+_STATUS_CODES: dict[int, tuple[str, bool]] = {
+    400: ("openai_bad_request", False),
+    401: ("openai_unauthorized", False),
+    403: ("openai_forbidden", False),
+    404: ("openai_not_found", False),
+    408: ("openai_timeout", True),
+    413: ("openai_file_too_large", False),
+    415: ("openai_unsupported_media", False),
+    429: ("openai_rate_limited", True),
+}
+
+
+class OpenAIAudioError(Exception):
+    def __init__(
+        self, code: str, message: str, *, retryable: bool, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+
+
+def _error_from_response(resp: httpx.Response) -> OpenAIAudioError:
+    code, retryable = _STATUS_CODES.get(
+        resp.status_code,
+        ("openai_server_error", True) if resp.status_code >= 500 else ("openai_error", False),
+    )
+    detail = ""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        detail = str(err.get("message") or "")
+        # A 429 for an exhausted quota will not clear by waiting.
+        if resp.status_code == 429 and "insufficient_quota" in (err.get("code"), err.get("type")):
+            code, retryable = "openai_quota_exceeded", False
+    message = f"OpenAI answered HTTP {resp.status_code}" + (f": {detail}" if detail else "")
+    return OpenAIAudioError(code, message, retryable=retryable, status=resp.status_code)
+
+
+class OpenAIAudioClient:
+    """Uploads one file (multipart, streamed from disk) and returns the verbose JSON.
+
+    Retries 429 (not quota), 408, 5xx and network errors with backoff, honouring
+    Retry-After; waits longer than `max_wait_s` are raised instead of slept.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        organization: str | None = None,
+        timeout_s: float = 600.0,
+        connect_timeout_s: float = 10.0,
+        max_retries: int = 3,
+        backoff_base_s: float = 1.0,
+        max_wait_s: float = 60.0,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+        sleep: Callable[[float], None] = time.sleep,
+        http: httpx.Client | None = None,
+    ) -> None:
+        if not api_key:
+            raise OpenAIAudioError("openai_no_api_key", "no OpenAI API key given", retryable=False)
+        self._api_key = api_key
+        self._organization = organization
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+        self.max_wait_s = max_wait_s
+        self.max_upload_bytes = max_upload_bytes
+        self._sleep = sleep
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s)
+        )
+        self._owns_http = http is None
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> OpenAIAudioClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transcribe_file(
+        self,
+        path: Path,
+        *,
+        model: str = "whisper-1",
+        language: str | None = None,
+        prompt: str | None = None,
+        content_type: str | None = None,
+    ) -> dict[str, Any]:
+        size = path.stat().st_size
+        if size > self.max_upload_bytes:
+            raise OpenAIAudioError(
+                "openai_file_too_large",
+                f"{size} bytes is over the {self.max_upload_bytes}-byte upload limit",
+                retryable=False,
+            )
+        data: dict[str, str | list[str]] = {
+            "model": model,
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+        }
+        if language:
+            data["language"] = language
+        if prompt:
+            data["prompt"] = prompt
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        if self._organization:
+            headers["OpenAI-Organization"] = self._organization
+        ctype = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        url = f"{self.base_url}/v1/audio/transcriptions"
+        attempt = 0
+        while True:
+            try:
+                with path.open("rb") as fh:
+                    resp = self._http.post(
+                        url, headers=headers, data=data, files={"file": (path.name, fh, ctype)}
+                    )
+            except httpx.TransportError as exc:
+                error = OpenAIAudioError(
+                    "openai_unreachable", f"cannot reach OpenAI: {exc}", retryable=True
+                )
+                wait = self._backoff(attempt)
+            else:
+                if resp.status_code == 200:
+                    try:
+                        body = resp.json()
+                    except ValueError as exc:
+                        raise OpenAIAudioError(
+                            "openai_bad_response", "OpenAI answered non-JSON", retryable=True,
+                            status=200,
+                        ) from exc  # fmt: skip
+                    if not isinstance(body, dict):
+                        raise OpenAIAudioError(
+                            "openai_bad_response", "OpenAI answered an unexpected JSON shape",
+                            retryable=True, status=200,
+                        )  # fmt: skip
+                    return body
+                error = _error_from_response(resp)
+                retry_after = parse_retry_after(resp.headers.get("retry-after"))
+                wait = retry_after if retry_after is not None else self._backoff(attempt)
+            if not error.retryable or attempt >= self.max_retries or wait > self.max_wait_s:
+                raise error
+            self._sleep(wait)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        return float(self.backoff_base_s * (2**attempt) * (0.75 + random.random() / 2))

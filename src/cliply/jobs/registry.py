@@ -1,0 +1,134 @@
+"""Job kinds, handler and periodic-task registration, and the context a handler runs with.
+
+Handlers are plain synchronous functions `fn(ctx: JobContext) -> dict | None` (the worker runs
+them in threads so heartbeats never stall). They must be idempotent: running one twice leaves
+the same rows and objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Pipeline kinds (DESIGN.md "Jobs")
+INGEST = "INGEST"
+YOUTUBE_DOWNLOAD = "YOUTUBE_DOWNLOAD"
+TRANSCRIBE = "TRANSCRIBE"
+HIGHLIGHT_DETECT = "HIGHLIGHT_DETECT"
+CLIP_RENDER = "CLIP_RENDER"
+PUBLISH_TIKTOK = "PUBLISH_TIKTOK"
+PUBLISH_YOUTUBE = "PUBLISH_YOUTUBE"
+
+CAPABILITIES = ("cpu", "gpu", "publish", "io")
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler (by progress/heartbeat) once the job was cancelled."""
+
+
+class PermanentError(Exception):
+    """The job cannot succeed by retrying (bad input, missing object): fail it now."""
+
+    def __init__(self, message: str, code: str = "permanent") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RetryableError(Exception):
+    """A passing failure (network, 5xx): retry with backoff while attempts remain."""
+
+    def __init__(self, message: str, code: str = "retryable") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ProgressSink(Protocol):
+    def __call__(self, job_id: uuid.UUID, fraction: float, message: str | None) -> bool:
+        """Record progress; returns True when the job has been cancelled."""
+
+
+@dataclass
+class JobContext:
+    job_id: uuid.UUID
+    kind: str
+    payload: dict[str, Any]
+    workspace_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    attempt: int
+    worker_id: str
+    sink: ProgressSink | None = None
+    cancelled: bool = False
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report progress in [0, 1]; raises JobCancelled if the job was cancelled meanwhile."""
+        fraction = min(1.0, max(0.0, fraction))
+        if self.sink is not None and self.sink(self.job_id, fraction, message):
+            self.cancelled = True
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if self.cancelled:
+            raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def event(self, event: str, message: str, **data: Any) -> None:
+        """Note something for the job's timeline (e.g. which engine produced a transcript)."""
+        self.events.append((event, message, data))
+
+
+Handler = Callable[[JobContext], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    kind: str
+    fn: Handler
+    capability: str
+    timeout_s: float | None
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    name: str
+    fn: Callable[[], Any]
+    every_s: float | None
+    cron: str | None
+
+
+HANDLERS: dict[str, HandlerSpec] = {}
+PERIODIC: dict[str, PeriodicSpec] = {}
+
+
+def handler(kind: str, *, capability: str = "cpu",
+            timeout_s: float | None = None) -> Callable[[Handler], Handler]:
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown capability {capability!r}")
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = HandlerSpec(kind, fn, capability, timeout_s)
+        return fn
+    return register
+
+
+def periodic(name: str, *, every_s: float | None = None,
+             cron: str | None = None) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    if (every_s is None) == (cron is None):
+        raise ValueError("give exactly one of every_s or cron")
+
+    def register(fn: Callable[[], Any]) -> Callable[[], Any]:
+        PERIODIC[name] = PeriodicSpec(name, fn, every_s, cron)
+        return fn
+    return register
+
+
+# Modules whose import registers handlers and periodic tasks (each domain's tasks.py).
+HANDLER_MODULES: list[str] = []
+
+
+def load_handlers() -> None:
+    import importlib
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)

@@ -1,0 +1,408 @@
+"""Word-by-word burned-in captions as an ASS (libass) subtitle file.
+
+Words are grouped into short lines (a few words, broken at punctuation, pauses or a width
+budget). Each line is written as one Dialogue event per word state: the event for word k starts
+exactly when word k starts and shows the whole line with word k in the `Active` style (and, in
+"fill" mode, the words already said in the `Spoken` style). Event times have 10 ms resolution, so
+each highlight starts within 5 ms of its word.
+
+Placement keeps clear of what TikTok / Shorts / Reels draw over the video: captions sit a third
+of the height above the bottom (the caption, handle and music ticker use the bottom ~20 %) and
+leave a wider right margin for the like / comment / share column.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cliply.media.errors import BAD_ARGUMENT, MediaError
+from cliply.transcribe.models import Word
+
+# Share of the frame kept clear; see the module docstring.
+SAFE_BOTTOM = 0.32
+SAFE_LEFT = 0.07
+SAFE_RIGHT = 0.15
+
+ACTIVE = "Active"
+SPOKEN = "Spoken"
+BASE = "Base"
+
+# ASCII and CJK (full-width) sentence / clause punctuation.
+_BREAK_AFTER = tuple(".,!?;:\u2026\u3002\uff0c\uff01\uff1f\uff1b\uff1a\u3001")
+_WORD_JOINER = "\u2060"
+
+
+@dataclass(frozen=True)
+class CaptionStyle:
+    name: str
+    font: str = "DejaVu Sans"
+    size: float = 0.042
+    """Font size as a share of the frame height."""
+    bold: bool = True
+    uppercase: bool = False
+    primary: str = "FFFFFF"
+    """RGB hex of the words not being spoken."""
+    active: str = "FFE600"
+    spoken: str | None = None
+    """RGB hex for words already said ("fill" mode); None keeps them `primary`."""
+    outline_color: str = "000000"
+    outline: float = 0.0045
+    """Outline width as a share of the frame height."""
+    shadow: float = 0.0
+    box: bool = False
+    """Opaque box behind the text (ASS BorderStyle 3) instead of an outline."""
+    box_color: str = "000000"
+    box_alpha: int = 0x60
+    max_chars: int = 18
+    max_words: int = 4
+    mode: Literal["word", "fill"] = "word"
+
+
+CAPTION_STYLES: dict[str, CaptionStyle] = {
+    "bold": CaptionStyle(name="bold", size=0.045, uppercase=True, max_chars=16, max_words=3),
+    "minimal": CaptionStyle(
+        name="minimal",
+        size=0.032,
+        bold=False,
+        primary="C8C8C8",
+        active="FFFFFF",
+        outline=0.0015,
+        shadow=0.002,
+        max_chars=28,
+        max_words=6,
+    ),
+    "karaoke": CaptionStyle(
+        name="karaoke",
+        size=0.04,
+        primary="FFFFFF",
+        active="38E54D",
+        spoken="38E54D",
+        max_chars=22,
+        max_words=5,
+        mode="fill",
+    ),
+    "boxed": CaptionStyle(
+        name="boxed",
+        size=0.036,
+        primary="FFFFFF",
+        active="FFD400",
+        box=True,
+        outline=0.006,
+        max_chars=22,
+        max_words=4,
+    ),
+}
+"""Named caption presets; keys are what users pick."""
+
+
+def get_style(style: str | CaptionStyle) -> CaptionStyle:
+    if isinstance(style, CaptionStyle):
+        return style
+    try:
+        return CAPTION_STYLES[style]
+    except KeyError:
+        raise MediaError(
+            BAD_ARGUMENT, f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    text: str
+    start: float
+    end: float
+
+
+def clip_words(words: Sequence[Word], clip_start: float, clip_end: float) -> list[TimedWord]:
+    """Words that overlap the clip, on the clip's timeline, cleaned and strictly ordered."""
+    duration = clip_end - clip_start
+    out: list[TimedWord] = []
+    for w in sorted(words, key=lambda w: w.start):
+        text = _clean(w.text)
+        if not text or w.end <= clip_start or w.start >= clip_end:
+            continue
+        start = min(max(w.start - clip_start, 0.0), duration)
+        end = min(max(w.end - clip_start, start), duration)
+        if out and start < out[-1].start + 0.02:
+            # Overlapping timestamps would make a zero-length highlight; nudge forward.
+            start = out[-1].start + 0.02
+            end = max(end, start)
+        if start >= duration:
+            break
+        out.append(TimedWord(text, start, end))
+    return out
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    # libass cannot draw colour (bitmap) emoji fonts: they would show as empty boxes, so
+    # pictographs outside the BMP and their joiners / variation selectors are dropped.
+    text = "".join(c for c in text if not _is_pictograph(c))
+    return " ".join(text.replace("\r", " ").replace("\n", " ").replace("\t", " ").split())
+
+
+def _is_pictograph(ch: str) -> bool:
+    cp = ord(ch)
+    if cp in (0x200D, 0xFE0E, 0xFE0F, 0x20E3) or 0x1F3FB <= cp <= 0x1F3FF:
+        return True
+    return cp >= 0x1F000 and unicodedata.category(ch) in ("So", "Sk", "Cn")
+
+
+def _is_cjk(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _units(text: str) -> int:
+    """Width budget units: wide (CJK) characters count double."""
+    return sum(2 if _is_cjk(c) else 1 for c in text)
+
+
+def _joiner(left: str, right: str) -> str:
+    return "" if left and right and _is_cjk(left[-1]) and _is_cjk(right[0]) else " "
+
+
+def group_lines(
+    words: Sequence[TimedWord], *, max_chars: int, max_words: int, max_gap: float = 0.8
+) -> list[list[TimedWord]]:
+    """Split words into caption lines: at punctuation, long pauses, or the width budget."""
+    lines: list[list[TimedWord]] = []
+    cur: list[TimedWord] = []
+    width = 0
+    for w in words:
+        if cur:
+            grown = width + _units(_joiner(cur[-1].text, w.text) + w.text)
+            if grown > max_chars or len(cur) >= max_words or w.start - cur[-1].end > max_gap:
+                lines.append(cur)
+                cur, width = [], 0
+        width += _units((_joiner(cur[-1].text, w.text) if cur else "") + w.text)
+        cur.append(w)
+        if w.text.endswith(_BREAK_AFTER):
+            lines.append(cur)
+            cur, width = [], 0
+    if cur:
+        lines.append(cur)
+    return lines
+
+
+def escape_text(text: str) -> str:
+    """Make user text literal in ASS: no override blocks, no \\N-style escapes."""
+    text = _clean(text)
+    # A word joiner after each backslash stops libass reading "\N", "\h", "\{" as escapes;
+    # braces get the same libass escape so they never open an override block.
+    text = text.replace("\\", "\\" + _WORD_JOINER)
+    return text.replace("{", "\\{").replace("}", "\\}")
+
+
+def _ass_color(rgb: str, alpha: int = 0) -> str:
+    rgb = rgb.lstrip("#")
+    r, g, b = rgb[0:2], rgb[2:4], rgb[4:6]
+    return f"&H{alpha:02X}{b}{g}{r}".upper()
+
+
+def _ass_time(seconds: float) -> str:
+    cs = max(0, round(seconds * 100))
+    h, rem = divmod(cs, 360000)
+    m, rem = divmod(rem, 6000)
+    s, c = divmod(rem, 100)
+    return f"{h}:{m:02d}:{s:02d}.{c:02d}"
+
+
+def _style_line(name: str, st: CaptionStyle, color: str, width: int, height: int) -> str:
+    size = round(st.size * height)
+    outline = max(1.0, round(st.outline * height, 1))
+    shadow = round(st.shadow * height, 1)
+    back = _ass_color(st.box_color, st.box_alpha) if st.box else _ass_color("000000", 0x80)
+    outline_col = _ass_color(st.box_color, st.box_alpha) if st.box else _ass_color(st.outline_color)
+    fields = [
+        name,
+        st.font,
+        str(size),
+        _ass_color(color),
+        _ass_color(color),
+        outline_col,
+        back,
+        "-1" if st.bold else "0",
+        "0",
+        "0",
+        "0",
+        "100",
+        "100",
+        "0",
+        "0",
+        "3" if st.box else "1",
+        f"{outline:g}",
+        f"{shadow:g}",
+        "2",
+        str(round(SAFE_LEFT * width)),
+        str(round(SAFE_RIGHT * width)),
+        str(round(SAFE_BOTTOM * height)),
+        "1",
+    ]
+    return "Style: " + ",".join(fields)
+
+
+def write_ass(
+    words: Sequence[Word],
+    out_path: str | Path,
+    *,
+    clip_start: float,
+    clip_end: float,
+    width: int = 1080,
+    height: int = 1920,
+    style: str | CaptionStyle = "bold",
+) -> Path:
+    """Write the captions of [clip_start, clip_end) (source seconds) to `out_path`.
+
+    Event times are relative to the clip start, ready to burn into the rendered clip.
+    """
+    if clip_end <= clip_start:
+        raise MediaError(BAD_ARGUMENT, f"empty clip window {clip_start}..{clip_end}")
+    st = get_style(style)
+    timed = clip_words(words, clip_start, clip_end)
+    if st.uppercase:
+        timed = [TimedWord(w.text.upper(), w.start, w.end) for w in timed]
+    lines = group_lines(timed, max_chars=st.max_chars, max_words=st.max_words)
+    duration = clip_end - clip_start
+
+    events: list[str] = []
+    for li, line in enumerate(lines):
+        next_start = lines[li + 1][0].start if li + 1 < len(lines) else duration
+        hold_end = line[-1].end + 0.4
+        # Short pauses keep the line up until the next one, so captions do not flicker.
+        line_end = next_start if next_start - line[-1].end < 0.6 else min(hold_end, next_start)
+        line_end = min(max(line_end, line[-1].end), duration)
+        texts = [escape_text(w.text) for w in line]
+        for k, w in enumerate(line):
+            start = w.start
+            end = line[k + 1].start if k + 1 < len(line) else line_end
+            if round(end * 100) <= round(start * 100):
+                end = start + 0.01
+            parts: list[str] = []
+            for j, text in enumerate(texts):
+                if j == k:
+                    piece = f"{{\\r{ACTIVE}}}{text}{{\\r}}"
+                elif j < k and st.mode == "fill":
+                    piece = f"{{\\r{SPOKEN}}}{text}{{\\r}}"
+                else:
+                    piece = text
+                if j > 0:
+                    piece = _joiner(line[j - 1].text, line[j].text) + piece
+                parts.append(piece)
+            events.append(
+                f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},{BASE},,0,0,0,,{''.join(parts)}"
+            )
+
+    header = [
+        "[Script Info]",
+        "; Written by Cliply",
+        "ScriptType: v4.00+",
+        f"PlayResX: {width}",
+        f"PlayResY: {height}",
+        "WrapStyle: 0",
+        "ScaledBorderAndShadow: yes",
+        "YCbCr Matrix: TV.709",
+        "",
+        "[V4+ Styles]",
+        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour,"
+        " BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle,"
+        " BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
+        _style_line(BASE, st, st.primary, width, height),
+        _style_line(ACTIVE, st, st.active, width, height),
+        _style_line(SPOKEN, st, st.spoken or st.primary, width, height),
+        "",
+        "[Events]",
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
+    ]
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".ass", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write("\ufeff" + "\n".join(header + events) + "\n")
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+# --- reading ASS back (tests, previews) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssEvent:
+    start: float
+    end: float
+    style: str
+    text: str
+
+    @property
+    def plain(self) -> str:
+        """Displayed text: override blocks removed, escapes undone."""
+        return _unescape(re.sub(r"(?<!\\)\{[^}]*\}", "", self.text))
+
+    @property
+    def active_word(self) -> str | None:
+        m = re.search(r"\{\\r" + ACTIVE + r"\}(.*?)(?<!\\)\{", self.text)
+        return _unescape(m.group(1)) if m else None
+
+
+@dataclass(frozen=True)
+class AssDocument:
+    play_res: tuple[int, int]
+    styles: dict[str, dict[str, str]]
+    events: list[AssEvent]
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\{", "{").replace("\\}", "}").replace("\\" + _WORD_JOINER, "\\")
+
+
+def _parse_time(value: str) -> float:
+    h, m, s = value.strip().split(":")
+    return int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def parse_ass(path: str | Path) -> AssDocument:
+    """Parse the subset of ASS that `write_ass` produces (any v4+ file's styles and events)."""
+    section = ""
+    style_fields: list[str] = []
+    event_fields: list[str] = []
+    styles: dict[str, dict[str, str]] = {}
+    events: list[AssEvent] = []
+    res = {"PlayResX": 0, "PlayResY": 0}
+    for raw in Path(path).read_text(encoding="utf-8-sig").splitlines():
+        line = raw.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line.lower()
+            continue
+        key, _, value = line.partition(":")
+        value = value.strip()
+        if section == "[script info]" and key in res:
+            res[key] = int(value)
+        elif section == "[v4+ styles]" and key == "Format":
+            style_fields = [f.strip() for f in value.split(",")]
+        elif section == "[v4+ styles]" and key == "Style":
+            vals = [v.strip() for v in value.split(",", len(style_fields) - 1)]
+            styles[vals[0]] = dict(zip(style_fields, vals, strict=False))
+        elif section == "[events]" and key == "Format":
+            event_fields = [f.strip() for f in value.split(",")]
+        elif section == "[events]" and key == "Dialogue":
+            vals = value.split(",", len(event_fields) - 1)
+            row = dict(zip(event_fields, vals, strict=False))
+            events.append(
+                AssEvent(
+                    start=_parse_time(row["Start"]),
+                    end=_parse_time(row["End"]),
+                    style=row["Style"].strip(),
+                    text=row["Text"],
+                )
+            )
+    return AssDocument(play_res=(res["PlayResX"], res["PlayResY"]), styles=styles, events=events)

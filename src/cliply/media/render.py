@@ -1,0 +1,219 @@
+"""One-pass clip rendering: seek, trim, reframe, burn captions, normalise loudness, encode.
+
+Everything happens in a single ffmpeg process: `-ss` before `-i` (fast keyframe seek, then
+exact decode to the start), `-t` for the exact length, one filtergraph for picture and sound,
+libx264 + AAC with `+faststart` so platforms can start playback before the download ends.
+The output is written under a temporary name and renamed, so a re-render replaces the old file
+atomically and a failed one leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, MediaError
+from cliply.media.probe import ProbeResult, probe
+from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
+from cliply.media.tools import ffmpeg_bin, stderr_tail
+
+__all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip"]
+
+ProgressCallback = Callable[[float], None]
+
+# EBU R128 single-pass targets that suit phone playback on social platforms.
+LOUDNORM = "loudnorm=I=-14:TP=-1.5:LRA=11"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    duration: float
+    width: int
+    height: int
+    has_audio: bool
+    size_bytes: int
+    command: list[str]
+
+
+def escape_filter_value(value: str) -> str:
+    """Escape a string for use as a filter option value inside a -filter_complex graph.
+
+    Two levels, as ffmpeg's filtergraph docs describe: first the option value (\\ ' :), then the
+    graph description (\\ ' [ ] , ;).
+    """
+    level1 = "".join("\\" + c if c in "\\':" else c for c in value)
+    return "".join("\\" + c if c in "\\'[],;" else c for c in level1)
+
+
+def build_render_command(
+    source: str | Path,
+    out_mp4: str | Path,
+    *,
+    start: float,
+    end: float,
+    crop_plan: CropPlan,
+    ass_path: str | Path | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    has_audio: bool = True,
+    loudnorm: bool = True,
+    watermark_text: str | None = None,
+    preset: str = "veryfast",
+    crf: int = 21,
+    fonts_dir: str | Path | None = None,
+    threads: int | None = None,
+    progress: bool = False,
+) -> list[str]:
+    """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
+    if start < 0 or end <= start:
+        raise MediaError(BAD_ARGUMENT, f"bad clip window {start}..{end}")
+    default_w, default_h = aspect_size(crop_plan.aspect)
+    out_w, out_h = width or default_w, height or default_h
+    if out_w % 2 or out_h % 2 or out_w < 16 or out_h < 16:
+        raise MediaError(BAD_ARGUMENT, f"output size {out_w}x{out_h} must be even and >= 16")
+
+    chain = video_filter(
+        crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
+    )
+    post: list[str] = []
+    if ass_path is not None:
+        opt = f"ass=filename={escape_filter_value(str(ass_path))}"
+        if fonts_dir is not None:
+            opt += f":fontsdir={escape_filter_value(str(fonts_dir))}"
+        post.append(opt)
+    if watermark_text:
+        size = max(12, round(out_h * 0.022))
+        post.append(
+            "drawtext=expansion=none"
+            f":font={escape_filter_value('DejaVu Sans:style=Bold')}"
+            f":text={escape_filter_value(watermark_text)}:fontsize={size}"
+            ":fontcolor=white@0.55:shadowcolor=black@0.5:shadowx=2:shadowy=2"
+            # Top-left, below the platforms' top bar and clear of the right-hand buttons.
+            f":x={round(out_w * 0.05)}:y={round(out_h * 0.10)}"
+        )
+    post.append("format=yuv420p")
+    graph = f"{chain};[vr]{','.join(post)}[v]"
+    if has_audio:
+        audio = f"{LOUDNORM}," if loudnorm else ""
+        # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
+        graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
+
+    cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
+    if progress:
+        cmd += ["-progress", "pipe:1", "-nostats"]
+    cmd += ["-ss", f"{start:.3f}", "-i", str(source), "-t", f"{end - start:.3f}"]
+    cmd += ["-filter_complex", graph, "-map", "[v]"]
+    if has_audio:
+        cmd += ["-map", "[a]", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+    cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p"]
+    cmd += ["-profile:v", "high", "-map_metadata", "-1", "-map_chapters", "-1"]
+    if threads:
+        cmd += ["-threads", str(threads)]
+    cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
+    return cmd
+
+
+def render_clip(
+    source: str | Path,
+    out_mp4: str | Path,
+    *,
+    start: float,
+    end: float,
+    crop_plan: CropPlan | None = None,
+    ass_path: str | Path | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    aspect: str = "9:16",
+    loudnorm: bool = True,
+    watermark_text: str | None = None,
+    preset: str = "veryfast",
+    crf: int = 21,
+    fonts_dir: str | Path | None = None,
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+    timeout_s: float | None = None,
+    source_info: ProbeResult | None = None,
+) -> RenderResult:
+    """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
+
+    Without `crop_plan` a centred crop of `aspect` is used. `progress` is called with the
+    fraction done (0..1), from ffmpeg's `-progress` output. Size defaults to ASPECTS[aspect].
+    """
+    info = source_info or probe(source)
+    if start >= info.duration:
+        raise MediaError(BAD_ARGUMENT, f"clip start {start} s is past the end ({info.duration} s)")
+    end = min(end, info.duration)
+    plan = crop_plan or static_plan(info.display_width, info.display_height, aspect=aspect)
+    out = Path(out_mp4)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".part.mp4", dir=out.parent)
+    os.close(fd)
+    cmd = build_render_command(
+        source,
+        tmp_name,
+        start=start,
+        end=end,
+        crop_plan=plan,
+        ass_path=ass_path,
+        width=width,
+        height=height,
+        has_audio=info.has_audio,
+        loudnorm=loudnorm,
+        watermark_text=watermark_text,
+        preset=preset,
+        crf=crf,
+        fonts_dir=fonts_dir,
+        threads=threads,
+        progress=True,
+    )
+    try:
+        _run_with_progress(cmd, end - start, progress, timeout_s)
+        os.replace(tmp_name, out)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    result = probe(out)
+    return RenderResult(
+        path=out,
+        duration=result.duration,
+        width=result.display_width,
+        height=result.display_height,
+        has_audio=result.has_audio,
+        size_bytes=result.size_bytes,
+        command=cmd,
+    )
+
+
+def _run_with_progress(
+    cmd: list[str], duration: float, progress: ProgressCallback | None, timeout_s: float | None
+) -> None:
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        assert proc.stdout is not None
+        timer = threading.Timer(timeout_s, proc.kill) if timeout_s else None
+        if timer:
+            timer.start()
+        try:
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and progress is not None and value.isdigit():
+                    progress(min(1.0, int(value) / 1e6 / duration))
+            code = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if code != 0:
+            err.seek(0)
+            detail = stderr_tail(err.read().decode("utf-8", "replace"))
+            raise MediaError(RENDER_FAILED, f"ffmpeg exited with {code}: {detail}")
+    if progress is not None:
+        progress(1.0)

@@ -1,0 +1,128 @@
+"""Clip thumbnails: the sharpest candidate frame, preferring one that shows a face."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from cliply.media.errors import BAD_ARGUMENT, FFMPEG_FAILED, MediaError
+from cliply.media.faces import Frame, detect_faces, sample_frames
+from cliply.media.probe import ProbeResult, probe
+from cliply.media.reframe import CropPlan, aspect_size, static_plan
+from cliply.media.tools import ffmpeg_bin, stderr_tail
+
+# A face is worth about as much as a 7x sharper picture (the score is log-sharpness).
+FACE_BONUS = 2.0
+
+
+@dataclass(frozen=True)
+class ThumbnailResult:
+    path: Path
+    t: float
+    """Source time of the chosen frame."""
+    sharpness: float
+    has_face: bool
+
+
+def sharpness(frame: Frame) -> float:
+    """Variance of the Laplacian: high for crisp detail, low for blur and flat frames."""
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def make_thumbnail(
+    source: str | Path,
+    out_jpg: str | Path,
+    *,
+    start: float,
+    end: float,
+    crop_plan: CropPlan | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    aspect: str = "9:16",
+    candidates: int = 8,
+    quality: int = 90,
+    source_info: ProbeResult | None = None,
+) -> ThumbnailResult:
+    """Score `candidates` frames spread over [start, end), write the best one, framed like the
+    clip (crop plan / layout) and sized like it, as a JPEG."""
+    if end <= start or candidates < 1:
+        raise MediaError(BAD_ARGUMENT, "thumbnail needs a non-empty window and >= 1 candidate")
+    info = source_info or probe(source)
+    src_w, src_h = info.display_width, info.display_height
+    end = min(end, info.duration)
+    plan = crop_plan or static_plan(src_w, src_h, aspect=aspect)
+    step = (end - start) / candidates
+    best: tuple[float, float, float, bool] | None = None  # score, t, sharpness, face
+    for t, frame in sample_frames(
+        source,
+        start=start + step / 2,
+        end=end,
+        fps=1.0 / step,
+        width=480,
+        src_width=src_w,
+        src_height=src_h,
+    ):
+        sharp = sharpness(frame)
+        face = bool(detect_faces(frame))
+        score = float(np.log1p(sharp)) + (FACE_BONUS if face else 0.0)
+        if best is None or score > best[0]:
+            best = (score, t, sharp, face)
+    if best is None:
+        raise MediaError(FFMPEG_FAILED, f"no frame could be read from {Path(source).name}")
+    _, t, sharp, face = best
+
+    full = _grab(source, t, src_w, src_h)
+    out_w, out_h = (width, height) if width and height else aspect_size(plan.aspect)
+    picture = _compose(full, plan, t, out_w, out_h)
+    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise MediaError(FFMPEG_FAILED, "JPEG encoding failed")
+    out = Path(out_jpg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".jpg", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.tobytes())
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return ThumbnailResult(path=out, t=t, sharpness=sharp, has_face=face)
+
+
+def _grab(source: str | Path, t: float, w: int, h: int) -> Frame:
+    cmd = [ffmpeg_bin(), "-nostdin", "-v", "error", "-ss", f"{t:.3f}", "-i", str(source)]
+    cmd += ["-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
+    done = subprocess.run(cmd, capture_output=True, check=False, timeout=120)
+    if done.returncode != 0 or len(done.stdout) < w * h * 3:
+        detail = stderr_tail(done.stderr.decode("utf-8", "replace"))
+        raise MediaError(FFMPEG_FAILED, f"could not read the frame at {t:.2f} s: {detail}")
+    return np.frombuffer(done.stdout[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
+
+
+def _compose(frame: Frame, plan: CropPlan, t: float, out_w: int, out_h: int) -> Frame:
+    """Frame the picture the way the render does: crop, or blurred background + fitted picture."""
+    h, w = frame.shape[:2]
+    if plan.layout == "blur":
+        cover = max(out_w / w, out_h / h)
+        bg = cv2.resize(frame, (round(w * cover), round(h * cover)), interpolation=cv2.INTER_AREA)
+        y0, x0 = (bg.shape[0] - out_h) // 2, (bg.shape[1] - out_w) // 2
+        canvas = cv2.GaussianBlur(bg[y0 : y0 + out_h, x0 : x0 + out_w], (0, 0), 25)
+        fit = min(out_w / w, out_h / h)
+        fw, fh = round(w * fit), round(h * fit)
+        fg = cv2.resize(frame, (fw, fh), interpolation=cv2.INTER_AREA)
+        ox, oy = (out_w - fw) // 2, (out_h - fh) // 2
+        canvas[oy : oy + fh, ox : ox + fw] = fg
+        return np.ascontiguousarray(canvas)
+    box = plan.box_at(t)
+    x = round(min(max(box.x, 0), w - box.w))
+    y = round(min(max(box.y, 0), h - box.h))
+    crop = frame[y : y + int(box.h), x : x + int(box.w)]
+    return np.ascontiguousarray(cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA))

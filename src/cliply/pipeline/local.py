@@ -1,0 +1,192 @@
+"""`cliply process`: the whole pipeline on one file or URL, locally, without server or database.
+
+Writes into OUT: transcript.{json,srt,vtt}, clips/NN-title-slug.mp4 (+ .jpg thumbnails) and
+clips.json (times, scores, reasons, files). Exit codes: 0 done, 1 processing failed, 2 bad
+input (missing file, not a video, no audio, refused URL, bad options).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cliply.config import get_settings
+from cliply.highlights import HighlightError
+from cliply.media import MediaError
+from cliply.pipeline import config, steps
+from cliply.pipeline.options import ClipOptions, ResolvedOptions
+from cliply.projects.ssrf import UrlPolicy, UrlRefused
+from cliply.projects.urlingest import IngestLimits, download_url
+from cliply.transcribe.base import TranscriptionError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Stages:
+    """One rich progress bar per pipeline stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, label: str, total: float = 1.0) -> Iterator[Callable[[float], None]]:
+        task: TaskID = self.progress.add_task(label, total=total)
+
+        def update(done: float) -> None:
+            self.progress.update(task, completed=max(0.0, min(total, done)))
+
+        try:
+            yield update
+        finally:
+            self.progress.update(task, completed=total)
+
+
+def run_local(
+    source: str, out: Path, top_k: int | None = None, aspect: str = "9:16",
+    caption_style: str = "bold", min_s: float | None = None, max_s: float | None = None,
+    transcript_only: bool = False, console: Console | None = None,
+) -> int:  # fmt: skip
+    """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code."""
+    console = console or Console(stderr=True)
+    try:
+        options = config.clip_options(
+            ClipOptions(min_s=min_s, max_s=max_s, top_k=top_k, aspect=aspect,
+                        caption_style=caption_style), None)  # fmt: skip
+    except ValidationError as exc:
+        return _bad(console, "; ".join(str(e["msg"]) for e in exc.errors()))
+    out = Path(out)
+    try:
+        with tempfile.TemporaryDirectory(prefix="cliply-process-") as tmp_name:
+            return _run(source, out, Path(tmp_name), options, transcript_only, console)
+    except UrlRefused as exc:
+        return _bad(console, f"URL refused ({exc.code}): {exc.message}")
+    except MediaError as exc:
+        return _bad(console, f"{_media_reason(exc.code)}: {exc.message}")
+    except TranscriptionError as exc:
+        console.print(f"[red]error:[/] transcription failed ({exc.code}): {exc.message}")
+        return EXIT_FAILED
+    except HighlightError as exc:
+        console.print(f"[red]error:[/] highlight detection failed: {exc.message}")
+        return EXIT_FAILED
+
+
+def _bad(console: Console, message: str) -> int:
+    console.print(f"[red]error:[/] {message}")
+    return EXIT_BAD_INPUT
+
+
+def _media_reason(code: str) -> str:
+    return {
+        "not_found": "no such file", "not_a_video": "not a video",
+        "no_video_stream": "no video stream", "no_audio_stream": "no audio stream",
+        "zero_length": "empty video", "truncated": "the file is incomplete",
+        "too_long": "the video is too long", "bad_dimensions": "unsupported picture size",
+    }.get(code, code)  # fmt: skip
+
+
+def _run(
+    source: str, out: Path, tmp: Path, options: ResolvedOptions, transcript_only: bool,
+    console: Console,
+) -> int:  # fmt: skip
+    settings = get_settings()
+    is_url = source.lower().startswith(("http://", "https://"))
+    if not is_url and not Path(source).is_file():
+        return _bad(console, f"no such file: {source}")
+    limits = config.source_limits(None, settings)
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as bar:
+        stages = _Stages(bar)
+        if is_url:
+            with stages.stage("download") as update:
+                got = download_url(
+                    source, tmp / "download",
+                    policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
+                    limits=IngestLimits(max_bytes=settings.url_ingest_max_bytes,
+                                        max_duration_s=limits.max_duration_s),
+                    progress=lambda f, _msg: update(f),
+                )  # fmt: skip
+            video = got.path
+        else:
+            video = Path(source)
+        with stages.stage("probe"):
+            info = steps.inspect_source(video, limits)
+        out.mkdir(parents=True, exist_ok=True)
+        wav = tmp / "audio.wav"
+        with stages.stage("extract audio"):
+            steps.speech_wav(video, wav)
+        with stages.stage("transcribe") as update:
+            result = steps.transcribe(wav, config.transcriber_chain(settings), update)
+        transcript = result.transcript
+        for fmt, text in steps.transcript_documents(transcript).items():
+            (out / f"transcript.{fmt}").write_text(text, encoding="utf-8")
+        if transcript_only:
+            bar.stop()
+            console.print(f"transcript by [bold]{result.engine}[/]: {len(transcript.words())} "
+                          f"words in {out}")  # fmt: skip
+            return EXIT_OK
+        with stages.stage("find highlights"):
+            found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
+        spec = config.render_spec(options.aspect, options.caption_style, None, settings)
+        clips_dir = out / "clips"
+        clips_dir.mkdir(exist_ok=True)
+        words = transcript.words()
+        records: list[dict[str, Any]] = []
+        failures = 0
+        with stages.stage("render clips", total=max(1, len(found.highlights))) as update:
+            for i, h in enumerate(found.highlights):
+                stem = f"{i + 1:02d}-{steps.slugify(h.title)}"
+                record: dict[str, Any] = {
+                    "rank": i + 1, "title": h.title, "start": round(h.start, 3),
+                    "end": round(h.end, 3), "duration": round(h.end - h.start, 3),
+                    "score": round(h.score, 1), "hashtags": h.hashtags,
+                    "reasons": steps.reasons_json(h.reasons), "text": h.text,
+                }  # fmt: skip
+                try:
+                    done = steps.render_clip_files(
+                        video, info, words, start=h.start, end=h.end, spec=spec,
+                        out_mp4=clips_dir / f"{stem}.mp4", out_jpg=clips_dir / f"{stem}.jpg",
+                        work_dir=tmp, progress=lambda f, i=i: update(i + f),
+                    )  # fmt: skip
+                except MediaError as exc:
+                    failures += 1
+                    record["error"] = f"{exc.code}: {exc.message}"
+                else:
+                    record.update(file=f"clips/{stem}.mp4", thumbnail=f"clips/{stem}.jpg",
+                                  width=done.width, height=done.height, layout=done.layout)
+                records.append(record)
+                update(i + 1)
+    summary = {
+        "source": source, "duration": info.duration, "transcript_engine": result.engine,
+        "embedder": steps.embedder_label(found.embedder_name), "notes": found.notes,
+        "clips": records,
+    }  # fmt: skip
+    (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    _print_table(records, out)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _print_table(records: list[dict[str, Any]], out: Path) -> None:
+    table = Table(title=f"{len(records)} clip(s) in {out}")
+    for col, justify in (("#", "right"), ("score", "right"), ("start", "right"),
+                         ("length", "right"), ("title", "left"), ("file", "left")):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in records:
+        table.add_row(str(r["rank"]), f"{r['score']:.0f}", _clock(r["start"]),
+                      f"{r['duration']:.0f}s", r["title"], r.get("file") or r.get("error", ""))
+    Console().print(table)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

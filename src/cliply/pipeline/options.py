@@ -1,0 +1,71 @@
+"""Per-project clip options (stored in projects.options) and their validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from cliply.media.captions import CAPTION_STYLES
+from cliply.media.reframe import ASPECTS
+
+MIN_CLIP_S = 3.0
+MAX_CLIP_S = 180.0
+
+
+class ClipOptions(BaseModel):
+    """What the user asked for; None means "the server default" (settings / plan)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Shortest clip (s).")
+    max_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Longest clip (s).")
+    top_k: int | None = Field(None, ge=1, le=100, description="How many clips to suggest.")
+    aspect: str = Field("9:16", description="Output aspect: " + ", ".join(ASPECTS))
+    caption_style: str = Field("bold", description="Caption style: " + ", ".join(CAPTION_STYLES))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClipOptions:
+        if self.aspect not in ASPECTS:
+            raise ValueError(f"aspect must be one of {', '.join(ASPECTS)}")
+        if self.caption_style not in CAPTION_STYLES:
+            raise ValueError(f"caption_style must be one of {', '.join(CAPTION_STYLES)}")
+        if self.min_s is not None and self.max_s is not None and self.min_s >= self.max_s:
+            raise ValueError("min_s must be less than max_s")
+        return self
+
+
+class ResolvedOptions(BaseModel):
+    """Options with every default filled in and the plan's limits applied."""
+
+    min_s: float
+    max_s: float
+    top_k: int
+    max_overlap: float
+    aspect: str
+    caption_style: str
+
+
+def resolve_options(
+    raw: dict[str, Any] | ClipOptions | None,
+    *,
+    default_min_s: float,
+    default_max_s: float,
+    default_top_k: int,
+    max_overlap: float,
+    clips_limit: int | None = None,
+) -> ResolvedOptions:
+    """Fill defaults; `clips_limit` (the plan's clips_per_project) caps top_k."""
+    opts = raw if isinstance(raw, ClipOptions) else ClipOptions.model_validate(raw or {})
+    min_s = opts.min_s if opts.min_s is not None else default_min_s
+    max_s = opts.max_s if opts.max_s is not None else default_max_s
+    if min_s >= max_s:  # one side given, the default of the other conflicts
+        if opts.min_s is not None:
+            max_s = min(MAX_CLIP_S, max(min_s * 2, min_s + 5))
+        else:
+            min_s = max(MIN_CLIP_S, max_s / 2)
+    top_k = opts.top_k if opts.top_k is not None else default_top_k
+    if clips_limit is not None:
+        top_k = min(top_k, clips_limit)
+    return ResolvedOptions(min_s=min_s, max_s=max_s, top_k=max(1, top_k), max_overlap=max_overlap,
+                           aspect=opts.aspect, caption_style=opts.caption_style)

@@ -1,0 +1,125 @@
+"""SSRF guard for URL ingest: only http(s) to public addresses, checked on every hop.
+
+A URL is refused when its host resolves to any loopback, private, link-local, multicast,
+reserved, unspecified or otherwise non-global address, or to a cloud metadata endpoint.
+`URL_INGEST_ALLOW_PRIVATE` (tests, trusted LANs) lifts the loopback/private rule but never
+the metadata and multicast ones. Callers connect to the address that was checked (see
+urlingest), so a DNS answer that changes between check and connect cannot slip through.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], list[str]]
+
+# Instance-metadata services (AWS/GCP/Azure/OpenStack, AWS IPv6, ECS tasks, Alibaba).
+METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
+)
+
+
+class UrlRefused(Exception):
+    """The URL may not be fetched. `code` is stable (url-scheme, url-invalid,
+    url-unresolvable, url-private-address, url-metadata-address, url-too-many-redirects,
+    url-too-large, url-too-long, url-not-video, url-download-failed)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UrlRefused("url-unresolvable", f"cannot resolve host {host!r}: {exc}") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    allow_private: bool = False
+    resolver: Resolver = field(default=system_resolve)
+
+
+@dataclass(frozen=True)
+class CheckedUrl:
+    url: str
+    scheme: str
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+    @property
+    def host_header(self) -> str:
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+    def pinned_url(self) -> str:
+        """The URL with its host replaced by the checked address (connect there)."""
+        parts = urlsplit(self.url)
+        ip = self.addresses[0]
+        netloc = f"[{ip}]" if ":" in ip else ip
+        netloc += f":{self.port}"
+        return parts._replace(netloc=netloc).geturl()
+
+
+def address_refusal(ip: IPAddress, *, allow_private: bool) -> tuple[str, str] | None:
+    """(code, reason) when `ip` may not be contacted, else None."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return address_refusal(ip.ipv4_mapped, allow_private=allow_private)
+    if ip in METADATA_ADDRESSES:
+        return "url-metadata-address", f"{ip} is a cloud metadata address"
+    if ip.is_multicast:
+        return "url-private-address", f"{ip} is a multicast address"
+    if allow_private:
+        return None
+    for flag in ("loopback", "private", "link_local", "reserved", "unspecified"):
+        if getattr(ip, f"is_{flag}"):
+            return "url-private-address", f"{ip} is a {flag.replace('_', '-')} address"
+    if not ip.is_global:
+        return "url-private-address", f"{ip} is not a public address"
+    return None
+
+
+def check_url(url: str, policy: UrlPolicy) -> CheckedUrl:
+    """Validate scheme and host and resolve it; raises UrlRefused unless every address the
+    host resolves to is allowed."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise UrlRefused("url-invalid", f"not a valid URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UrlRefused("url-scheme", "only http and https URLs can be ingested")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        raise UrlRefused("url-invalid", "the URL has no host")
+    if parts.username or parts.password:
+        raise UrlRefused("url-invalid", "URLs with credentials are not accepted")
+    port = port or (443 if scheme == "https" else 80)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    addresses = [str(literal)] if literal is not None else policy.resolver(host, port)
+    if not addresses:
+        raise UrlRefused("url-unresolvable", f"host {host!r} has no address")
+    for raw in addresses:
+        refusal = address_refusal(ipaddress.ip_address(raw.split("%")[0]),
+                                  allow_private=policy.allow_private)
+        if refusal is not None:
+            code, reason = refusal
+            raise UrlRefused(code, f"refusing {host}: {reason}")
+    return CheckedUrl(url=url.strip(), scheme=scheme, host=host, port=port,
+                      addresses=tuple(addresses))

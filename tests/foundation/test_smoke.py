@@ -1,0 +1,11 @@
+from tests.foundation.helpers import add_member, make_workspace, signup_login
+
+
+def test_signup_workspace_invite_flow(client):
+    owner = signup_login(client)
+    ws = make_workspace(client, owner)
+    member = add_member(client, owner, ws["id"], "viewer")
+    r = client.get(f"/api/v1/workspaces/{ws['id']}/members", headers=member.h)
+    assert r.status_code == 200
+    assert {m["role"] for m in r.json()} == {"owner", "viewer"}
+    assert "x-request-id" in r.headers
