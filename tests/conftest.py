@@ -17,16 +17,20 @@ from pathlib import Path
 import pytest
 
 _ROOT = Path(tempfile.mkdtemp(prefix="cliply-test-"))
-os.environ.update({
-    "CLIPLY_ENV": "test",
-    "CLIPLY_DATA_DIR": str(_ROOT / "data"),
-    "SECRET_KEY": secrets.token_urlsafe(32),
-    "TOKEN_ENCRYPTION_KEYS": "t1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-    "LOG_JSON": "true",
-    "RATE_LIMIT_PER_MINUTE": "100000",
-    "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
-    "URL_INGEST_ALLOW_PRIVATE": "false",
-})
+os.environ.update(
+    {
+        "CLIPLY_ENV": "test",
+        "CLIPLY_DATA_DIR": str(_ROOT / "data"),
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "TOKEN_ENCRYPTION_KEYS": "t1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "LOG_JSON": "true",
+        "RATE_LIMIT_PER_MINUTE": "100000",
+        "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
+        "URL_INGEST_ALLOW_PRIVATE": "false",
+    "HIGHLIGHT_EMBEDDER": "tfidf",
+    "RENDER_PRESET": "ultrafast",
+    }
+)
 for _var in ("DATABASE_URL", "STORAGE_URL", "SENTRY_DSN"):
     os.environ.pop(_var, None)
 
@@ -63,7 +67,7 @@ def pg_server_url() -> str:
     else:
         from cliply.db.embedded import embedded_url
 
-        url_s = embedded_url(_ROOT / f"pg-{worker}", f"cliply_test", stop_at_exit=True)
+        url_s = embedded_url(_ROOT / f"pg-{worker}", "cliply_test", stop_at_exit=True)
     upgrade(url_s)
     os.environ["DATABASE_URL"] = url_s.replace("postgresql+psycopg://", "postgresql://")
     reset_caches()
@@ -87,7 +91,7 @@ def db_url(pg_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def client(db_url: str) -> Iterator["TestClient"]:  # noqa: F821
+def client(db_url: str) -> Iterator[TestClient]:  # noqa: F821
     from fastapi.testclient import TestClient
 
     from cliply.api.app import create_app

@@ -25,7 +25,19 @@ def speech_wav(path: Path, text: str, *, wpm: int = 150, voice: str = "en-us") -
 
 
 def silence_wav(path: Path, seconds: float) -> Path:
-    run([FFMPEG, "-y", "-f", "lavfi", "-i", f"anullsrc=r=22050:cl=mono", "-t", f"{seconds}", str(path)])
+    run(
+        [
+            FFMPEG,
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=22050:cl=mono",
+            "-t",
+            f"{seconds}",
+            str(path),
+        ]
+    )
     return path
 
 
@@ -34,13 +46,17 @@ def concat_wavs(out: Path, parts: list[Path]) -> Path:
     args: list[str] = [FFMPEG, "-y"]
     for p in parts:
         args += ["-i", str(p)]
-    filt = "".join(f"[{i}:a]aresample=22050,aformat=channel_layouts=mono[a{i}];" for i in range(len(parts)))
+    filt = "".join(
+        f"[{i}:a]aresample=22050,aformat=channel_layouts=mono[a{i}];" for i in range(len(parts))
+    )
     filt += "".join(f"[a{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=0:a=1[out]"
-    run(args + ["-filter_complex", filt, "-map", "[out]", str(out)])
+    run([*args, "-filter_complex", filt, "-map", "[out]", str(out)])
     return out
 
 
-def talk_audio(tmp: Path, sentences: list[str], *, gap: float = 0.6, wpm: int = 150) -> tuple[Path, list[tuple[float, float, str]]]:
+def talk_audio(
+    tmp: Path, sentences: list[str], *, gap: float = 0.6, wpm: int = 150
+) -> tuple[Path, list[tuple[float, float, str]]]:
     """Speak each sentence separately and join them with pauses.
 
     Returns the WAV and, for each sentence, its (start, end, text) on the joined timeline,
@@ -69,24 +85,62 @@ def video_with_audio(
     source: str = "testsrc2",
 ) -> Path:
     """A video whose picture is an ffmpeg lavfi source and whose sound is `audio`."""
-    run([
-        FFMPEG, "-y", "-f", "lavfi", "-i", f"{source}=size={size}:rate={rate}",
-        "-i", str(audio), "-shortest", "-c:v", "libx264", "-preset", "ultrafast",
-        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", str(out),
-    ])
+    run(
+        [
+            FFMPEG,
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"{source}=size={size}:rate={rate}",
+            "-i",
+            str(audio),
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(out),
+        ]
+    )
     return out
 
 
 def silent_video(out: Path, seconds: float = 2.0, size: str = "320x240") -> Path:
-    run([FFMPEG, "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25", "-t", str(seconds),
-         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(out)])
+    run(
+        [
+            FFMPEG,
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={size}:rate=25",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(out),
+        ]
+    )
     return out
 
 
 def duration(path: Path) -> float:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return float(json.loads(out)["format"]["duration"])
 
@@ -153,8 +207,12 @@ def moving_face_video(
     """
     png, face = astronaut_png(tmp / "astronaut.png")
     if face_scale != 1.0:
-        face = (face[0] * face_scale, face[1] * face_scale, face[2] * face_scale,
-                face[3] * face_scale)
+        face = (
+            face[0] * face_scale,
+            face[1] * face_scale,
+            face[2] * face_scale,
+            face[3] * face_scale,
+        )
     bg = f"color=c=0x304a6e:s={size}:r=25:d={seconds}"
     chain = "[0:v]"
     if cut_at is not None:
@@ -166,10 +224,38 @@ def moving_face_video(
         chain += "[1:v]null[fg];"
     chain += f"[bg][fg]overlay=x='{x_expr}':y={y}:shortest=1:eval=frame,format=yuv420p[v]"
     audio_in = ["-i", str(audio)] if audio else ["-f", "lavfi", "-i", f"sine=f=220:d={seconds}"]
-    run([
-        FFMPEG, "-y", "-f", "lavfi", "-i", bg, "-loop", "1", "-i", str(png), *audio_in,
-        "-filter_complex", chain, "-map", "[v]", "-map", "2:a", "-t", str(seconds),
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "96k", str(out),
-    ])
+    run(
+        [
+            FFMPEG,
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            bg,
+            "-loop",
+            "1",
+            "-i",
+            str(png),
+            *audio_in,
+            "-filter_complex",
+            chain,
+            "-map",
+            "[v]",
+            "-map",
+            "2:a",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(out),
+        ]
+    )
     return out, face

@@ -13,8 +13,11 @@ import typer
 
 from cliply.config import SettingsError, get_settings
 
-app = typer.Typer(help="Cliply: long videos in, short vertical clips out.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Cliply: long videos in, short vertical clips out.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database operations.", no_args_is_help=True)
 user_app = typer.Typer(help="User administration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption key operations.", no_args_is_help=True)
@@ -88,7 +91,9 @@ def api(host: Host = None, port: Port = None) -> None:
 def serve(
     host: Host = None,
     port: Port = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default SERVE_WORKERS).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default SERVE_WORKERS).")
+    ] = None,
 ) -> None:
     """Everything on one machine: migrations, API + dashboard, workers and periodic tasks."""
     from cliply.db.migrate import upgrade
@@ -118,24 +123,31 @@ def serve(
 
 @app.command()
 def worker(
-    kinds: Annotated[str | None, typer.Option(help="Capabilities or job kinds, comma-separated "
-                                              "(default WORKER_KINDS).")] = None,
-    slots: Annotated[int | None, typer.Option(help="Concurrent jobs (default WORKER_SLOTS).")] = None,
+    kinds: Annotated[
+        str | None,
+        typer.Option(help="Capabilities or job kinds, comma-separated (default WORKER_KINDS)."),
+    ] = None,
+    slots: Annotated[
+        int | None, typer.Option(help="Concurrent jobs (default WORKER_SLOTS).")
+    ] = None,
     scheduler: Annotated[bool, typer.Option(help="Also run periodic tasks.")] = True,
 ) -> None:
     """Run jobs from the queue until SIGTERM/SIGINT."""
     from cliply.jobs.worker import run_worker
 
     s = get_settings()
-    code = run_worker(kinds=kinds or s.worker_kinds, slots=slots or s.worker_slots,
-                      with_scheduler=scheduler)
+    code = run_worker(
+        kinds=kinds or s.worker_kinds, slots=slots or s.worker_slots, with_scheduler=scheduler
+    )
     raise typer.Exit(code)
 
 
 @app.command()
 def process(
     source: Annotated[str, typer.Argument(help="A video file or an http(s) URL.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("cliply-out"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path(
+        "cliply-out"
+    ),
     clips: Annotated[int | None, typer.Option(help="How many clips (default CLIP_TOP_K).")] = None,
     aspect: Annotated[str, typer.Option(help="9:16, 1:1 or 16:9.")] = "9:16",
     caption_style: Annotated[str, typer.Option(help="Caption style name.")] = "bold",
@@ -146,15 +158,24 @@ def process(
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
 
-    code = run_local(source=source, out=out, top_k=clips, aspect=aspect,
-                     caption_style=caption_style, min_s=min_s, max_s=max_s,
-                     transcript_only=transcript_only)
+    code = run_local(
+        source=source,
+        out=out,
+        top_k=clips,
+        aspect=aspect,
+        caption_style=caption_style,
+        min_s=min_s,
+        max_s=max_s,
+        transcript_only=transcript_only,
+    )
     raise typer.Exit(code)
 
 
 @app.command()
 def doctor(
-    env_md: Annotated[bool, typer.Option("--env-md", help="Print ENV.md (generated from settings).")] = False,
+    env_md: Annotated[
+        bool, typer.Option("--env-md", help="Print ENV.md (generated from settings).")
+    ] = False,
 ) -> None:
     """Check the installation: settings, ffmpeg, database, speech model, storage."""
     if env_md:
@@ -171,9 +192,13 @@ def doctor(
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="Email address.")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Password (10+ chars).")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="Password (10+ chars).")
+    ],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
-    workspace: Annotated[str | None, typer.Option(help="Also create a workspace with this name.")] = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="Also create a workspace with this name.")
+    ] = None,
 ) -> None:
     """Create a user (and optionally a workspace they own)."""
     from pydantic import ValidationError

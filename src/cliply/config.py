@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     # --- server -------------------------------------------------------------------------------
-    cliply_host: str = Field("127.0.0.1", description="Address `cliply serve` / `cliply api` bind to.")
-    cliply_port: int = Field(8000, ge=1, le=65535, description="Port `cliply serve` / `cliply api` listen on.")
+    cliply_host: str = Field(
+        "127.0.0.1", description="Address `cliply serve` / `cliply api` bind to."
+    )
+    cliply_port: int = Field(
+        8000, ge=1, le=65535, description="Port `cliply serve` / `cliply api` listen on."
+    )
     cliply_env: Literal["development", "production", "test"] = Field(
         "development", description="Deployment environment name (logs, Sentry)."
     )
@@ -39,13 +43,20 @@ class Settings(BaseSettings):
         "Default /var/lib/cliply as root, else the user's data dir.",
     )
     public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="External URL of the API (OAuth redirects, download links)."
+        "http://127.0.0.1:8000",
+        description="External URL of the API (OAuth redirects, download links).",
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
-    log_json: bool = Field(True, description="Structured JSON logs (false: console-friendly output).")
-    sentry_dsn: SecretStr | None = Field(None, description="Sentry DSN; Sentry starts only when set.")
+    log_json: bool = Field(
+        True, description="Structured JSON logs (false: console-friendly output)."
+    )
+    sentry_dsn: SecretStr | None = Field(
+        None, description="Sentry DSN; Sentry starts only when set."
+    )
     max_request_body_bytes: int = Field(
-        1_048_576, ge=1024, description="Largest JSON request body accepted (uploads have their own limit)."
+        1_048_576,
+        ge=1024,
+        description="Largest JSON request body accepted (uploads have their own limit).",
     )
 
     # --- database -----------------------------------------------------------------------------
@@ -55,7 +66,8 @@ class Settings(BaseSettings):
         "Unset: an embedded PostgreSQL 18 runs in CLIPLY_DATA_DIR/pg.",
     )
     database_app_role: str = Field(
-        "cliply_app", description="Role without BYPASSRLS that API requests run as (SET LOCAL ROLE)."
+        "cliply_app",
+        description="Role without BYPASSRLS that API requests run as (SET LOCAL ROLE).",
     )
     db_pool_size: int = Field(10, ge=1, description="Connections per process in the pool.")
 
@@ -65,18 +77,24 @@ class Settings(BaseSettings):
         description="Signs JWTs, OAuth state and download tokens. Unset: generated once and kept "
         "in CLIPLY_DATA_DIR/secret.key.",
     )
-    access_token_ttl_s: int = Field(900, ge=30, description="Lifetime of a JWT access token (seconds).")
+    access_token_ttl_s: int = Field(
+        900, ge=30, description="Lifetime of a JWT access token (seconds)."
+    )
     refresh_token_ttl_s: int = Field(
         30 * 86400, ge=60, description="Lifetime of a refresh token (seconds)."
     )
-    invitation_ttl_s: int = Field(7 * 86400, ge=60, description="Lifetime of a workspace invitation.")
+    invitation_ttl_s: int = Field(
+        7 * 86400, ge=60, description="Lifetime of a workspace invitation."
+    )
     rate_limit_per_minute: int = Field(
         120, ge=1, description="Requests per minute per user or API key (token bucket)."
     )
     auth_rate_limit_per_minute: int = Field(
         10, ge=1, description="Requests per minute per IP on signup/login/refresh."
     )
-    idempotency_ttl_s: int = Field(86400, ge=60, description="How long Idempotency-Key responses are kept.")
+    idempotency_ttl_s: int = Field(
+        86400, ge=60, description="How long Idempotency-Key responses are kept."
+    )
 
     # --- jobs -------------------------------------------------------------------------------------
     worker_slots: int = Field(2, ge=1, description="Concurrent job slots per worker process.")
@@ -88,11 +106,22 @@ class Settings(BaseSettings):
     job_stale_after_s: float = Field(
         60.0, gt=0, description="A running job with no heartbeat for this long is reclaimed."
     )
-    job_poll_s: float = Field(2.0, gt=0, description="Idle workers poll at this interval besides LISTEN/NOTIFY.")
+    job_poll_s: float = Field(
+        2.0, gt=0, description="Idle workers poll at this interval besides LISTEN/NOTIFY."
+    )
     worker_shutdown_grace_s: float = Field(
         30.0, ge=0, description="On SIGTERM, how long running jobs may finish before release."
     )
     serve_workers: int = Field(1, ge=0, description="Worker processes `cliply serve` starts.")
+    cliply_extra_handler_modules: str = Field(
+        "", description="Extra modules a worker imports for job handlers/periodic tasks, comma-separated."
+    )
+    job_retention_days: float = Field(
+        30.0, gt=0, description="Finished jobs (and their events) older than this are pruned."
+    )
+    worker_metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="If set, each worker serves Prometheus metrics on this port."
+    )
 
     # --- storage ----------------------------------------------------------------------------------
     storage_url: str | None = Field(
@@ -103,11 +132,11 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = Field(None, description="S3 access key id (S3 storage).")
     s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key (S3 storage).")
     download_url_ttl_s: int = Field(3600, ge=60, description="Lifetime of signed download URLs.")
-    max_upload_bytes: int = Field(
-        4 * 1024**3, ge=1, description="Largest upload accepted (bytes)."
-    )
+    max_upload_bytes: int = Field(4 * 1024**3, ge=1, description="Largest upload accepted (bytes).")
     direct_upload_max_bytes: int = Field(
-        200 * 1024**2, ge=1, description="Largest file for a single multipart POST; above, use resumable."
+        200 * 1024**2,
+        ge=1,
+        description="Largest file for a single multipart POST; above, use resumable.",
     )
 
     # --- ingest -----------------------------------------------------------------------------------
@@ -116,18 +145,25 @@ class Settings(BaseSettings):
     )
     url_ingest_max_bytes: int = Field(4 * 1024**3, ge=1, description="Size cap for URL downloads.")
     max_video_width: int = Field(7680, ge=16, description="Widest source video accepted (pixels).")
-    max_video_height: int = Field(7680, ge=16, description="Tallest source video accepted (pixels).")
+    max_video_height: int = Field(
+        7680, ge=16, description="Tallest source video accepted (pixels)."
+    )
 
     # --- transcription ------------------------------------------------------------------------------
     transcribe_engines: str = Field(
         "local", description="Engines tried in order, comma-separated: local, deepgram, openai."
     )
     whisper_model: str = Field(
-        "", description="faster-whisper model name or folder; empty = the tiny.en model shipped on PyPI."
+        "",
+        description="faster-whisper model name or folder; empty = the tiny.en model shipped on PyPI.",
     )
     whisper_device: str = Field("cpu", description="faster-whisper device: cpu, cuda or auto.")
-    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type (int8, float16, ...).")
-    whisper_chunk_s: float = Field(600.0, gt=10, description="Audio window transcribed at a time (seconds).")
+    whisper_compute_type: str = Field(
+        "int8", description="CTranslate2 compute type (int8, float16, ...)."
+    )
+    whisper_chunk_s: float = Field(
+        600.0, gt=10, description="Audio window transcribed at a time (seconds)."
+    )
     deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
     deepgram_base_url: str = Field("https://api.deepgram.com", description="Deepgram API base URL.")
     openai_api_key: SecretStr | None = Field(None, description="OpenAI API key (transcription).")
@@ -137,11 +173,26 @@ class Settings(BaseSettings):
     clip_min_s: float = Field(20.0, gt=0, description="Shortest clip suggested (seconds).")
     clip_max_s: float = Field(60.0, gt=0, description="Longest clip suggested (seconds).")
     clip_top_k: int = Field(10, ge=1, le=100, description="Clips suggested per project.")
-    clip_max_overlap: float = Field(0.2, ge=0, le=1, description="Largest overlap fraction between clips.")
-    llm_enabled: bool = Field(False, description="Re-rank and title clips with an OpenAI-compatible LLM.")
-    llm_base_url: str = Field("https://api.openai.com/v1", description="OpenAI-compatible chat API base URL.")
+    clip_max_overlap: float = Field(
+        0.2, ge=0, le=1, description="Largest overlap fraction between clips."
+    )
+    clip_min_score: float = Field(0.0, ge=0, le=100, description="Drop suggested clips scoring below this.")
+    highlight_embedder: Literal["auto", "minilm", "tfidf"] = Field(
+        "auto",
+        description="Topic segmentation embeddings: auto (MiniLM when the embeddings extra is "
+        "installed, else lexical TF-IDF), minilm or tfidf.",
+    )
+    llm_enabled: bool = Field(
+        False, description="Re-rank and title clips with an OpenAI-compatible LLM."
+    )
+    llm_base_url: str = Field(
+        "https://api.openai.com/v1", description="OpenAI-compatible chat API base URL."
+    )
     llm_model: str = Field("gpt-4o-mini", description="Chat model for the LLM pass.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one LLM request (seconds).")
+    llm_max_retries: int = Field(3, ge=0, description="LLM retries on 429/5xx.")
+    llm_top_n: int = Field(10, ge=1, le=50, description="Candidates sent to the LLM pass.")
 
     # --- render ---------------------------------------------------------------------------------------
     render_preset: str = Field("veryfast", description="x264 preset for clip renders.")
@@ -152,7 +203,9 @@ class Settings(BaseSettings):
         "basic", description="Plan of a new workspace without a subscription."
     )
     stripe_secret_key: SecretStr | None = Field(None, description="Stripe secret API key.")
-    stripe_webhook_secret: SecretStr | None = Field(None, description="Stripe webhook signing secret.")
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="Stripe webhook signing secret."
+    )
     stripe_api_base: str = Field("https://api.stripe.com", description="Stripe API base URL.")
     stripe_price_basic: str = Field("", description="Stripe price id of the Basic plan.")
     stripe_price_pro: str = Field("", description="Stripe price id of the Pro plan.")
@@ -172,14 +225,48 @@ class Settings(BaseSettings):
     )
     tiktok_client_key: str = Field("", description="TikTok app client key.")
     tiktok_client_secret: SecretStr | None = Field(None, description="TikTok app client secret.")
-    tiktok_auth_base: str = Field("https://www.tiktok.com", description="TikTok authorize page base URL.")
+    tiktok_auth_base: str = Field(
+        "https://www.tiktok.com", description="TikTok authorize page base URL."
+    )
     tiktok_api_base: str = Field("https://open.tiktokapis.com", description="TikTok API base URL.")
     google_client_id: str = Field("", description="Google OAuth client id (YouTube).")
     google_client_secret: SecretStr | None = Field(None, description="Google OAuth client secret.")
-    google_auth_base: str = Field("https://accounts.google.com", description="Google authorize base URL.")
-    google_token_base: str = Field("https://oauth2.googleapis.com", description="Google token API base URL.")
-    youtube_api_base: str = Field("https://www.googleapis.com", description="YouTube Data API base URL.")
-    youtube_upload_base: str = Field("https://www.googleapis.com", description="YouTube upload base URL.")
+    google_auth_base: str = Field(
+        "https://accounts.google.com", description="Google authorize base URL."
+    )
+    google_token_base: str = Field(
+        "https://oauth2.googleapis.com", description="Google token API base URL."
+    )
+    youtube_api_base: str = Field(
+        "https://www.googleapis.com", description="YouTube Data API base URL."
+    )
+    youtube_upload_base: str = Field(
+        "https://www.googleapis.com", description="YouTube upload base URL."
+    )
+    tiktok_chunk_size: int = Field(
+        10 * 1024 * 1024, ge=1, description="Preferred TikTok upload chunk size (bytes)."
+    )
+    youtube_chunk_size: int = Field(
+        8 * 1024 * 1024,
+        ge=256 * 1024,
+        multiple_of=256 * 1024,
+        description="YouTube resumable upload chunk size (bytes, a multiple of 256 KiB).",
+    )
+    oauth_state_ttl_s: int = Field(
+        600, ge=30, description="Lifetime of an OAuth connect flow (signed state), seconds."
+    )
+    publish_poll_timeout_s: float = Field(
+        600.0, gt=0, description="How long a publish job polls TikTok for the post's status."
+    )
+    publish_poll_interval_s: float = Field(
+        2.0, gt=0, description="First interval between TikTok publish-status polls (seconds)."
+    )
+    token_refresh_margin_s: int = Field(
+        900, ge=0, description="Platform tokens expiring within this many seconds are refreshed."
+    )
+    integration_retry_base_s: float = Field(
+        1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."
+    )
 
     @field_validator("cliply_data_dir")
     @classmethod
@@ -229,9 +316,14 @@ def get_settings() -> Settings:
 
 def env_markdown() -> str:
     """ENV.md, generated from the Settings fields."""
-    rows = ["# Environment variables", "", "Generated from `src/cliply/config.py` by "
-            "`cliply doctor --env-md`; do not edit by hand.", "",
-            "| variable | default | description |", "| --- | --- | --- |"]
+    rows = [
+        "# Environment variables",
+        "",
+        "Generated from `src/cliply/config.py` by `cliply doctor --env-md`; do not edit by hand.",
+        "",
+        "| variable | default | description |",
+        "| --- | --- | --- |",
+    ]
     for name, field in Settings.model_fields.items():
         if field.default_factory is not None:
             default = "(computed)"

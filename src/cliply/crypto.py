@@ -249,7 +249,10 @@ def sign_state(
         "iat": int(issued),
         "exp": int(issued + ttl_s),
     }
-    body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    try:
+        body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise CryptoError("state_invalid", "state payload must be JSON-serializable") from exc
     return f"{_b64e(body)}.{_b64e(_state_mac(_secret_bytes(secret), body))}"
 
 

@@ -25,9 +25,16 @@ def run_checks(echo: Callable[[str], None]) -> bool:
             ver = subprocess.run([path, "-version"], capture_output=True, text=True).stdout
             report(tool, True, ver.splitlines()[0] if ver else path)
         else:
-            report(tool, bool(path) or tool == "espeak-ng",
-                   path or ("not found (only the tests need it)" if tool == "espeak-ng"
-                            else "not found: apt-get install ffmpeg"))
+            report(
+                tool,
+                bool(path) or tool == "espeak-ng",
+                path
+                or (
+                    "not found (only the tests need it)"
+                    if tool == "espeak-ng"
+                    else "not found: apt-get install ffmpeg"
+                ),
+            )
     try:
         from sqlalchemy import text
 
@@ -37,7 +44,11 @@ def run_checks(echo: Callable[[str], None]) -> bool:
         with get_engine().connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar_one()
         rev = current(get_engine().url.render_as_string(hide_password=False))
-        report("database", True, f"PostgreSQL {version}, migration {rev or '(none: run cliply db upgrade)'}")
+        report(
+            "database",
+            True,
+            f"PostgreSQL {version}, migration {rev or '(none: run cliply db upgrade)'}",
+        )
     except Exception as exc:
         report("database", False, f"{type(exc).__name__}: {exc}")
     try:

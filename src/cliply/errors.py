@@ -17,8 +17,14 @@ class CliplyError(Exception):
     code: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None,
-                 status: int | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         if code:
@@ -68,8 +74,9 @@ class RateLimited(CliplyError):
     status, code, title = 429, "rate-limited", "Too many requests"
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
-        super().__init__(detail or f"Rate limit exceeded; retry after {retry_after} s",
-                         retry_after=retry_after)
+        super().__init__(
+            detail or f"Rate limit exceeded; retry after {retry_after} s", retry_after=retry_after
+        )
         self.retry_after = retry_after
 
 

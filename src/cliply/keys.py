@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from functools import lru_cache
@@ -19,10 +20,8 @@ def _file_secret(path: Path, make: str) -> str:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(make)
-    try:
+    with contextlib.suppress(FileExistsError):
         os.link(tmp, path)  # first writer wins when several processes start together
-    except FileExistsError:
-        pass
     tmp.unlink(missing_ok=True)
     return path.read_text().strip()
 

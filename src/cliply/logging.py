@@ -26,7 +26,9 @@ def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return _SECRET_VALUES.sub(REDACTED, value)
     if isinstance(value, dict):
-        return {k: (REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v)) for k, v in value.items()}
+        return {
+            k: (REDACTED if _SECRET_KEYS.search(str(k)) else _scrub(v)) for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_scrub(v) for v in value]
     return value
@@ -74,6 +76,7 @@ def init_sentry(dsn: str | None, environment: str) -> bool:
         return False
     import sentry_sdk
 
-    sentry_sdk.init(dsn=dsn, environment=environment, send_default_pii=False,
-                    traces_sample_rate=0.0)
+    sentry_sdk.init(
+        dsn=dsn, environment=environment, send_default_pii=False, traces_sample_rate=0.0
+    )
     return True

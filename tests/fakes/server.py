@@ -93,6 +93,13 @@ class FaultPlan:
             self._fail.clear()
             self._drop.clear()
 
+    def reset(self) -> None:
+        """Clear pending faults and the record of injected ones."""
+        with self._lock:
+            self._fail.clear()
+            self._drop.clear()
+            self.injected.clear()
+
     def _take(self, rules: list[_Rule], kind: str, method: str, path: str) -> _Rule | None:
         with self._lock:
             for rule in rules:
@@ -284,7 +291,8 @@ class RunningServer:
 
     def __init__(self, app: Any, *, faults: FaultPlan | None = None, wsgi: bool = False) -> None:
         self.faults = faults or FaultPlan()
-        asgi_app = app if wsgi else FaultMiddleware(app, self.faults)
+        self._middleware = None if wsgi else FaultMiddleware(app, self.faults)
+        asgi_app = app if self._middleware is None else self._middleware
         self._sock = socket.create_server(("127.0.0.1", 0))
         port = self._sock.getsockname()[1]
         config = uvicorn.Config(
@@ -319,6 +327,13 @@ class RunningServer:
         self.base_url = f"http://127.0.0.1:{self._proxy.port}"
         return self
 
+    def set_app(self, app: ASGIApp) -> None:
+        """Serve another ASGI app from now on and forget pending faults (server reuse)."""
+        if self._middleware is None:
+            raise RuntimeError("set_app needs an ASGI server")
+        self._middleware.app = app
+        self.faults.reset()
+
     def stop(self) -> None:
         if self._proxy is not None:
             self._proxy.close()
@@ -337,3 +352,40 @@ def serve(
         yield server
     finally:
         server.stop()
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b"no app mounted"})
+
+
+class ServerPool:
+    """Started servers reused across tests: `lease(app)` mounts an app on a free one.
+
+    Starting and stopping uvicorn costs a few tenths of a second; a session-scoped pool
+    with `release_all()` after each test keeps suites of many small tests fast.
+    """
+
+    def __init__(self) -> None:
+        self._servers: list[RunningServer] = []
+        self._in_use = 0
+
+    def lease(self, app: ASGIApp) -> RunningServer:
+        if self._in_use == len(self._servers):
+            self._servers.append(RunningServer(_no_app).start())
+        server = self._servers[self._in_use]
+        self._in_use += 1
+        server.set_app(app)
+        return server
+
+    def release_all(self) -> None:
+        for server in self._servers[: self._in_use]:
+            server.set_app(_no_app)
+        self._in_use = 0
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        self._in_use = 0

@@ -28,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cliply.integrations.oauth_common import code_challenge
+from cliply.integrations.oauth_common import ChallengeEncoding, code_challenge
 
 MIB = 1024 * 1024
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -48,7 +48,7 @@ class FakeTikTokConfig:
     client_secret: str = "tt-client-secret"
     access_ttl_s: int = 86400
     refresh_ttl_s: int = 365 * 86400
-    pkce_encoding: str = "hex"
+    pkce_encoding: ChallengeEncoding = "hex"
     rotate_refresh_tokens: bool = True
     min_chunk: int = 5 * MIB
     max_chunk: int = 64 * MIB
@@ -197,7 +197,7 @@ class FakeTikTok:
                 if form.get("redirect_uri") != entry["redirect_uri"]:
                     return _oauth_error("invalid_request", "redirect_uri does not match.")
                 verifier = str(form.get("code_verifier", ""))
-                expected = code_challenge(verifier, self.config.pkce_encoding)  # type: ignore[arg-type]
+                expected = code_challenge(verifier, self.config.pkce_encoding)
                 if not verifier or expected != entry["challenge"]:
                     return _oauth_error(
                         "invalid_request", "Code verifier or code challenge is invalid."

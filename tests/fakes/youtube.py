@@ -78,6 +78,7 @@ class FakeYouTube:
         self.video_bytes: dict[str, str] = {}  # video id -> sha256 of the uploaded file
         self.authorize_requests: list[dict[str, str]] = []
         self.upload_puts = 0
+        self.status_queries = 0
         self.app = Starlette(
             routes=[
                 Route("/o/oauth2/v2/auth", self._authorize, methods=["GET"]),
@@ -282,6 +283,7 @@ class FakeYouTube:
         with self._lock:
             query = _QUERY.match(content_range)
             if query:
+                self.status_queries += 1
                 if int(query.group(1)) != session.total:
                     return _yt_error(400, "Content-Range total differs.", "badContent")
                 return self._progress_response(session)

@@ -45,10 +45,14 @@ def make_workspace(client: TestClient, acct: Account, name: str = "Team") -> dic
 
 def add_member(client: TestClient, owner: Account, ws_id: str, role: str = "editor") -> Account:
     member = signup_login(client)
-    r = client.post(f"/api/v1/workspaces/{ws_id}/invitations",
-                    json={"email": member.email, "role": role}, headers=owner.h)
+    r = client.post(
+        f"/api/v1/workspaces/{ws_id}/invitations",
+        json={"email": member.email, "role": role},
+        headers=owner.h,
+    )
     assert r.status_code == 201, r.text
-    r = client.post("/api/v1/invitations/accept", json={"token": r.json()["token"]},
-                    headers=member.h)
+    r = client.post(
+        "/api/v1/invitations/accept", json={"token": r.json()["token"]}, headers=member.h
+    )
     assert r.status_code == 200, r.text
     return member

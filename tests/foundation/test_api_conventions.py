@@ -19,12 +19,19 @@ def _is_problem(r, status, code):
 def test_malformed_json_wrong_types_unknown_fields(client):
     acct = signup_login(client)
     h = {**acct.h, "content-type": "application/json"}
-    _is_problem(client.post("/api/v1/workspaces", content=b"{not json", headers=h),
-                422, "validation-error")
-    _is_problem(client.post("/api/v1/workspaces", json={"name": 12}, headers=acct.h),
-                422, "validation-error")
-    body = _is_problem(client.post("/api/v1/workspaces", json={"name": "x", "plan": "premium"},
-                                   headers=acct.h), 422, "validation-error")
+    _is_problem(
+        client.post("/api/v1/workspaces", content=b"{not json", headers=h), 422, "validation-error"
+    )
+    _is_problem(
+        client.post("/api/v1/workspaces", json={"name": 12}, headers=acct.h),
+        422,
+        "validation-error",
+    )
+    body = _is_problem(
+        client.post("/api/v1/workspaces", json={"name": "x", "plan": "premium"}, headers=acct.h),
+        422,
+        "validation-error",
+    )
     assert any(e["loc"][-1] == "plan" for e in body["errors"])
     assert client.get("/api/v1/workspaces", headers=acct.h).json() == []
 
@@ -32,9 +39,15 @@ def test_malformed_json_wrong_types_unknown_fields(client):
 def test_oversized_body_is_413(client):
     acct = signup_login(client)
     big = b'{"name": "' + b"x" * 2_000_000 + b'"}'
-    _is_problem(client.post("/api/v1/workspaces", content=big,
-                            headers={**acct.h, "content-type": "application/json"}),
-                413, "payload-too-large")
+    _is_problem(
+        client.post(
+            "/api/v1/workspaces",
+            content=big,
+            headers={**acct.h, "content-type": "application/json"},
+        ),
+        413,
+        "payload-too-large",
+    )
 
 
 def test_unknown_route_and_method(client):
@@ -53,10 +66,18 @@ def test_request_id_header_is_kept_or_made(client):
 def test_openapi_is_complete(client):
     doc = client.get("/api/openapi.json").json()
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
-    for path in ("/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/refresh",
-                 "/api/v1/auth/logout", "/api/v1/auth/me", "/api/v1/api-keys",
-                 "/api/v1/workspaces", "/api/v1/workspaces/{workspace_id}/members",
-                 "/api/v1/workspaces/{workspace_id}/invitations", "/api/v1/invitations/accept"):
+    for path in (
+        "/api/v1/auth/signup",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+        "/api/v1/api-keys",
+        "/api/v1/workspaces",
+        "/api/v1/workspaces/{workspace_id}/members",
+        "/api/v1/workspaces/{workspace_id}/invitations",
+        "/api/v1/invitations/accept",
+    ):
         assert path in doc["paths"], path
     assert doc["paths"]["/api/v1/auth/me"]["get"].get("security")
 

@@ -50,9 +50,12 @@ def test_refresh_reuse_revokes_family(client):
 
 def test_logout_revokes_refresh(client):
     acct = signup_login(client)
-    assert client.post("/api/v1/auth/logout", json={"refresh_token": acct.refresh}).status_code == 204
-    assert client.post("/api/v1/auth/refresh",
-                       json={"refresh_token": acct.refresh}).status_code == 401
+    assert (
+        client.post("/api/v1/auth/logout", json={"refresh_token": acct.refresh}).status_code == 204
+    )
+    assert (
+        client.post("/api/v1/auth/refresh", json={"refresh_token": acct.refresh}).status_code == 401
+    )
 
 
 def test_bad_expired_forged_tokens(client):
@@ -60,14 +63,45 @@ def test_bad_expired_forged_tokens(client):
     from cliply.keys import app_secret
 
     sub = acct.user_id
-    forged = jwt.encode({"sub": sub, "exp": int(time.time()) + 60, "aud": "cliply-api",
-                         "iss": "cliply", "typ": "access"}, "not-the-secret", algorithm="HS256")
-    expired = jwt.encode({"sub": sub, "exp": int(time.time()) - 5, "aud": "cliply-api",
-                          "iss": "cliply", "typ": "access"}, app_secret(), algorithm="HS256")
-    none_alg = jwt.encode({"sub": sub, "exp": int(time.time()) + 60, "aud": "cliply-api",
-                           "iss": "cliply", "typ": "access"}, None, algorithm="none")
-    for token, code in ((forged, "invalid-token"), (expired, "token-expired"),
-                        (none_alg, "invalid-token"), ("garbage", "invalid-token")):
+    forged = jwt.encode(
+        {
+            "sub": sub,
+            "exp": int(time.time()) + 60,
+            "aud": "cliply-api",
+            "iss": "cliply",
+            "typ": "access",
+        },
+        "not-the-secret",
+        algorithm="HS256",
+    )
+    expired = jwt.encode(
+        {
+            "sub": sub,
+            "exp": int(time.time()) - 5,
+            "aud": "cliply-api",
+            "iss": "cliply",
+            "typ": "access",
+        },
+        app_secret(),
+        algorithm="HS256",
+    )
+    none_alg = jwt.encode(
+        {
+            "sub": sub,
+            "exp": int(time.time()) + 60,
+            "aud": "cliply-api",
+            "iss": "cliply",
+            "typ": "access",
+        },
+        None,
+        algorithm="none",
+    )
+    for token, code in (
+        (forged, "invalid-token"),
+        (expired, "token-expired"),
+        (none_alg, "invalid-token"),
+        ("garbage", "invalid-token"),
+    ):
         r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 401, token
         assert r.json()["type"].endswith(code)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from cliply.db.engine import get_engine
 from tests.conftest import reset_caches
-from tests.foundation.helpers import make_workspace, signup_login
+from tests.foundation.helpers import signup_login
 
 
 def _count_workspaces() -> int:
@@ -42,8 +42,9 @@ def test_same_key_different_body_is_422(client):
 def test_keys_are_per_principal(client):
     a, b = signup_login(client), signup_login(client)
     for acct in (a, b):
-        r = client.post("/api/v1/workspaces", json={"name": "Same"},
-                        headers={**acct.h, "Idempotency-Key": "k"})
+        r = client.post(
+            "/api/v1/workspaces", json={"name": "Same"}, headers={**acct.h, "Idempotency-Key": "k"}
+        )
         assert r.status_code == 201
     assert _count_workspaces() == 2
 
@@ -63,8 +64,9 @@ def live_api(db_url):
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     deadline = time.time() + 20
@@ -81,8 +83,9 @@ def test_concurrent_requests_same_key_create_one(live_api):
 
         email = "conc@example.com"
         c.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse battery"})
-        tok = c.post("/api/v1/auth/login", json={"email": email,
-                                                 "password": "correct horse battery"}).json()
+        tok = c.post(
+            "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"}
+        ).json()
         h = {"Authorization": f"Bearer {tok['access_token']}", "Idempotency-Key": "race"}
 
     def go(_):
@@ -111,9 +114,12 @@ def test_rate_limit_429_with_retry_after(client, monkeypatch):
 def test_auth_endpoints_limited_per_ip(client, monkeypatch):
     monkeypatch.setenv("AUTH_RATE_LIMIT_PER_MINUTE", "3")
     reset_caches()
-    codes = [client.post("/api/v1/auth/login", json={"email": "x@example.com",
-                                                     "password": "whatever12"}).status_code
-             for _ in range(5)]
+    codes = [
+        client.post(
+            "/api/v1/auth/login", json={"email": "x@example.com", "password": "whatever12"}
+        ).status_code
+        for _ in range(5)
+    ]
     assert codes == [401, 401, 401, 429, 429]
 
 

@@ -26,9 +26,12 @@ def test_request_logs_have_context_and_no_secrets(client, capsys):
     client.get("/api/v1/workspaces", headers={"Authorization": f"Bearer {key}"})
     client.post("/api/v1/auth/refresh", json={"refresh_token": acct.refresh})
     # A careless log call somewhere must still not leak.
-    structlog.get_logger().info("debugging", authorization=f"Bearer {acct.access}",
-                                note=f"token was {acct.access} and key {key}",
-                                payload={"password": PASSWORD, "refresh_token": acct.refresh})
+    structlog.get_logger().info(
+        "debugging",
+        authorization=f"Bearer {acct.access}",
+        note=f"token was {acct.access} and key {key}",
+        payload={"password": PASSWORD, "refresh_token": acct.refresh},
+    )
     err = capsys.readouterr().err
     for secret in (PASSWORD, acct.access, acct.refresh, key):
         assert secret not in err

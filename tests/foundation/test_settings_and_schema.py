@@ -25,8 +25,13 @@ def test_env_md_matches_settings():
 
 def test_bad_setting_stops_startup_naming_the_variable():
     env = {**os.environ, "CLIPLY_PORT": "not-a-port"}
-    r = subprocess.run([sys.executable, "-m", "cliply", "doctor"], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "cliply", "doctor"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
     assert "CLIPLY_PORT" in r.stderr
 
@@ -47,11 +52,17 @@ def test_every_tenant_table_has_rls(db_url):
 
     eng = create_engine(db_url, poolclass=pool.NullPool)
     with eng.connect() as conn:
-        rows = dict(conn.execute(text(
-            "SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' "
-            "AND relnamespace = 'public'::regnamespace")).all())
-        bypass = conn.execute(text(
-            "SELECT rolbypassrls FROM pg_roles WHERE rolname = 'cliply_app'")).scalar_one()
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT relname, relrowsecurity FROM pg_class WHERE relkind = 'r' "
+                    "AND relnamespace = 'public'::regnamespace"
+                )
+            ).all()
+        )
+        bypass = conn.execute(
+            text("SELECT rolbypassrls FROM pg_roles WHERE rolname = 'cliply_app'")
+        ).scalar_one()
     eng.dispose()
     assert bypass is False
     for table in [*tenant_tables(), "workspaces"]:
@@ -59,15 +70,16 @@ def test_every_tenant_table_has_rls(db_url):
 
 
 def test_downgrade_then_upgrade(pg_server_url, tmp_path):
-    from cliply.db.migrate import current, downgrade, upgrade
-
     # A separate database so the shared one stays intact for other tests.
     import psycopg
     from sqlalchemy.engine import make_url
 
+    from cliply.db.migrate import current, downgrade, upgrade
+
     url = make_url(pg_server_url)
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
+        hide_password=False
+    )
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS cliply_roundtrip")
         conn.execute("CREATE DATABASE cliply_roundtrip")
@@ -78,18 +90,31 @@ def test_downgrade_then_upgrade(pg_server_url, tmp_path):
     assert current(other) is None
     eng = create_engine(other, poolclass=pool.NullPool)
     with eng.connect() as conn:
-        left = conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname='public' "
-                                 "AND tablename <> 'alembic_version'")).scalar_one()
+        left = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_tables WHERE schemaname='public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ).scalar_one()
     eng.dispose()
     assert left == 0
     upgrade(other)
     assert current(other) == "0001"
 
 
-@pytest.mark.parametrize("cmd", [["--help"], ["serve", "--help"], ["api", "--help"],
-                                 ["db", "upgrade", "--help"], ["doctor", "--help"],
-                                 ["user", "create", "--help"], ["worker", "--help"],
-                                 ["process", "--help"]])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ["--help"],
+        ["serve", "--help"],
+        ["api", "--help"],
+        ["db", "upgrade", "--help"],
+        ["doctor", "--help"],
+        ["user", "create", "--help"],
+        ["worker", "--help"],
+        ["process", "--help"],
+    ],
+)
 def test_cli_help(cmd):
     from typer.testing import CliRunner
 

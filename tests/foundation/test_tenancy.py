@@ -23,8 +23,14 @@ def _setup():
         wa = ws_service.create_workspace(db, a.id, "A")
         wb = ws_service.create_workspace(db, b.id, "B")
         for ws, user in ((wa, a), (wb, b)):
-            db.add(Project(workspace_id=ws.id, created_by=user.id, name=f"p-{ws.name}",
-                           source_type="upload"))
+            db.add(
+                Project(
+                    workspace_id=ws.id,
+                    created_by=user.id,
+                    name=f"p-{ws.name}",
+                    source_type="upload",
+                )
+            )
         return a.id, b.id, wa.id, wb.id
 
 
@@ -54,7 +60,6 @@ def test_insert_into_other_workspace_refused(db_url):
 
 def test_update_cannot_move_row_to_other_workspace(db_url):
     a, _b, wa, wb = _setup()
-    with get_sessionmaker()() as db:
-        with pytest.raises(DBAPIError), db.begin():
-            enter_tenant(db, role="cliply_app", workspace_id=wa, user_id=a)
-            db.execute(text("UPDATE projects SET workspace_id = :wb"), {"wb": wb})
+    with get_sessionmaker()() as db, pytest.raises(DBAPIError), db.begin():
+        enter_tenant(db, role="cliply_app", workspace_id=wa, user_id=a)
+        db.execute(text("UPDATE projects SET workspace_id = :wb"), {"wb": wb})

@@ -14,10 +14,19 @@ from tests.foundation.helpers import add_member, make_workspace, signup_login
 def test_other_workspace_is_404_not_403(client):
     a, b = signup_login(client), signup_login(client)
     wa = make_workspace(client, a)
-    for method, path in (("get", ""), ("get", "/members"), ("patch", ""), ("delete", ""),
-                         ("get", "/invitations")):
-        r = client.request(method.upper(), f"/api/v1/workspaces/{wa['id']}{path}",
-                           headers=b.h, json={"name": "x"} if method == "patch" else None)
+    for method, path in (
+        ("get", ""),
+        ("get", "/members"),
+        ("patch", ""),
+        ("delete", ""),
+        ("get", "/invitations"),
+    ):
+        r = client.request(
+            method.upper(),
+            f"/api/v1/workspaces/{wa['id']}{path}",
+            headers=b.h,
+            json={"name": "x"} if method == "patch" else None,
+        )
         assert r.status_code == 404, (method, path, r.text)
     r = client.get(f"/api/v1/workspaces/{uuid.uuid4()}", headers=a.h)
     assert r.status_code == 404
@@ -30,11 +39,17 @@ def test_viewer_cannot_administer(client):
     r = client.patch(f"/api/v1/workspaces/{ws['id']}", json={"name": "mine"}, headers=viewer.h)
     assert r.status_code == 403
     assert r.json()["type"].endswith("/insufficient-role")
-    r = client.post(f"/api/v1/workspaces/{ws['id']}/invitations",
-                    json={"email": "x@example.com", "role": "viewer"}, headers=viewer.h)
+    r = client.post(
+        f"/api/v1/workspaces/{ws['id']}/invitations",
+        json={"email": "x@example.com", "role": "viewer"},
+        headers=viewer.h,
+    )
     assert r.status_code == 403
-    r = client.patch(f"/api/v1/workspaces/{ws['id']}/members/{viewer.user_id}",
-                     json={"role": "owner"}, headers=viewer.h)
+    r = client.patch(
+        f"/api/v1/workspaces/{ws['id']}/members/{viewer.user_id}",
+        json={"role": "owner"},
+        headers=viewer.h,
+    )
     assert r.status_code == 403
     # Nothing changed.
     assert client.get(f"/api/v1/workspaces/{ws['id']}", headers=owner.h).json()["name"] == "Team"
@@ -63,8 +78,11 @@ def test_invitation_single_use_expiry_and_email_match(client):
     owner = signup_login(client)
     ws = make_workspace(client, owner)
     invitee, stranger = signup_login(client), signup_login(client)
-    inv = client.post(f"/api/v1/workspaces/{ws['id']}/invitations",
-                      json={"email": invitee.email, "role": "editor"}, headers=owner.h).json()
+    inv = client.post(
+        f"/api/v1/workspaces/{ws['id']}/invitations",
+        json={"email": invitee.email, "role": "editor"},
+        headers=owner.h,
+    ).json()
     r = client.post("/api/v1/invitations/accept", json={"token": inv["token"]}, headers=stranger.h)
     assert r.status_code == 403
     r = client.post("/api/v1/invitations/accept", json={"token": inv["token"]}, headers=invitee.h)
@@ -74,17 +92,23 @@ def test_invitation_single_use_expiry_and_email_match(client):
     assert r.json()["type"].endswith("/invitation-used")
     # Expired invitation.
     third = signup_login(client)
-    inv2 = client.post(f"/api/v1/workspaces/{ws['id']}/invitations",
-                       json={"email": third.email, "role": "viewer"}, headers=owner.h).json()
+    inv2 = client.post(
+        f"/api/v1/workspaces/{ws['id']}/invitations",
+        json={"email": third.email, "role": "viewer"},
+        headers=owner.h,
+    ).json()
     with get_engine().begin() as conn:
-        conn.execute(text("UPDATE invitations SET expires_at = :t WHERE id = :i"),
-                     {"t": datetime.now(UTC) - timedelta(seconds=1), "i": inv2["id"]})
+        conn.execute(
+            text("UPDATE invitations SET expires_at = :t WHERE id = :i"),
+            {"t": datetime.now(UTC) - timedelta(seconds=1), "i": inv2["id"]},
+        )
     r = client.post("/api/v1/invitations/accept", json={"token": inv2["token"]}, headers=third.h)
     assert r.status_code == 410
     assert r.json()["type"].endswith("/invitation-expired")
     # Forged token.
-    r = client.post("/api/v1/invitations/accept", json={"token": "cli_" + "x" * 40},
-                    headers=third.h)
+    r = client.post(
+        "/api/v1/invitations/accept", json={"token": "cli_" + "x" * 40}, headers=third.h
+    )
     assert r.status_code == 404
 
 

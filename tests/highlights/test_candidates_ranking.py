@@ -45,6 +45,8 @@ def test_platform_cap_limits_the_length() -> None:
         {"min_s": 30, "max_s": 60, "platform_max_s": 20},
         {"top_k": 0},
         {"max_overlap": 1.5},
+        {"weights": {"virality": 1.0}},
+        {"weights": {"hook": -1.0}},
     ],
 )
 def test_impossible_parameters_raise_a_typed_error(kwargs) -> None:
@@ -133,3 +135,27 @@ def test_title_drops_dangling_opener_and_trims_at_a_word() -> None:
     assert title.startswith("The real secret")
     assert len(title) <= 70 and title.endswith("…")
     assert not title[:-1].endswith(" ")
+
+
+class BrokenEmbedder:
+    """An embedder whose model fails at run time (e.g. a corrupt optional install)."""
+
+    name = "broken-model"
+
+    def embed(self, texts):
+        raise RuntimeError("model weights missing")
+
+
+def test_failing_embedder_falls_back_to_tfidf() -> None:
+    result = detect_highlights(topic_talk(), embedder=BrokenEmbedder(), top_k=2)
+    assert result.embedder_name == "tfidf"
+    assert any("broken-model failed" in n for n in result.notes)
+    assert len(result.highlights) == 2 and len(result.segments) == 3
+
+
+def test_result_round_trips_through_json() -> None:
+    from cliply.highlights import HighlightResult
+
+    result = detect_highlights(topic_talk(), embedder=TfidfEmbedder(), top_k=3)
+    again = HighlightResult.model_validate_json(result.model_dump_json())
+    assert again == result

@@ -14,7 +14,7 @@ from cliply.integrations.google_oauth import GoogleOAuthClient
 from cliply.integrations.oauth_common import RetryPolicy
 from cliply.integrations.tiktok import ChunkRules, TikTokClient
 from cliply.integrations.youtube import YouTubeClient
-from tests.fakes.server import FaultPlan, RunningServer, serve
+from tests.fakes.server import FaultPlan, RunningServer, ServerPool
 from tests.fakes.tiktok import FakeTikTok, FakeTikTokConfig
 from tests.fakes.youtube import FakeGoogleConfig, FakeYouTube
 
@@ -47,8 +47,22 @@ class GoogleEnv:
         return self.server.faults
 
 
+@pytest.fixture(scope="session")
+def _server_pool() -> Iterator[ServerPool]:
+    pool = ServerPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def make_tiktok() -> Iterator[Callable[..., TikTokEnv]]:
+def servers(_server_pool: ServerPool) -> Iterator[ServerPool]:
+    """Loopback servers for this test's fakes; freed (not stopped) when the test ends."""
+    yield _server_pool
+    _server_pool.release_all()
+
+
+@pytest.fixture
+def make_tiktok(servers: ServerPool) -> Iterator[Callable[..., TikTokEnv]]:
     with ExitStack() as stack:
 
         def factory(
@@ -58,7 +72,7 @@ def make_tiktok() -> Iterator[Callable[..., TikTokEnv]]:
             chunk_size: int = 10 * MIB,
         ) -> TikTokEnv:
             fake = FakeTikTok(config)
-            server = stack.enter_context(serve(fake.app))
+            server = servers.lease(fake.app)
             client = TikTokClient(
                 auth_base=server.base_url,
                 api_base=server.base_url,
@@ -80,12 +94,14 @@ def tiktok(make_tiktok: Callable[..., TikTokEnv]) -> TikTokEnv:
 
 
 @pytest.fixture
-def make_google() -> Iterator[Callable[..., GoogleEnv]]:
+def make_google(servers: ServerPool) -> Iterator[Callable[..., GoogleEnv]]:
     with ExitStack() as stack:
 
-        def factory(config: FakeGoogleConfig | None = None, *, chunk_size: int = 1 * MIB) -> GoogleEnv:
+        def factory(
+            config: FakeGoogleConfig | None = None, *, chunk_size: int = 1 * MIB
+        ) -> GoogleEnv:
             fake = FakeYouTube(config)
-            server = stack.enter_context(serve(fake.app))
+            server = servers.lease(fake.app)
             oauth = GoogleOAuthClient(
                 auth_base=server.base_url,
                 token_base=server.base_url,

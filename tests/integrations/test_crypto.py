@@ -89,7 +89,9 @@ def test_associated_data_mismatch_fails() -> None:
         assert err.value.code == "decrypt_failed"
 
 
-@pytest.mark.parametrize("value", ["plain-token", "", "v1:k1", "v2:k1:AAAA", "v1:k1:!!!", "v1:k1:AAAA"])
+@pytest.mark.parametrize(
+    "value", ["plain-token", "", "v1:k1", "v2:k1:AAAA", "v1:k1:!!!", "v1:k1:AAAA"]
+)
 def test_no_plaintext_fallback(value: str) -> None:
     with pytest.raises(CryptoError) as err:
         Keyring({"k1": _key()}).decrypt(value, AAD)
@@ -173,9 +175,13 @@ def test_state_roundtrip_with_nonce() -> None:
 def test_state_forged_payload_rejected() -> None:
     state = sign_state({"ws": "w1"}, SECRET, ttl_s=600)
     body, mac = state.split(".")
-    forged_body = base64.urlsafe_b64encode(
-        base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).replace(b'"w1"', b'"w2"')
-    ).decode().rstrip("=")
+    forged_body = (
+        base64.urlsafe_b64encode(
+            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).replace(b'"w1"', b'"w2"')
+        )
+        .decode()
+        .rstrip("=")
+    )
     with pytest.raises(CryptoError) as err:
         verify_state(f"{forged_body}.{mac}", SECRET)
     assert err.value.code == "state_invalid"

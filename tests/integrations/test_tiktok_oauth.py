@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
 
-from cliply.integrations.oauth_common import OAuthError, RefreshFailed, TokenExpired, TokenSet
+from cliply.integrations.oauth_common import (
+    OAuthError,
+    PermanentError,
+    RefreshFailed,
+    TokenExpired,
+    TokenSet,
+)
 from cliply.integrations.tiktok import DEFAULT_SCOPES
 from tests.integrations.conftest import TikTokEnv
 
@@ -113,7 +120,7 @@ def test_refresh_server_error_is_not_permanent(tiktok: TikTokEnv) -> None:
     assert tiktok.client.refresh(tokens.refresh_token or "").access_token
 
 
-def test_bad_client_secret(make_tiktok) -> None:  # type: ignore[no-untyped-def]
+def test_bad_client_secret(make_tiktok: Callable[..., TikTokEnv]) -> None:
     env = make_tiktok()
     code, verifier = _consent(env)
     env.client._client_secret = "wrong"
@@ -124,8 +131,6 @@ def test_bad_client_secret(make_tiktok) -> None:  # type: ignore[no-untyped-def]
 
 def test_missing_scope_is_permanent(tiktok: TikTokEnv) -> None:
     tokens = tiktok.fake.issue_tokens(scopes=("user.info.basic",))
-    from cliply.integrations.oauth_common import PermanentError
-
     with pytest.raises(PermanentError) as err:
         tiktok.client.creator_info(tokens["access_token"])
     assert err.value.code == "scope_not_authorized"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +72,7 @@ def test_plan_chunks(size: int, preferred: int, expected: tuple[int, int]) -> No
     assert plan.total_chunk_count == size // plan.chunk_size or size < 5 * MIB
     ranges = plan.ranges()
     assert ranges[0][0] == 0 and ranges[-1][1] == size - 1
-    assert all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(b[0] == a[1] + 1 for a, b in itertools.pairwise(ranges))
     assert ranges[-1][1] - ranges[-1][0] + 1 <= 128 * MIB
 
 
@@ -131,7 +132,9 @@ def test_fake_rejects_bad_chunk_parameters(tiktok: TikTokEnv) -> None:
         assert resp.json()["error"]["code"] == "invalid_params"
 
 
-def test_client_rules_must_match_the_platform(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_client_rules_must_match_the_platform(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     # A client configured for 256 KiB chunks against a platform enforcing 5 MB is refused.
     env = make_tiktok(rules=SMALL_RULES, chunk_size=256 * KIB)
     token = env.fake.issue_tokens()["access_token"]
@@ -153,7 +156,9 @@ def test_tiny_video_single_chunk(tiktok: TikTokEnv, make_video: Callable[[int], 
     assert post["privacy_level"] == "SELF_ONLY" and post["title"] == POST.title
 
 
-def test_twelve_mb_with_documented_rules(tiktok: TikTokEnv, make_video: Callable[[int], Path]) -> None:
+def test_twelve_mb_with_documented_rules(
+    tiktok: TikTokEnv, make_video: Callable[[int], Path]
+) -> None:
     video = make_video(12_000_000)
     token = tiktok.fake.issue_tokens()["access_token"]
     upload = tiktok.client.init_video_upload(token, POST, video.stat().st_size, 5 * MIB)
@@ -167,7 +172,9 @@ def test_twelve_mb_with_documented_rules(tiktok: TikTokEnv, make_video: Callable
 
 
 @pytest.mark.parametrize("size", [256 * KIB - 1, 256 * KIB, 700 * KIB, 1300 * KIB + 17, 3 * MIB])
-def test_multi_chunk_with_small_rules(make_tiktok, make_video, size: int) -> None:  # type: ignore[no-untyped-def]
+def test_multi_chunk_with_small_rules(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path], size: int
+) -> None:
     env = make_tiktok(SMALL_FAKE, rules=SMALL_RULES, chunk_size=256 * KIB)
     video = make_video(size)
     _publish(env, video)
@@ -176,7 +183,9 @@ def test_multi_chunk_with_small_rules(make_tiktok, make_video, size: int) -> Non
     assert [p["sha256"] for p in env.fake.published_posts] == [_sha(video)]
 
 
-def test_fake_refuses_out_of_order_chunk(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_fake_refuses_out_of_order_chunk(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     env = make_tiktok(SMALL_FAKE, rules=SMALL_RULES, chunk_size=256 * KIB)
     video = make_video(800 * KIB)
     token = env.fake.issue_tokens()["access_token"]
@@ -193,7 +202,9 @@ def test_fake_refuses_out_of_order_chunk(make_tiktok, make_video) -> None:  # ty
     assert resp.status_code == 416
 
 
-def test_chunk_5xx_is_retried(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_chunk_5xx_is_retried(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     env = make_tiktok(SMALL_FAKE, rules=SMALL_RULES, chunk_size=256 * KIB)
     video = make_video(900 * KIB)
     env.faults.fail_next("PUT", "/video/", status=503, count=2)
@@ -202,7 +213,9 @@ def test_chunk_5xx_is_retried(make_tiktok, make_video) -> None:  # type: ignore[
     assert [p["sha256"] for p in env.fake.published_posts] == [_sha(video)]
 
 
-def test_dropped_connection_mid_chunk_is_retried(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_dropped_connection_mid_chunk_is_retried(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     env = make_tiktok(SMALL_FAKE, rules=SMALL_RULES, chunk_size=256 * KIB)
     video = make_video(900 * KIB)
     token = env.fake.issue_tokens()["access_token"]
@@ -215,7 +228,9 @@ def test_dropped_connection_mid_chunk_is_retried(make_tiktok, make_video) -> Non
     assert env.fake.published_posts[0]["sha256"] == _sha(video)
 
 
-def test_lost_reply_to_final_chunk_does_not_duplicate(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_lost_reply_to_final_chunk_does_not_duplicate(
+    tiktok: TikTokEnv, make_video: Callable[..., Path]
+) -> None:
     video = make_video(200 * KIB)
     tiktok.faults.drop_response_next("PUT", "/video/")
     _publish(tiktok, video)
@@ -223,7 +238,9 @@ def test_lost_reply_to_final_chunk_does_not_duplicate(tiktok: TikTokEnv, make_vi
     assert len(tiktok.fake.published_posts) == 1
 
 
-def test_persistent_failure_gives_transient_error(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_persistent_failure_gives_transient_error(
+    tiktok: TikTokEnv, make_video: Callable[..., Path]
+) -> None:
     video = make_video(100 * KIB)
     token = tiktok.fake.issue_tokens()["access_token"]
     upload = tiktok.client.init_video_upload(token, POST, video.stat().st_size)
@@ -234,7 +251,9 @@ def test_persistent_failure_gives_transient_error(tiktok: TikTokEnv, make_video)
     assert tiktok.fake.published_posts == []
 
 
-def test_backoff_grows_and_is_capped(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_backoff_grows_and_is_capped(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     env = make_tiktok()
     delays: list[float] = []
     env.client.retry = RetryPolicy(
@@ -248,7 +267,7 @@ def test_backoff_grows_and_is_capped(make_tiktok, make_video) -> None:  # type: 
     assert delays == [1.0, 2.0, 4.0, 4.0, 4.0]
 
 
-def test_expired_upload_url(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_expired_upload_url(tiktok: TikTokEnv, make_video: Callable[..., Path]) -> None:
     video = make_video(10 * KIB)
     token = tiktok.fake.issue_tokens()["access_token"]
     upload = tiktok.client.init_video_upload(token, POST, video.stat().st_size)
@@ -257,7 +276,7 @@ def test_expired_upload_url(tiktok: TikTokEnv, make_video) -> None:  # type: ign
         tiktok.client.upload_chunks(upload, video)
 
 
-def test_file_size_must_match_init(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_file_size_must_match_init(tiktok: TikTokEnv, make_video: Callable[..., Path]) -> None:
     token = tiktok.fake.issue_tokens()["access_token"]
     upload = tiktok.client.init_video_upload(token, POST, 5000)
     with pytest.raises(InvalidUpload):
@@ -354,7 +373,9 @@ class _ManualClock:
         return self.t
 
 
-def test_status_progresses_and_polling_backs_off(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_status_progresses_and_polling_backs_off(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     env = make_tiktok(FakeTikTokConfig(processing_polls=4))
     clock = _ManualClock()
     env.client.retry = RetryPolicy(sleep=clock.sleep)
@@ -370,20 +391,25 @@ def test_status_progresses_and_polling_backs_off(make_tiktok, make_video) -> Non
     assert clock.sleeps == [2, 3, 4.5, 5]
 
 
-def test_status_fetch_errors_are_waited_out(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_status_fetch_errors_are_waited_out(
+    tiktok: TikTokEnv, make_video: Callable[..., Path]
+) -> None:
     video = make_video(50 * KIB)
     token = tiktok.fake.issue_tokens()["access_token"]
     upload = tiktok.client.init_video_upload(token, POST, video.stat().st_size)
     tiktok.client.upload_chunks(upload, video)
     tiktok.faults.fail_next("POST", "/v2/post/publish/status/fetch/", status=503, count=2)
     tiktok.faults.fail_next(
-        "POST", "/v2/post/publish/status/fetch/", status=429, body=tiktok_error_body("rate_limit_exceeded")
+        "POST",
+        "/v2/post/publish/status/fetch/",
+        status=429,
+        body=tiktok_error_body("rate_limit_exceeded"),
     )
     status = tiktok.client.wait_for_publish(token, upload.publish_id, initial_interval_s=0.001)
     assert status.status == "PUBLISH_COMPLETE"
 
 
-def test_publish_failure_reason(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_publish_failure_reason(tiktok: TikTokEnv, make_video: Callable[..., Path]) -> None:
     tiktok.fake.fail_publish_with("frame_rate_check_failed")
     video = make_video(50 * KIB)
     token = tiktok.fake.issue_tokens()["access_token"]
@@ -396,7 +422,9 @@ def test_publish_failure_reason(tiktok: TikTokEnv, make_video) -> None:  # type:
     assert tiktok.fake.published_posts == []
 
 
-def test_publish_timeout_keeps_last_status(make_tiktok, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_publish_timeout_keeps_last_status(
+    make_tiktok: Callable[..., TikTokEnv], make_video: Callable[..., Path]
+) -> None:
     env = make_tiktok(FakeTikTokConfig(processing_polls=1000))
     clock = _ManualClock()
     env.client.retry = RetryPolicy(sleep=clock.sleep)
@@ -412,7 +440,7 @@ def test_publish_timeout_keeps_last_status(make_tiktok, make_video) -> None:  # 
     assert sum(clock.sleeps) == pytest.approx(60)
 
 
-def test_token_expiry_while_polling(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_token_expiry_while_polling(tiktok: TikTokEnv, make_video: Callable[..., Path]) -> None:
     video = make_video(50 * KIB)
     tokens = tiktok.fake.issue_tokens()
     upload = tiktok.client.init_video_upload(tokens["access_token"], POST, video.stat().st_size)
@@ -428,7 +456,7 @@ def test_token_expiry_while_polling(tiktok: TikTokEnv, make_video) -> None:  # t
     assert len(tiktok.fake.published_posts) == 1
 
 
-def test_inbox_upload_goes_to_drafts(tiktok: TikTokEnv, make_video) -> None:  # type: ignore[no-untyped-def]
+def test_inbox_upload_goes_to_drafts(tiktok: TikTokEnv, make_video: Callable[..., Path]) -> None:
     video = make_video(50 * KIB)
     token = tiktok.fake.issue_tokens()["access_token"]
     upload = tiktok.client.init_inbox_upload(token, video.stat().st_size)
@@ -436,3 +464,29 @@ def test_inbox_upload_goes_to_drafts(tiktok: TikTokEnv, make_video) -> None:  # 
     status = tiktok.client.wait_for_publish(token, upload.publish_id, initial_interval_s=0.001)
     assert status.status == "SEND_TO_USER_INBOX"
     assert tiktok.fake.published_posts == []
+
+
+def test_retry_decision_from_recorded_publish_id(
+    tiktok: TikTokEnv, make_video: Callable[..., Path]
+) -> None:
+    """The documented exactly-once recipe: look at the recorded publish_id before re-posting."""
+    video = make_video(100 * KIB)
+    size = video.stat().st_size
+    token = tiktok.fake.issue_tokens()["access_token"]
+    abandoned = tiktok.client.init_video_upload(token, POST, size)
+    tiktok.faults.fail_next("PUT", "/video/", status=500, count=50)
+    with pytest.raises(TransientError):
+        tiktok.client.upload_chunks(abandoned, video)
+    tiktok.faults.reset()
+
+    # Retry of the job: the recorded publish never got its bytes, so posting again is safe.
+    status = tiktok.client.fetch_status(token, abandoned.publish_id)
+    assert status.status == "PROCESSING_UPLOAD" and status.uploaded_bytes == 0
+    upload = tiktok.client.init_video_upload(token, POST, size)
+    tiktok.client.upload_chunks(upload, video)
+
+    # A further retry sees the whole file arrived: no second upload.
+    status = tiktok.client.fetch_status(token, upload.publish_id)
+    assert status.uploaded_bytes == size
+    tiktok.client.wait_for_publish(token, upload.publish_id, initial_interval_s=0.001)
+    assert len(tiktok.fake.published_posts) == 1

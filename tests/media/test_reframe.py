@@ -66,9 +66,9 @@ def test_scene_cut_moves_the_crop_at_once(tmp_path: Path) -> None:
 
 
 def test_no_face_uses_the_fallback(tone_video: Path) -> None:
-    blur = plan_crop(tone_video, aspect="9:16", fallback="blur")
+    blur = plan_crop(tone_video, aspect="9:16", fallback="blur", sample_fps=1.5)
     assert blur.layout == "blur"
-    center = plan_crop(tone_video, aspect="9:16", fallback="center")
+    center = plan_crop(tone_video, aspect="9:16", fallback="center", sample_fps=1.5)
     assert center.layout == "center"
     (kf,) = center.keyframes
     assert (kf.x + kf.w / 2, kf.w, kf.h) == (320, 202, 360)

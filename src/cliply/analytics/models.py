@@ -17,7 +17,9 @@ class PostMetric(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = workspace_fk()
-    post_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
     collected_at: Mapped[datetime] = created_at()
     views: Mapped[int] = mapped_column(BigInteger, server_default="0")
     likes: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -22,13 +22,14 @@ UPLOAD_PREFIXES = ("/api/v1/uploads", "/api/v1/projects")
 def create_app() -> FastAPI:
     settings = get_settings()
     configure(settings.log_level, settings.log_json)
-    init_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None,
-                settings.cliply_env)
+    init_sentry(
+        settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None, settings.cliply_env
+    )
     app = FastAPI(
         title="Cliply API",
         version=__version__,
         description="Long videos in, short vertical clips out. Errors are RFC 9457 "
-                    "problem+json with a stable `type`.",
+        "problem+json with a stable `type`.",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
@@ -40,8 +41,11 @@ def create_app() -> FastAPI:
     _mount_web(app)
     # Outermost last: request id → body cap → idempotency → app.
     app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes,
-                       exempt_prefixes=UPLOAD_PREFIXES)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        exempt_prefixes=UPLOAD_PREFIXES,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -45,7 +45,8 @@ DB = Annotated[Session, Depends(get_db)]
 
 
 async def current_principal(
-    request: Request, db: DB,
+    request: Request,
+    db: DB,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
@@ -53,8 +54,9 @@ async def current_principal(
     principal = await run_in_threadpool(auth_service.resolve_bearer, db, creds.credentials)
     structlog.contextvars.bind_contextvars(user_id=str(principal.user_id))
     request.state.principal = principal
-    await run_in_threadpool(enforce_rate_limit, f"p:{principal.key}",
-                            get_settings().rate_limit_per_minute)
+    await run_in_threadpool(
+        enforce_rate_limit, f"p:{principal.key}", get_settings().rate_limit_per_minute
+    )
     return principal
 
 
@@ -75,8 +77,11 @@ class Tenant:
 
     def require(self, permission: str) -> None:
         if not has_permission(self.role, permission):
-            raise Forbidden(f"Your role ({self.role}) does not allow this ({permission}).",
-                            code="insufficient-role", permission=permission)
+            raise Forbidden(
+                f"Your role ({self.role}) does not allow this ({permission}).",
+                code="insufficient-role",
+                permission=permission,
+            )
 
 
 def _enter_sync(db: Session, principal: Principal, workspace_id: uuid.UUID) -> Tenant:
@@ -84,13 +89,18 @@ def _enter_sync(db: Session, principal: Principal, workspace_id: uuid.UUID) -> T
     if role is None:
         # Not 403: another workspace's ids must not be confirmed to exist.
         raise NotFound("No such workspace.")
-    enter_tenant(db, role=get_settings().database_app_role, workspace_id=workspace_id,
-                 user_id=principal.user_id)
+    enter_tenant(
+        db,
+        role=get_settings().database_app_role,
+        workspace_id=workspace_id,
+        user_id=principal.user_id,
+    )
     return Tenant(principal=principal, workspace_id=workspace_id, role=role)
 
 
-async def _enter(db: Session, principal: Principal, workspace_id: uuid.UUID,
-                 request: Request | None = None) -> Tenant:
+async def _enter(
+    db: Session, principal: Principal, workspace_id: uuid.UUID, request: Request | None = None
+) -> Tenant:
     tenant = await run_in_threadpool(_enter_sync, db, principal, workspace_id)
     structlog.contextvars.bind_contextvars(workspace_id=str(workspace_id))
     if request is not None:
@@ -98,29 +108,36 @@ async def _enter(db: Session, principal: Principal, workspace_id: uuid.UUID,
     return tenant
 
 
-async def path_tenant(workspace_id: uuid.UUID, request: Request, db: DB,
-                      principal: CurrentPrincipal) -> Tenant:
+async def path_tenant(
+    workspace_id: uuid.UUID, request: Request, db: DB, principal: CurrentPrincipal
+) -> Tenant:
     """For routes under /workspaces/{workspace_id}/…"""
     return await _enter(db, principal, workspace_id, request)
 
 
 async def header_tenant(
-    request: Request, db: DB, principal: CurrentPrincipal,
-    x_workspace_id: Annotated[str | None, Header(description="Workspace to act in; optional "
-                                                  "when the caller belongs to exactly one.")] = None,
+    request: Request,
+    db: DB,
+    principal: CurrentPrincipal,
+    x_workspace_id: Annotated[
+        str | None,
+        Header(description="Workspace to act in; optional when the caller belongs to exactly one."),
+    ] = None,
 ) -> Tenant:
     """For workspace-scoped routes such as /projects: the workspace comes from X-Workspace-ID."""
     if x_workspace_id:
         try:
             ws = uuid.UUID(x_workspace_id)
         except ValueError:
-            raise BadRequest("X-Workspace-ID must be a workspace id (UUID).",
-                             code="invalid-workspace-header") from None
+            raise BadRequest(
+                "X-Workspace-ID must be a workspace id (UUID).", code="invalid-workspace-header"
+            ) from None
         return await _enter(db, principal, ws, request)
     mine = await run_in_threadpool(ws_service.list_for_user, db, principal.user_id)
     if len(mine) != 1:
-        raise BadRequest("Say which workspace with the X-Workspace-ID header.",
-                         code="workspace-required")
+        raise BadRequest(
+            "Say which workspace with the X-Workspace-ID header.", code="workspace-required"
+        )
     return await _enter(db, principal, mine[0][0].id, request)
 
 
@@ -132,6 +149,7 @@ def requires(permission: str) -> Callable[[Tenant], Tenant]:
     def _check(tenant: HeaderTenant) -> Tenant:
         tenant.require(permission)
         return tenant
+
     return _check
 
 
@@ -140,5 +158,8 @@ def client_ip(request: Request) -> str:
 
 
 async def auth_rate_limit(request: Request) -> None:
-    await run_in_threadpool(enforce_rate_limit, f"ip:{client_ip(request)}:{request.url.path}",
-                       get_settings().auth_rate_limit_per_minute)
+    await run_in_threadpool(
+        enforce_rate_limit,
+        f"ip:{client_ip(request)}:{request.url.path}",
+        get_settings().auth_rate_limit_per_minute,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from cliply.api.problems import problem
 from cliply.db.engine import get_engine
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger()
 
 # Collectors that refresh gauges from the database just before a scrape (e.g. queue depth).
 SCRAPE_HOOKS: list[Callable[[], None]] = []
@@ -38,5 +40,5 @@ def metrics() -> Response:
         try:
             hook()
         except Exception:  # a failing collector must not break the scrape
-            pass
+            log.warning("metrics_hook_failed", hook=getattr(hook, "__name__", "?"), exc_info=True)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

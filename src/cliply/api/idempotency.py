@@ -55,9 +55,13 @@ def _scope_of(scope: Scope, headers: dict[bytes, bytes]) -> str:
         return "-"
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any],
-                     headers: list[tuple[bytes, bytes]] | None = None,
-                     media_type: str = "application/json") -> None:
+async def _send_json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+    media_type: str = "application/json",
+) -> None:
     raw = json.dumps(body).encode()
     hdrs = [(b"content-type", media_type.encode()), (b"content-length", str(len(raw)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": hdrs + (headers or [])})
@@ -122,34 +126,66 @@ class IdempotencyMiddleware:
         finally:
             await asyncio.to_thread(_complete, principal, ws_scope, key, captured)
 
-    async def _replay(self, send: Send, principal: str, ws_scope: str, key: str,
-                      req_hash: str) -> None:
+    async def _replay(
+        self, send: Send, principal: str, ws_scope: str, key: str, req_hash: str
+    ) -> None:
         deadline = asyncio.get_running_loop().time() + WAIT_S
         while True:
             row = await asyncio.to_thread(_load, principal, ws_scope, key)
             if row is None:
-                await _send_json(send, 409, _problem(409, "idempotency-conflict", "Retry",
-                                 "The earlier request with this key failed; retry."),
-                                 media_type=MEDIA_TYPE)
+                await _send_json(
+                    send,
+                    409,
+                    _problem(
+                        409,
+                        "idempotency-conflict",
+                        "Retry",
+                        "The earlier request with this key failed; retry.",
+                    ),
+                    media_type=MEDIA_TYPE,
+                )
                 return
             if row["request_hash"] != req_hash:
-                await _send_json(send, 422, _problem(
-                    422, "idempotency-key-reused", "Idempotency key reused",
-                    "This Idempotency-Key was used with a different request body."),
-                    media_type=MEDIA_TYPE)
+                await _send_json(
+                    send,
+                    422,
+                    _problem(
+                        422,
+                        "idempotency-key-reused",
+                        "Idempotency key reused",
+                        "This Idempotency-Key was used with a different request body.",
+                    ),
+                    media_type=MEDIA_TYPE,
+                )
                 return
             if row["status"] == "completed":
-                hdrs = [(k.encode(), v.encode()) for k, v in (row["response_headers"] or {}).items()]
+                hdrs = [
+                    (k.encode(), v.encode()) for k, v in (row["response_headers"] or {}).items()
+                ]
                 hdrs.append((b"idempotent-replayed", b"true"))
-                await _send_json(send, row["response_status"], row["response_body"], hdrs,
-                                 media_type=(row["response_headers"] or {}).get(
-                                     "content-type", "application/json"))
+                await _send_json(
+                    send,
+                    row["response_status"],
+                    row["response_body"],
+                    hdrs,
+                    media_type=(row["response_headers"] or {}).get(
+                        "content-type", "application/json"
+                    ),
+                )
                 return
             if asyncio.get_running_loop().time() > deadline:
-                await _send_json(send, 409, _problem(
-                    409, "idempotency-in-progress", "Request in progress",
-                    "A request with this Idempotency-Key is still being processed."),
-                    [(b"retry-after", b"2")], media_type=MEDIA_TYPE)
+                await _send_json(
+                    send,
+                    409,
+                    _problem(
+                        409,
+                        "idempotency-in-progress",
+                        "Request in progress",
+                        "A request with this Idempotency-Key is still being processed.",
+                    ),
+                    [(b"retry-after", b"2")],
+                    media_type=MEDIA_TYPE,
+                )
                 return
             await asyncio.sleep(0.1)
 
@@ -157,15 +193,29 @@ class IdempotencyMiddleware:
 def _claim(principal: str, ws_scope: str, key: str, path: str, req_hash: str) -> bool:
     expires = datetime.now(UTC) + timedelta(seconds=get_settings().idempotency_ttl_s)
     with get_engine().begin() as conn:
-        conn.execute(text("DELETE FROM idempotency_keys WHERE principal = :p AND scope = :s "
-                          "AND key = :k AND expires_at < now()"),
-                     {"p": principal, "s": ws_scope, "k": key})
-        row = conn.execute(text(
-            "INSERT INTO idempotency_keys (principal, scope, workspace_id, key, method, path, "
-            "request_hash, expires_at) VALUES (:p, :s, :ws, :k, 'POST', :path, :h, :e) "
-            "ON CONFLICT (principal, scope, key) DO NOTHING RETURNING id"),
-            {"p": principal, "s": ws_scope, "ws": None if ws_scope == "-" else ws_scope,
-             "k": key, "path": path[:500], "h": req_hash, "e": expires}).first()
+        conn.execute(
+            text(
+                "DELETE FROM idempotency_keys WHERE principal = :p AND scope = :s "
+                "AND key = :k AND expires_at < now()"
+            ),
+            {"p": principal, "s": ws_scope, "k": key},
+        )
+        row = conn.execute(
+            text(
+                "INSERT INTO idempotency_keys (principal, scope, workspace_id, key, method, path, "
+                "request_hash, expires_at) VALUES (:p, :s, :ws, :k, 'POST', :path, :h, :e) "
+                "ON CONFLICT (principal, scope, key) DO NOTHING RETURNING id"
+            ),
+            {
+                "p": principal,
+                "s": ws_scope,
+                "ws": None if ws_scope == "-" else ws_scope,
+                "k": key,
+                "path": path[:500],
+                "h": req_hash,
+                "e": expires,
+            },
+        ).first()
     return row is not None
 
 
@@ -175,26 +225,43 @@ def _complete(principal: str, ws_scope: str, key: str, captured: dict[str, Any])
     with get_engine().begin() as conn:
         if status >= 500:
             # A server failure is not an answer worth replaying: let the client retry.
-            conn.execute(text("DELETE FROM idempotency_keys WHERE principal = :p AND scope = :s "
-                              "AND key = :k"), params)
+            conn.execute(
+                text(
+                    "DELETE FROM idempotency_keys WHERE principal = :p AND scope = :s AND key = :k"
+                ),
+                params,
+            )
             return
         try:
             body = json.loads(captured["body"] or b"null")
         except ValueError:
             body = None
-        keep = {k.decode(): v.decode() for k, v in captured["headers"]
-                if k.decode().lower() in ("content-type", "location")}
-        conn.execute(text(
-            "UPDATE idempotency_keys SET status = 'completed', response_status = :st, "
-            "response_body = CAST(:b AS jsonb), response_headers = CAST(:h AS jsonb) "
-            "WHERE principal = :p AND scope = :s AND key = :k"),
-            {**params, "st": status, "b": json.dumps(body), "h": json.dumps(keep)})
+        keep = {
+            k.decode(): v.decode()
+            for k, v in captured["headers"]
+            if k.decode().lower() in ("content-type", "location")
+        }
+        conn.execute(
+            text(
+                "UPDATE idempotency_keys SET status = 'completed', response_status = :st, "
+                "response_body = CAST(:b AS jsonb), response_headers = CAST(:h AS jsonb) "
+                "WHERE principal = :p AND scope = :s AND key = :k"
+            ),
+            {**params, "st": status, "b": json.dumps(body), "h": json.dumps(keep)},
+        )
 
 
 def _load(principal: str, ws_scope: str, key: str) -> dict[str, Any] | None:
     with get_engine().connect() as conn:
-        row = conn.execute(text(
-            "SELECT status, request_hash, response_status, response_body, response_headers "
-            "FROM idempotency_keys WHERE principal = :p AND scope = :s AND key = :k"),
-            {"p": principal, "s": ws_scope, "k": key}).mappings().first()
+        row = (
+            conn.execute(
+                text(
+                    "SELECT status, request_hash, response_status, response_body, response_headers "
+                    "FROM idempotency_keys WHERE principal = :p AND scope = :s AND key = :k"
+                ),
+                {"p": principal, "s": ws_scope, "k": key},
+            )
+            .mappings()
+            .first()
+        )
     return dict(row) if row else None

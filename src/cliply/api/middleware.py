@@ -29,8 +29,14 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        rid = incoming if incoming and len(incoming) <= 64 and incoming.isascii() and \
-            incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+        rid = (
+            incoming
+            if incoming
+            and len(incoming) <= 64
+            and incoming.isascii()
+            and incoming.replace("-", "").isalnum()
+            else uuid.uuid4().hex
+        )
         scope.setdefault("state", {})["request_id"] = rid
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=rid)
@@ -61,8 +67,14 @@ class RequestContextMiddleware:
                     extra["user_id"] = str(principal.user_id)
                 if state.get("workspace_id") is not None:
                     extra["workspace_id"] = str(state["workspace_id"])
-                log.info("request", **extra, method=scope["method"], path=scope["path"],
-                         status=status_holder["status"], duration_ms=round(elapsed * 1000, 1))
+                log.info(
+                    "request",
+                    **extra,
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status_holder["status"],
+                    duration_ms=round(elapsed * 1000, 1),
+                )
 
 
 class BodySizeLimitMiddleware:
@@ -112,13 +124,22 @@ class BodySizeLimitMiddleware:
         import json
 
         body: dict[str, Any] = {
-            "type": PROBLEM_BASE + "payload-too-large", "title": "Payload too large",
-            "status": 413, "detail": f"Request bodies are limited to {self.max_bytes} bytes.",
+            "type": PROBLEM_BASE + "payload-too-large",
+            "title": "Payload too large",
+            "status": 413,
+            "detail": f"Request bodies are limited to {self.max_bytes} bytes.",
         }
         raw = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", MEDIA_TYPE.encode()),
-                                (b"content-length", str(len(raw)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(raw)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})
 
 

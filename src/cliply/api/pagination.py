@@ -36,8 +36,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise BadRequest("The cursor is not valid.", code="invalid-cursor") from None
 
 
-def paginate(db: Session, stmt: Select[Any], created: InstrumentedAttribute[Any],
-             ident: InstrumentedAttribute[Any], cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+def paginate(
+    db: Session,
+    stmt: Select[Any],
+    created: InstrumentedAttribute[Any],
+    ident: InstrumentedAttribute[Any],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Any], str | None]:
     if cursor:
         ts, id_ = decode_cursor(cursor)
         stmt = stmt.where(or_(created < ts, and_(created == ts, ident < id_)))

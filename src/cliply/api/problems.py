@@ -17,15 +17,30 @@ log = structlog.get_logger()
 MEDIA_TYPE = "application/problem+json"
 
 _HTTP_CODES = {
-    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-    405: "method-not-allowed", 406: "not-acceptable", 409: "conflict", 413: "payload-too-large",
-    415: "unsupported-media-type", 422: "validation-error", 429: "rate-limited",
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
 }
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None,
-            *, instance: str | None = None, headers: dict[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -42,8 +57,15 @@ def install(app: FastAPI) -> None:
         retry_after = exc.extra.get("retry_after")
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
-        return problem(exc.status, exc.code, exc.title, exc.detail,
-                       instance=request.url.path, headers=headers, **exc.extra)
+        return problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **exc.extra,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -51,20 +73,35 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type", "")}
             for e in exc.errors()
         ]
-        return problem(422, "validation-error", "Request validation failed",
-                       "The request body or parameters are not valid.",
-                       instance=request.url.path, errors=errors)
+        return problem(
+            422,
+            "validation-error",
+            "Request validation failed",
+            "The request body or parameters are not valid.",
+            instance=request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem(exc.status_code, code, detail or code.replace("-", " ").capitalize(),
-                       detail, instance=request.url.path, headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            code,
+            detail or code.replace("-", " ").capitalize(),
+            detail,
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
-        return problem(500, "internal-error", "Internal server error",
-                       "Something went wrong on our side; the request id identifies it.",
-                       instance=request.url.path)
+        return problem(
+            500,
+            "internal-error",
+            "Internal server error",
+            "Something went wrong on our side; the request id identifies it.",
+            instance=request.url.path,
+        )

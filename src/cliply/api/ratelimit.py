@@ -28,8 +28,11 @@ RETURNING tokens
 def take(bucket: str, per_minute: int) -> float:
     """Spend one token; returns what is left (negative: refused)."""
     with get_engine().connect() as conn:
-        left = float(conn.execute(_TAKE, {"bucket": bucket, "capacity": per_minute,
-                                          "rate": per_minute / 60.0}).scalar_one())
+        left = float(
+            conn.execute(
+                _TAKE, {"bucket": bucket, "capacity": per_minute, "rate": per_minute / 60.0}
+            ).scalar_one()
+        )
         conn.commit()
     return left
 

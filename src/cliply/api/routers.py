@@ -3,4 +3,10 @@
 ROUTER_MODULES: list[str] = [
     "cliply.auth.routes",
     "cliply.workspaces.routes",
+    "cliply.billing.routes",
+    "cliply.projects.routes",
+    "cliply.clips.routes",
+    "cliply.jobs.routes",
+    "cliply.experiments.routes",
+    "cliply.products.routes",
 ]

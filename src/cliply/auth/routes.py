@@ -22,8 +22,12 @@ from cliply.auth.schemas import (
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=UserOut,
-             dependencies=[Depends(auth_rate_limit)])
+@router.post(
+    "/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    dependencies=[Depends(auth_rate_limit)],
+)
 def signup(body: SignupIn, db: DB) -> UserOut:
     return UserOut.model_validate(service.signup(db, body.email, body.password, body.name))
 
@@ -39,8 +43,9 @@ def refresh(body: RefreshIn) -> TokenPair:
     return service.rotate_refresh(body.refresh_token)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT,
-             dependencies=[Depends(auth_rate_limit)])
+@router.post(
+    "/auth/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(auth_rate_limit)]
+)
 def logout(body: RefreshIn, db: DB) -> Response:
     service.logout(db, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

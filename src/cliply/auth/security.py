@@ -53,16 +53,27 @@ def create_access_token(user_id: uuid.UUID, secret: str, ttl_s: int) -> tuple[st
     now = datetime.now(UTC)
     exp = now + timedelta(seconds=ttl_s)
     claims: dict[str, Any] = {
-        "sub": str(user_id), "iat": int(now.timestamp()), "exp": int(exp.timestamp()),
-        "aud": JWT_AUDIENCE, "iss": JWT_ISSUER, "typ": "access", "jti": secrets.token_hex(8),
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int(exp.timestamp()),
+        "aud": JWT_AUDIENCE,
+        "iss": JWT_ISSUER,
+        "typ": "access",
+        "jti": secrets.token_hex(8),
     }
     return jwt.encode(claims, secret, algorithm=JWT_ALG), exp
 
 
 def decode_access_token(token: str, secret: str) -> uuid.UUID:
     try:
-        claims = jwt.decode(token, secret, algorithms=[JWT_ALG], audience=JWT_AUDIENCE,
-                            issuer=JWT_ISSUER, options={"require": ["exp", "sub", "aud", "iss"]})
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[JWT_ALG],
+            audience=JWT_AUDIENCE,
+            issuer=JWT_ISSUER,
+            options={"require": ["exp", "sub", "aud", "iss"]},
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The access token has expired.", code="token-expired") from None
     except jwt.PyJWTError:

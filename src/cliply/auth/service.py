@@ -60,11 +60,14 @@ def issue_tokens(db: Session, user_id: uuid.UUID, family_id: uuid.UUID | None = 
     s = get_settings()
     access, _ = security.create_access_token(user_id, app_secret(), s.access_token_ttl_s)
     refresh = security.new_token(security.REFRESH_PREFIX)
-    db.add(RefreshToken(
-        user_id=user_id, family_id=family_id or uuid.uuid4(),
-        token_hash=security.token_hash(refresh),
-        expires_at=_now() + timedelta(seconds=s.refresh_token_ttl_s),
-    ))
+    db.add(
+        RefreshToken(
+            user_id=user_id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=security.token_hash(refresh),
+            expires_at=_now() + timedelta(seconds=s.refresh_token_ttl_s),
+        )
+    )
     db.flush()
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=s.access_token_ttl_s)
 
@@ -104,23 +107,30 @@ def rotate_refresh(refresh_token: str) -> TokenPair:
 
 
 def revoke_family(db: Session, family_id: uuid.UUID) -> None:
-    db.execute(update(RefreshToken).where(RefreshToken.family_id == family_id,
-                                          RefreshToken.revoked_at.is_(None))
-               .values(revoked_at=_now()))
+    db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=_now())
+    )
 
 
 def logout(db: Session, refresh_token: str) -> None:
-    row = db.scalar(select(RefreshToken).where(
-        RefreshToken.token_hash == security.token_hash(refresh_token)))
+    row = db.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == security.token_hash(refresh_token))
+    )
     if row is not None:
         revoke_family(db, row.family_id)
 
 
-def create_api_key(db: Session, user_id: uuid.UUID, name: str,
-                   expires_in_days: int | None) -> tuple[ApiKey, str]:
+def create_api_key(
+    db: Session, user_id: uuid.UUID, name: str, expires_in_days: int | None
+) -> tuple[ApiKey, str]:
     raw = security.new_token(security.API_KEY_PREFIX)
     key = ApiKey(
-        user_id=user_id, name=name, prefix=raw[:12], key_hash=security.token_hash(raw),
+        user_id=user_id,
+        name=name,
+        prefix=raw[:12],
+        key_hash=security.token_hash(raw),
         expires_at=_now() + timedelta(days=expires_in_days) if expires_in_days else None,
     )
     db.add(key)
@@ -129,8 +139,11 @@ def create_api_key(db: Session, user_id: uuid.UUID, name: str,
 
 
 def list_api_keys(db: Session, user_id: uuid.UUID) -> list[ApiKey]:
-    return list(db.scalars(select(ApiKey).where(ApiKey.user_id == user_id)
-                           .order_by(ApiKey.created_at.desc())))
+    return list(
+        db.scalars(
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
+        )
+    )
 
 
 def revoke_api_key(db: Session, user_id: uuid.UUID, key_id: uuid.UUID) -> None:

@@ -96,7 +96,7 @@ def get_plan(name: str) -> Plan:
 
 
 def rank(name: str) -> int:
-    return ORDER.index(name) if name in ORDER else -1  # type: ignore[arg-type]
+    return ORDER.index(name) if name in ORDER else -1
 
 
 def lifting_plan(predicate_name: str, needed: float | bool) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,7 +56,9 @@ def resolve_workspace_plans(
         return {}
     now = now or _now()
     settings = get_settings()
-    stored = dict(db.execute(select(Workspace.id, Workspace.plan).where(Workspace.id.in_(ids))).all())
+    stored = dict(
+        db.execute(select(Workspace.id, Workspace.plan).where(Workspace.id.in_(ids))).all()
+    )
     subs: dict[uuid.UUID, list[Subscription]] = {}
     for sub in db.scalars(select(Subscription).where(Subscription.workspace_id.in_(ids))):
         subs.setdefault(sub.workspace_id, []).append(sub)
@@ -84,9 +87,7 @@ def concurrent_jobs_cap(db: Session, workspace_id: uuid.UUID) -> int:
     return resolve_workspace_plan(db, workspace_id).concurrent_jobs
 
 
-def concurrent_jobs_caps(
-    db: Session, workspace_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, int]:
+def concurrent_jobs_caps(db: Session, workspace_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     return {ws: p.concurrent_jobs for ws, p in resolve_workspace_plans(db, workspace_ids).items()}
 
 
@@ -133,7 +134,11 @@ def sync_workspace_plans(db: Session, *, now: datetime | None = None) -> int:
 def plan_prices(settings: Settings | None = None) -> dict[str, str]:
     """Plan name -> Stripe price id, for plans that have one."""
     s = settings or get_settings()
-    raw = {"basic": s.stripe_price_basic, "pro": s.stripe_price_pro, "premium": s.stripe_price_premium}
+    raw = {
+        "basic": s.stripe_price_basic,
+        "pro": s.stripe_price_pro,
+        "premium": s.stripe_price_premium,
+    }
     return {plan: price for plan, price in raw.items() if price}
 
 
@@ -142,11 +147,18 @@ def price_plans(settings: Settings | None = None) -> dict[str, str]:
     return {price: plan for plan, price in plan_prices(settings).items()}
 
 
+@lru_cache(maxsize=4)
+def _billing_client(api_key: str, api_base: str) -> StripeBilling:
+    # One client (and its HTTP connection pool) per key and base, not one per request.
+    return StripeBilling(api_key, api_base=api_base)
+
+
 def stripe_billing(settings: Settings | None = None) -> StripeBilling:
+    """The Stripe client from settings; BillingNotConfigured (503) without a secret key."""
     s = settings or get_settings()
     if s.stripe_secret_key is None or not s.stripe_secret_key.get_secret_value():
         raise BillingNotConfigured("Set STRIPE_SECRET_KEY to enable billing.")
-    return StripeBilling(s.stripe_secret_key.get_secret_value(), api_base=s.stripe_api_base)
+    return _billing_client(s.stripe_secret_key.get_secret_value(), s.stripe_api_base)
 
 
 # --- checkout and portal ------------------------------------------------------------------------
@@ -180,6 +192,19 @@ def ensure_customer(
     return ws.stripe_customer_id
 
 
+def price_for_plan(plan: str, prices: Mapping[str, str]) -> str:
+    """The Stripe price of `plan`, or a 400 `plan-not-purchasable` naming those that have one."""
+    price_id = prices.get(plan)
+    if not price_id:
+        raise BadRequest(
+            f"The {get_plan(plan).title} plan cannot be bought: it has no Stripe price.",
+            code="plan-not-purchasable",
+            plan=plan,
+            purchasable=[p for p in ORDER if p in prices],
+        )
+    return price_id
+
+
 def start_checkout(
     db: Session,
     stripe: StripeBilling,
@@ -192,21 +217,14 @@ def start_checkout(
     cancel_url: str,
 ) -> dict[str, object]:
     """A Stripe Checkout Session (subscription mode) that moves the workspace onto `plan`."""
-    price_id = prices.get(plan)
-    if not price_id:
-        raise BadRequest(
-            f"The {get_plan(plan).title} plan cannot be bought: it has no Stripe price.",
-            code="plan-not-purchasable",
-            plan=plan,
-            purchasable=[p for p in ORDER if p in prices],
-        )
+    price_id = price_for_plan(plan, prices)
     active = current_subscription(db, workspace_id)
     if active is not None and active.status in GRANTING | {"past_due"}:
         raise Conflict(
             "This workspace already has a subscription; change plans in the billing portal.",
             code="subscription-exists",
             plan=active.plan,
-            status=active.status,
+            subscription_status=active.status,
         )
     email = db.scalar(select(User.email).where(User.id == user_id))
     customer = ensure_customer(db, stripe, workspace_id, email=email)

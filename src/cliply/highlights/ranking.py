@@ -13,7 +13,12 @@ from cliply.highlights.features import TranscriptProfile, hook_facts
 from cliply.highlights.keywords import KeywordExtractor, hashtags
 from cliply.highlights.llm import ChatJsonClient, rerank_with_llm
 from cliply.highlights.models import Highlight, HighlightResult
-from cliply.highlights.scoring import DEFAULT_WEIGHTS, ScoredCandidate, score_candidate
+from cliply.highlights.scoring import (
+    DEFAULT_WEIGHTS,
+    FEATURES,
+    ScoredCandidate,
+    score_candidate,
+)
 from cliply.highlights.sentences import Sentence
 from cliply.highlights.text import dangling_opener, tokens
 from cliply.transcribe.models import Transcript
@@ -90,6 +95,11 @@ def detect_highlights(
         raise InvalidHighlightParams(f"max_overlap must be in 0..1 (got {max_overlap})")
     if pause_s <= 0:
         raise InvalidHighlightParams(f"pause_s must be positive (got {pause_s})")
+    unknown = sorted(set(weights) - set(FEATURES))
+    if unknown or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        raise InvalidHighlightParams(
+            f"weights must be non-negative, not all zero, and name only {sorted(FEATURES)}"
+        )
 
     analysis = analyse_transcript(
         transcript,

@@ -10,6 +10,11 @@ code, not the HTTP status, says whether a call worked (some failures arrive with
 OAuth endpoints answer in RFC 6749 style: ``{"error": "invalid_grant", "error_description"}``.
 Callers hold the tokens: every call takes the access token, and `TokenExpired` means
 "refresh, then call again".
+
+Exactly-once: TikTok has no search by marker, so persist `publish_id` right after init.
+On a retry, `fetch_status(publish_id)` first: PUBLISH_COMPLETE (or PROCESSING_* with
+uploaded_bytes == video size) means the post exists or is on its way, so do not upload again;
+an upload left incomplete never publishes, so re-initialising then is safe.
 """
 
 from __future__ import annotations

@@ -201,6 +201,13 @@ class YouTubeVideo:
 
 
 @dataclass(frozen=True)
+class YouTubeChannel:
+    id: str
+    title: str = ""
+    thumbnail_url: str | None = None
+
+
+@dataclass(frozen=True)
 class _Done:
     video: YouTubeVideo
 
@@ -392,6 +399,23 @@ class YouTubeClient:
     def get_video(self, access_token: str, video_id: str) -> YouTubeVideo | None:
         videos = self._videos_by_id(access_token, [video_id])
         return videos[0] if videos else None
+
+    def my_channel(self, access_token: str) -> YouTubeChannel | None:
+        """The authorised user's channel (id, title): identifies a connected account."""
+        body = self._get_json(
+            access_token, "/youtube/v3/channels", {"part": "snippet", "mine": "true"}
+        )
+        items = body.get("items") or []
+        if not items or not isinstance(items[0], dict) or not items[0].get("id"):
+            return None
+        snippet = items[0].get("snippet") or {}
+        thumbs = snippet.get("thumbnails") or {}
+        thumb = (thumbs.get("default") or {}).get("url")
+        return YouTubeChannel(
+            id=str(items[0]["id"]),
+            title=str(snippet.get("title") or ""),
+            thumbnail_url=str(thumb) if thumb else None,
+        )
 
     def list_my_uploads(self, access_token: str, max_results: int = 50) -> list[YouTubeVideo]:
         """The channel's most recent uploads (newest first), private ones included."""

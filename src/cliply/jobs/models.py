@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Boolean,
     CheckConstraint,
+    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -33,18 +33,53 @@ class Job(Base):
         CheckConstraint(
             "status in ('queued','running','succeeded','failed','cancelled')", name="status"
         ),
-        # The claim query: queued jobs by priority then age, among those due.
-        Index("ix_jobs_claim", "status", "kind", "priority", "run_at",
-              postgresql_where=text("status = 'queued'")),
-        Index("ix_jobs_running_heartbeat", "last_heartbeat",
-              postgresql_where=text("status = 'running'")),
+        # The claim: per kind, queued jobs by priority (high first), then fair_key (round-robin
+        # across workspaces, see queue.py), then age.
+        Index(
+            "ix_jobs_claim",
+            "kind",
+            text("priority DESC"),
+            "fair_key",
+            "created_at",
+            postgresql_where=text("status = 'queued'"),
+        ),
+        # A workspace's newest queued fair_key per kind/priority (computing the next one).
+        Index(
+            "ix_jobs_queued_workspace",
+            "workspace_id",
+            "kind",
+            "priority",
+            "fair_key",
+            postgresql_where=text("status = 'queued'"),
+        ),
+        # The fairness clock (largest fair_key running per kind/priority) and per-workspace caps.
+        Index(
+            "ix_jobs_running_fair",
+            "kind",
+            "priority",
+            "fair_key",
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index(
+            "ix_jobs_running_workspace", "workspace_id", postgresql_where=text("status = 'running'")
+        ),
+        Index(
+            "ix_jobs_running_heartbeat",
+            "last_heartbeat",
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_jobs_workspace_created", "workspace_id", "created_at", "id"),
         # A logical job is never queued or running twice.
-        Index("uq_jobs_dedupe_active", "dedupe_key", unique=True,
-              postgresql_where=text("dedupe_key IS NOT NULL AND status IN ('queued','running')")),
+        Index(
+            "uq_jobs_dedupe_active",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=text("dedupe_key IS NOT NULL AND status IN ('queued','running')"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    workspace_id: Mapped[uuid.UUID | None] = workspace_fk(nullable=True)
+    workspace_id: Mapped[uuid.UUID | None] = workspace_fk(nullable=True, index=False)
     project_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
@@ -52,6 +87,8 @@ class Job(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
     status: Mapped[str] = mapped_column(String(12), server_default="queued")
     priority: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Start tag for fair queuing across workspaces (start-time fair queuing, queue.py).
+    fair_key: Mapped[int] = mapped_column(BigInteger, server_default="0")
     run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     max_attempts: Mapped[int] = mapped_column(Integer, server_default="5")
@@ -74,9 +111,7 @@ class JobEvent(Base):
     __tablename__ = "job_events"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    job_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("jobs.id", ondelete="CASCADE"), index=True
-    )
+    job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     workspace_id: Mapped[uuid.UUID | None] = workspace_fk(nullable=True)
     at: Mapped[datetime] = created_at()
     event: Mapped[str] = mapped_column(String(30))

@@ -8,8 +8,9 @@ the same rows and objects.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 # Pipeline kinds (DESIGN.md "Jobs")
@@ -61,6 +62,8 @@ class JobContext:
     sink: ProgressSink | None = None
     cancelled: bool = False
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # When each entry of `events` was noted (same order), for the timeline.
+    event_times: list[datetime] = field(default_factory=list)
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         """Report progress in [0, 1]; raises JobCancelled if the job was cancelled meanwhile."""
@@ -76,6 +79,7 @@ class JobContext:
     def event(self, event: str, message: str, **data: Any) -> None:
         """Note something for the job's timeline (e.g. which engine produced a transcript)."""
         self.events.append((event, message, data))
+        self.event_times.append(datetime.now(UTC))
 
 
 Handler = Callable[[JobContext], "dict[str, Any] | None"]
@@ -101,34 +105,51 @@ HANDLERS: dict[str, HandlerSpec] = {}
 PERIODIC: dict[str, PeriodicSpec] = {}
 
 
-def handler(kind: str, *, capability: str = "cpu",
-            timeout_s: float | None = None) -> Callable[[Handler], Handler]:
+def handler(
+    kind: str, *, capability: str = "cpu", timeout_s: float | None = None
+) -> Callable[[Handler], Handler]:
     if capability not in CAPABILITIES:
         raise ValueError(f"unknown capability {capability!r}")
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = HandlerSpec(kind, fn, capability, timeout_s)
         return fn
+
     return register
 
 
-def periodic(name: str, *, every_s: float | None = None,
-             cron: str | None = None) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+def periodic(
+    name: str, *, every_s: float | None = None, cron: str | None = None
+) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     if (every_s is None) == (cron is None):
         raise ValueError("give exactly one of every_s or cron")
+    if every_s is not None and every_s <= 0:
+        raise ValueError("every_s must be positive")
+    if cron is not None:
+        from croniter import croniter
+
+        if not croniter.is_valid(cron):
+            raise ValueError(f"invalid cron expression {cron!r}")
 
     def register(fn: Callable[[], Any]) -> Callable[[], Any]:
         PERIODIC[name] = PeriodicSpec(name, fn, every_s, cron)
         return fn
+
     return register
 
 
 # Modules whose import registers handlers and periodic tasks (each domain's tasks.py).
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = [
+    "cliply.jobs.tasks",
+    "cliply.projects.tasks",
+    "cliply.clips.tasks",
+    "cliply.billing.tasks",
+]
 
 
-def load_handlers() -> None:
+def load_handlers(extra: Iterable[str] = ()) -> None:
+    """Import every handler module (and `extra` ones, e.g. CLIPLY_EXTRA_HANDLER_MODULES)."""
     import importlib
 
-    for module in HANDLER_MODULES:
+    for module in [*HANDLER_MODULES, *extra]:
         importlib.import_module(module)

@@ -155,7 +155,7 @@ def _run(
                     done = steps.render_clip_files(
                         video, info, words, start=h.start, end=h.end, spec=spec,
                         out_mp4=clips_dir / f"{stem}.mp4", out_jpg=clips_dir / f"{stem}.jpg",
-                        work_dir=tmp, progress=lambda f, i=i: update(i + f),
+                        work_dir=tmp, progress=_offset(update, i),
                     )  # fmt: skip
                 except MediaError as exc:
                     failures += 1
@@ -173,6 +173,10 @@ def _run(
     (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     _print_table(records, out)
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _offset(update: Callable[[float], None], base: float) -> Callable[[float], None]:
+    return lambda f: update(base + f)
 
 
 def _print_table(records: list[dict[str, Any]], out: Path) -> None:

@@ -13,8 +13,15 @@ from cliply.db.base import Base, created_at, tstz, updated_at, uuid_pk, workspac
 
 # created → uploading → probing → transcribing → detecting → rendering → ready | failed
 PROJECT_STATUSES = (
-    "created", "uploading", "downloading", "probing", "transcribing", "detecting",
-    "rendering", "ready", "failed",
+    "created",
+    "uploading",
+    "downloading",
+    "probing",
+    "transcribing",
+    "detecting",
+    "rendering",
+    "ready",
+    "failed",
 )
 
 
@@ -23,7 +30,9 @@ class Project(Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     workspace_id: Mapped[uuid.UUID] = workspace_fk()
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     name: Mapped[str] = mapped_column(String(300))
     source_type: Mapped[str] = mapped_column(String(10))  # upload | url
     source_url: Mapped[str | None] = mapped_column(Text)
@@ -53,7 +62,9 @@ class Upload(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
-    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     size_total: Mapped[int] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, server_default="0")
     status: Mapped[str] = mapped_column(String(20), server_default="open")  # open|complete|aborted

@@ -144,7 +144,8 @@ class LocalTranscriber:
             report(progress, (window.offset + window.duration) / total if total else 1.0)
         report(progress, 1.0)
         return Transcript(
-            language=language or detected or "en",
+            # An English-only model answers "en" whatever was asked; report what it did.
+            language=detected or language or "en",
             duration=round(total, 3),
             engine=self.name,
             model=self.model_label,

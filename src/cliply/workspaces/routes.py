@@ -28,22 +28,26 @@ router = APIRouter(tags=["workspaces"])
 @router.post("/workspaces", status_code=status.HTTP_201_CREATED, response_model=WorkspaceOut)
 def create_workspace(body: WorkspaceIn, principal: CurrentPrincipal, db: DB) -> WorkspaceOut:
     ws = service.create_workspace(db, principal.user_id, body.name)
-    return WorkspaceOut(id=ws.id, name=ws.name, plan=ws.plan, role="owner",
-                        created_at=ws.created_at)
+    return WorkspaceOut(
+        id=ws.id, name=ws.name, plan=ws.plan, role="owner", created_at=ws.created_at
+    )
 
 
 @router.get("/workspaces", response_model=list[WorkspaceOut])
 def list_workspaces(principal: CurrentPrincipal, db: DB) -> list[WorkspaceOut]:
-    return [WorkspaceOut(id=w.id, name=w.name, plan=w.plan, role=r, created_at=w.created_at)
-            for w, r in service.list_for_user(db, principal.user_id)]
+    return [
+        WorkspaceOut(id=w.id, name=w.name, plan=w.plan, role=r, created_at=w.created_at)
+        for w, r in service.list_for_user(db, principal.user_id)
+    ]
 
 
 @router.get("/workspaces/{workspace_id}", response_model=WorkspaceOut)
 def get_workspace(tenant: PathTenant, db: DB) -> WorkspaceOut:
     tenant.require("workspace.read")
     ws = service.get(db, tenant.workspace_id)
-    return WorkspaceOut(id=ws.id, name=ws.name, plan=ws.plan, role=tenant.role,
-                        created_at=ws.created_at)
+    return WorkspaceOut(
+        id=ws.id, name=ws.name, plan=ws.plan, role=tenant.role, created_at=ws.created_at
+    )
 
 
 @router.patch("/workspaces/{workspace_id}", response_model=WorkspaceOut)
@@ -52,8 +56,9 @@ def update_workspace(body: WorkspacePatch, tenant: PathTenant, db: DB) -> Worksp
     ws = service.get(db, tenant.workspace_id)
     if body.name is not None:
         ws = service.rename(db, tenant.workspace_id, tenant.user_id, body.name)
-    return WorkspaceOut(id=ws.id, name=ws.name, plan=ws.plan, role=tenant.role,
-                        created_at=ws.created_at)
+    return WorkspaceOut(
+        id=ws.id, name=ws.name, plan=ws.plan, role=tenant.role, created_at=ws.created_at
+    )
 
 
 @router.delete("/workspaces/{workspace_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -66,22 +71,25 @@ def delete_workspace(tenant: PathTenant, db: DB) -> Response:
 @router.get("/workspaces/{workspace_id}/members", response_model=list[MemberOut])
 def list_members(tenant: PathTenant, db: DB) -> list[MemberOut]:
     tenant.require("members.read")
-    return [MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role,
-                      joined_at=m.created_at)
-            for m, u in service.list_members(db, tenant.workspace_id)]
+    return [
+        MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
+        for m, u in service.list_members(db, tenant.workspace_id)
+    ]
 
 
 @router.patch("/workspaces/{workspace_id}/members/{user_id}", response_model=MemberOut)
 def change_role(user_id: uuid.UUID, body: RolePatch, tenant: PathTenant, db: DB) -> MemberOut:
     tenant.require("members.manage")
-    m = service.change_role(db, tenant.workspace_id, tenant.user_id, tenant.role, user_id,
-                            body.role)
+    m = service.change_role(
+        db, tenant.workspace_id, tenant.user_id, tenant.role, user_id, body.role
+    )
     u = auth_service.get_user(db, user_id)
     return MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
 
 
-@router.delete("/workspaces/{workspace_id}/members/{user_id}",
-               status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/workspaces/{workspace_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT
+)
 def remove_member(user_id: uuid.UUID, tenant: PathTenant, db: DB) -> Response:
     if user_id != tenant.user_id:
         tenant.require("members.manage")
@@ -89,26 +97,33 @@ def remove_member(user_id: uuid.UUID, tenant: PathTenant, db: DB) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/workspaces/{workspace_id}/invitations", status_code=status.HTTP_201_CREATED,
-             response_model=InvitationCreated)
+@router.post(
+    "/workspaces/{workspace_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationCreated,
+)
 def invite(body: InvitationIn, tenant: PathTenant, db: DB) -> InvitationCreated:
     tenant.require("invitations.manage")
-    inv, token = service.invite(db, tenant.workspace_id, tenant.user_id, tenant.role,
-                                body.email, body.role)
+    inv, token = service.invite(
+        db, tenant.workspace_id, tenant.user_id, tenant.role, body.email, body.role
+    )
     url = f"{get_settings().public_base_url.rstrip('/')}/invitations/accept?token={token}"
-    return InvitationCreated(**InvitationOut.model_validate(inv).model_dump(), token=token,
-                             accept_url=url)
+    return InvitationCreated(
+        **InvitationOut.model_validate(inv).model_dump(), token=token, accept_url=url
+    )
 
 
 @router.get("/workspaces/{workspace_id}/invitations", response_model=list[InvitationOut])
 def list_invitations(tenant: PathTenant, db: DB) -> list[InvitationOut]:
     tenant.require("invitations.manage")
-    return [InvitationOut.model_validate(i)
-            for i in service.list_invitations(db, tenant.workspace_id)]
+    return [
+        InvitationOut.model_validate(i) for i in service.list_invitations(db, tenant.workspace_id)
+    ]
 
 
-@router.delete("/workspaces/{workspace_id}/invitations/{invitation_id}",
-               status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/workspaces/{workspace_id}/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT
+)
 def revoke_invitation(invitation_id: uuid.UUID, tenant: PathTenant, db: DB) -> Response:
     tenant.require("invitations.manage")
     service.revoke_invitation(db, tenant.workspace_id, invitation_id)
@@ -120,5 +135,4 @@ def accept_invitation(body: AcceptIn, principal: CurrentPrincipal, db: DB) -> Wo
     user = auth_service.get_user(db, principal.user_id)
     m = service.accept_invitation(db, body.token, user)
     ws = service.get(db, m.workspace_id)
-    return WorkspaceOut(id=ws.id, name=ws.name, plan=ws.plan, role=m.role,
-                        created_at=ws.created_at)
+    return WorkspaceOut(id=ws.id, name=ws.name, plan=ws.plan, role=m.role, created_at=ws.created_at)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 20:27:08.688603
+Create Date: 2026-11-24 20:35:15.268351
 """
 
 from collections.abc import Sequence
@@ -680,6 +680,7 @@ def upgrade() -> None:
         ),
         sa.Column("status", sa.String(length=12), server_default="queued", nullable=False),
         sa.Column("priority", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("fair_key", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column(
             "run_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
@@ -729,11 +730,25 @@ def upgrade() -> None:
     op.create_index(
         "ix_jobs_claim",
         "jobs",
-        ["status", "kind", "priority", "run_at"],
+        ["kind", sa.literal_column("priority DESC"), "fair_key", "created_at"],
         unique=False,
         postgresql_where=sa.text("status = 'queued'"),
     )
     op.create_index(op.f("ix_jobs_project_id"), "jobs", ["project_id"], unique=False)
+    op.create_index(
+        "ix_jobs_queued_workspace",
+        "jobs",
+        ["workspace_id", "kind", "priority", "fair_key"],
+        unique=False,
+        postgresql_where=sa.text("status = 'queued'"),
+    )
+    op.create_index(
+        "ix_jobs_running_fair",
+        "jobs",
+        ["kind", "priority", "fair_key"],
+        unique=False,
+        postgresql_where=sa.text("status = 'running'"),
+    )
     op.create_index(
         "ix_jobs_running_heartbeat",
         "jobs",
@@ -741,7 +756,16 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status = 'running'"),
     )
-    op.create_index(op.f("ix_jobs_workspace_id"), "jobs", ["workspace_id"], unique=False)
+    op.create_index(
+        "ix_jobs_running_workspace",
+        "jobs",
+        ["workspace_id"],
+        unique=False,
+        postgresql_where=sa.text("status = 'running'"),
+    )
+    op.create_index(
+        "ix_jobs_workspace_created", "jobs", ["workspace_id", "created_at", "id"], unique=False
+    )
     op.create_index(
         "uq_jobs_dedupe_active",
         "jobs",
@@ -1297,11 +1321,22 @@ def downgrade() -> None:
         table_name="jobs",
         postgresql_where=sa.text("dedupe_key IS NOT NULL AND status IN ('queued','running')"),
     )
-    op.drop_index(op.f("ix_jobs_workspace_id"), table_name="jobs")
+    op.drop_index("ix_jobs_workspace_created", table_name="jobs")
+    op.drop_index(
+        "ix_jobs_running_workspace",
+        table_name="jobs",
+        postgresql_where=sa.text("status = 'running'"),
+    )
     op.drop_index(
         "ix_jobs_running_heartbeat",
         table_name="jobs",
         postgresql_where=sa.text("status = 'running'"),
+    )
+    op.drop_index(
+        "ix_jobs_running_fair", table_name="jobs", postgresql_where=sa.text("status = 'running'")
+    )
+    op.drop_index(
+        "ix_jobs_queued_workspace", table_name="jobs", postgresql_where=sa.text("status = 'queued'")
     )
     op.drop_index(op.f("ix_jobs_project_id"), table_name="jobs")
     op.drop_index("ix_jobs_claim", table_name="jobs", postgresql_where=sa.text("status = 'queued'"))

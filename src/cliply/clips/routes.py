@@ -1,0 +1,122 @@
+"""/api/v1 clips: ranked list per project, manual clips, edits (→ re-render), delete, download
+and thumbnail links, and /files/… which serves local-storage objects by signed URL."""
+
+from __future__ import annotations
+
+import mimetypes
+import uuid
+
+from fastapi import APIRouter, Response, status
+from fastapi.responses import FileResponse, RedirectResponse
+
+from cliply.api.deps import DB, HeaderTenant
+from cliply.clips import service
+from cliply.clips.models import Clip
+from cliply.clips.schemas import ClipIn, ClipOut, ClipPatch, MediaLink
+from cliply.config import get_settings
+from cliply.errors import Forbidden, NotFound
+from cliply.pipeline.config import app_storage
+from cliply.storage import LocalStorage
+from cliply.storage.base import StorageError
+
+router = APIRouter(tags=["clips"])
+
+
+def clip_out(c: Clip) -> ClipOut:
+    ready = c.render_key is not None
+    return ClipOut(
+        id=c.id, project_id=c.project_id, origin=c.origin, rank=c.rank, start=c.start_s,
+        end=c.end_s, duration=round(c.end_s - c.start_s, 3), title=c.title,
+        description=c.description, hashtags=list(c.hashtags or []), text=c.text, score=c.score,
+        reasons=list(c.reasons or []), caption_style=c.caption_style, aspect=c.aspect,
+        status=c.status, error=c.error, render_version=c.render_version, width=c.width,
+        height=c.height, layout=c.layout,
+        download_url=f"/api/v1/clips/{c.id}/download" if ready else None,
+        thumbnail_url=f"/api/v1/clips/{c.id}/thumbnail" if c.thumb_key else None,
+        created_at=c.created_at, updated_at=c.updated_at,
+    )  # fmt: skip
+
+
+@router.get("/projects/{project_id}/clips", response_model=list[ClipOut],
+            summary="The project's clips, best first")
+def list_clips(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> list[ClipOut]:
+    tenant.require("clips.read")
+    return [clip_out(c) for c in service.list_clips(db, tenant.workspace_id, project_id)]
+
+
+@router.post("/projects/{project_id}/clips", response_model=ClipOut,
+             status_code=status.HTTP_201_CREATED,
+             summary="Add a clip by hand from a time range (snapped to words); it is rendered")
+def add_clip(project_id: uuid.UUID, body: ClipIn, tenant: HeaderTenant, db: DB) -> ClipOut:
+    tenant.require("clips.write")
+    clip = service.add_clip(db, tenant.workspace_id, project_id, body, app_storage())
+    db.refresh(clip)
+    return clip_out(clip)
+
+
+@router.get("/clips/{clip_id}", response_model=ClipOut)
+def get_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ClipOut:
+    tenant.require("clips.read")
+    return clip_out(service.get_clip(db, tenant.workspace_id, clip_id))
+
+
+@router.patch("/clips/{clip_id}", response_model=ClipOut,
+              summary="Edit a clip: trims snap to word boundaries; visible changes re-render it")
+def update_clip(clip_id: uuid.UUID, body: ClipPatch, tenant: HeaderTenant, db: DB) -> ClipOut:
+    tenant.require("clips.write")
+    clip = service.update_clip(db, tenant.workspace_id, clip_id, body, app_storage())
+    db.refresh(clip)
+    return clip_out(clip)
+
+
+@router.delete("/clips/{clip_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Response:
+    tenant.require("clips.write")
+    service.delete_clip(db, tenant.workspace_id, clip_id, app_storage())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _link(db: DB, tenant: HeaderTenant, clip_id: uuid.UUID, what: str,
+          redirect: bool) -> Response | MediaLink:  # fmt: skip
+    tenant.require("clips.read")
+    key = service.media_key(db, tenant.workspace_id, clip_id, what)
+    ttl = get_settings().download_url_ttl_s
+    url = app_storage().url(key, ttl)
+    if redirect:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    return MediaLink(url=url, expires_in=ttl)
+
+
+@router.get("/clips/{clip_id}/download", response_model=MediaLink,
+            responses={307: {"description": "Redirect to a signed URL of the MP4"}},
+            summary="Signed link to the rendered MP4 (redirect, or JSON with redirect=false)")
+def download_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
+                  redirect: bool = True) -> Response | MediaLink:  # fmt: skip
+    return _link(db, tenant, clip_id, "render", redirect)
+
+
+@router.get("/clips/{clip_id}/thumbnail", response_model=MediaLink,
+            responses={307: {"description": "Redirect to a signed URL of the JPEG"}})
+def clip_thumbnail(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
+                   redirect: bool = True) -> Response | MediaLink:  # fmt: skip
+    return _link(db, tenant, clip_id, "thumb", redirect)
+
+
+@router.get("/files/{key:path}", include_in_schema=False)
+def serve_file(key: str, expires: str = "", sig: str = "") -> Response:
+    """Objects of local storage, for the signed URLs it hands out (the signature is the
+    authorisation: key and expiry, HMAC'd with the server secret)."""
+    storage = app_storage()
+    if not isinstance(storage, LocalStorage):
+        raise NotFound("No such file.")
+    if not storage.verify_token(key, expires, sig):
+        raise Forbidden("The link is invalid or has expired.", code="invalid-download-token")
+    try:
+        path = storage.path_for(key)
+    except StorageError:
+        raise NotFound("No such file.") from None
+    if not path.is_file():
+        raise NotFound("No such file.")
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type,
+                        headers={"Cache-Control": "private, max-age=300"})

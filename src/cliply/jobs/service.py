@@ -1,0 +1,87 @@
+"""Jobs as the API sees them: list, read with timeline, cancel, retry, scoped to a workspace."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cliply.api.pagination import paginate
+from cliply.audit.service import record
+from cliply.errors import NotFound
+from cliply.jobs import queue
+from cliply.jobs.models import Job, JobEvent
+
+
+def list_jobs(
+    db: Session,
+    workspace_id: uuid.UUID,
+    *,
+    project_id: uuid.UUID | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Job], str | None]:
+    stmt = select(Job).where(Job.workspace_id == workspace_id)
+    if project_id is not None:
+        stmt = stmt.where(Job.project_id == project_id)
+    if kind is not None:
+        stmt = stmt.where(Job.kind == kind)
+    if status is not None:
+        stmt = stmt.where(Job.status == status)
+    return paginate(db, stmt, Job.created_at, Job.id, cursor, limit)
+
+
+def get_job(db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    job = db.scalars(select(Job).where(Job.id == job_id, Job.workspace_id == workspace_id)).first()
+    if job is None:
+        raise NotFound("No such job.", code="job-not-found")
+    return job
+
+
+def timeline(db: Session, job_id: uuid.UUID) -> list[JobEvent]:
+    return list(
+        db.scalars(
+            select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.at, JobEvent.id)
+        )
+    )
+
+
+def cancel_job(
+    db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID, user_id: uuid.UUID | None
+) -> Job:
+    get_job(db, workspace_id, job_id)
+    queue.cancel(db, job_id, by=f"user:{user_id}" if user_id else None)
+    record(
+        db,
+        "job.cancel",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_type="job",
+        target_id=job_id,
+    )
+    return _reload(db, workspace_id, job_id)
+
+
+def retry_job(
+    db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID, user_id: uuid.UUID | None
+) -> Job:
+    get_job(db, workspace_id, job_id)
+    queue.retry(db, job_id, by=f"user:{user_id}" if user_id else None)
+    record(
+        db,
+        "job.retry",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_type="job",
+        target_id=job_id,
+    )
+    return _reload(db, workspace_id, job_id)
+
+
+def _reload(db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID) -> Job:
+    job = get_job(db, workspace_id, job_id)
+    db.refresh(job)  # the queue changed the row with SQL behind the ORM's back
+    return job

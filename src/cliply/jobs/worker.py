@@ -1,0 +1,604 @@
+"""`cliply worker`: claim jobs, run handlers in threads, heartbeat, reclaim, shut down cleanly.
+
+One asyncio loop per process. The dispatcher claims as many jobs as there are free slots
+(one statement pair per claim, so several free slots are filled by one claim); handlers run
+in a thread pool of `slots` threads, so the loop (heartbeats, LISTEN, signals) never waits on
+them. Queue bookkeeping runs on a separate small thread pool and connection pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg
+import structlog
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from cliply.errors import CliplyError
+from cliply.jobs import metrics, queue
+from cliply.jobs.limits import CapCache
+from cliply.jobs.queue import ClaimedJob, HandlerEvent
+from cliply.jobs.registry import (
+    CAPABILITIES,
+    HANDLERS,
+    PERIODIC,
+    HandlerSpec,
+    JobCancelled,
+    JobContext,
+    PermanentError,
+    ProgressSink,
+    RetryableError,
+    load_handlers,
+)
+from cliply.jobs.scheduler import Scheduler
+
+log = structlog.get_logger("cliply.worker")
+T = TypeVar("T")
+
+PROGRESS_MIN_INTERVAL_S = 0.2  # progress rows are written at most this often per job
+
+
+class WorkerConfigError(CliplyError):
+    status, code, title = 400, "invalid-worker-config", "Invalid worker configuration"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    kinds: tuple[str, ...]
+    slots: int
+    heartbeat_s: float
+    stale_after_s: float
+    poll_s: float
+    grace_s: float
+    with_scheduler: bool
+    database_url: str
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    )
+
+
+def resolve_kinds(spec: str, handlers: Mapping[str, HandlerSpec]) -> tuple[str, ...]:
+    """`cpu,publish` or `TRANSCRIBE,CLIP_RENDER` (or a mix) → the job kinds to claim."""
+    tokens = [t.strip() for t in spec.split(",") if t.strip()]
+    if not tokens:
+        raise WorkerConfigError("Give at least one capability or job kind.")
+    kinds: list[str] = []
+    for token in tokens:
+        if token.lower() in CAPABILITIES:
+            kinds += sorted(k for k, h in handlers.items() if h.capability == token.lower())
+        elif token in handlers:
+            kinds.append(token)
+        elif token.upper() in handlers:
+            kinds.append(token.upper())
+        else:
+            raise WorkerConfigError(
+                f"Unknown capability or job kind {token!r}. Capabilities: "
+                f"{', '.join(CAPABILITIES)}; kinds: {', '.join(sorted(handlers)) or '(none)'}.",
+                token=token,
+            )
+    return tuple(dict.fromkeys(kinds))
+
+
+@dataclass
+class _Outcome:
+    status: str  # succeeded | failed | cancelled | dropped
+    result: dict[str, Any] | None = None
+    error: str = ""
+    code: str = ""
+    permanent: bool = False
+
+
+@dataclass
+class _Active:
+    job: ClaimedJob
+    ctx: JobContext
+    stop_reason: str | None = None  # cancelled | lost | timeout | shutdown
+    task: asyncio.Task[None] | None = None
+
+
+class Worker:
+    def __init__(self, options: WorkerOptions, engine: Engine) -> None:
+        self.o = options
+        self.engine = engine
+        self.kind_set = frozenset(options.kinds)
+        self.active: dict[uuid.UUID, _Active] = {}
+        self.handler_pool = ThreadPoolExecutor(options.slots, thread_name_prefix="cliply-job")
+        self.db_pool = ThreadPoolExecutor(min(options.slots, 8) + 2, thread_name_prefix="cliply-db")
+        self.periodic_pool = ThreadPoolExecutor(2, thread_name_prefix="cliply-periodic")
+        self.handlers_running = 0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = asyncio.Event()
+        self._hurry = asyncio.Event()  # a second signal: skip the grace period
+        self._wake = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self.claimed_total = 0
+        self.caps = CapCache()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        def call() -> T:
+            with self.engine.begin() as conn:
+                return fn(conn, *args)
+
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self.db_pool, call)
+
+    def request_stop(self) -> None:
+        if self._stop.is_set():
+            self._hurry.set()
+        self._stop.set()
+        self._wake.set()
+        self._slot_freed.set()
+
+    async def _sleep_or_stop(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+
+    # --- main ----------------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        self._loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._loop.add_signal_handler(sig, self.request_stop)
+        structlog.contextvars.bind_contextvars(worker_id=self.o.worker_id)
+        log.info(
+            "worker started",
+            kinds=list(self.o.kinds),
+            slots=self.o.slots,
+            scheduler=self.o.with_scheduler,
+        )
+        if not self.o.kinds:
+            log.warning("no handlers match this worker's kinds; it only runs periodic tasks")
+        await self._maintain_once()  # stale jobs are reclaimed at start
+        background = [
+            asyncio.create_task(self._listen(), name="listen"),
+            asyncio.create_task(self._heartbeats(), name="heartbeat"),
+            asyncio.create_task(self._maintenance(), name="maintenance"),
+        ]
+        scheduler: Scheduler | None = None
+        scheduler_task: asyncio.Task[None] | None = None
+        if self.o.with_scheduler:
+            scheduler = Scheduler(
+                self.engine, PERIODIC, self.db_pool, self.periodic_pool, self.o.worker_id
+            )
+            scheduler_task = asyncio.create_task(scheduler.run(self._stop), name="scheduler")
+        try:
+            await self._dispatch()
+        finally:
+            await self._shutdown(background, scheduler, scheduler_task)
+        return 0
+
+    async def _shutdown(
+        self,
+        background: list[asyncio.Task[None]],
+        scheduler: Scheduler | None,
+        scheduler_task: asyncio.Task[None] | None,
+    ) -> None:
+        log.info("worker stopping", running=len(self.active), grace_s=self.o.grace_s)
+        await self._wait_running(self.o.grace_s)
+        if scheduler_task is not None:
+            await scheduler_task
+        if scheduler is not None:
+            await scheduler.drain(max(0.0, self.o.grace_s))
+        left = [a for a in self.active.values() if a.task is not None and not a.task.done()]
+        if left:
+            for a in left:
+                self._stop_job(a.job.id, "shutdown")
+            try:
+                n = await self._db(queue.release, self.o.worker_id, [a.job.id for a in left])
+                log.info("released jobs back to the queue", count=n)
+            except Exception as exc:
+                log.error(
+                    "could not release jobs; they will be reclaimed when stale", error=str(exc)
+                )
+            await asyncio.wait([a.task for a in left if a.task is not None], timeout=1.0)
+        for t in background:
+            t.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        self.db_pool.shutdown(wait=True)
+        self.handler_pool.shutdown(wait=False, cancel_futures=True)
+        self.periodic_pool.shutdown(wait=False, cancel_futures=True)
+        log.info("worker stopped", claimed=self.claimed_total)
+
+    async def _wait_running(self, limit_s: float) -> None:
+        """Let running jobs finish, for up to `limit_s` or until a second stop signal."""
+        assert self._loop is not None
+        deadline = self._loop.time() + limit_s
+        hurry = asyncio.create_task(self._hurry.wait())
+        try:
+            while not self._hurry.is_set():
+                pending = {
+                    a.task for a in self.active.values() if a.task is not None and not a.task.done()
+                }
+                remaining = deadline - self._loop.time()
+                if not pending or remaining <= 0:
+                    return
+                await asyncio.wait(
+                    {*pending, hurry}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+        finally:
+            hurry.cancel()
+
+    # --- claiming --------------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            free = self.o.slots - len(self.active)
+            if free <= 0:
+                self._slot_freed.clear()
+                if self.o.slots - len(self.active) <= 0:
+                    await self._slot_freed.wait()
+                continue
+            if not self.o.kinds:
+                await self._stop.wait()
+                break
+            self._wake.clear()
+            t0 = time.perf_counter()
+            try:
+                result = await self._db(
+                    queue.claim, self.o.worker_id, self.o.kinds, free, self.caps
+                )
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.warning("claim failed", error=str(exc), failures=failures)
+                await self._sleep_or_stop(min(self.o.poll_s * failures, 30.0))
+                continue
+            metrics.CLAIM_LATENCY.observe(time.perf_counter() - t0)
+            for job in result.jobs:
+                self._start(job)
+            if len(result.jobs) >= free:
+                continue
+            if result.retry_soon:
+                await asyncio.sleep(0.002)  # another claimer holds a workspace lock
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.o.poll_s)
+
+    def _start(self, job: ClaimedJob) -> None:
+        self.claimed_total += 1
+        ctx = JobContext(
+            job_id=job.id,
+            kind=job.kind,
+            payload=job.payload if isinstance(job.payload, dict) else {},
+            workspace_id=job.workspace_id,
+            project_id=job.project_id,
+            attempt=job.attempt,
+            worker_id=self.o.worker_id,
+        )
+        active = _Active(job=job, ctx=ctx)
+        ctx.sink = self._progress_sink(active)
+        self.active[job.id] = active
+        active.task = asyncio.create_task(self._run_job(active), name=f"job-{job.id}")
+
+    # --- running -----------------------------------------------------------------------------------
+
+    async def _run_job(self, a: _Active) -> None:
+        job = a.job
+        t0 = time.perf_counter()
+        try:
+            outcome = await self._execute(a)
+            await self._record(a, outcome)
+            elapsed = time.perf_counter() - t0
+            metrics.JOB_DURATION.labels(job.kind, outcome.status).observe(elapsed)
+            metrics.JOB_OUTCOMES.labels(job.kind, outcome.status).inc()
+            if outcome.status == "failed":
+                metrics.JOB_FAILURES.labels(job.kind, outcome.code).inc()
+        except Exception as exc:  # never let one job take the worker down
+            log.exception("job bookkeeping failed", job_id=str(job.id), error=str(exc))
+        finally:
+            self.active.pop(job.id, None)
+            self._slot_freed.set()
+            self._wake.set()  # a slot is free (and a capped workspace may have room now)
+
+    async def _execute(self, a: _Active) -> _Outcome:
+        job, ctx = a.job, a.ctx
+        spec = HANDLERS.get(job.kind)
+        if spec is None:
+            return _Outcome(
+                "failed",
+                error=f"No handler is registered for job kind {job.kind}.",
+                code="unknown-kind",
+                permanent=True,
+            )
+        if not isinstance(job.payload, dict):
+            return _Outcome(
+                "failed",
+                error="The job payload is not a JSON object.",
+                code="invalid-payload",
+                permanent=True,
+            )
+        if job.cancel_requested:
+            return _Outcome("cancelled", error="cancelled before it started")
+        assert self._loop is not None
+        timer = None
+        if spec.timeout_s:
+            timer = self._loop.call_later(spec.timeout_s, self._stop_job, job.id, "timeout")
+        call = functools.partial(contextvars.copy_context().run, self._call_handler, spec, ctx)
+        try:
+            result = await self._loop.run_in_executor(self.handler_pool, call)
+        except JobCancelled:
+            reason = a.stop_reason or "cancelled"
+            if reason == "timeout":
+                return _Outcome(
+                    "failed", error=f"Timed out after {spec.timeout_s:g} s.", code="timeout"
+                )
+            if reason in ("lost", "shutdown"):
+                return _Outcome("dropped", error=reason)
+            return _Outcome("cancelled", error="cancelled while running")
+        except PermanentError as exc:
+            return _Outcome(
+                "failed", error=str(exc) or type(exc).__name__, code=exc.code, permanent=True
+            )
+        except RetryableError as exc:
+            return _Outcome("failed", error=str(exc) or type(exc).__name__, code=exc.code)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}"
+                for e in exc.errors()[:5]
+            )
+            return _Outcome(
+                "failed",
+                error=f"Invalid job payload: {problems}",
+                code="invalid-payload",
+                permanent=True,
+            )
+        except Exception as exc:
+            log.warning(
+                "handler raised",
+                job_id=str(job.id),
+                kind=job.kind,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}", code="handler-error")
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if result is not None and not isinstance(result, dict):
+            return _Outcome(
+                "failed",
+                error=f"The handler returned {type(result).__name__}, not a dict or None.",
+                code="invalid-result",
+                permanent=True,
+            )
+        try:
+            queue.dumps(result)
+        except (TypeError, ValueError) as exc:
+            return _Outcome(
+                "failed",
+                error=f"The handler's result is not JSON: {exc}",
+                code="invalid-result",
+                permanent=True,
+            )
+        return _Outcome("succeeded", result=result)
+
+    def _call_handler(self, spec: HandlerSpec, ctx: JobContext) -> dict[str, Any] | None:
+        with self._lock:
+            self.handlers_running += 1
+        try:
+            with structlog.contextvars.bound_contextvars(
+                job_id=str(ctx.job_id),
+                job_kind=ctx.kind,
+                workspace_id=str(ctx.workspace_id) if ctx.workspace_id else None,
+            ):
+                return spec.fn(ctx)
+        finally:
+            with self._lock:
+                self.handlers_running -= 1
+
+    async def _record(self, a: _Active, outcome: _Outcome) -> None:
+        job, ctx = a.job, a.ctx
+        events = [
+            HandlerEvent(at=at, event=e[0], message=e[1], data=e[2])
+            for e, at in zip(ctx.events, ctx.event_times, strict=False)
+        ]
+        if outcome.status == "dropped":
+            return
+        for attempt in range(5):
+            try:
+                if outcome.status == "succeeded":
+                    await self._db(
+                        queue.succeed, job.id, self.o.worker_id, job.attempt, outcome.result, events
+                    )
+                elif outcome.status == "cancelled":
+                    await self._db(
+                        queue.mark_cancelled,
+                        job.id,
+                        self.o.worker_id,
+                        job.attempt,
+                        outcome.error,
+                        events,
+                    )
+                else:
+                    await self._db(
+                        functools.partial(
+                            queue.fail,
+                            code=outcome.code,
+                            permanent=outcome.permanent,
+                            events=events,
+                        ),
+                        job.id,
+                        self.o.worker_id,
+                        job.attempt,
+                        outcome.error,
+                    )
+                return
+            except Exception as exc:  # the database blinked: retry, else stale reclaim redoes it
+                log.warning("could not record job outcome", job_id=str(job.id), error=str(exc))
+                await asyncio.sleep(0.5 * (attempt + 1))
+
+    def _stop_job(self, job_id: uuid.UUID, reason: str) -> None:
+        a = self.active.get(job_id)
+        if a is None:
+            return
+        if a.stop_reason is None:
+            a.stop_reason = reason
+        a.ctx.cancelled = True
+
+    def _progress_sink(self, a: _Active) -> ProgressSink:
+        last = [0.0]
+
+        def sink(job_id: uuid.UUID, fraction: float, message: str | None) -> bool:
+            now = time.monotonic()
+            if a.ctx.cancelled:
+                return True
+            if now - last[0] < PROGRESS_MIN_INTERVAL_S and fraction < 1.0:
+                return False
+            last[0] = now
+            with self.engine.begin() as conn:
+                state = queue.progress(
+                    conn, job_id, self.o.worker_id, a.job.attempt, fraction, message
+                )
+            if state is None:
+                a.stop_reason = a.stop_reason or "lost"
+                return True
+            if state:
+                a.stop_reason = a.stop_reason or "cancelled"
+            return state
+
+        return sink
+
+    # --- background loops ----------------------------------------------------------------------
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.o.heartbeat_s)
+            ids = list(self.active)
+            if not ids:
+                continue
+            try:
+                states = await self._db(queue.heartbeat, self.o.worker_id, ids)
+            except Exception as exc:
+                log.warning("heartbeat failed", error=str(exc))
+                continue
+            for job_id in ids:
+                if job_id not in states:
+                    if job_id in self.active:  # still running here but no longer ours
+                        self._stop_job(job_id, "lost")
+                elif states[job_id]:
+                    self._stop_job(job_id, "cancelled")
+
+    async def _maintain_once(self) -> None:
+        try:
+            n = await self._db(queue.reclaim_stale, self.o.stale_after_s, self.o.worker_id)
+            if n:
+                metrics.JOBS_RECLAIMED.inc(n)
+                log.info("reclaimed stale jobs", count=n)
+                self._wake.set()
+            m = await self._db(queue.fail_unknown_kinds, sorted(HANDLERS), self.o.worker_id)
+            if m:
+                log.warning("failed jobs of unknown kinds", count=m)
+        except Exception as exc:
+            log.warning("maintenance failed", error=str(exc))
+
+    async def _maintenance(self) -> None:
+        every = max(0.5, min(self.o.stale_after_s / 2, 30.0))
+        while not self._stop.is_set():
+            await self._sleep_or_stop(every)
+            if not self._stop.is_set():
+                await self._maintain_once()
+
+    async def _listen(self) -> None:
+        """LISTEN for new jobs; polling (poll_s) covers the gaps while reconnecting."""
+        conninfo = (
+            make_url(self.o.database_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        )
+        backoff = 0.5
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {queue.NOTIFY_CHANNEL}")
+                    backoff = 0.5
+                    self._wake.set()  # catch up on anything queued while not listening
+                    async for note in conn.notifies():
+                        if note.payload in self.kind_set:
+                            self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("LISTEN connection lost; polling meanwhile", error=str(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+
+def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions:
+    from cliply.config import get_settings
+    from cliply.db.engine import database_url
+
+    s = get_settings()
+    if slots < 1:
+        raise WorkerConfigError("A worker needs at least one slot.")
+    heartbeat = s.job_heartbeat_s
+    if heartbeat * 2 > s.job_stale_after_s:
+        raise WorkerConfigError(
+            f"JOB_HEARTBEAT_S ({heartbeat:g}) must be at most half of JOB_STALE_AFTER_S "
+            f"({s.job_stale_after_s:g}), or live jobs would be reclaimed."
+        )
+    return WorkerOptions(
+        kinds=resolve_kinds(kinds, HANDLERS),
+        slots=slots,
+        heartbeat_s=heartbeat,
+        stale_after_s=s.job_stale_after_s,
+        poll_s=s.job_poll_s,
+        grace_s=s.worker_shutdown_grace_s,
+        with_scheduler=with_scheduler,
+        database_url=database_url(s),
+    )
+
+
+def run_worker(kinds: str, slots: int, with_scheduler: bool) -> int:
+    """Run a worker until SIGTERM/SIGINT; returns the process exit code."""
+    from cliply.config import get_settings
+    from cliply.db.engine import make_engine
+    from cliply.logging import configure
+
+    s = get_settings()
+    configure(s.log_level, s.log_json)
+    extra = [m.strip() for m in s.cliply_extra_handler_modules.split(",") if m.strip()]
+    try:
+        load_handlers(extra)
+        options = build_options(kinds, slots, with_scheduler)
+    except WorkerConfigError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        print(f"error: cannot import a handler module: {exc}", file=sys.stderr)
+        return 2
+    if s.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(s.worker_metrics_port)
+    engine = make_engine(options.database_url, pool_size=slots + 3)
+    worker = Worker(options, engine)
+    code = asyncio.run(worker.run())
+    engine.dispose()
+    if worker.handlers_running:
+        # A handler ignored cancellation past the grace period; its job is already back in
+        # the queue, so leave without waiting for its thread.
+        log.warning("exiting with handlers still running", count=worker.handlers_running)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

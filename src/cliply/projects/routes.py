@@ -1,0 +1,189 @@
+"""/api/v1/projects: create (multipart upload or URL), list, read, delete, transcript; the tus
+resumable upload endpoints live in projects.tus and are mounted here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
+
+from cliply.api.deps import DB, HeaderTenant, Tenant
+from cliply.api.pagination import Page, paginate
+from cliply.config import get_settings
+from cliply.errors import BadRequest, CliplyError, PayloadTooLarge, ValidationFailed
+from cliply.pipeline.config import app_storage
+from cliply.pipeline.options import ClipOptions
+from cliply.projects import service, tus
+from cliply.projects.deps import StreamTenant, tenant_db
+from cliply.projects.models import Project
+from cliply.projects.schemas import OptionsIn, ProjectOut, TranscriptFormat, UrlProjectIn
+from cliply.projects.ssrf import UrlPolicy, UrlRefused, check_url
+from cliply.projects.uploads import (
+    extension_of,
+    move_to_storage,
+    receive_multipart,
+    staging_root,
+)
+from cliply.storage.keys import source_video_key
+
+router = APIRouter(tags=["projects"])
+router.include_router(tus.router)
+
+MULTIPART_SLACK = 64 * 1024  # form boundaries and small fields around the file
+OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style")
+
+_CREATE_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary"}, "name": {"type": "string"},
+                **{f: {"type": "string"} for f in OPTION_FIELDS}}}},
+            "application/json": {"schema": UrlProjectIn.model_json_schema()},
+        },
+        "required": True,
+    }
+}  # fmt: skip
+
+
+def project_out(p: Project) -> ProjectOut:
+    return ProjectOut.model_validate(p, from_attributes=True)
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectOut,
+             openapi_extra=_CREATE_DOC,
+             summary="Create a project from an uploaded video (multipart, up to "
+                     "DIRECT_UPLOAD_MAX_BYTES) or a URL (JSON {\"url\": ...})")  # fmt: skip
+async def create_project(request: Request, tenant: StreamTenant) -> Any:
+    tenant.require("projects.write")
+    ctype = request.headers.get("content-type", "").lower()
+    if ctype.startswith("multipart/form-data"):
+        return await _from_upload(request, tenant)
+    if "json" in ctype:
+        try:
+            body = UrlProjectIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        return await run_in_threadpool(_from_url, tenant, body)
+    raise CliplyError("Send multipart/form-data with a `file`, or JSON with a `url`.",
+                      code="unsupported-media-type", status=415)  # fmt: skip
+
+
+def _from_url(tenant: Tenant, body: UrlProjectIn) -> ProjectOut:
+    settings = get_settings()
+    try:
+        checked = check_url(body.url, UrlPolicy(allow_private=settings.url_ingest_allow_private))
+    except UrlRefused as exc:
+        raise ValidationFailed(exc.message, code=exc.code) from None
+    with tenant_db(tenant) as db:
+        project = service.create_project(
+            db, tenant.workspace_id, tenant.user_id, name=body.name or checked.host,
+            source_type="url", source_url=checked.url, options=body.options, status="downloading",
+        )  # fmt: skip
+        service.start_download(db, project)
+        db.refresh(project)
+        return project_out(project)
+
+
+async def _from_upload(request: Request, tenant: Tenant) -> Any:
+    settings = get_settings()
+    limit = min(settings.direct_upload_max_bytes, settings.max_upload_bytes)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
+        raise PayloadTooLarge(
+            f"Direct uploads are limited to {limit} bytes; use the resumable upload "
+            "(POST /api/v1/uploads) for bigger files.", code="upload-too-large", limit=limit)  # fmt: skip
+
+    def _create() -> uuid.UUID:
+        with tenant_db(tenant) as db:  # the plan's project quota is checked before any bytes
+            p = service.create_project(db, tenant.workspace_id, tenant.user_id, name="Upload",
+                                       source_type="upload", options=ClipOptions(),
+                                       status="uploading")  # fmt: skip
+            return p.id
+
+    project_id = await run_in_threadpool(_create)
+    staging = staging_root(settings.cliply_data_dir) / f"direct-{project_id}.part"
+    try:
+        got = await receive_multipart(request.stream(), request.headers["content-type"], staging,
+                                      limit)  # fmt: skip
+        fields = {k: v for k, v in got.fields.items() if k in OPTION_FIELDS and v != ""}
+        try:
+            options = ClipOptions.model_validate(fields)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        key = source_video_key(tenant.workspace_id, project_id, extension_of(got.filename))
+        await run_in_threadpool(move_to_storage, staging, app_storage(), key)
+    except BaseException as exc:
+        staging.unlink(missing_ok=True)
+        await run_in_threadpool(_withdraw, tenant, project_id)
+        if isinstance(exc, ClientDisconnect):
+            return Response(status_code=400)  # nobody is listening any more
+        raise
+
+    def _finish() -> ProjectOut:
+        with tenant_db(tenant) as db:
+            p = service.get_project(db, tenant.workspace_id, project_id, lock=True)
+            p.name = (got.fields.get("name") or got.filename or "Upload")[:300]
+            p.original_filename, p.size_bytes, p.source_key = got.filename, got.size, key
+            p.options = options.model_dump(exclude_none=True)
+            db.flush()
+            service.start_ingest(db, p)
+            db.refresh(p)
+            return project_out(p)
+
+    return await run_in_threadpool(_finish)
+
+
+def _withdraw(tenant: Tenant, project_id: uuid.UUID) -> None:
+    with tenant_db(tenant) as db:
+        service.withdraw_project(db, tenant.workspace_id, project_id)
+
+
+@router.get("/projects", response_model=Page[ProjectOut])
+def list_projects(tenant: HeaderTenant, db: DB, cursor: str | None = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Page[ProjectOut]:  # fmt: skip
+    tenant.require("projects.read")
+    rows, nxt = paginate(db, service.list_projects(db, tenant.workspace_id), Project.created_at,
+                         Project.id, cursor, limit)  # fmt: skip
+    return Page[ProjectOut](items=[project_out(p) for p in rows], next_cursor=nxt)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut)
+def get_project(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ProjectOut:
+    tenant.require("projects.read")
+    return project_out(service.get_project(db, tenant.workspace_id, project_id))
+
+
+@router.delete("/projects/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_project(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Response:
+    tenant.require("projects.write")
+    service.delete_project(db, tenant.workspace_id, project_id, app_storage())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/projects/{project_id}/highlights", response_model=ProjectOut,
+             summary="Detect highlights again with new clip options (auto clips are replaced)")
+def rerun_highlights(project_id: uuid.UUID, body: OptionsIn, tenant: HeaderTenant,
+                     db: DB) -> ProjectOut:  # fmt: skip
+    tenant.require("projects.write")
+    return project_out(service.rerun_highlights(db, tenant.workspace_id, project_id, body))
+
+
+@router.get("/projects/{project_id}/transcript",
+            responses={200: {"content": {t: {} for t in service.TRANSCRIPT_MEDIA_TYPES.values()}}})
+def get_transcript(project_id: uuid.UUID, tenant: HeaderTenant, db: DB,
+                   format: TranscriptFormat = "json") -> Response:
+    tenant.require("projects.read")
+    data = service.transcript_document(db, tenant.workspace_id, project_id, format, app_storage())
+    media_type = service.TRANSCRIPT_MEDIA_TYPES[format]
+    if format != "json":
+        media_type += "; charset=utf-8"
+    return Response(content=data, media_type=media_type, headers={
+        "Content-Disposition": f'inline; filename="transcript-{project_id}.{format}"'})
+
+
+__all__ = ["BadRequest", "router"]

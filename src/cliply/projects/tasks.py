@@ -1,0 +1,226 @@
+"""Pipeline job handlers up to the clips: YOUTUBE_DOWNLOAD → INGEST → TRANSCRIBE →
+HIGHLIGHT_DETECT (which fans out one CLIP_RENDER per clip, see clips.tasks).
+
+Each handler is idempotent: it re-reads its project, overwrites the same storage keys and
+replaces the rows it owns, and queues the next stage under a dedupe key.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from cliply.billing import gate
+from cliply.clips.models import Clip
+from cliply.clips.service import queue_render
+from cliply.config import get_settings
+from cliply.db.engine import owner_session
+from cliply.jobs import registry
+from cliply.jobs.registry import JobContext, PermanentError, RetryableError
+from cliply.pipeline import config, steps
+from cliply.pipeline.sources import clean_cache, local_source
+from cliply.projects import service, stage
+from cliply.projects.models import Transcript
+from cliply.projects.ssrf import UrlPolicy, UrlRefused
+from cliply.projects.tus import abort_expired
+from cliply.projects.urlingest import IngestLimits, download_url
+from cliply.storage.keys import source_video_key, transcript_key
+from cliply.transcribe.base import TranscriptionError
+
+CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
+
+
+def _tmpdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=config.work_root())
+
+
+@registry.handler(registry.YOUTUBE_DOWNLOAD, capability="io")
+def download_source(ctx: JobContext) -> dict[str, Any] | None:
+    """Fetch the project's URL (SSRF-guarded, size and duration capped) into storage."""
+    ws, pid = stage.workspace_of(ctx), stage.payload_uuid(ctx, "project_id")
+    project = stage.load_project(ws, pid)
+    if project is None or project.source_url is None:
+        return {"skipped": "project gone"}
+    settings = get_settings()
+    storage = config.app_storage()
+    with stage.project_stage(ctx, pid):
+        stage.enter_stage(pid, "downloading")
+        plan = stage.plan_of(ws)
+        limits = IngestLimits(max_bytes=settings.url_ingest_max_bytes,
+                              max_duration_s=plan.max_source_minutes * 60.0)  # fmt: skip
+        report = stage.StageProgress(ctx, pid, "downloading")
+        with _tmpdir("cliply-dl-") as tmp:
+            try:
+                got = download_url(project.source_url, Path(tmp),
+                                   policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
+                                   limits=limits, progress=report)  # fmt: skip
+            except UrlRefused as exc:
+                if exc.code == "url-download-failed":
+                    raise RetryableError(exc.message, exc.code) from exc
+                raise PermanentError(exc.message, exc.code) from exc
+            ctx.event("downloaded", f"downloaded via {got.via}: {got.size_bytes} bytes",
+                      via=got.via, final_url=got.final_url)  # fmt: skip
+            key = source_video_key(ws, pid, got.path.suffix.lstrip("."))
+            storage.put_file(key, got.path, content_type="application/octet-stream")
+        with owner_session() as db:
+            p = service.get_project(db, ws, pid, lock=True)
+            p.source_key, p.size_bytes, p.original_filename = key, got.size_bytes, got.filename
+            if got.title and p.name == urlsplit(p.source_url or "").hostname:
+                p.name = got.title[:300]  # the name was only the default (the host)
+            db.flush()
+            service.start_ingest(db, p)
+    return {"source_key": key, "size_bytes": got.size_bytes, "via": got.via}
+
+
+@registry.handler(registry.INGEST, capability="cpu")
+def ingest(ctx: JobContext) -> dict[str, Any] | None:
+    """Probe the stored source before anything else; refuse what is not a playable video with
+    sound within the plan's limits (the project fails with the reason)."""
+    ws, pid = stage.workspace_of(ctx), stage.payload_uuid(ctx, "project_id")
+    project = stage.load_project(ws, pid)
+    if project is None:
+        return {"skipped": "project gone"}
+    with stage.project_stage(ctx, pid):
+        if project.source_key is None:
+            raise PermanentError("The project has no source video.", "no-source")
+        stage.enter_stage(pid, "probing")
+        plan = stage.plan_of(ws)
+        path = local_source(config.app_storage(), project.source_key, config.work_root())
+        info = steps.inspect_source(path, config.source_limits(plan))
+        minutes = info.duration / 60.0
+        with owner_session() as db:
+            # The month's minutes are checked now and counted once transcription starts.
+            used = gate.current_usage(db, ws, service.SOURCE_MINUTES_METRIC)
+            gate.check_limit(db, ws, "source_minutes_per_month", current=used, adding=minutes)
+            p = service.get_project(db, ws, pid, lock=True)
+            p.duration_s, p.width, p.height = info.duration, info.display_width, info.display_height
+            p.media_info = steps.media_info(info)
+            db.flush()
+            service.set_stage(db, pid, "transcribing")
+            service.start_stage(db, p, registry.TRANSCRIBE)
+        ctx.event("probed", f"{info.duration:.1f} s, {info.display_width}x{info.display_height}",
+                  **steps.media_info(info))  # fmt: skip
+    return {"duration_s": info.duration, "width": info.display_width, "height": info.display_height}
+
+
+@registry.handler(registry.TRANSCRIBE, capability="cpu")
+def transcribe(ctx: JobContext) -> dict[str, Any] | None:
+    """Word-timed transcript with the engines of TRANSCRIBE_ENGINES in order (fallback);
+    stored as JSON, SRT and VTT. Source minutes are counted here, once per project."""
+    ws, pid = stage.workspace_of(ctx), stage.payload_uuid(ctx, "project_id")
+    project = stage.load_project(ws, pid)
+    if project is None:
+        return {"skipped": "project gone"}
+    storage = config.app_storage()
+    with stage.project_stage(ctx, pid):
+        if project.source_key is None or project.duration_s is None:
+            raise PermanentError("The project was not ingested.", "not-ingested")
+        stage.enter_stage(pid, "transcribing")
+        with owner_session() as db:
+            gate.consume(db, ws, service.SOURCE_MINUTES_METRIC, project.duration_s / 60.0,
+                         event_key=service.source_minutes_key(pid))  # fmt: skip
+        path = local_source(storage, project.source_key, config.work_root())
+        report = stage.StageProgress(ctx, pid, "transcribing")
+        with _tmpdir("cliply-stt-") as tmp:
+            wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
+            report(0.05, "audio extracted")
+            try:
+                result = steps.transcribe(wav, config.transcriber_chain(),
+                                          lambda f: report(0.05 + 0.9 * f, "transcribing"))  # fmt: skip
+            except TranscriptionError as exc:
+                if exc.retryable:
+                    raise RetryableError(exc.message, exc.code) from exc
+                raise PermanentError(exc.message, exc.code) from exc
+        transcript = result.transcript
+        failed = [f"{a.engine}: {a.code}" for a in result.attempts if not a.ok]
+        ctx.event("transcribed", f"transcript produced by engine {result.engine}"
+                  + (f" (after {', '.join(failed)})" if failed else ""),
+                  engine=result.engine, model=transcript.model,
+                  attempts=[a.__dict__ for a in result.attempts])  # fmt: skip
+        for fmt, text in steps.transcript_documents(transcript).items():
+            storage.put_bytes(transcript_key(ws, pid, fmt), text.encode("utf-8"),
+                              content_type=CONTENT_TYPES[fmt])  # fmt: skip
+        words = transcript.words()
+        with owner_session() as db:
+            values = {
+                "workspace_id": ws, "project_id": pid, "engine": result.engine,
+                "model": transcript.model, "language": transcript.language,
+                "duration_s": transcript.duration or project.duration_s,
+                "word_count": len(words), "json_key": transcript_key(ws, pid, "json"),
+                "srt_key": transcript_key(ws, pid, "srt"), "vtt_key": transcript_key(ws, pid, "vtt"),
+            }  # fmt: skip
+            stmt = insert(Transcript).values(**values)
+            db.execute(stmt.on_conflict_do_update(
+                index_elements=[Transcript.project_id],
+                set_={k: stmt.excluded[k] for k in values if k not in ("workspace_id", "project_id")}
+                | {"updated_at": datetime.now(UTC)}))  # fmt: skip
+            p = service.get_project(db, ws, pid)
+            service.set_stage(db, pid, "detecting")
+            service.start_stage(db, p, registry.HIGHLIGHT_DETECT)
+    return {"engine": result.engine, "words": len(words)}
+
+
+@registry.handler(registry.HIGHLIGHT_DETECT, capability="cpu")
+def detect(ctx: JobContext) -> dict[str, Any] | None:
+    """Score the transcript's moments; the project's auto clips are replaced by the new ones
+    (manual clips stay) and one CLIP_RENDER is queued per clip."""
+    ws, pid = stage.workspace_of(ctx), stage.payload_uuid(ctx, "project_id")
+    project = stage.load_project(ws, pid)
+    if project is None:
+        return {"skipped": "project gone"}
+    storage = config.app_storage()
+    with stage.project_stage(ctx, pid):
+        if project.source_key is None:
+            raise PermanentError("The project has no source video.", "no-source")
+        stage.enter_stage(pid, "detecting")
+        plan = stage.plan_of(ws)
+        options = config.clip_options(project.options, plan)
+        transcript = stage.load_transcript(storage, ws, pid)
+        path = local_source(storage, project.source_key, config.work_root())
+        with _tmpdir("cliply-hl-") as tmp:
+            wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
+            found = steps.find_highlights(transcript, wav, options, config.llm_client())
+        label = steps.embedder_label(found.embedder_name)
+        ctx.event("highlights", f"{len(found.highlights)} highlight(s); embedder: {label}",
+                  embedder=label, llm_applied=found.llm_applied, notes=found.notes)  # fmt: skip
+        stale: list[str] = []
+        with owner_session() as db:
+            p = service.get_project(db, ws, pid, lock=True)
+            old = list(db.scalars(select(Clip).where(Clip.project_id == pid, Clip.origin == "auto")))
+            stale = [k for c in old for k in (c.render_key, c.thumb_key) if k]
+            db.execute(delete(Clip).where(Clip.project_id == pid, Clip.origin == "auto"))
+            clips = [
+                Clip(workspace_id=ws, project_id=pid, origin="auto", rank=i + 1, start_s=h.start,
+                     end_s=h.end, title=h.title[:300], description=h.description or "",
+                     hashtags=h.hashtags, text=h.text, score=h.score,
+                     reasons=steps.reasons_json(h.reasons), caption_style=options.caption_style,
+                     aspect=options.aspect, status="queued", render_version=1)
+                for i, h in enumerate(found.highlights)
+            ]  # fmt: skip
+            db.add_all(clips)
+            db.flush()
+            for clip in clips:
+                queue_render(db, clip)
+            pending = db.scalar(select(Clip.id).where(Clip.project_id == pid,
+                                                      Clip.status.in_(("queued", "rendering"))))  # fmt: skip
+            if pending is None:
+                service.set_stage(db, p.id, "ready", 1.0)
+            else:
+                service.set_stage(db, p.id, "rendering")
+        for key in stale:
+            storage.delete(key)
+    return {"clips": len(found.highlights), "embedder": label}
+
+
+@registry.periodic("pipeline.cleanup", every_s=3600)
+def cleanup() -> None:
+    """Abandon expired resumable uploads and drop cached sources unused for a day."""
+    with owner_session() as db:
+        abort_expired(db, datetime.now(UTC))
+    clean_cache(config.work_root(), 86400)
