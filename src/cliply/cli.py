@@ -109,6 +109,12 @@ def serve(
     ]
     h, p = host or s.cliply_host, port or s.cliply_port
     typer.echo(f"Cliply on http://{h}:{p}  (API docs: /api/docs, {len(procs)} worker(s))")
+    # uvicorn re-raises the stop signal after its graceful shutdown, with the handler that was
+    # there before it; a Python handler here turns that into a normal return, so the workers
+    # below are stopped too and serve exits 0.
+    stop_requested: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: stop_requested.append(signum))
     try:
         _run_api(h, p)
     finally:

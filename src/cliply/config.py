@@ -114,13 +114,17 @@ class Settings(BaseSettings):
     )
     serve_workers: int = Field(1, ge=0, description="Worker processes `cliply serve` starts.")
     cliply_extra_handler_modules: str = Field(
-        "", description="Extra modules a worker imports for job handlers/periodic tasks, comma-separated."
+        "",
+        description="Extra modules a worker imports for job handlers/periodic tasks, comma-separated.",
     )
     job_retention_days: float = Field(
         30.0, gt=0, description="Finished jobs (and their events) older than this are pruned."
     )
     worker_metrics_port: int | None = Field(
-        None, ge=1, le=65535, description="If set, each worker serves Prometheus metrics on this port."
+        None,
+        ge=1,
+        le=65535,
+        description="If set, each worker serves Prometheus metrics on this port.",
     )
 
     # --- storage ----------------------------------------------------------------------------------
@@ -176,7 +180,9 @@ class Settings(BaseSettings):
     clip_max_overlap: float = Field(
         0.2, ge=0, le=1, description="Largest overlap fraction between clips."
     )
-    clip_min_score: float = Field(0.0, ge=0, le=100, description="Drop suggested clips scoring below this.")
+    clip_min_score: float = Field(
+        0.0, ge=0, le=100, description="Drop suggested clips scoring below this."
+    )
     highlight_embedder: Literal["auto", "minilm", "tfidf"] = Field(
         "auto",
         description="Topic segmentation embeddings: auto (MiniLM when the embeddings extra is "
@@ -197,6 +203,19 @@ class Settings(BaseSettings):
     # --- render ---------------------------------------------------------------------------------------
     render_preset: str = Field("veryfast", description="x264 preset for clip renders.")
     render_crf: int = Field(21, ge=0, le=51, description="x264 CRF for clip renders.")
+    render_threads: int | None = Field(
+        None, ge=1, description="ffmpeg threads per render (unset: ffmpeg decides)."
+    )
+    render_timeout_s: float = Field(1800.0, gt=0, description="A render running longer is killed.")
+    reframe_sample_fps: float = Field(
+        3.0, gt=0, le=30, description="Frames per second sampled for face tracking."
+    )
+    reframe_fallback: Literal["blur", "center"] = Field(
+        "blur", description="Layout when no face is found: blurred background or centred crop."
+    )
+    caption_style_default: str = Field(
+        "bold", description="Caption style of new clips (bold, minimal, karaoke, boxed)."
+    )
 
     # --- billing ----------------------------------------------------------------------------------------
     default_plan: Literal["basic", "pro", "premium"] = Field(

@@ -98,3 +98,12 @@ def test_workspace_list_is_scoped_and_members_paginate(client):
     make_workspace(client, b, "other")
     names = [w["name"] for w in client.get("/api/v1/workspaces", headers=a.h).json()]
     assert names == ["W0", "W1", "W2"]
+
+
+def test_dashboard_page_and_assets(client):
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert '<script src="/static/app.js">' in r.text
+    js = client.get("/static/app.js")
+    assert js.status_code == 200 and "/api/v1" in js.text
+    assert client.get("/static/app.css").status_code == 200

@@ -65,9 +65,11 @@ def job_row(conn: Connection, job_id: uuid.UUID) -> Any:
 
 
 def events_of(conn: Connection, job_id: uuid.UUID) -> list[Any]:
-    return list(conn.execute(
-        text("SELECT * FROM job_events WHERE job_id = :id ORDER BY at, id"), {"id": job_id}
-    ).mappings())
+    return list(
+        conn.execute(
+            text("SELECT * FROM job_events WHERE job_id = :id ORDER BY at, id"), {"id": job_id}
+        ).mappings()
+    )
 
 
 class WorkerProcs:
@@ -75,14 +77,27 @@ class WorkerProcs:
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen[bytes]] = []
 
-    def start(self, kinds: str, slots: int = 2, scheduler: bool = False,
-              **env: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, kinds: str, slots: int = 2, scheduler: bool = False, **env: str
+    ) -> subprocess.Popen[bytes]:
         n = len(self.procs)
         out = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115
-        args = [sys.executable, "-m", "cliply", "worker", "--kinds", kinds, "--slots", str(slots),
-                "--scheduler" if scheduler else "--no-scheduler"]
+        args = [
+            sys.executable,
+            "-m",
+            "cliply",
+            "worker",
+            "--kinds",
+            kinds,
+            "--slots",
+            str(slots),
+            "--scheduler" if scheduler else "--no-scheduler",
+        ]
         proc = subprocess.Popen(
-            args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            args,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env={**os.environ, **WORKER_ENV, "PYTHONPATH": str(ROOT), **env},
         )
         self.procs.append(proc)
@@ -90,6 +105,15 @@ class WorkerProcs:
 
     def log(self, i: int) -> str:
         return (self.log_dir / f"worker-{i}.log").read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Wait until every started worker logged that it runs (imports take a while)."""
+        for i, p in enumerate(self.procs):
+            wait_until(
+                lambda i=i, p=p: p.poll() is not None or "worker started" in self.log(i),
+                timeout,
+                f"worker {i} to start",
+            )
 
     def stop_all(self) -> None:
         for p in self.procs:

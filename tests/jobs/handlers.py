@@ -37,6 +37,7 @@ def note(ctx: JobContext, what: str) -> None:
 @handler(NOOP)
 def noop(ctx: JobContext) -> dict[str, Any]:
     note(ctx, "run")
+    time.sleep(float(ctx.payload.get("sleep", 0)))
     return {"n": ctx.payload.get("n")}
 
 

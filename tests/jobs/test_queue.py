@@ -25,8 +25,13 @@ def enqueue(ws: uuid.UUID | None, kind: str = K, **kw: object) -> uuid.UUID:
         return queue.enqueue(db, kind, kw.pop("payload", {}), workspace_id=ws, **kw).id  # type: ignore[arg-type]
 
 
-def claim(engine: Engine, n: int = 1, kinds: tuple[str, ...] = (K,), worker: str = "w1",
-          caps: CapCache | None = None) -> list[queue.ClaimedJob]:
+def claim(
+    engine: Engine,
+    n: int = 1,
+    kinds: tuple[str, ...] = (K,),
+    worker: str = "w1",
+    caps: CapCache | None = None,
+) -> list[queue.ClaimedJob]:
     with engine.begin() as conn:
         return queue.claim(conn, worker, kinds, n, caps).jobs
 
@@ -57,15 +62,20 @@ def test_enqueue_rejects_bad_arguments(engine):
         with pytest.raises(BadRequest) as e4:
             queue.enqueue(db, K, {}, workspace_id=None, max_attempts=0)
     assert (e1.value.code, e2.value.code, e3.value.code, e4.value.code) == (
-        "invalid-job-payload", "invalid-job-kind", "invalid-job-payload", "invalid-job-attempts")
+        "invalid-job-payload",
+        "invalid-job-kind",
+        "invalid-job-payload",
+        "invalid-job-attempts",
+    )
 
 
 def test_claim_order_priority_then_age_and_only_due(engine):
     low = enqueue(None, payload={"n": 1})
     high = enqueue(None, payload={"n": 2}, priority=5)
     low2 = enqueue(None, payload={"n": 3})
-    later = enqueue(None, payload={"n": 4}, priority=9,
-                    run_at=datetime.now(UTC) + timedelta(hours=1))
+    later = enqueue(
+        None, payload={"n": 4}, priority=9, run_at=datetime.now(UTC) + timedelta(hours=1)
+    )
     other_kind = enqueue(None, kind="T_SLEEP")
     got = [j.id for j in claim(engine, n=10)]
     assert got == [high, low, low2]
@@ -178,7 +188,14 @@ def test_concurrent_claimers_never_share_a_job(engine):
 
 def test_backoff_schedule_max_attempts_and_last_error(engine):
     assert [backoff_seconds(n) for n in (1, 2, 3, 4, 8, 9, 20)] == [
-        10, 20, 40, 80, 1280, 1800, 1800]
+        10,
+        20,
+        40,
+        80,
+        1280,
+        1800,
+        1800,
+    ]
     job_id = enqueue(None, max_attempts=4)
     for attempt in range(1, 5):
         with engine.begin() as conn:  # make the retry due now
@@ -186,8 +203,15 @@ def test_backoff_schedule_max_attempts_and_last_error(engine):
         [job] = claim(engine)
         assert (job.id, job.attempt) == (job_id, attempt)
         with engine.begin() as conn:
-            status = queue.fail(conn, job.id, "w1", job.attempt, f"boom {attempt}",
-                                code="upstream-503", permanent=False)
+            status = queue.fail(
+                conn,
+                job.id,
+                "w1",
+                job.attempt,
+                f"boom {attempt}",
+                code="upstream-503",
+                permanent=False,
+            )
             row = job_row(conn, job_id)
             last = events_of(conn, job_id)[-1]
         if attempt < 4:
@@ -222,8 +246,19 @@ def test_permanent_error_fails_at_once_and_handler_events_are_kept(engine):
     t0 = datetime.now(UTC)
     events = [HandlerEvent(t0, "engine", "local model", {"words": 3})]
     with engine.begin() as conn:
-        assert queue.fail(conn, job.id, "w1", job.attempt, "bad input", code="bad-input",
-                          permanent=True, events=events) == "failed"
+        assert (
+            queue.fail(
+                conn,
+                job.id,
+                "w1",
+                job.attempt,
+                "bad input",
+                code="bad-input",
+                permanent=True,
+                events=events,
+            )
+            == "failed"
+        )
         row, evs = job_row(conn, job_id), events_of(conn, job_id)
     assert row["attempts"] == 1 and row["error_code"] == "bad-input"
     assert [e["event"] for e in evs] == ["enqueued", "started", "engine", "failed"]
@@ -245,7 +280,12 @@ def test_finish_by_a_worker_that_lost_the_job_is_ignored(engine):
         row, evs = job_row(conn, job_id), events_of(conn, job_id)
     assert row["result"] == {"ok": True}
     assert [(e["event"], e["attempt"]) for e in evs] == [
-        ("enqueued", 0), ("started", 1), ("reclaimed", 1), ("started", 2), ("succeeded", 2)]
+        ("enqueued", 0),
+        ("started", 1),
+        ("reclaimed", 1),
+        ("started", 2),
+        ("succeeded", 2),
+    ]
     assert evs[2]["data"]["previous_worker"] == "old"
 
 
@@ -274,7 +314,11 @@ def test_cancel_queued_running_and_finished(engine):
         assert queue.progress(conn, running, "w1", job.attempt, 0.5, "half") is True
         assert queue.mark_cancelled(conn, running, "w1", job.attempt)
         assert [e["event"] for e in events_of(conn, running)] == [
-            "enqueued", "started", "cancel_requested", "cancelled"]
+            "enqueued",
+            "started",
+            "cancel_requested",
+            "cancelled",
+        ]
     done = enqueue(None)
     [job] = claim(engine)
     with engine.begin() as conn:

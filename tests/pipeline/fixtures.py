@@ -36,17 +36,68 @@ def bad_inputs() -> dict[str, Path]:
     text.write_text("this is not a video at all\n" * 50)
     mute = silent_video(folder / "mute.mp4", seconds=2.0)
     tiny = folder / "tiny.mp4"
-    run(["ffmpeg", "-y", "-f", "lavfi", "-i", "color=size=64x64:rate=25", "-f", "lavfi", "-i",
-         "sine=f=440", "-t", "0.2", "-c:v", "libx264", "-preset", "ultrafast",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(tiny)])
+    run(
+        [
+            "ffmpeg",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=size=64x64:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440",
+            "-t",
+            "0.2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(tiny),
+        ]
+    )
     full = folder / "full.mp4"
-    run(["ffmpeg", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi",
-         "-i", "sine=f=440", "-t", "4", "-c:v", "libx264", "-preset", "ultrafast",
-         "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(full)])
+    run(
+        [
+            "ffmpeg",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440",
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(full),
+        ]
+    )
     cut = folder / "cut.mp4"  # moov at the end (no faststart), so cutting drops the index
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
-    return {"not_a_video": text, "no_audio_stream": mute, "zero_length": tiny, "truncated": cut,
-            "ok": full}
+    return {
+        "not_a_video": text,
+        "no_audio_stream": mute,
+        "zero_length": tiny,
+        "truncated": cut,
+        "ok": full,
+    }
 
 
 @pytest.fixture

@@ -43,16 +43,31 @@ def run_jobs(kinds: list[str] | None = None, limit: int = 60) -> list[Ran]:
         if not claimed:
             break
         job = claimed[0]
-        ctx = JobContext(job.id, job.kind, job.payload, job.workspace_id, job.project_id,
-                         job.attempt, WORKER, sink=_sink)
+        ctx = JobContext(
+            job.id,
+            job.kind,
+            job.payload,
+            job.workspace_id,
+            job.project_id,
+            job.attempt,
+            WORKER,
+            sink=_sink,
+        )
         try:
             result = HANDLERS[job.kind].fn(ctx)
         except Exception as exc:
             permanent = isinstance(exc, PermanentError)
             with owner_session() as db:
-                status = queue.fail(db, job.id, WORKER, job.attempt, str(exc),
-                                    code=getattr(exc, "code", "error"), permanent=permanent,
-                                    events=_events(ctx))
+                status = queue.fail(
+                    db,
+                    job.id,
+                    WORKER,
+                    job.attempt,
+                    str(exc),
+                    code=getattr(exc, "code", "error"),
+                    permanent=permanent,
+                    events=_events(ctx),
+                )
             ran.append(Ran(job.kind, job.id, status or "lost", str(exc), list(ctx.events)))
             continue
         with owner_session() as db:
@@ -62,6 +77,7 @@ def run_jobs(kinds: list[str] | None = None, limit: int = 60) -> list[Ran]:
 
 
 def _events(ctx: JobContext) -> list[queue.HandlerEvent]:
-    times = ctx.event_times or [queue.now_utc()] * len(ctx.events)
-    return [queue.HandlerEvent(at=t, event=e, message=m, data=d)
-            for (e, m, d), t in zip(ctx.events, times, strict=False)]
+    return [
+        queue.HandlerEvent(at=t, event=e, message=m, data=d)
+        for (e, m, d), t in zip(ctx.events, ctx.event_times, strict=True)
+    ]

@@ -16,8 +16,14 @@ from cliply.media import probe
 def _process(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "RENDER_PRESET": "ultrafast", "CLIPLY_DATA_DIR": str(tmp / "data")}
     env.pop("DATABASE_URL", None)  # proves no database is needed
-    return subprocess.run([sys.executable, "-m", "cliply", "process", *args], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cliply", "process", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def test_process_writes_transcript_and_clips(
@@ -25,8 +31,22 @@ def test_process_writes_transcript_and_clips(
 ) -> None:
     video, _ = talk_video
     out = tmp_path / "out"
-    done = _process([str(video), "--out", str(out), "--clips", "1", "--min-s", "8",
-                     "--max-s", "20", "--caption-style", "karaoke"], tmp_path)
+    done = _process(
+        [
+            str(video),
+            "--out",
+            str(out),
+            "--clips",
+            "1",
+            "--min-s",
+            "8",
+            "--max-s",
+            "20",
+            "--caption-style",
+            "karaoke",
+        ],
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     for fmt in ("json", "srt", "vtt"):
         assert (out / f"transcript.{fmt}").stat().st_size > 100
@@ -45,12 +65,19 @@ def test_process_writes_transcript_and_clips(
     assert clip["title"][:10] in done.stdout.replace("\n", " ") or "1 clip(s)" in done.stdout
 
 
-@pytest.mark.parametrize("kind, message", [
-    ("missing", "no such file"), ("not_a_video", "not a video"),
-    ("no_audio_stream", "no audio"), ("url", "URL refused"), ("options", "aspect"),
-])
-def test_process_bad_input_exits_2(kind: str, message: str, bad_inputs: dict[str, Path],
-                                   tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("missing", "no such file"),
+        ("not_a_video", "not a video"),
+        ("no_audio_stream", "no audio"),
+        ("url", "URL refused"),
+        ("options", "aspect"),
+    ],
+)
+def test_process_bad_input_exits_2(
+    kind: str, message: str, bad_inputs: dict[str, Path], tmp_path: Path
+) -> None:
     args = {
         "missing": [str(tmp_path / "nope.mp4")],
         "not_a_video": [str(bad_inputs["not_a_video"])],

@@ -11,9 +11,19 @@ from cliply.pipeline.options import ClipOptions
 from cliply.pipeline.steps import render_size, slugify, snap_to_words
 from cliply.transcribe.models import Word
 
-WORDS = [Word(text=t, start=s, end=e) for t, s, e in [
-    ("Saving", 1.0, 1.4), ("money", 1.5, 1.9), ("is", 2.0, 2.1), ("easy.", 2.2, 2.8),
-    ("Put", 4.0, 4.2), ("ten", 4.3, 4.6), ("percent", 4.7, 5.2), ("away.", 5.3, 5.9)]]
+WORDS = [
+    Word(text=t, start=s, end=e)
+    for t, s, e in [
+        ("Saving", 1.0, 1.4),
+        ("money", 1.5, 1.9),
+        ("is", 2.0, 2.1),
+        ("easy.", 2.2, 2.8),
+        ("Put", 4.0, 4.2),
+        ("ten", 4.3, 4.6),
+        ("percent", 4.7, 5.2),
+        ("away.", 5.3, 5.9),
+    ]
+]
 
 
 def test_snap_moves_to_nearest_word_boundaries() -> None:

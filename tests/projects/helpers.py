@@ -16,10 +16,15 @@ def owner_ws(client: TestClient) -> tuple[Account, dict[str, str]]:
     return acct, acct.ws(ws["id"])
 
 
-def upload(client: TestClient, headers: dict[str, str], path: Path,
-           **fields: str) -> dict[str, Any]:
+def upload(
+    client: TestClient, headers: dict[str, str], path: Path, **fields: str
+) -> dict[str, Any]:
     with path.open("rb") as fh:
-        r = client.post("/api/v1/projects", headers=headers, data=fields,
-                        files={"file": (path.name, fh, "video/mp4")})
+        r = client.post(
+            "/api/v1/projects",
+            headers=headers,
+            data=fields,
+            files={"file": (path.name, fh, "video/mp4")},
+        )
     assert r.status_code == 201, r.text
     return dict(r.json())

@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from cliply.pipeline.config import app_storage
 from tests.conftest import reset_caches
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload
 
 
 @pytest.mark.parametrize("code", ["not_a_video", "no_audio_stream", "zero_length", "truncated"])
-def test_bad_source_fails_with_reason(client: TestClient, bad_inputs: dict[str, Path],
-                                      code: str) -> None:
+def test_bad_source_fails_with_reason(
+    client: TestClient, bad_inputs: dict[str, Path], code: str
+) -> None:
     _, h = owner_ws(client)
     pid = upload(client, h, bad_inputs[code])["id"]
     ran = run_jobs()
@@ -22,10 +24,15 @@ def test_bad_source_fails_with_reason(client: TestClient, bad_inputs: dict[str, 
     p = client.get(f"/api/v1/projects/{pid}", headers=h).json()
     assert p["status"] == "failed" and p["error_code"] == code, p
     assert p["error_message"]
+    # A failed project can be deleted, its source with it.
+    assert client.delete(f"/api/v1/projects/{pid}", headers=h).status_code == 204
+    assert client.get(f"/api/v1/projects/{pid}", headers=h).status_code == 404
+    assert app_storage().list(f"videos/{h['X-Workspace-ID']}/") == []
 
 
-def test_absurd_dimensions_fail(client: TestClient, bad_inputs: dict[str, Path],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_absurd_dimensions_fail(
+    client: TestClient, bad_inputs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MAX_VIDEO_WIDTH", "200")
     monkeypatch.setenv("MAX_VIDEO_HEIGHT", "200")
     reset_caches()

@@ -20,8 +20,8 @@ from cliply.projects.models import Project
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload
 
-# Words tiny.en hears reliably in the talk, and the sentence (index) that says each.
-PROBES = {"bread": 0, "yeast": 1, "dough": 3, "money": 4, "income": 6, "interest": 7}
+# Words tiny.en hears reliably in the talk.
+PROBES = ("bread", "yeast", "dough", "money", "income", "interest")
 
 
 def _norm(word: str) -> str:
@@ -29,8 +29,10 @@ def _norm(word: str) -> str:
 
 
 def test_upload_to_rendered_clips(
-    client: TestClient, talk_video: tuple[Path, list[tuple[float, float, str]]],
-    fast_render: None, tmp_path: Path,
+    client: TestClient,
+    talk_video: tuple[Path, list[tuple[float, float, str]]],
+    fast_render: None,
+    tmp_path: Path,
 ) -> None:
     video, timeline = talk_video
     _, h = owner_ws(client)
@@ -52,20 +54,24 @@ def test_upload_to_rendered_clips(
     transcribed = next(r for r in ran if r.kind == "TRANSCRIBE")
     assert transcribed.events[0][2]["engine"] == "local"
     detected = next(r for r in ran if r.kind == "HIGHLIGHT_DETECT")
-    assert detected.events[0][2]["embedder"] in ("lexical TF-IDF fallback",
-                                                 "sentence-transformers/all-MiniLM-L6-v2")
+    assert detected.events[0][2]["embedder"] in (
+        "lexical TF-IDF fallback",
+        "sentence-transformers/all-MiniLM-L6-v2",
+    )
 
     # Transcript in three formats, with the spoken words at about the right times.
     doc = client.get(f"/api/v1/projects/{pid}/transcript?format=json", headers=h)
     assert doc.status_code == 200 and doc.headers["content-type"].startswith("application/json")
     words = [w for s in doc.json()["segments"] for w in s["words"]]
     found = 0
-    for probe_word, idx in PROBES.items():
-        t0, t1, _ = timeline[idx]
+    for probe_word in PROBES:
+        said = [
+            (t0, t1) for t0, t1, text in timeline if probe_word in {_norm(x) for x in text.split()}
+        ]
         hits = [w for w in words if _norm(w["text"]) == probe_word]
-        if hits:
-            found += 1
-            assert any(t0 - 1.0 <= w["start"] <= t1 + 1.0 for w in hits), (probe_word, hits, t0)
+        found += bool(hits)
+        for w in hits:  # every time it was heard, it was said then
+            assert any(t0 - 1.0 <= w["start"] <= t1 + 1.0 for t0, t1 in said), (w, said)
     assert found >= 4, [w["text"] for w in words]
     srt = client.get(f"/api/v1/projects/{pid}/transcript?format=srt", headers=h)
     assert srt.status_code == 200 and "-->" in srt.text and "," in srt.text.split("-->")[0]
@@ -78,8 +84,9 @@ def test_upload_to_rendered_clips(
     assert [c["rank"] for c in clips] == list(range(1, len(clips) + 1))
     for c in clips:
         assert 8 - 1 <= c["duration"] <= 20 + 1
-        assert c["title"] and c["reasons"] and all("name" in r and "points" in r
-                                                   for r in c["reasons"])
+        assert (
+            c["title"] and c["reasons"] and all("name" in r and "points" in r for r in c["reasons"])
+        )
         assert c["status"] == "ready" and (c["width"], c["height"]) == (720, 1280)
         assert c["caption_style"] == "boxed"
     first = clips[0]
@@ -94,12 +101,18 @@ def test_upload_to_rendered_clips(
     assert (info.display_width, info.display_height) == (720, 1280) and info.has_audio
     assert client.get(f"{signed.path}?{signed.query.replace('sig=', 'sig=x')}").status_code == 403
     thumb = client.get(f"/api/v1/clips/{first['id']}/thumbnail?redirect=false", headers=h).json()
-    assert client.get(thumb["url"].split("://", 1)[1].split("/", 1)[1].join(["/", ""])).status_code == 200
+    assert (
+        client.get(thumb["url"].split("://", 1)[1].split("/", 1)[1].join(["/", ""])).status_code
+        == 200
+    )
 
     # A trim lands on word boundaries and renders the clip again.
     all_words = [(w["start"], w["end"]) for w in words]
-    patched = client.patch(f"/api/v1/clips/{first['id']}", headers=h,
-                           json={"start": first["start"] + 0.37, "end": first["end"] - 0.41})
+    patched = client.patch(
+        f"/api/v1/clips/{first['id']}",
+        headers=h,
+        json={"start": first["start"] + 0.37, "end": first["end"] - 0.41},
+    )
     assert patched.status_code == 200, patched.text
     pc = patched.json()
     assert pc["start"] in {round(s, 3) for s, _ in all_words}
@@ -123,11 +136,19 @@ def test_upload_to_rendered_clips(
         assert proj is not None
         ws, minutes = proj.workspace_id, (proj.duration_s or 0) / 60
         before = gate.current_usage(db, ws, "source_minutes")
-        enqueue(db, registry.TRANSCRIBE, {"project_id": pid}, workspace_id=ws,
-                project_id=proj.id, dedupe_key=f"transcribe:{pid}")
+        enqueue(
+            db,
+            registry.TRANSCRIBE,
+            {"project_id": pid},
+            workspace_id=ws,
+            project_id=proj.id,
+            dedupe_key=f"transcribe:{pid}",
+        )
     assert before == pytest.approx(minutes, rel=1e-6)
     assert [x.status for x in run_jobs(kinds=["TRANSCRIBE"])] == ["succeeded"]
     with owner_session() as db:
         assert gate.current_usage(db, ws, "source_minutes") == pytest.approx(before)
-    assert json.loads(client.get(f"/api/v1/projects/{pid}/transcript",
-                                 headers=h).content)["engine"] == "local"
+    assert (
+        json.loads(client.get(f"/api/v1/projects/{pid}/transcript", headers=h).content)["engine"]
+        == "local"
+    )

@@ -30,8 +30,9 @@ def live(db_url: str) -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1, so a client can drop its connection."""
     from cliply.api.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=0,
-                                           log_config=None, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
@@ -45,8 +46,15 @@ def live(db_url: str) -> Iterator[str]:
 
 
 def _create(c: httpx.Client | TestClient, h: dict[str, str], length: int) -> tuple[str, str]:
-    r = c.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Length": str(length),
-                                           "Upload-Metadata": "filename dGFsay5tcDQ=,min_s MTA="})
+    r = c.post(
+        "/api/v1/uploads",
+        headers={
+            **h,
+            **TUS,
+            "Upload-Length": str(length),
+            "Upload-Metadata": "filename dGFsay5tcDQ=,min_s MTA=",
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.headers["Tus-Resumable"] == "1.0.0"
     return r.headers["Location"], r.json()["project_id"]
@@ -64,10 +72,12 @@ def test_tus_upload_survives_a_dropped_connection(live: str) -> None:
 
         # Send the headers for the whole body, then only part of it, and hang up.
         sent = 1024 * 1024 + 7
-        head = (f"PATCH {location} HTTP/1.1\r\nHost: test\r\n"
-                f"Authorization: {h['Authorization']}\r\nX-Workspace-ID: {h['X-Workspace-ID']}\r\n"
-                "Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
-                f"Upload-Offset: 0\r\nContent-Length: {len(data)}\r\n\r\n")
+        head = (
+            f"PATCH {location} HTTP/1.1\r\nHost: test\r\n"
+            f"Authorization: {h['Authorization']}\r\nX-Workspace-ID: {h['X-Workspace-ID']}\r\n"
+            "Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Upload-Offset: 0\r\nContent-Length: {len(data)}\r\n\r\n"
+        )
         port = int(live.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as s:
             s.sendall(head.encode() + data[:sent])
@@ -87,14 +97,18 @@ def test_tus_upload_survives_a_dropped_connection(live: str) -> None:
         wrong = c.patch(location, headers={**patch_h, "Upload-Offset": "0"}, content=data[:10])
         assert wrong.status_code == 409
         assert wrong.json()["type"].endswith("/offset-mismatch")
-        bad_type = c.patch(location, headers={**patch_h, "Content-Type": "application/json",
-                                              "Upload-Offset": str(offset)}, content=b"{}")
+        bad_type = c.patch(
+            location,
+            headers={**patch_h, "Content-Type": "application/json", "Upload-Offset": str(offset)},
+            content=b"{}",
+        )
         assert bad_type.status_code == 415
 
         # Resume in two more PATCHes.
         mid = offset + 1024 * 1024
-        r = c.patch(location, headers={**patch_h, "Upload-Offset": str(offset)},
-                    content=data[offset:mid])
+        r = c.patch(
+            location, headers={**patch_h, "Upload-Offset": str(offset)}, content=data[offset:mid]
+        )
         assert r.status_code == 204 and r.headers["Upload-Offset"] == str(mid)
         r = c.patch(location, headers={**patch_h, "Upload-Offset": str(mid)}, content=data[mid:])
         assert r.status_code == 204 and r.headers["Upload-Offset"] == str(len(data))
@@ -120,8 +134,16 @@ def test_tus_refusals(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> No
     r = client.post("/api/v1/uploads", headers={**h, **TUS, "Upload-Length": "1001"})
     assert r.status_code == 413 and r.json()["type"].endswith("/upload-too-large")
     location, project_id = _create(client, h, 100)
-    r = client.patch(location, headers={**h, **TUS, "Content-Type": "application/offset+octet-stream",
-                                        "Upload-Offset": "0"}, content=b"x" * 101)
+    r = client.patch(
+        location,
+        headers={
+            **h,
+            **TUS,
+            "Content-Type": "application/offset+octet-stream",
+            "Upload-Offset": "0",
+        },
+        content=b"x" * 101,
+    )
     assert r.status_code == 400
     _, other = owner_ws(client)
     assert client.head(location, headers={**other, **TUS}).status_code == 404
@@ -132,7 +154,7 @@ def test_tus_refusals(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> No
 def test_direct_upload_limits_are_checked_before_bytes(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, bad_inputs: dict[str, Path]
 ) -> None:
-    acct, h = owner_ws(client)
+    _, h = owner_ws(client)
     monkeypatch.setenv("DIRECT_UPLOAD_MAX_BYTES", "100000")
     reset_caches()
     big = bad_inputs["ok"]
@@ -166,6 +188,10 @@ def test_direct_upload_streams_to_storage(client: TestClient, bad_inputs: dict[s
         assert row is not None and row.source_key is not None
         assert app_storage().read_bytes(row.source_key) == src.read_bytes()
     with src.open("rb") as fh:
-        r = client.post("/api/v1/projects", headers=h, data={"aspect": "4:3"},
-                        files={"file": ("a.mp4", fh, "video/mp4")})
+        r = client.post(
+            "/api/v1/projects",
+            headers=h,
+            data={"aspect": "4:3"},
+            files={"file": ("a.mp4", fh, "video/mp4")},
+        )
     assert r.status_code == 422

@@ -22,7 +22,7 @@ LIMITS = IngestLimits(max_bytes=50 * 1024 * 1024, max_duration_s=3600)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.startswith("/to-metadata"):
             self.send_response(302)
             self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
@@ -35,41 +35,50 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        return  # clients we refuse hang up mid-response; that is the point
+
+
 @pytest.fixture(scope="module")
-def media_server(tmp_path_factory: pytest.TempPathFactory,
-                 bad_inputs: dict[str, Path]) -> Iterator[str]:
+def media_server(
+    tmp_path_factory: pytest.TempPathFactory, bad_inputs: dict[str, Path]
+) -> Iterator[str]:
     root = tmp_path_factory.mktemp("www")
     shutil.copy(bad_inputs["ok"], root / "talk.mp4")
     (root / "page.html").write_text(
         "<html><head><title>A talk</title></head><body><h1>Watch</h1>"
-        '<video controls><source src="/talk.mp4" type="video/mp4"></video></body></html>')
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+        '<video controls><source src="/talk.mp4" type="video/mp4"></video></body></html>'
+    )
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
 
-@pytest.mark.parametrize("url, code", [
-    ("ftp://example.com/v.mp4", "url-scheme"),
-    ("file:///etc/passwd", "url-scheme"),
-    ("http://127.0.0.1/v.mp4", "url-private-address"),
-    ("http://localhost:8000/v.mp4", "url-private-address"),
-    ("http://[::1]/v.mp4", "url-private-address"),
-    ("http://10.1.2.3/v.mp4", "url-private-address"),
-    ("http://192.168.0.5/v.mp4", "url-private-address"),
-    ("http://169.254.169.254/latest/meta-data/", "url-metadata-address"),
-    ("http://[fd00:ec2::254]/latest", "url-metadata-address"),
-    ("http://[::ffff:127.0.0.1]/v.mp4", "url-private-address"),
-    ("http://0.0.0.0/v.mp4", "url-private-address"),
-    ("http://224.0.0.1/v.mp4", "url-private-address"),
-    ("http://user:pw@example.com/v.mp4", "url-invalid"),
-])
+@pytest.mark.parametrize(
+    "url, code",
+    [
+        ("ftp://example.com/v.mp4", "url-scheme"),
+        ("file:///etc/passwd", "url-scheme"),
+        ("http://127.0.0.1/v.mp4", "url-private-address"),
+        ("http://localhost:8000/v.mp4", "url-private-address"),
+        ("http://[::1]/v.mp4", "url-private-address"),
+        ("http://10.1.2.3/v.mp4", "url-private-address"),
+        ("http://192.168.0.5/v.mp4", "url-private-address"),
+        ("http://169.254.169.254/latest/meta-data/", "url-metadata-address"),
+        ("http://[fd00:ec2::254]/latest", "url-metadata-address"),
+        ("http://[::ffff:127.0.0.1]/v.mp4", "url-private-address"),
+        ("http://0.0.0.0/v.mp4", "url-private-address"),
+        ("http://224.0.0.1/v.mp4", "url-private-address"),
+        ("http://user:pw@example.com/v.mp4", "url-invalid"),
+    ],
+)
 def test_refused_urls(url: str, code: str) -> None:
     with pytest.raises(UrlRefused) as err:
         check_url(url, UrlPolicy())
@@ -88,8 +97,7 @@ def test_every_resolved_address_is_checked() -> None:
         check_url("http://169.254.169.254/", UrlPolicy(allow_private=True))
 
 
-def test_loopback_refused_by_default(media_server: str, tmp_path: Path,
-                                     client: TestClient) -> None:
+def test_loopback_refused_by_default(media_server: str, tmp_path: Path, client: TestClient) -> None:
     with pytest.raises(UrlRefused) as err:
         download_url(f"{media_server}/talk.mp4", tmp_path, policy=UrlPolicy(), limits=LIMITS)
     assert err.value.code == "url-private-address"
@@ -101,41 +109,54 @@ def test_loopback_refused_by_default(media_server: str, tmp_path: Path,
 
 def test_redirect_to_metadata_refused(media_server: str, tmp_path: Path) -> None:
     with pytest.raises(UrlRefused) as err:
-        download_url(f"{media_server}/to-metadata", tmp_path,
-                     policy=UrlPolicy(allow_private=True), limits=LIMITS)
+        download_url(
+            f"{media_server}/to-metadata",
+            tmp_path,
+            policy=UrlPolicy(allow_private=True),
+            limits=LIMITS,
+        )
     assert err.value.code == "url-metadata-address"
-    got = download_url(f"{media_server}/hop", tmp_path, policy=UrlPolicy(allow_private=True),
-                       limits=LIMITS)
+    got = download_url(
+        f"{media_server}/hop", tmp_path, policy=UrlPolicy(allow_private=True), limits=LIMITS
+    )
     assert got.via == "direct" and got.final_url.endswith("/talk.mp4")
     small = IngestLimits(max_bytes=1000, max_duration_s=3600)
     with pytest.raises(UrlRefused) as err:
-        download_url(f"{media_server}/talk.mp4", tmp_path / "s", policy=UrlPolicy(allow_private=True),
-                     limits=small)
+        download_url(
+            f"{media_server}/talk.mp4",
+            tmp_path / "s",
+            policy=UrlPolicy(allow_private=True),
+            limits=small,
+        )
     assert err.value.code == "url-too-large"
 
 
 @pytest.mark.parametrize("path, via", [("/talk.mp4", "direct"), ("/page.html", "yt-dlp")])
-def test_url_project_from_local_server(media_server: str, client: TestClient,
-                                       monkeypatch: pytest.MonkeyPatch, path: str,
-                                       via: str) -> None:
+def test_url_project_from_local_server(
+    media_server: str, client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str, via: str
+) -> None:
     monkeypatch.setenv("URL_INGEST_ALLOW_PRIVATE", "true")
     reset_caches()
     _, h = owner_ws(client)
-    r = client.post("/api/v1/projects", headers=h, json={"url": media_server + path,
-                                                         "options": {"top_k": 3}})
+    r = client.post(
+        "/api/v1/projects", headers=h, json={"url": media_server + path, "options": {"top_k": 3}}
+    )
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "downloading" and r.json()["source_type"] == "url"
     ran = run_jobs(kinds=["YOUTUBE_DOWNLOAD", "INGEST"])
-    assert [(x.kind, x.status) for x in ran] == [("YOUTUBE_DOWNLOAD", "succeeded"),
-                                                 ("INGEST", "succeeded")], ran
+    assert [(x.kind, x.status) for x in ran] == [
+        ("YOUTUBE_DOWNLOAD", "succeeded"),
+        ("INGEST", "succeeded"),
+    ], ran
     assert ran[0].events[0][2]["via"] == via
     p = client.get(f"/api/v1/projects/{r.json()['id']}", headers=h).json()
     assert p["status"] == "transcribing" and 3.5 < p["duration_s"] < 4.5
     assert p["size_bytes"] > 0
 
 
-def test_url_project_redirected_to_metadata_fails(media_server: str, client: TestClient,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_url_project_redirected_to_metadata_fails(
+    media_server: str, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("URL_INGEST_ALLOW_PRIVATE", "true")
     reset_caches()
     _, h = owner_ws(client)

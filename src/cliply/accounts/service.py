@@ -120,9 +120,7 @@ def _revoke(account: ConnectedAccount) -> bool:
             google.revoke(token)
         return True
     except (IntegrationError, CliplyError) as exc:
-        log.warning(
-            "account.revoke_failed", account_id=str(account.id), error=str(exc)[:300]
-        )
+        log.warning("account.revoke_failed", account_id=str(account.id), error=str(exc)[:300])
         return False
 
 

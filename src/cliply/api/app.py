@@ -51,8 +51,7 @@ def create_app() -> FastAPI:
 
 
 def _mount_web(app: FastAPI) -> None:
-    try:
-        web = importlib.import_module("cliply.web.routes")
-    except ModuleNotFoundError:
-        return
+    from cliply.web import routes as web
+
     app.include_router(web.router)
+    app.mount("/static", web.static, name="static")

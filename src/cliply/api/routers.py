@@ -7,6 +7,9 @@ ROUTER_MODULES: list[str] = [
     "cliply.projects.routes",
     "cliply.clips.routes",
     "cliply.jobs.routes",
+    "cliply.accounts.routes",
+    "cliply.schedules.routes",
+    "cliply.publishing.routes",
     "cliply.experiments.routes",
     "cliply.products.routes",
 ]

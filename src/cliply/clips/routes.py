@@ -37,16 +37,22 @@ def clip_out(c: Clip) -> ClipOut:
     )  # fmt: skip
 
 
-@router.get("/projects/{project_id}/clips", response_model=list[ClipOut],
-            summary="The project's clips, best first")
+@router.get(
+    "/projects/{project_id}/clips",
+    response_model=list[ClipOut],
+    summary="The project's clips, best first",
+)
 def list_clips(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> list[ClipOut]:
     tenant.require("clips.read")
     return [clip_out(c) for c in service.list_clips(db, tenant.workspace_id, project_id)]
 
 
-@router.post("/projects/{project_id}/clips", response_model=ClipOut,
-             status_code=status.HTTP_201_CREATED,
-             summary="Add a clip by hand from a time range (snapped to words); it is rendered")
+@router.post(
+    "/projects/{project_id}/clips",
+    response_model=ClipOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a clip by hand from a time range (snapped to words); it is rendered",
+)
 def add_clip(project_id: uuid.UUID, body: ClipIn, tenant: HeaderTenant, db: DB) -> ClipOut:
     tenant.require("clips.write")
     clip = service.add_clip(db, tenant.workspace_id, project_id, body, app_storage())
@@ -60,8 +66,11 @@ def get_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ClipOut:
     return clip_out(service.get_clip(db, tenant.workspace_id, clip_id))
 
 
-@router.patch("/clips/{clip_id}", response_model=ClipOut,
-              summary="Edit a clip: trims snap to word boundaries; visible changes re-render it")
+@router.patch(
+    "/clips/{clip_id}",
+    response_model=ClipOut,
+    summary="Edit a clip: trims snap to word boundaries; visible changes re-render it",
+)
 def update_clip(clip_id: uuid.UUID, body: ClipPatch, tenant: HeaderTenant, db: DB) -> ClipOut:
     tenant.require("clips.write")
     clip = service.update_clip(db, tenant.workspace_id, clip_id, body, app_storage())
@@ -87,16 +96,22 @@ def _link(db: DB, tenant: HeaderTenant, clip_id: uuid.UUID, what: str,
     return MediaLink(url=url, expires_in=ttl)
 
 
-@router.get("/clips/{clip_id}/download", response_model=MediaLink,
-            responses={307: {"description": "Redirect to a signed URL of the MP4"}},
-            summary="Signed link to the rendered MP4 (redirect, or JSON with redirect=false)")
+@router.get(
+    "/clips/{clip_id}/download",
+    response_model=MediaLink,
+    responses={307: {"description": "Redirect to a signed URL of the MP4"}},
+    summary="Signed link to the rendered MP4 (redirect, or JSON with redirect=false)",
+)
 def download_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
                   redirect: bool = True) -> Response | MediaLink:  # fmt: skip
     return _link(db, tenant, clip_id, "render", redirect)
 
 
-@router.get("/clips/{clip_id}/thumbnail", response_model=MediaLink,
-            responses={307: {"description": "Redirect to a signed URL of the JPEG"}})
+@router.get(
+    "/clips/{clip_id}/thumbnail",
+    response_model=MediaLink,
+    responses={307: {"description": "Redirect to a signed URL of the JPEG"}},
+)
 def clip_thumbnail(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
                    redirect: bool = True) -> Response | MediaLink:  # fmt: skip
     return _link(db, tenant, clip_id, "thumb", redirect)
@@ -118,5 +133,6 @@ def serve_file(key: str, expires: str = "", sig: str = "") -> Response:
     if not path.is_file():
         raise NotFound("No such file.")
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=media_type,
-                        headers={"Cache-Control": "private, max-age=300"})
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=300"}
+    )

@@ -84,7 +84,9 @@ def _place(words: list[Word], project: Project, start: float, end: float) -> tup
 
 
 def _text(words: list[Word], start: float, end: float) -> str:
-    return " ".join(w.text.strip() for w in words if w.start >= start - 1e-3 and w.end <= end + 1e-3)
+    return " ".join(
+        w.text.strip() for w in words if w.start >= start - 1e-3 and w.end <= end + 1e-3
+    )
 
 
 def add_clip(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: ClipIn,

@@ -16,7 +16,6 @@ from cliply.clips import service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.jobs import registry
-from cliply.jobs.models import Job
 from cliply.jobs.registry import JobContext, PermanentError
 from cliply.media import MediaError, probe
 from cliply.pipeline import config, steps
@@ -36,12 +35,6 @@ def _set_clip(clip_id: uuid.UUID, version: int, **values: Any) -> None:
             setattr(clip, name, value)
         db.flush()
         service.settle_project(db, clip.project_id)
-
-
-def _last_attempt(ctx: JobContext) -> bool:
-    with owner_session() as db:
-        job = db.get(Job, ctx.job_id)
-        return job is None or ctx.attempt >= job.max_attempts
 
 
 @registry.handler(registry.CLIP_RENDER, capability="cpu")
@@ -88,7 +81,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         _set_clip(clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
         raise PermanentError(exc.message, exc.code) from exc
     except Exception as exc:
-        if _last_attempt(ctx):
+        if stage.last_attempt(ctx):
             _set_clip(clip_id, version, status="failed", error=str(exc) or repr(exc))
         raise
     _set_clip(clip_id, version, status="ready", error=None, render_key=rkey, thumb_key=tkey,

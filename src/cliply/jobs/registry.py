@@ -144,6 +144,9 @@ HANDLER_MODULES: list[str] = [
     "cliply.projects.tasks",
     "cliply.clips.tasks",
     "cliply.billing.tasks",
+    "cliply.accounts.tasks",
+    "cliply.schedules.tasks",
+    "cliply.publishing.tasks",
 ]
 
 

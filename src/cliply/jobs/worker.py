@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psycopg
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from cliply.errors import CliplyError
@@ -116,6 +116,8 @@ class Worker:
     def __init__(self, options: WorkerOptions, engine: Engine) -> None:
         self.o = options
         self.engine = engine
+        # Single-statement bookkeeping runs without BEGIN/COMMIT round trips.
+        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.kind_set = frozenset(options.kinds)
         self.active: dict[uuid.UUID, _Active] = {}
         self.handler_pool = ThreadPoolExecutor(options.slots, thread_name_prefix="cliply-job")
@@ -134,6 +136,18 @@ class Worker:
     # --- plumbing ---------------------------------------------------------------------------
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one single-statement queue operation (autocommit) on the bookkeeping pool."""
+
+        def call() -> T:
+            with self.autocommit.connect() as conn:
+                return fn(conn, *args)
+
+        assert self._loop is not None
+        return await self._loop.run_in_executor(self.db_pool, call)
+
+    async def _db_tx(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a multi-statement queue operation (the claim) in one transaction."""
+
         def call() -> T:
             with self.engine.begin() as conn:
                 return fn(conn, *args)
@@ -141,7 +155,8 @@ class Worker:
         assert self._loop is not None
         return await self._loop.run_in_executor(self.db_pool, call)
 
-    def request_stop(self) -> None:
+    def request_stop(self, signum: int = 0) -> None:
+        log.info("stop requested", signal=signum, again=self._stop.is_set())
         if self._stop.is_set():
             self._hurry.set()
         self._stop.set()
@@ -157,7 +172,7 @@ class Worker:
     async def run(self) -> int:
         self._loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            self._loop.add_signal_handler(sig, self.request_stop)
+            self._loop.add_signal_handler(sig, self.request_stop, int(sig))
         structlog.contextvars.bind_contextvars(worker_id=self.o.worker_id)
         log.info(
             "worker started",
@@ -464,7 +479,7 @@ class Worker:
             if now - last[0] < PROGRESS_MIN_INTERVAL_S and fraction < 1.0:
                 return False
             last[0] = now
-            with self.engine.begin() as conn:
+            with self.autocommit.connect() as conn:
                 state = queue.progress(
                     conn, job_id, self.o.worker_id, a.job.attempt, fraction, message
                 )
@@ -543,6 +558,29 @@ class Worker:
                 backoff = min(backoff * 2, 30.0)
 
 
+def queue_engine(url: str, pool_size: int) -> Engine:
+    """The worker's own pool for queue bookkeeping (claims, heartbeats, endings).
+
+    Its commits are asynchronous (synchronous_commit=off): if PostgreSQL crashes, the last
+    few hundred milliseconds of bookkeeping may be lost, but WAL order is kept, so the queue
+    only goes back in time: a job looks still running (or queued) and runs again, which
+    at-least-once handlers tolerate. Enqueues and handlers' own writes stay durable. No
+    pre-ping: every caller retries or leaves the job to stale reclamation.
+    """
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+    )
+
+    @event.listens_for(engine, "connect")
+    def _session_settings(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET TIME ZONE 'UTC'")
+            cur.execute("SET synchronous_commit = off")
+        dbapi_conn.commit()
+
+    return engine
+
+
 def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions:
     from cliply.config import get_settings
     from cliply.db.engine import database_url
@@ -571,7 +609,6 @@ def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions
 def run_worker(kinds: str, slots: int, with_scheduler: bool) -> int:
     """Run a worker until SIGTERM/SIGINT; returns the process exit code."""
     from cliply.config import get_settings
-    from cliply.db.engine import make_engine
     from cliply.logging import configure
 
     s = get_settings()
@@ -590,7 +627,7 @@ def run_worker(kinds: str, slots: int, with_scheduler: bool) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(s.worker_metrics_port)
-    engine = make_engine(options.database_url, pool_size=slots + 3)
+    engine = queue_engine(options.database_url, pool_size=slots + 3)
     worker = Worker(options, engine)
     code = asyncio.run(worker.run())
     engine.dispose()

@@ -39,8 +39,9 @@ def app_storage(settings: Settings | None = None) -> Storage:
 @lru_cache(maxsize=4)
 def _storage(url: str, secret: str, public: str, key: str | None, skey: str | None) -> Storage:
     # Cached: an S3 client is costly to build and safe to share between threads.
-    return storage_from_url(url, url_secret=secret, public_base_url=public, access_key=key,
-                            secret_key=skey)
+    return storage_from_url(
+        url, url_secret=secret, public_base_url=public, access_key=key, secret_key=skey
+    )
 
 
 def work_root(settings: Settings | None = None) -> Path:
@@ -53,15 +54,20 @@ def work_root(settings: Settings | None = None) -> Path:
 def source_limits(plan: Plan | None, settings: Settings | None = None) -> SourceLimits:
     s = settings or get_settings()
     max_s = plan.max_source_minutes * 60.0 if plan is not None else LOCAL_MAX_SOURCE_S
-    return SourceLimits(max_duration_s=max_s, max_width=s.max_video_width,
-                        max_height=s.max_video_height)
+    return SourceLimits(
+        max_duration_s=max_s, max_width=s.max_video_width, max_height=s.max_video_height
+    )
 
 
 def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Transcriber]]:
     """TRANSCRIBE_ENGINES in order; cloud engines without a key are skipped."""
     s = settings or get_settings()
-    local = LocalEngineConfig(model=s.whisper_model or None, device=s.whisper_device,
-                              compute_type=s.whisper_compute_type, chunk_seconds=s.whisper_chunk_s)
+    local = LocalEngineConfig(
+        model=s.whisper_model or None,
+        device=s.whisper_device,
+        compute_type=s.whisper_compute_type,
+        chunk_seconds=s.whisper_chunk_s,
+    )
     deepgram = (DeepgramEngineConfig(api_key=s.deepgram_api_key.get_secret_value(),
                                      base_url=s.deepgram_base_url)
                 if s.deepgram_api_key else None)  # fmt: skip
@@ -77,8 +83,11 @@ def llm_client(settings: Settings | None = None) -> ChatJsonClient | None:
         return None
     from cliply.integrations.openai_chat import OpenAIChatClient
 
-    return OpenAIChatClient(base_url=s.llm_base_url, model=s.llm_model,
-                            api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None)
+    return OpenAIChatClient(
+        base_url=s.llm_base_url,
+        model=s.llm_model,
+        api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+    )
 
 
 def clip_options(

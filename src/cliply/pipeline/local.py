@@ -161,8 +161,15 @@ def _run(
                     failures += 1
                     record["error"] = f"{exc.code}: {exc.message}"
                 else:
-                    record.update(file=f"clips/{stem}.mp4", thumbnail=f"clips/{stem}.jpg",
-                                  width=done.width, height=done.height, layout=done.layout)
+                    for made in (done.mp4, done.jpg):
+                        made.chmod(0o644)  # temp-file renames leave 0600
+                    record.update(
+                        file=f"clips/{stem}.mp4",
+                        thumbnail=f"clips/{stem}.jpg",
+                        width=done.width,
+                        height=done.height,
+                        layout=done.layout,
+                    )
                 records.append(record)
                 update(i + 1)
     summary = {
@@ -185,8 +192,14 @@ def _print_table(records: list[dict[str, Any]], out: Path) -> None:
                          ("length", "right"), ("title", "left"), ("file", "left")):  # fmt: skip
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in records:
-        table.add_row(str(r["rank"]), f"{r['score']:.0f}", _clock(r["start"]),
-                      f"{r['duration']:.0f}s", r["title"], r.get("file") or r.get("error", ""))
+        table.add_row(
+            str(r["rank"]),
+            f"{r['score']:.0f}",
+            _clock(r["start"]),
+            f"{r['duration']:.0f}s",
+            r["title"],
+            r.get("file") or r.get("error", ""),
+        )
     Console().print(table)
 
 

@@ -18,7 +18,9 @@ class ClipOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Shortest clip (s).")
+    min_s: float | None = Field(
+        None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Shortest clip (s)."
+    )
     max_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Longest clip (s).")
     top_k: int | None = Field(None, ge=1, le=100, description="How many clips to suggest.")
     aspect: str = Field("9:16", description="Output aspect: " + ", ".join(ASPECTS))
@@ -67,5 +69,11 @@ def resolve_options(
     top_k = opts.top_k if opts.top_k is not None else default_top_k
     if clips_limit is not None:
         top_k = min(top_k, clips_limit)
-    return ResolvedOptions(min_s=min_s, max_s=max_s, top_k=max(1, top_k), max_overlap=max_overlap,
-                           aspect=opts.aspect, caption_style=opts.caption_style)
+    return ResolvedOptions(
+        min_s=min_s,
+        max_s=max_s,
+        top_k=max(1, top_k),
+        max_overlap=max_overlap,
+        aspect=opts.aspect,
+        caption_style=opts.caption_style,
+    )

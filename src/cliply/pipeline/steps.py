@@ -49,18 +49,28 @@ def inspect_source(path: Path, limits: SourceLimits) -> ProbeResult:
     """ffprobe the file and apply the limits; raises media.MediaError with a stable code
     (not_a_video, no_audio_stream, zero_length, truncated, too_long, bad_dimensions, ...)."""
     info = probe(path)
-    validate(info, max_duration_s=limits.max_duration_s, max_width=limits.max_width,
-             max_height=limits.max_height)
+    validate(
+        info,
+        max_duration_s=limits.max_duration_s,
+        max_width=limits.max_width,
+        max_height=limits.max_height,
+    )
     return info
 
 
 def media_info(info: ProbeResult) -> dict[str, Any]:
     """The probe result as JSON for projects.media_info."""
     return {
-        "format": info.format_name, "duration": info.duration, "width": info.display_width,
-        "height": info.display_height, "rotation": info.rotation, "fps": info.fps,
-        "video_codec": info.video_codec, "audio_codec": info.audio_codec,
-        "sample_rate": info.sample_rate, "size_bytes": info.size_bytes,
+        "format": info.format_name,
+        "duration": info.duration,
+        "width": info.display_width,
+        "height": info.display_height,
+        "rotation": info.rotation,
+        "fps": info.fps,
+        "video_codec": info.video_codec,
+        "audio_codec": info.audio_codec,
+        "sample_rate": info.sample_rate,
+        "size_bytes": info.size_bytes,
     }
 
 
@@ -166,8 +176,15 @@ def render_clip_files(
     plan = plan_crop(source, start=start, end=end, aspect=spec.aspect, probe_result=info)
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
-    ass = write_ass(words, work_dir / f"{out_mp4.stem}.ass", clip_start=start, clip_end=end,
-                    width=width, height=height, style=spec.caption_style)
+    ass = write_ass(
+        words,
+        work_dir / f"{out_mp4.stem}.ass",
+        clip_start=start,
+        clip_end=end,
+        width=width,
+        height=height,
+        style=spec.caption_style,
+    )
     result = render_clip(
         source, out_mp4, start=start, end=end, crop_plan=plan, ass_path=ass, width=width,
         height=height, aspect=spec.aspect, preset=spec.preset, crf=spec.crf,
@@ -175,12 +192,27 @@ def render_clip_files(
         progress=lambda f: report(0.15 + 0.75 * f), source_info=info,
     )  # fmt: skip
     ass.unlink(missing_ok=True)
-    thumb = make_thumbnail(source, out_jpg, start=start, end=end, crop_plan=plan, width=width,
-                           height=height, source_info=info)
+    thumb = make_thumbnail(
+        source,
+        out_jpg,
+        start=start,
+        end=end,
+        crop_plan=plan,
+        width=width,
+        height=height,
+        source_info=info,
+    )
     report(1.0)
-    return RenderedClip(mp4=out_mp4, jpg=out_jpg, width=result.width, height=result.height,
-                        duration=result.duration, size_bytes=result.size_bytes,
-                        layout=plan.layout, thumb_t=thumb.t)
+    return RenderedClip(
+        mp4=out_mp4,
+        jpg=out_jpg,
+        width=result.width,
+        height=result.height,
+        duration=result.duration,
+        size_bytes=result.size_bytes,
+        layout=plan.layout,
+        thumb_t=thumb.t,
+    )
 
 
 def slugify(text: str, max_len: int = 40) -> str:

@@ -25,8 +25,10 @@ from cliply.db.tenancy import enter_tenant
 async def stream_tenant(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    x_workspace_id: Annotated[str | None, Header(description="Workspace to act in; optional "
-                                                  "when the caller belongs to exactly one.")] = None,
+    x_workspace_id: Annotated[
+        str | None,
+        Header(description="Workspace to act in; optional when the caller belongs to exactly one."),
+    ] = None,
 ) -> Tenant:
     session = get_sessionmaker()()
     try:
@@ -46,6 +48,10 @@ StreamTenant = Annotated[Tenant, Depends(stream_tenant)]
 def tenant_db(tenant: Tenant) -> Iterator[Session]:
     """A short transaction under row-level security for `tenant`'s workspace; commits."""
     with get_sessionmaker()() as db, db.begin():
-        enter_tenant(db, role=get_settings().database_app_role, workspace_id=tenant.workspace_id,
-                     user_id=tenant.user_id)
+        enter_tenant(
+            db,
+            role=get_settings().database_app_role,
+            workspace_id=tenant.workspace_id,
+            user_id=tenant.user_id,
+        )
         yield db

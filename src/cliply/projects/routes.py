@@ -165,25 +165,34 @@ def delete_project(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/projects/{project_id}/highlights", response_model=ProjectOut,
-             summary="Detect highlights again with new clip options (auto clips are replaced)")
+@router.post(
+    "/projects/{project_id}/highlights",
+    response_model=ProjectOut,
+    summary="Detect highlights again with new clip options (auto clips are replaced)",
+)
 def rerun_highlights(project_id: uuid.UUID, body: OptionsIn, tenant: HeaderTenant,
                      db: DB) -> ProjectOut:  # fmt: skip
     tenant.require("projects.write")
     return project_out(service.rerun_highlights(db, tenant.workspace_id, project_id, body))
 
 
-@router.get("/projects/{project_id}/transcript",
-            responses={200: {"content": {t: {} for t in service.TRANSCRIPT_MEDIA_TYPES.values()}}})
-def get_transcript(project_id: uuid.UUID, tenant: HeaderTenant, db: DB,
-                   format: TranscriptFormat = "json") -> Response:
+@router.get(
+    "/projects/{project_id}/transcript",
+    responses={200: {"content": {t: {} for t in service.TRANSCRIPT_MEDIA_TYPES.values()}}},
+)
+def get_transcript(
+    project_id: uuid.UUID, tenant: HeaderTenant, db: DB, format: TranscriptFormat = "json"
+) -> Response:
     tenant.require("projects.read")
     data = service.transcript_document(db, tenant.workspace_id, project_id, format, app_storage())
     media_type = service.TRANSCRIPT_MEDIA_TYPES[format]
     if format != "json":
         media_type += "; charset=utf-8"
-    return Response(content=data, media_type=media_type, headers={
-        "Content-Disposition": f'inline; filename="transcript-{project_id}.{format}"'})
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={"Content-Disposition": f'inline; filename="transcript-{project_id}.{format}"'},
+    )
 
 
 __all__ = ["BadRequest", "router"]

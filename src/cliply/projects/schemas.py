@@ -13,7 +13,9 @@ from cliply.pipeline.options import ClipOptions
 
 
 class UrlProjectIn(Strict):
-    url: str = Field(min_length=8, max_length=2000, description="http(s) URL of a video or a page with one.")
+    url: str = Field(
+        min_length=8, max_length=2000, description="http(s) URL of a video or a page with one."
+    )
     name: str | None = Field(None, max_length=300)
     options: ClipOptions = Field(default_factory=lambda: ClipOptions())
 
@@ -25,8 +27,17 @@ class OptionsIn(ClipOptions):
 class ProjectOut(BaseModel):
     id: uuid.UUID
     name: str
-    status: Literal["created", "uploading", "downloading", "probing", "transcribing", "detecting",
-                    "rendering", "ready", "failed"]
+    status: Literal[
+        "created",
+        "uploading",
+        "downloading",
+        "probing",
+        "transcribing",
+        "detecting",
+        "rendering",
+        "ready",
+        "failed",
+    ]
     progress: float
     error_code: str | None
     error_message: str | None

@@ -60,8 +60,9 @@ def create_project(
 
 def withdraw_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> None:
     """Remove a project that never got its video (upload aborted) and give its quota back."""
-    db.execute(delete(Project).where(Project.id == project_id,
-                                     Project.workspace_id == workspace_id))
+    db.execute(
+        delete(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
+    )
     gate.release(db, workspace_id, PROJECTS_METRIC, event_key=project_event_key(project_id))
 
 
@@ -153,7 +154,9 @@ def rerun_highlights(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
     return project
 
 
-def transcript_row(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> Transcript | None:
+def transcript_row(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
+) -> Transcript | None:
     return db.scalar(select(Transcript).where(Transcript.project_id == project_id,
                                               Transcript.workspace_id == workspace_id))  # fmt: skip
 

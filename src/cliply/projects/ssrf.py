@@ -116,10 +116,12 @@ def check_url(url: str, policy: UrlPolicy) -> CheckedUrl:
     if not addresses:
         raise UrlRefused("url-unresolvable", f"host {host!r} has no address")
     for raw in addresses:
-        refusal = address_refusal(ipaddress.ip_address(raw.split("%")[0]),
-                                  allow_private=policy.allow_private)
+        refusal = address_refusal(
+            ipaddress.ip_address(raw.split("%")[0]), allow_private=policy.allow_private
+        )
         if refusal is not None:
             code, reason = refusal
             raise UrlRefused(code, f"refusing {host}: {reason}")
-    return CheckedUrl(url=url.strip(), scheme=scheme, host=host, port=port,
-                      addresses=tuple(addresses))
+    return CheckedUrl(
+        url=url.strip(), scheme=scheme, host=host, port=port, addresses=tuple(addresses)
+    )

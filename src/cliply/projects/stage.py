@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import select
+
 from cliply.billing.plans import Plan
 from cliply.billing.service import resolve_workspace_plan
 from cliply.db.engine import owner_session
@@ -44,16 +46,9 @@ def workspace_of(ctx: JobContext) -> uuid.UUID:
 def load_project(workspace_id: uuid.UUID, project_id: uuid.UUID) -> Project | None:
     """The project (detached), or None when it was deleted meanwhile."""
     with owner_session() as db:
-        return db.get(Project, project_id) if _owned(db, workspace_id, project_id) else None
-
-
-def _owned(db: object, workspace_id: uuid.UUID, project_id: uuid.UUID) -> bool:
-    from sqlalchemy import select
-    from sqlalchemy.orm import Session
-
-    assert isinstance(db, Session)
-    return db.scalar(select(Project.id).where(Project.id == project_id,
-                                              Project.workspace_id == workspace_id)) is not None  # fmt: skip
+        return db.scalar(
+            select(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
+        )
 
 
 def plan_of(workspace_id: uuid.UUID) -> Plan:
@@ -88,7 +83,8 @@ class StageProgress:
             service.set_progress(db, self.project_id, self.status, fraction)
 
 
-def _last_attempt(ctx: JobContext) -> bool:
+def last_attempt(ctx: JobContext) -> bool:
+    """Whether a retryable failure now would still end the job (no attempts left)."""
     with owner_session() as db:
         job = db.get(Job, ctx.job_id)
         return job is None or ctx.attempt >= job.max_attempts
@@ -118,6 +114,6 @@ def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
         fail(project_id, exc.code, str(exc))
         raise
     except Exception as exc:
-        if _last_attempt(ctx):
+        if last_attempt(ctx):
             fail(project_id, getattr(exc, "code", "processing-failed"), str(exc) or repr(exc))
         raise

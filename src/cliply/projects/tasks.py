@@ -192,7 +192,9 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         stale: list[str] = []
         with owner_session() as db:
             p = service.get_project(db, ws, pid, lock=True)
-            old = list(db.scalars(select(Clip).where(Clip.project_id == pid, Clip.origin == "auto")))
+            old = list(
+                db.scalars(select(Clip).where(Clip.project_id == pid, Clip.origin == "auto"))
+            )
             stale = [k for c in old for k in (c.render_key, c.thumb_key) if k]
             db.execute(delete(Clip).where(Clip.project_id == pid, Clip.origin == "auto"))
             clips = [

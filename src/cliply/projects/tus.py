@@ -63,8 +63,15 @@ def _location(upload_id: uuid.UUID) -> str:
 
 
 def _upload_out(u: Upload, offset: int) -> UploadOut:
-    return UploadOut(id=u.id, project_id=u.project_id, offset=offset, length=u.size_total,
-                     status=u.status, expires_at=u.expires_at, location=_location(u.id))
+    return UploadOut(
+        id=u.id,
+        project_id=u.project_id,
+        offset=offset,
+        length=u.size_total,
+        status=u.status,
+        expires_at=u.expires_at,
+        location=_location(u.id),
+    )
 
 
 def _get_upload(db: Any, workspace_id: uuid.UUID, upload_id: uuid.UUID) -> Upload:
@@ -94,8 +101,12 @@ def tus_options() -> Response:
         "Tus-Max-Size": str(get_settings().max_upload_bytes)})  # fmt: skip
 
 
-@router.post("/uploads", status_code=status.HTTP_201_CREATED, response_model=UploadOut,
-             summary="Create a resumable (tus 1.0) upload and its project")
+@router.post(
+    "/uploads",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UploadOut,
+    summary="Create a resumable (tus 1.0) upload and its project",
+)
 def create_upload(request: Request, tenant: HeaderTenant, db: DB) -> Response:
     tenant.require("projects.write")
     _require_tus(request)
@@ -153,8 +164,11 @@ def get_upload(upload_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> UploadOut:
     return _upload_out(u, _offset(u))
 
 
-@router.patch("/uploads/{upload_id}", status_code=status.HTTP_204_NO_CONTENT,
-              summary="Append bytes at Upload-Offset (application/offset+octet-stream)")
+@router.patch(
+    "/uploads/{upload_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Append bytes at Upload-Offset (application/offset+octet-stream)",
+)
 async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTenant) -> Response:
     tenant.require("projects.write")
     _require_tus(request)
@@ -227,8 +241,11 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(new_offset)}))
 
 
-@router.delete("/uploads/{upload_id}", status_code=status.HTTP_204_NO_CONTENT,
-               summary="Abandon an upload (tus termination): its project is removed")
+@router.delete(
+    "/uploads/{upload_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Abandon an upload (tus termination): its project is removed",
+)
 def delete_upload(upload_id: uuid.UUID, request: Request, tenant: HeaderTenant, db: DB) -> Response:
     tenant.require("projects.write")
     _require_tus(request)

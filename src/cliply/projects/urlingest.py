@@ -57,8 +57,11 @@ def _noop(_: float, __: str) -> None:
 
 def _client() -> httpx.Client:
     # trust_env=False: no proxy from the environment may reroute the checked connection.
-    return httpx.Client(timeout=httpx.Timeout(30.0, read=120.0), trust_env=False,
-                        headers={"User-Agent": _USER_AGENT})
+    return httpx.Client(
+        timeout=httpx.Timeout(30.0, read=120.0),
+        trust_env=False,
+        headers={"User-Agent": _USER_AGENT},
+    )
 
 
 def open_guarded(
@@ -83,8 +86,9 @@ def open_guarded(
             continue
         if response.status_code >= 400:
             response.close()
-            raise UrlRefused("url-download-failed",
-                             f"{checked.host} answered HTTP {response.status_code}")
+            raise UrlRefused(
+                "url-download-failed", f"{checked.host} answered HTTP {response.status_code}"
+            )
         return response, checked
     raise UrlRefused("url-too-many-redirects", f"more than {MAX_REDIRECTS} redirects")
 
@@ -110,14 +114,13 @@ def _filename(url: str, response: httpx.Response | None) -> tuple[str, str]:
     return name[:300], ext if ext in VIDEO_EXTENSIONS else "mp4"
 
 
-def _save(
-    response: httpx.Response, dest: Path, limits: IngestLimits, progress: ProgressFn
-) -> int:
+def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: ProgressFn) -> int:
     declared = response.headers.get("content-length")
     total = int(declared) if declared and declared.isdigit() else None
     if total is not None and total > limits.max_bytes:
-        raise UrlRefused("url-too-large",
-                         f"the file is {total} bytes; the limit is {limits.max_bytes}")
+        raise UrlRefused(
+            "url-too-large", f"the file is {total} bytes; the limit is {limits.max_bytes}"
+        )
     done = 0
     part = dest.with_name(dest.name + ".part")
     try:
@@ -125,8 +128,9 @@ def _save(
             for block in response.iter_bytes(CHUNK):
                 done += len(block)
                 if done > limits.max_bytes:
-                    raise UrlRefused("url-too-large",
-                                     f"the download passed the {limits.max_bytes}-byte limit")
+                    raise UrlRefused(
+                        "url-too-large", f"the download passed the {limits.max_bytes}-byte limit"
+                    )
                 out.write(block)
                 progress(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
         part.replace(dest)
@@ -232,12 +236,15 @@ def _via_ytdlp(
         info = entries[0]
     duration = info.get("duration")
     if isinstance(duration, int | float) and duration > limits.max_duration_s:
-        raise UrlRefused("url-too-long", f"the video lasts {duration:.0f} s; the limit is "
-                                         f"{limits.max_duration_s:.0f} s")
+        raise UrlRefused(
+            "url-too-long",
+            f"the video lasts {duration:.0f} s; the limit is {limits.max_duration_s:.0f} s",
+        )
     size = info.get("filesize") or info.get("filesize_approx")
     if isinstance(size, int | float) and size > limits.max_bytes:
-        raise UrlRefused("url-too-large", f"the video is about {size:.0f} bytes; the limit is "
-                                          f"{limits.max_bytes}")
+        raise UrlRefused(
+            "url-too-large", f"the video is about {size:.0f} bytes; the limit is {limits.max_bytes}"
+        )
     media_url = info.get("url")
     if not isinstance(media_url, str):
         raise UrlRefused("url-not-video", "the page has no single-file video format")
@@ -289,8 +296,7 @@ def _ytdlp_download(
     path = files[0]
     if path.suffix.lstrip(".") not in VIDEO_EXTENSIONS:
         path = path.replace(path.with_suffix(".mp4"))
-    return Downloaded(path, _display_name(title, info), url, "yt-dlp", title,
-                      path.stat().st_size)
+    return Downloaded(path, _display_name(title, info), url, "yt-dlp", title, path.stat().st_size)
 
 
 def _display_name(title: str | None, info: dict[str, Any]) -> str:

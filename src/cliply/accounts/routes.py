@@ -1,0 +1,98 @@
+"""/api/v1/accounts: connect (OAuth), callback, list, disconnect (thin over the services)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from cliply.accounts import oauth, service
+from cliply.accounts.platforms import check_platform
+from cliply.accounts.schemas import AccountOut, ConnectIn, ConnectOut
+from cliply.api.deps import DB, HeaderTenant
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post(
+    "/accounts/{platform}/connect",
+    response_model=ConnectOut,
+    summary="Start connecting a TikTok or YouTube account: send the user to authorize_url",
+)
+def connect(
+    platform: str, tenant: HeaderTenant, db: DB, body: ConnectIn | None = None
+) -> ConnectOut:
+    tenant.require("accounts.manage")
+    started = oauth.start_connect(
+        db,
+        tenant.workspace_id,
+        tenant.user_id,
+        check_platform(platform),
+        body.redirect_after if body else None,
+    )
+    return ConnectOut(authorize_url=started.authorize_url, expires_at=started.expires_at)
+
+
+@router.get(
+    "/accounts/{platform}/callback",
+    response_model=AccountOut,
+    responses={303: {"description": "Connected; redirect to the path given at connect"}},
+    summary="OAuth redirect target (no bearer: the signed state identifies the workspace)",
+)
+async def callback(
+    platform: str,
+    code: Annotated[str | None, Query(max_length=2000)] = None,
+    state: Annotated[str | None, Query(max_length=4000)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    error_description: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response | AccountOut:
+    known = check_platform(platform)
+    done = await run_in_threadpool(
+        lambda: oauth.complete_connect(
+            known, code=code, state=state, error=error, error_description=error_description
+        )
+    )
+    if done.redirect_after:
+        sep = "&" if "?" in done.redirect_after else "?"
+        target = f"{done.redirect_after}{sep}connected={known}&account_id={done.account_id}"
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    return await run_in_threadpool(_account_out, done.workspace_id, done.account_id)
+
+
+def _account_out(workspace_id: uuid.UUID, account_id: uuid.UUID) -> AccountOut:
+    from cliply.db.engine import owner_session
+
+    with owner_session() as db:
+        return AccountOut.model_validate(service.get_account(db, workspace_id, account_id))
+
+
+@router.get("/accounts", response_model=list[AccountOut])
+def list_accounts(
+    tenant: HeaderTenant,
+    db: DB,
+    platform: Annotated[str | None, Query(max_length=20)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+) -> list[AccountOut]:
+    tenant.require("accounts.read")
+    rows = service.list_accounts(db, tenant.workspace_id, platform=platform, status=status)
+    return [AccountOut.model_validate(a) for a in rows]
+
+
+@router.get("/accounts/{account_id}", response_model=AccountOut)
+def get_account(account_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> AccountOut:
+    tenant.require("accounts.read")
+    return AccountOut.model_validate(service.get_account(db, tenant.workspace_id, account_id))
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    response_model=AccountOut,
+    summary="Disconnect: revoke at the platform where possible, wipe tokens",
+)
+def disconnect(account_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> AccountOut:
+    tenant.require("accounts.manage")
+    account = service.disconnect(db, tenant.workspace_id, account_id, tenant.user_id)
+    return AccountOut.model_validate(account)

@@ -1,0 +1,40 @@
+"""/api/v1/posts: published (and in-flight) posts, filterable by clip, account, status."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from cliply.api.deps import DB, HeaderTenant
+from cliply.api.pagination import Page
+from cliply.publishing import service
+from cliply.publishing.schemas import PostOut
+
+router = APIRouter(tags=["posts"])
+
+
+@router.get("/posts", response_model=Page[PostOut])
+def list_posts(
+    tenant: HeaderTenant,
+    db: DB,
+    clip_id: uuid.UUID | None = None,
+    account_id: uuid.UUID | None = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    platform: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Page[PostOut]:
+    tenant.require("posts.read")
+    rows, nxt = service.list_posts(
+        db, tenant.workspace_id, clip_id=clip_id, account_id=account_id, status=status,
+        platform=platform, cursor=cursor, limit=limit,
+    )  # fmt: skip
+    return Page[PostOut](items=[PostOut.model_validate(p) for p in rows], next_cursor=nxt)
+
+
+@router.get("/posts/{post_id}", response_model=PostOut)
+def get_post(post_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> PostOut:
+    tenant.require("posts.read")
+    return PostOut.model_validate(service.get_post(db, tenant.workspace_id, post_id))

@@ -1,0 +1,374 @@
+"""Schedules: create, edit, cancel, and the scan that hands due ones to the publish jobs.
+
+Times arrive as ISO datetimes plus an IANA zone and are stored in UTC with the zone kept for
+display. The scan claims due schedules atomically (one UPDATE over rows taken with
+FOR UPDATE SKIP LOCKED), so any number of schedulers and cron callers can run it at once and
+each schedule is queued once; the publish job's dedupe key per schedule backs that up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import Select, select, text
+from sqlalchemy.orm import Session
+
+from cliply.accounts.models import ConnectedAccount
+from cliply.accounts.service import get_account, usable_reason
+from cliply.api.pagination import paginate
+from cliply.audit.service import record as audit
+from cliply.billing.gate import check_feature
+from cliply.clips.models import Clip
+from cliply.errors import Conflict, NotFound, ValidationFailed
+from cliply.jobs import queue, registry
+from cliply.publishing.models import Post
+from cliply.publishing.privacy import check_privacy
+from cliply.schedules.models import Schedule
+from cliply.schedules.schemas import ScheduleIn, SchedulePatch
+
+# "Publish now" may arrive a little late (clock skew, slow clients): up to this is not past.
+NOW_TOLERANCE: Final = timedelta(minutes=2)
+PUBLISH_MAX_ATTEMPTS: Final = 5
+YOUTUBE_TITLE_MAX: Final = 100
+EDITABLE: Final = ("scheduled", "failed")
+CANCELLABLE: Final = ("scheduled", "queued", "failed")
+KIND_BY_PLATFORM: Final = {"tiktok": registry.PUBLISH_TIKTOK, "youtube": registry.PUBLISH_YOUTUBE}
+# Clips in these states will have a render by the time they are due (or the publish retries).
+SCHEDULABLE_CLIP: Final = ("ready", "queued", "rendering")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(
+            f"{name!r} is not an IANA time zone (such as Europe/Berlin or UTC).",
+            code="invalid-timezone",
+        ) from None
+
+
+def resolve_time(value: datetime | None, tz_name: str, now: datetime) -> datetime:
+    """UTC instant of `value` (naive = wall-clock time in `tz_name`); None means now."""
+    tz = zone(tz_name)
+    if value is None:
+        return now
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    at = aware.astimezone(UTC)
+    if at < now - NOW_TOLERANCE:
+        raise ValidationFailed(
+            f"The time {at.isoformat()} is in the past; give a future time, or leave "
+            "scheduled_at out to publish now.",
+            code="schedule-in-past",
+        )
+    return at
+
+
+def local_time(at: datetime, tz_name: str) -> str:
+    try:
+        return at.astimezone(ZoneInfo(tz_name)).isoformat()
+    except (ZoneInfoNotFoundError, ValueError):
+        return at.isoformat()
+
+
+def _gate(db: Session, workspace_id: uuid.UUID, at: datetime, now: datetime) -> None:
+    # Posting now needs only publishing; a time ahead needs the scheduling feature.
+    check_feature(db, workspace_id, "scheduling" if at > now + NOW_TOLERANCE else "publishing")
+
+
+def _check_title(platform: str, title: str) -> None:
+    if platform != "youtube":
+        return
+    if not title.strip():
+        raise ValidationFailed("YouTube needs a title.", code="title-required")
+    if len(title.strip()) > YOUTUBE_TITLE_MAX:
+        raise ValidationFailed(
+            f"YouTube titles have at most {YOUTUBE_TITLE_MAX} characters.", code="title-too-long"
+        )
+    if "<" in title or ">" in title:
+        raise ValidationFailed("YouTube titles may not contain '<' or '>'.", code="invalid-title")
+
+
+def _clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> Clip:
+    clip = db.scalar(select(Clip).where(Clip.id == clip_id, Clip.workspace_id == workspace_id))
+    if clip is None:
+        raise NotFound("No such clip.", code="clip-not-found")
+    return clip
+
+
+def get_schedule(
+    db: Session, workspace_id: uuid.UUID, schedule_id: uuid.UUID, *, lock: bool = False
+) -> Schedule:
+    stmt = select(Schedule).where(Schedule.id == schedule_id, Schedule.workspace_id == workspace_id)
+    schedule = db.scalar(stmt.with_for_update() if lock else stmt)
+    if schedule is None:
+        raise NotFound("No such schedule.", code="schedule-not-found")
+    return schedule
+
+
+def create_schedule(
+    db: Session, workspace_id: uuid.UUID, user_id: uuid.UUID | None, body: ScheduleIn
+) -> Schedule:
+    now = _now()
+    clip = _clip(db, workspace_id, body.clip_id)
+    account = get_account(db, workspace_id, body.account_id)
+    reason = usable_reason(account)
+    if reason is not None:
+        raise Conflict(reason, code="account-unusable", account_status=account.status)
+    if clip.status not in SCHEDULABLE_CLIP:
+        raise Conflict(
+            f"The clip is not rendered (status {clip.status}); render it before scheduling.",
+            code="clip-not-rendered",
+            clip_status=clip.status,
+        )
+    check_privacy(account.platform, body.privacy)
+    title = body.title if body.title is not None else clip.title
+    _check_title(account.platform, title)
+    at = resolve_time(body.scheduled_at, body.timezone, now)
+    _gate(db, workspace_id, at, now)
+    schedule = Schedule(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        clip_id=clip.id,
+        account_id=account.id,
+        scheduled_at=at,
+        timezone=body.timezone,
+        title=title,
+        caption=body.caption if body.caption is not None else clip.description,
+        hashtags=body.hashtags if body.hashtags is not None else list(clip.hashtags or []),
+        privacy=body.privacy,
+        options=body.options.model_dump(),
+        status="scheduled",
+        created_by=user_id,
+    )
+    db.add(schedule)
+    db.flush()
+    audit(
+        db,
+        "schedule.created",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_type="schedule",
+        target_id=schedule.id,
+        data={"platform": account.platform, "scheduled_at": at.isoformat()},
+    )
+    if at <= now:
+        _enqueue(db, schedule, account.platform)  # publish now: no wait for the next scan
+    return schedule
+
+
+def update_schedule(
+    db: Session,
+    workspace_id: uuid.UUID,
+    schedule_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    body: SchedulePatch,
+) -> Schedule:
+    """Edit a schedule not yet handed to a publish job; a failed one is scheduled again."""
+    schedule = get_schedule(db, workspace_id, schedule_id, lock=True)
+    if schedule.status not in EDITABLE:
+        raise Conflict(
+            f"The schedule is {schedule.status}; only scheduled or failed ones can be edited.",
+            code="schedule-not-editable",
+            schedule_status=schedule.status,
+        )
+    account = get_account(db, workspace_id, schedule.account_id)
+    fields = body.model_dump(exclude_unset=True)
+    now = _now()
+    if body.privacy is not None:
+        check_privacy(account.platform, body.privacy)
+        schedule.privacy = body.privacy
+    if body.title is not None:
+        _check_title(account.platform, body.title)
+        schedule.title = body.title
+    if body.caption is not None:
+        schedule.caption = body.caption
+    if body.hashtags is not None:
+        schedule.hashtags = body.hashtags
+    if body.options is not None:
+        schedule.options = body.options.model_dump()
+    tz_name = body.timezone or schedule.timezone
+    if "scheduled_at" in fields or body.timezone is not None:
+        zone(tz_name)
+        if "scheduled_at" in fields:
+            schedule.scheduled_at = resolve_time(body.scheduled_at, tz_name, now)
+        schedule.timezone = tz_name
+    if schedule.status == "failed":
+        reason = usable_reason(account)
+        if reason is not None:
+            raise Conflict(reason, code="account-unusable", account_status=account.status)
+        if schedule.scheduled_at < now:
+            schedule.scheduled_at = now
+        schedule.status, schedule.error = "scheduled", None
+    _gate(db, workspace_id, schedule.scheduled_at, now)
+    audit(
+        db,
+        "schedule.updated",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_type="schedule",
+        target_id=schedule.id,
+        data={"fields": sorted(fields)},
+    )
+    db.flush()
+    if schedule.status == "scheduled" and schedule.scheduled_at <= now:
+        _enqueue(db, schedule, account.platform)
+    return schedule
+
+
+def cancel_schedule(
+    db: Session, workspace_id: uuid.UUID, schedule_id: uuid.UUID, user_id: uuid.UUID | None
+) -> Schedule:
+    schedule = get_schedule(db, workspace_id, schedule_id, lock=True)
+    if schedule.status == "cancelled":
+        return schedule
+    if schedule.status not in CANCELLABLE:
+        raise Conflict(
+            f"The schedule is {schedule.status}; it can no longer be cancelled.",
+            code="schedule-not-cancellable",
+            schedule_status=schedule.status,
+        )
+    if schedule.status == "queued" and schedule.job_id is not None:
+        # A job that already ended is fine: the handler skips cancelled schedules anyway.
+        with contextlib.suppress(Conflict, NotFound):
+            queue.cancel(db, schedule.job_id, by=str(user_id) if user_id else None)
+    schedule.status = "cancelled"
+    audit(
+        db,
+        "schedule.cancelled",
+        workspace_id=workspace_id,
+        user_id=user_id,
+        target_type="schedule",
+        target_id=schedule.id,
+    )
+    db.flush()
+    return schedule
+
+
+def list_schedules(
+    db: Session,
+    workspace_id: uuid.UUID,
+    *,
+    status: str | None = None,
+    clip_id: uuid.UUID | None = None,
+    account_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Schedule], str | None]:
+    stmt: Select[Any] = select(Schedule).where(Schedule.workspace_id == workspace_id)
+    if status is not None:
+        stmt = stmt.where(Schedule.status == status)
+    if clip_id is not None:
+        stmt = stmt.where(Schedule.clip_id == clip_id)
+    if account_id is not None:
+        stmt = stmt.where(Schedule.account_id == account_id)
+    return paginate(db, stmt, Schedule.created_at, Schedule.id, cursor, limit)
+
+
+@dataclass(frozen=True)
+class Related:
+    platforms: dict[uuid.UUID, str]
+    posts: dict[uuid.UUID, Post]
+
+
+def related(db: Session, schedules: list[Schedule]) -> Related:
+    """The platform of each schedule's account and each schedule's post, in two queries."""
+    account_ids = {s.account_id for s in schedules}
+    schedule_ids = [s.id for s in schedules]
+    platforms: dict[uuid.UUID, str] = {}
+    posts: dict[uuid.UUID, Post] = {}
+    if account_ids:
+        platforms = {
+            a_id: platform
+            for a_id, platform in db.execute(
+                select(ConnectedAccount.id, ConnectedAccount.platform).where(
+                    ConnectedAccount.id.in_(account_ids)
+                )
+            ).tuples()
+        }
+        for post in db.scalars(select(Post).where(Post.schedule_id.in_(schedule_ids))):
+            if post.schedule_id is not None:
+                posts[post.schedule_id] = post
+    return Related(platforms=platforms, posts=posts)
+
+
+# --- the scan ---------------------------------------------------------------------------------
+
+
+def _enqueue(db: Session, schedule: Schedule, platform: str) -> None:
+    kind = KIND_BY_PLATFORM.get(platform)
+    if kind is None:
+        schedule.status, schedule.error = "failed", f"Unknown platform {platform!r}."
+        return
+    job = queue.enqueue(
+        db,
+        kind,
+        {"schedule_id": str(schedule.id), "max_attempts": PUBLISH_MAX_ATTEMPTS},
+        workspace_id=schedule.workspace_id,
+        max_attempts=PUBLISH_MAX_ATTEMPTS,
+        dedupe_key=f"publish:{schedule.id}",
+    )
+    schedule.status, schedule.job_id, schedule.error = "queued", job.id, None
+
+
+_CLAIM_DUE_SQL = text("""
+WITH due AS (
+  SELECT s.id FROM schedules s
+  WHERE s.status = 'scheduled' AND s.scheduled_at <= now()
+  ORDER BY s.scheduled_at
+  LIMIT :n
+  FOR UPDATE OF s SKIP LOCKED
+)
+UPDATE schedules s SET status = 'queued', updated_at = now()
+FROM due, connected_accounts a
+WHERE s.id = due.id AND a.id = s.account_id AND s.status = 'scheduled'
+RETURNING s.id, s.workspace_id, a.platform
+""")
+
+# A schedule whose publish job ended without the handler recording an outcome (the worker
+# died on its last attempt, or the job was cancelled) would otherwise stay queued forever.
+_REPAIR_SQL = text("""
+WITH ended AS (
+  UPDATE schedules s
+  SET status = 'failed', updated_at = now(),
+      error = 'The publish job ' || j.status || COALESCE(': ' || j.error, '.')
+  FROM jobs j
+  WHERE s.job_id = j.id AND s.status IN ('queued', 'publishing')
+    AND j.status IN ('failed', 'cancelled')
+  RETURNING s.id, s.error
+), posts_failed AS (
+  UPDATE posts p SET status = 'failed', error = ended.error, updated_at = now()
+  FROM ended WHERE p.schedule_id = ended.id AND p.status <> 'published'
+  RETURNING p.id
+)
+SELECT id FROM ended
+""")
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    claimed: list[uuid.UUID]
+    repaired: int
+
+
+def scan_due(db: Session, *, limit: int = 200) -> ScanResult:
+    """Claim due schedules and queue one publish job each (in the caller's transaction)."""
+    rows = db.execute(_CLAIM_DUE_SQL, {"n": limit}).tuples().all()
+    claimed: list[uuid.UUID] = []
+    for schedule_id, _workspace_id, platform in rows:
+        schedule = db.get(Schedule, schedule_id)
+        if schedule is None:
+            continue
+        _enqueue(db, schedule, platform)
+        claimed.append(schedule_id)
+    db.flush()
+    repaired = len(db.execute(_REPAIR_SQL).all())
+    return ScanResult(claimed=claimed, repaired=repaired)
