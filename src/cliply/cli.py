@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -29,7 +29,7 @@ Host = Annotated[str | None, typer.Option(help="Bind address (default CLIPLY_HOS
 Port = Annotated[int | None, typer.Option(help="Port (default CLIPLY_PORT).")]
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code)
 
@@ -72,6 +72,18 @@ def db_url() -> None:
     typer.echo(_db_url())
 
 
+def _bind(host: str | None, port: int | None) -> tuple[str, int]:
+    """Flags win over CLIPLY_HOST/CLIPLY_PORT; exported so settings derived from them
+    (PUBLIC_BASE_URL's default) and child processes agree."""
+    if host:
+        os.environ["CLIPLY_HOST"] = host
+    if port:
+        os.environ["CLIPLY_PORT"] = str(port)
+    get_settings.cache_clear()
+    s = get_settings()
+    return s.cliply_host, s.cliply_port
+
+
 def _run_api(host: str, port: int) -> None:
     import uvicorn
 
@@ -83,8 +95,7 @@ def _run_api(host: str, port: int) -> None:
 @app.command()
 def api(host: Host = None, port: Port = None) -> None:
     """Run the HTTP API and dashboard only (no workers)."""
-    s = get_settings()
-    _run_api(host or s.cliply_host, port or s.cliply_port)
+    _run_api(*_bind(host, port))
 
 
 @app.command()
@@ -98,6 +109,7 @@ def serve(
     """Everything on one machine: migrations, API + dashboard, workers and periodic tasks."""
     from cliply.db.migrate import upgrade
 
+    h, p = _bind(host, port)
     s = get_settings()
     url = _db_url()
     upgrade(url)
@@ -107,7 +119,6 @@ def serve(
         subprocess.Popen([sys.executable, "-m", "cliply", "worker"], env=env)
         for _ in range(s.serve_workers if workers is None else workers)
     ]
-    h, p = host or s.cliply_host, port or s.cliply_port
     typer.echo(f"Cliply on http://{h}:{p}  (API docs: /api/docs, {len(procs)} worker(s))")
     # uvicorn re-raises the stop signal after its graceful shutdown, with the handler that was
     # there before it; a Python handler here turns that into a normal return, so the workers
@@ -233,8 +244,13 @@ def user_create(
 def keys_rotate() -> None:
     """Re-encrypt every stored token under the newest key (TOKEN_ENCRYPTION_KEYS' first)."""
     from cliply.accounts.rotation import rotate_all
+    from cliply.crypto import CryptoError
+    from cliply.errors import CliplyError
 
-    n = rotate_all()
+    try:
+        n = rotate_all()
+    except (CryptoError, CliplyError) as exc:
+        _fail(str(exc))
     typer.echo(f"re-encrypted {n} secret(s)")
 
 

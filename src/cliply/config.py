@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,8 +43,9 @@ class Settings(BaseSettings):
         "Default /var/lib/cliply as root, else the user's data dir.",
     )
     public_base_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="External URL of the API (OAuth redirects, download links).",
+        "",
+        description="External URL of the API (OAuth redirects, download links); "
+        "empty: http://CLIPLY_HOST:CLIPLY_PORT.",
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
     log_json: bool = Field(
@@ -166,7 +167,7 @@ class Settings(BaseSettings):
         "int8", description="CTranslate2 compute type (int8, float16, ...)."
     )
     whisper_chunk_s: float = Field(
-        600.0, gt=10, description="Audio window transcribed at a time (seconds)."
+        300.0, gt=10, description="Audio window transcribed at a time (seconds)."
     )
     deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
     deepgram_base_url: str = Field("https://api.deepgram.com", description="Deepgram API base URL.")
@@ -308,6 +309,12 @@ class Settings(BaseSettings):
         if v not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return v
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> Settings:
+        if not self.public_base_url:
+            self.public_base_url = f"http://{self.cliply_host}:{self.cliply_port}"
+        return self
 
     def engines(self) -> list[str]:
         return [e.strip() for e in self.transcribe_engines.split(",") if e.strip()]

@@ -17,21 +17,40 @@ def _set_plan(ws_id: str, plan: str) -> None:
 
 def _clip(ws_id: str) -> str:
     with get_engine().begin() as conn:
-        pid = conn.execute(text("INSERT INTO projects (workspace_id, name, source_type) "
-                                "VALUES (:w, 'p', 'upload') RETURNING id"), {"w": ws_id}).scalar_one()
-        return str(conn.execute(text("INSERT INTO clips (workspace_id, project_id, start_s, end_s) "
-                                     "VALUES (:w, :p, 0, 30) RETURNING id"),
-                                {"w": ws_id, "p": pid}).scalar_one())
+        pid = conn.execute(
+            text(
+                "INSERT INTO projects (workspace_id, name, source_type) "
+                "VALUES (:w, 'p', 'upload') RETURNING id"
+            ),
+            {"w": ws_id},
+        ).scalar_one()
+        return str(
+            conn.execute(
+                text(
+                    "INSERT INTO clips (workspace_id, project_id, start_s, end_s) "
+                    "VALUES (:w, :p, 0, 30) RETURNING id"
+                ),
+                {"w": ws_id, "p": pid},
+            ).scalar_one()
+        )
 
 
 def _post_with_views(ws_id: str, clip_id: str, views: int) -> str:
     with get_engine().begin() as conn:
-        post = conn.execute(text("INSERT INTO posts (workspace_id, clip_id, platform, status) "
-                                 "VALUES (:w, :c, 'tiktok', 'published') RETURNING id"),
-                            {"w": ws_id, "c": clip_id}).scalar_one()
-        conn.execute(text("INSERT INTO post_metrics (workspace_id, post_id, views, collected_at) "
-                          "VALUES (:w, :p, 1, now() - interval '1 hour'), (:w, :p, :v, now())"),
-                     {"w": ws_id, "p": post, "v": views})
+        post = conn.execute(
+            text(
+                "INSERT INTO posts (workspace_id, clip_id, platform, status) "
+                "VALUES (:w, :c, 'tiktok', 'published') RETURNING id"
+            ),
+            {"w": ws_id, "c": clip_id},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO post_metrics (workspace_id, post_id, views, collected_at) "
+                "VALUES (:w, :p, 1, now() - interval '1 hour'), (:w, :p, :v, now())"
+            ),
+            {"w": ws_id, "p": post, "v": views},
+        )
         return str(post)
 
 
@@ -52,19 +71,31 @@ def test_experiment_leader_follows_metric(client):
     _set_plan(ws["id"], "pro")
     clip = _clip(ws["id"])
     h = owner.ws(ws["id"])
-    body = {"clip_id": clip, "name": "hooks", "metric": "views",
-            "variants": [{"label": "A"}, {"label": "B", "changes": {"title": "Wait for it"}}]}
+    body = {
+        "clip_id": clip,
+        "name": "hooks",
+        "metric": "views",
+        "variants": [{"label": "A"}, {"label": "B", "changes": {"title": "Wait for it"}}],
+    }
     exp = client.post("/api/v1/experiments", json=body, headers=h).json()
     a, b = sorted(exp["variants"], key=lambda v: v["label"])
     for variant, views in ((a, 100), (b, 250)):
         post = _post_with_views(ws["id"], clip, views)
-        r = client.post(f"/api/v1/experiments/{exp['id']}/variants/{variant['id']}/posts",
-                        json={"post_id": post}, headers=h)
+        r = client.post(
+            f"/api/v1/experiments/{exp['id']}/variants/{variant['id']}/posts",
+            json={"post_id": post},
+            headers=h,
+        )
         assert r.status_code == 204
-    assert client.post(f"/api/v1/experiments/{exp['id']}/status", json={"status": "running"},
-                       headers=h).status_code == 200
-    ended = client.post(f"/api/v1/experiments/{exp['id']}/status", json={"status": "ended"},
-                        headers=h).json()
+    assert (
+        client.post(
+            f"/api/v1/experiments/{exp['id']}/status", json={"status": "running"}, headers=h
+        ).status_code
+        == 200
+    )
+    ended = client.post(
+        f"/api/v1/experiments/{exp['id']}/status", json={"status": "ended"}, headers=h
+    ).json()
     assert ended["winner_variant_id"] == b["id"]
     assert [v["metric_total"] for v in ended["variants"]] == [250.0, 100.0]
 
@@ -77,11 +108,15 @@ def test_products_gated_scoped_and_linked(client):
     assert client.post("/api/v1/products", json=body, headers=h).status_code == 402
     _set_plan(ws["id"], "premium")
     viewer = add_member(client, owner, ws["id"], "viewer")
-    assert client.post("/api/v1/products", json=body, headers=viewer.ws(ws["id"])).status_code == 403
+    assert (
+        client.post("/api/v1/products", json=body, headers=viewer.ws(ws["id"])).status_code == 403
+    )
     prod = client.post("/api/v1/products", json=body, headers=h).json()
     clip = _clip(ws["id"])
     assert client.put(f"/api/v1/clips/{clip}/products/{prod['id']}", headers=h).status_code == 204
-    assert [p["name"] for p in client.get(f"/api/v1/clips/{clip}/products", headers=h).json()] == ["Mug"]
+    assert [p["name"] for p in client.get(f"/api/v1/clips/{clip}/products", headers=h).json()] == [
+        "Mug"
+    ]
     # Another workspace cannot see or link it.
     other = signup_login(client)
     ows = make_workspace(client, other)

@@ -56,8 +56,13 @@ def test_concurrent_workers_never_run_a_job_twice(
     dupes = {j for j in ran if ran.count(j) > 1}
     if dupes:
         with engine.begin() as conn:
-            detail = {j: [(e["event"], e["attempt"], e["worker_id"], str(e["at"]))
-                          for e in events_of(conn, uuid.UUID(j))] for j in list(dupes)[:3]}
+            detail = {
+                j: [
+                    (e["event"], e["attempt"], e["worker_id"], str(e["at"]))
+                    for e in events_of(conn, uuid.UUID(j))
+                ]
+                for j in list(dupes)[:3]
+            }
         raise AssertionError(f"ran twice: {detail} {[r for r in runs if r[0] in dupes][:6]}")
     assert sorted(ran) == sorted(str(i) for i in ids)  # each job exactly once
     assert len({r[2] for r in runs}) >= 2  # the work really was shared between processes

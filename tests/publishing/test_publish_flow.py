@@ -230,24 +230,25 @@ def test_tiktok_incomplete_upload_is_started_again(world: World) -> None:
     assert schedule_row(s["id"]).status == "published"
 
 
-def test_killed_worker_process_does_not_post_twice(world: World) -> None:
+def test_killed_worker_process_does_not_post_twice(world: World, tmp_path: Path) -> None:
     """A real `cliply worker` is SIGKILLed once TikTok holds the whole upload (TikTok keeps
     the post processing meanwhile); the job is reclaimed and run again."""
     connect(world, "tiktok")
     tt = world.fakes.tiktok
     tt.config.processing_polls = 10**9  # keep it processing until the worker is dead
     s = schedule(world, "tiktok", scheduled_at=None)
+    log = tmp_path / "worker.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "cliply", "worker", "--kinds", "PUBLISH_TIKTOK",
          "--slots", "1", "--no-scheduler"],
         cwd=REPO, env=os.environ.copy(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 120
         while not any(p.complete for p in tt.publishes.values()):
-            assert proc.poll() is None, proc.stderr.read().decode()[-3000:] if proc.stderr else ""
-            assert time.monotonic() < deadline, "the worker never finished the upload"
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.02)
         time.sleep(0.2)  # it is now polling the status
         proc.send_signal(signal.SIGKILL)

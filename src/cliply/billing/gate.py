@@ -245,7 +245,11 @@ def _count_connected_accounts(db: Session, workspace_id: uuid.UUID) -> int:
         db.scalar(
             select(func.count())
             .select_from(ConnectedAccount)
-            .where(ConnectedAccount.workspace_id == workspace_id)
+            .where(
+                ConnectedAccount.workspace_id == workspace_id,
+                # Disconnected accounts free their slot (the accounts service counts alike).
+                ConnectedAccount.status != "disconnected",
+            )
         )
         or 0
     )

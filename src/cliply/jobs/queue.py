@@ -304,7 +304,8 @@ WITH {_CAPS_CTE}, ranked AS (
   UPDATE jobs j SET status = 'running', attempts = j.attempts + 1, worker_id = :worker,
          started_at = now(), last_heartbeat = now(), finished_at = NULL, progress = 0,
          progress_message = NULL, updated_at = now()
-  FROM pick WHERE j.id = pick.id
+  -- Re-checked on the row's latest version, so a job is never started twice.
+  FROM pick WHERE j.id = pick.id AND j.status = 'queued'
   RETURNING j.id, j.kind, j.payload, j.workspace_id, j.project_id, j.attempts, j.max_attempts,
             j.cancel_requested, j.priority, j.fair_key, j.created_at
 ), ev AS (

@@ -117,7 +117,11 @@ class Worker:
         self.o = options
         self.engine = engine
         # Single-statement bookkeeping runs without BEGIN/COMMIT round trips.
-        self.autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.autocommit = queue_engine(
+            engine.url.render_as_string(hide_password=False),
+            pool_size=engine.pool.size(),  # type: ignore[attr-defined]
+            autocommit=True,
+        )
         self.kind_set = frozenset(options.kinds)
         self.active: dict[uuid.UUID, _Active] = {}
         self.handler_pool = ThreadPoolExecutor(options.slots, thread_name_prefix="cliply-job")
@@ -229,6 +233,7 @@ class Worker:
             t.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         self.db_pool.shutdown(wait=True)
+        self.autocommit.dispose()
         self.handler_pool.shutdown(wait=False, cancel_futures=True)
         self.periodic_pool.shutdown(wait=False, cancel_futures=True)
         log.info("worker stopped", claimed=self.claimed_total)
@@ -269,7 +274,7 @@ class Worker:
             self._wake.clear()
             t0 = time.perf_counter()
             try:
-                result = await self._db(
+                result = await self._db_tx(
                     queue.claim, self.o.worker_id, self.o.kinds, free, self.caps
                 )
                 failures = 0
@@ -558,7 +563,7 @@ class Worker:
                 backoff = min(backoff * 2, 30.0)
 
 
-def queue_engine(url: str, pool_size: int) -> Engine:
+def queue_engine(url: str, pool_size: int, *, autocommit: bool = False) -> Engine:
     """The worker's own pool for queue bookkeeping (claims, heartbeats, endings).
 
     Its commits are asynchronous (synchronous_commit=off): if PostgreSQL crashes, the last
@@ -571,12 +576,15 @@ def queue_engine(url: str, pool_size: int) -> Engine:
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
     )
 
+    # One pool per mode, fixed when each connection opens: the claim must never run in
+    # autocommit (its row and workspace locks span two statements).
     @event.listens_for(engine, "connect")
     def _session_settings(dbapi_conn: Any, _record: Any) -> None:
         with dbapi_conn.cursor() as cur:
             cur.execute("SET TIME ZONE 'UTC'")
             cur.execute("SET synchronous_commit = off")
         dbapi_conn.commit()
+        dbapi_conn.autocommit = autocommit
 
     return engine
 

@@ -109,7 +109,7 @@ async function openProject(id) {
       box.append(el("div", { class: "clip" }, media, el("div", {},
         el("div", { class: "score", text: c.score != null ? `${Math.round(c.score)}/100` : "manual" }),
         el("h3", { text: c.title || "(untitled)" }),
-        el("p", { class: "muted", text: `${fmtTime(c.start_s)}–${fmtTime(c.end_s)} · ${(c.hashtags || []).map((h) => "#" + h.replace(/^#/, "")).join(" ")}` }),
+        el("p", { class: "muted", text: `${fmtTime(c.start)}–${fmtTime(c.end)} · ${(c.hashtags || []).map((h) => "#" + h.replace(/^#/, "")).join(" ")}` }),
         el("p", { text: "Why this clip:" }), reasons)));
     }
     return p.status;
