@@ -14,8 +14,19 @@ FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 ESPEAK = shutil.which("espeak-ng") or "espeak-ng"
 
 
+# Output options for a small, widely playable H.264 video stream, encoded fast.
+H264_FAST = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+
+
 def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
+
+
+def ffmpeg_lavfi(out: Path, sources: list[str], *args: str) -> Path:
+    """Run ffmpeg with each of `sources` as a lavfi input, then `args`, writing `out`."""
+    inputs = [arg for source in sources for arg in ("-f", "lavfi", "-i", source)]
+    run([FFMPEG, "-y", *inputs, *args, str(out)])
+    return out
 
 
 def speech_wav(path: Path, text: str, *, wpm: int = 150, voice: str = "en-us") -> Path:
@@ -25,20 +36,7 @@ def speech_wav(path: Path, text: str, *, wpm: int = 150, voice: str = "en-us") -
 
 
 def silence_wav(path: Path, seconds: float) -> Path:
-    run(
-        [
-            FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "anullsrc=r=22050:cl=mono",
-            "-t",
-            f"{seconds}",
-            str(path),
-        ]
-    )
-    return path
+    return ffmpeg_lavfi(path, ["anullsrc=r=22050:cl=mono"], "-t", f"{seconds}")
 
 
 def concat_wavs(out: Path, parts: list[Path]) -> Path:
@@ -85,54 +83,15 @@ def video_with_audio(
     source: str = "testsrc2",
 ) -> Path:
     """A video whose picture is an ffmpeg lavfi source and whose sound is `audio`."""
-    run(
-        [
-            FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"{source}=size={size}:rate={rate}",
-            "-i",
-            str(audio),
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-            str(out),
-        ]
+    return ffmpeg_lavfi(
+        out,
+        [f"{source}=size={size}:rate={rate}"],
+        *("-i", str(audio), "-shortest", *H264_FAST, "-c:a", "aac", "-b:a", "96k"),
     )
-    return out
 
 
 def silent_video(out: Path, seconds: float = 2.0, size: str = "320x240") -> Path:
-    run(
-        [
-            FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={size}:rate=25",
-            "-t",
-            str(seconds),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            str(out),
-        ]
-    )
-    return out
+    return ffmpeg_lavfi(out, [f"testsrc2=size={size}:rate=25"], "-t", str(seconds), *H264_FAST)
 
 
 def duration(path: Path) -> float:
@@ -224,38 +183,11 @@ def moving_face_video(
         chain += "[1:v]null[fg];"
     chain += f"[bg][fg]overlay=x='{x_expr}':y={y}:shortest=1:eval=frame,format=yuv420p[v]"
     audio_in = ["-i", str(audio)] if audio else ["-f", "lavfi", "-i", f"sine=f=220:d={seconds}"]
-    run(
-        [
-            FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            bg,
-            "-loop",
-            "1",
-            "-i",
-            str(png),
-            *audio_in,
-            "-filter_complex",
-            chain,
-            "-map",
-            "[v]",
-            "-map",
-            "2:a",
-            "-t",
-            str(seconds),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "96k",
-            str(out),
-        ]
+    ffmpeg_lavfi(
+        out,
+        [bg],
+        *("-loop", "1", "-i", str(png), *audio_in, "-filter_complex", chain),
+        *("-map", "[v]", "-map", "2:a", "-t", str(seconds)),
+        *(*H264_FAST, "-c:a", "aac", "-b:a", "96k"),
     )
     return out, face

@@ -368,3 +368,38 @@ def test_unknown_kinds_fail_permanently(engine):
     assert (row["status"], row["error_code"]) == ("failed", "unknown-kind")
     assert "NO_SUCH_KIND" in row["error"]
     assert other["status"] == "queued"
+
+
+def test_succeed_many_records_each_job_and_skips_lost_ones(engine):
+    ids = [enqueue(None) for _ in range(3)]
+    jobs = claim(engine, n=3)
+    assert sorted(j.id for j in jobs) == sorted(ids)
+    first, second, lost = jobs
+    t0 = datetime.now(UTC)
+    with engine.begin() as conn:
+        # The third job was reclaimed and started elsewhere: its late success is ignored.
+        conn.execute(text("UPDATE jobs SET worker_id = 'other' WHERE id = :id"), {"id": lost.id})
+        done = queue.succeed_many(
+            conn,
+            "w1",
+            [
+                queue.Success(first.id, first.attempt, {"n": 1}),
+                queue.Success(
+                    second.id, second.attempt, None, [HandlerEvent(t0, "note", "hi", {"a": 1})]
+                ),
+                queue.Success(lost.id, lost.attempt, {"n": 3}),
+            ],
+        )
+        assert done == {first.id, second.id}
+        rows = {j.id: job_row(conn, j.id) for j in jobs}
+        evs = {j.id: [e["event"] for e in events_of(conn, j.id)] for j in jobs}
+        note = events_of(conn, second.id)[2]
+    assert (rows[first.id]["status"], rows[first.id]["result"]) == ("succeeded", {"n": 1})
+    assert (rows[second.id]["status"], rows[second.id]["result"]) == ("succeeded", None)
+    assert rows[lost.id]["status"] == "running"
+    assert evs[first.id] == ["enqueued", "started", "succeeded"]
+    assert evs[second.id] == ["enqueued", "started", "note", "succeeded"]
+    assert evs[lost.id] == ["enqueued", "started"]
+    assert (note["message"], note["data"], note["worker_id"]) == ("hi", {"a": 1}, "w1")
+    with engine.begin() as conn:
+        assert queue.succeed_many(conn, "w1", []) == set()

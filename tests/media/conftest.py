@@ -18,34 +18,11 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_tone_video(
     out: Path, *, seconds: float = 3.0, size: str = "640x360", extra: list[str] | None = None
 ) -> Path:
-    mg.run(
-        [
-            mg.FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size={size}:rate=25:d={seconds}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=f=440:d={seconds}",
-            "-shortest",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "64k",
-            *(extra or []),
-            str(out),
-        ]
+    return mg.ffmpeg_lavfi(
+        out,
+        [f"testsrc2=size={size}:rate=25:d={seconds}", f"sine=f=440:d={seconds}"],
+        *("-shortest", *mg.H264_FAST, "-c:a", "aac", "-b:a", "64k", *(extra or [])),
     )
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -19,19 +19,8 @@ def speech_then_noise(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, f
     Returns the WAV and the noise's (start, end)."""
     d = tmp_path_factory.mktemp("burst")
     talk, _timeline = mg.talk_audio(d, mg.TOPIC_SENTENCES[1][:2], gap=0.4)
-    noise = d / "noise.wav"
-    mg.run(
-        [
-            mg.FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "anoisesrc=color=pink:amplitude=0.5:r=22050:d=2",
-            "-ac",
-            "1",
-            str(noise),
-        ]
+    noise = mg.ffmpeg_lavfi(
+        d / "noise.wav", ["anoisesrc=color=pink:amplitude=0.5:r=22050:d=2"], "-ac", "1"
     )
     mixed = mg.concat_wavs(d / "mixed.wav", [talk, noise, talk])
     first = mg.duration(talk)
@@ -95,19 +84,10 @@ def test_bursts_are_found_only_where_the_noise_is(
 
 
 def test_rms_tracks_level(tmp_path: Path) -> None:
-    wav = tmp_path / "steps.wav"
-    mg.run(
-        [
-            mg.FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=300:d=4,volume='if(lt(t,2),0.1,1)':eval=frame",
-            "-ac",
-            "1",
-            str(wav),
-        ]
+    wav = mg.ffmpeg_lavfi(
+        tmp_path / "steps.wav",
+        ["sine=f=300:d=4,volume='if(lt(t,2),0.1,1)':eval=frame"],
+        *("-ac", "1"),
     )
     quiet, loud = audio_features(wav, [(0.2, 1.8), (2.2, 3.8)])
     assert loud.rms_db - quiet.rms_db == pytest.approx(20.0, abs=1.0)

@@ -31,22 +31,10 @@ def words_from(text: str, *, start: float = 10.0, pace: float = 0.31) -> list[Wo
 
 
 def render_frame(ass: Path, t: float, out: Path, *, bg: str = "gray") -> np.ndarray:
-    mg.run(
-        [
-            mg.FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c={bg}:s={W}x{H}:d={t + 0.5}:r=10",
-            "-vf",
-            f"ass={ass}",
-            "-ss",
-            f"{t:.2f}",
-            "-frames:v",
-            "1",
-            str(out),
-        ]
+    mg.ffmpeg_lavfi(
+        out,
+        [f"color=c={bg}:s={W}x{H}:d={t + 0.5}:r=10"],
+        *("-vf", f"ass={ass}", "-ss", f"{t:.2f}", "-frames:v", "1"),
     )
     img = cv2.imread(str(out))
     assert img is not None
@@ -161,22 +149,10 @@ def test_special_characters_emoji_and_cjk_render(tmp_path: Path) -> None:
     assert "line break" in shown and "日本語の字幕" in shown and "ok" in shown
     assert all("\n" not in ev.text for ev in doc.events)
     out = tmp_path / "v.mp4"
-    mg.run(
-        [
-            mg.FFMPEG,
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c=gray:s={W}x{H}:d=3:r=10",
-            "-vf",
-            f"ass={ass}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            str(out),
-        ]
+    mg.ffmpeg_lavfi(
+        out,
+        [f"color=c=gray:s={W}x{H}:d=3:r=10"],
+        *("-vf", f"ass={ass}", "-c:v", "libx264", "-preset", "ultrafast"),
     )
     assert out.stat().st_size > 0
     img = render_frame(ass, 3 * 0.3 + 0.1, tmp_path / "cjk.png")

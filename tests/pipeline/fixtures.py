@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.mediagen import TOPIC_SENTENCES, run, silent_video, talk_audio, video_with_audio
+from tests.mediagen import (
+    H264_FAST,
+    TOPIC_SENTENCES,
+    ffmpeg_lavfi,
+    silent_video,
+    talk_audio,
+    video_with_audio,
+)
 
 _MEDIA = Path(tempfile.mkdtemp(prefix="cliply-pipeline-media-"))
 
@@ -36,58 +43,16 @@ def bad_inputs() -> dict[str, Path]:
     text.write_text("this is not a video at all\n" * 50)
     mute = silent_video(folder / "mute.mp4", seconds=2.0)
     tiny = folder / "tiny.mp4"
-    run(
-        [
-            "ffmpeg",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=size=64x64:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440",
-            "-t",
-            "0.2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(tiny),
-        ]
+    ffmpeg_lavfi(
+        tiny,
+        ["color=size=64x64:rate=25", "sine=f=440"],
+        *("-t", "0.2", *H264_FAST, "-c:a", "aac", "-shortest"),
     )
     full = folder / "full.mp4"
-    run(
-        [
-            "ffmpeg",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=440",
-            "-t",
-            "4",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(full),
-        ]
+    ffmpeg_lavfi(
+        full,
+        ["testsrc2=size=320x240:rate=25", "sine=f=440"],
+        *("-t", "4", *H264_FAST, "-c:a", "aac", "-shortest"),
     )
     cut = folder / "cut.mp4"  # moov at the end (no faststart), so cutting drops the index
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])

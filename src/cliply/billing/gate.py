@@ -238,23 +238,6 @@ def release(db: Session, workspace_id: uuid.UUID, metric: str, *, event_key: str
     return True
 
 
-def _count_connected_accounts(db: Session, workspace_id: uuid.UUID) -> int:
-    from cliply.accounts.models import ConnectedAccount
-
-    return int(
-        db.scalar(
-            select(func.count())
-            .select_from(ConnectedAccount)
-            .where(
-                ConnectedAccount.workspace_id == workspace_id,
-                # Disconnected accounts free their slot (the accounts service counts alike).
-                ConnectedAccount.status != "disconnected",
-            )
-        )
-        or 0
-    )
-
-
 def _count_running_jobs(db: Session, workspace_id: uuid.UUID) -> int:
     from cliply.jobs.models import Job
 
@@ -272,6 +255,9 @@ def usage_summary(
     db: Session, workspace_id: uuid.UUID, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The plan, the period, and usage against each limit, for GET /billing/usage."""
+    # Imported here: accounts.oauth imports this gate. Disconnected accounts free their slot.
+    from cliply.accounts.service import counted_accounts
+
     plan = resolve_workspace_plan(db, workspace_id, now=now)
     start, end = period_bounds(now)
     lines: list[dict[str, Any]] = []
@@ -289,7 +275,7 @@ def usage_summary(
             }
         )
     for field, used_now in (
-        ("connected_accounts", _count_connected_accounts(db, workspace_id)),
+        ("connected_accounts", counted_accounts(db, workspace_id)),
         ("concurrent_jobs", _count_running_jobs(db, workspace_id)),
     ):
         limit_value = getattr(plan, field)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import email.utils
 import mimetypes
-import random
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from cliply.integrations.http_retry import RetryableHTTPError, RetryingClient
+from cliply.integrations.http_retry import parse_retry_after as parse_retry_after  # re-export
 
 DEFAULT_BASE_URL = "https://api.deepgram.com"
 _CHUNK = 256 * 1024
@@ -29,7 +29,7 @@ _STATUS_CODES: dict[int, tuple[str, bool]] = {
 }
 
 
-class DeepgramError(Exception):
+class DeepgramError(RetryableHTTPError):
     def __init__(
         self,
         code: str,
@@ -39,30 +39,8 @@ class DeepgramError(Exception):
         status: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-        self.status = status
+        super().__init__(code, message, retryable=retryable, status=status)
         self.request_id = request_id
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _file_chunks(path: Path) -> Iterator[bytes]:
@@ -92,7 +70,7 @@ def _error_from_response(resp: httpx.Response) -> DeepgramError:
     )
 
 
-class DeepgramClient:
+class DeepgramClient(RetryingClient):
     """Sends audio files to Deepgram and returns the decoded JSON response.
 
     Retries rate limits (429, honouring Retry-After), 408, 5xx and network failures with
@@ -116,25 +94,11 @@ class DeepgramClient:
         if not api_key:
             raise DeepgramError("deepgram_no_api_key", "no Deepgram API key given", retryable=False)
         self._api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.max_wait_s = max_wait_s
-        self._sleep = sleep
-        self._http = http or httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        )
-        self._owns_http = http is None
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> DeepgramClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(
+            base_url=base_url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s,
+            max_retries=max_retries, backoff_base_s=backoff_base_s, max_wait_s=max_wait_s,
+            sleep=sleep, http=http,
+        )  # fmt: skip
 
     def listen_file(
         self,
@@ -168,43 +132,27 @@ class DeepgramClient:
             "Accept": "application/json",
         }
         url = f"{self.base_url}/v1/listen"
-        attempt = 0
-        while True:
-            try:
-                resp = self._http.post(
-                    url, params=params, headers=headers, content=_file_chunks(path)
-                )
-            except httpx.TransportError as exc:
-                error = DeepgramError(
-                    "deepgram_unreachable", f"cannot reach Deepgram: {exc}", retryable=True
-                )
-                wait = self._backoff(attempt)
-            else:
-                if resp.status_code == 200:
-                    try:
-                        data = resp.json()
-                    except ValueError as exc:
-                        raise DeepgramError(
-                            "deepgram_bad_response", "Deepgram answered non-JSON", retryable=True,
-                            status=200,
-                        ) from exc  # fmt: skip
-                    if not isinstance(data, dict) or "results" not in data:
-                        raise DeepgramError(
-                            "deepgram_bad_response", "Deepgram response has no results",
-                            retryable=True, status=200,
-                        )  # fmt: skip
-                    return data
-                error = _error_from_response(resp)
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-                wait = retry_after if retry_after is not None else self._backoff(attempt)
-            if not error.retryable or attempt >= self.max_retries or wait > self.max_wait_s:
-                raise error
-            self._sleep(wait)
-            attempt += 1
-
-    def _backoff(self, attempt: int) -> float:
-        # Jitter spreads retries of many workers hitting the same limit.
-        return float(self.backoff_base_s * (2**attempt) * (0.75 + random.random() / 2))
+        resp = self._send_with_retries(
+            lambda: self._http.post(
+                url, params=params, headers=headers, content=_file_chunks(path)
+            ),
+            unreachable=lambda exc: DeepgramError(
+                "deepgram_unreachable", f"cannot reach Deepgram: {exc}", retryable=True
+            ),
+            error_from_response=_error_from_response,
+        )
+        try:
+            data = resp.json()
+        except ValueError as exc:
+            raise DeepgramError(
+                "deepgram_bad_response", "Deepgram answered non-JSON", retryable=True, status=200
+            ) from exc
+        if not isinstance(data, dict) or "results" not in data:
+            raise DeepgramError(
+                "deepgram_bad_response", "Deepgram response has no results",
+                retryable=True, status=200,
+            )  # fmt: skip
+        return data
 
 
 def _flag(value: bool) -> str:

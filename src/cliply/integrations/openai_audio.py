@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import random
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from cliply.integrations.deepgram import parse_retry_after
+from cliply.integrations.http_retry import RetryableHTTPError, RetryingClient
 
 DEFAULT_BASE_URL = "https://api.openai.com"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the API refuses larger files
@@ -28,15 +27,8 @@ _STATUS_CODES: dict[int, tuple[str, bool]] = {
 }
 
 
-class OpenAIAudioError(Exception):
-    def __init__(
-        self, code: str, message: str, *, retryable: bool, status: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-        self.status = status
+class OpenAIAudioError(RetryableHTTPError):
+    pass
 
 
 def _error_from_response(resp: httpx.Response) -> OpenAIAudioError:
@@ -59,7 +51,7 @@ def _error_from_response(resp: httpx.Response) -> OpenAIAudioError:
     return OpenAIAudioError(code, message, retryable=retryable, status=resp.status_code)
 
 
-class OpenAIAudioClient:
+class OpenAIAudioClient(RetryingClient):
     """Uploads one file (multipart, streamed from disk) and returns the verbose JSON.
 
     Retries 429 (not quota), 408, 5xx and network errors with backoff, honouring
@@ -85,26 +77,12 @@ class OpenAIAudioClient:
             raise OpenAIAudioError("openai_no_api_key", "no OpenAI API key given", retryable=False)
         self._api_key = api_key
         self._organization = organization
-        self.base_url = base_url.rstrip("/")
-        self.max_retries = max_retries
-        self.backoff_base_s = backoff_base_s
-        self.max_wait_s = max_wait_s
         self.max_upload_bytes = max_upload_bytes
-        self._sleep = sleep
-        self._http = http or httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s)
-        )
-        self._owns_http = http is None
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> OpenAIAudioClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(
+            base_url=base_url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s,
+            max_retries=max_retries, backoff_base_s=backoff_base_s, max_wait_s=max_wait_s,
+            sleep=sleep, http=http,
+        )  # fmt: skip
 
     def transcribe_file(
         self,
@@ -136,40 +114,29 @@ class OpenAIAudioClient:
             headers["OpenAI-Organization"] = self._organization
         ctype = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         url = f"{self.base_url}/v1/audio/transcriptions"
-        attempt = 0
-        while True:
-            try:
-                with path.open("rb") as fh:
-                    resp = self._http.post(
-                        url, headers=headers, data=data, files={"file": (path.name, fh, ctype)}
-                    )
-            except httpx.TransportError as exc:
-                error = OpenAIAudioError(
-                    "openai_unreachable", f"cannot reach OpenAI: {exc}", retryable=True
-                )
-                wait = self._backoff(attempt)
-            else:
-                if resp.status_code == 200:
-                    try:
-                        body = resp.json()
-                    except ValueError as exc:
-                        raise OpenAIAudioError(
-                            "openai_bad_response", "OpenAI answered non-JSON", retryable=True,
-                            status=200,
-                        ) from exc  # fmt: skip
-                    if not isinstance(body, dict):
-                        raise OpenAIAudioError(
-                            "openai_bad_response", "OpenAI answered an unexpected JSON shape",
-                            retryable=True, status=200,
-                        )  # fmt: skip
-                    return body
-                error = _error_from_response(resp)
-                retry_after = parse_retry_after(resp.headers.get("retry-after"))
-                wait = retry_after if retry_after is not None else self._backoff(attempt)
-            if not error.retryable or attempt >= self.max_retries or wait > self.max_wait_s:
-                raise error
-            self._sleep(wait)
-            attempt += 1
 
-    def _backoff(self, attempt: int) -> float:
-        return float(self.backoff_base_s * (2**attempt) * (0.75 + random.random() / 2))
+        def send() -> httpx.Response:
+            with path.open("rb") as fh:
+                return self._http.post(
+                    url, headers=headers, data=data, files={"file": (path.name, fh, ctype)}
+                )
+
+        resp = self._send_with_retries(
+            send,
+            unreachable=lambda exc: OpenAIAudioError(
+                "openai_unreachable", f"cannot reach OpenAI: {exc}", retryable=True
+            ),
+            error_from_response=_error_from_response,
+        )
+        try:
+            body = resp.json()
+        except ValueError as exc:
+            raise OpenAIAudioError(
+                "openai_bad_response", "OpenAI answered non-JSON", retryable=True, status=200
+            ) from exc
+        if not isinstance(body, dict):
+            raise OpenAIAudioError(
+                "openai_bad_response", "OpenAI answered an unexpected JSON shape",
+                retryable=True, status=200,
+            )  # fmt: skip
+        return body

@@ -256,7 +256,7 @@ _CAPS_CTE = """caps AS (
 
 # Candidates in claim order, row-locked; workspaces known to be at their cap are passed over,
 # and each candidate workspace's claim lock is tried (never waited for).
-_CLAIM_CANDIDATES_SQL = f"""
+_CLAIM_CANDIDATES_SQL = text(f"""
 WITH {_CAPS_CTE}, full_ws AS (
   SELECT r.workspace_id FROM jobs r JOIN caps c ON c.ws = r.workspace_id
   WHERE r.status = 'running'
@@ -282,11 +282,11 @@ WITH {_CAPS_CTE}, full_ws AS (
 )
 SELECT cand.id, cand.workspace_id, cand.workspace_id IS NULL OR locks.ok
 FROM cand LEFT JOIN locks ON locks.workspace_id = cand.workspace_id
-"""
+""")
 
 # With the workspace locks held, a fresh snapshot counts what is running, and only what
 # each cap leaves room for is taken.
-_CLAIM_TAKE_SQL = f"""
+_CLAIM_TAKE_SQL = text(f"""
 WITH {_CAPS_CTE}, ranked AS (
   SELECT j.id, j.workspace_id, j.priority, j.fair_key, j.created_at,
          row_number() OVER (PARTITION BY j.workspace_id
@@ -314,7 +314,7 @@ WITH {_CAPS_CTE}, ranked AS (
 )
 SELECT id, kind, payload, workspace_id, project_id, attempts, max_attempts, cancel_requested
 FROM upd ORDER BY priority DESC, fair_key, created_at
-"""
+""")
 
 
 def _cap_params(caps: dict[uuid.UUID, int]) -> dict[str, Any]:
@@ -335,7 +335,7 @@ def claim(
         return ClaimResult([], False)
     caps = caps if caps is not None else CapCache(ttl_s=0.0)
     cands = db.execute(
-        text(_CLAIM_CANDIDATES_SQL),
+        _CLAIM_CANDIDATES_SQL,
         {
             "kinds": list(kinds),
             "n": limit,
@@ -350,7 +350,7 @@ def claim(
         return ClaimResult([], True)
     cand_caps = caps.get_many(db, {r[1] for r in cands if r[2] and r[1] is not None})
     rows = db.execute(
-        text(_CLAIM_TAKE_SQL),
+        _CLAIM_TAKE_SQL,
         {
             "ids": ids,
             "n": limit,
@@ -505,6 +505,63 @@ def succeed(
         },
     ).first()
     return row is not None
+
+
+@dataclass(frozen=True)
+class Success:
+    """One finished job for `succeed_many`."""
+
+    job_id: uuid.UUID
+    attempt: int
+    result: dict[str, Any] | None
+    events: Sequence[HandlerEvent] = ()
+
+
+# Many jobs running → succeeded in one statement (one round trip for a batch of completions);
+# per job, the same checks, row changes and events as `succeed`.
+_SUCCEED_MANY_SQL = text(f"""
+WITH d AS (
+  SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]),
+                       CAST(:results AS jsonb[]), CAST(:events AS jsonb[]))
+         AS d(id, attempt, result, events)
+), upd AS (
+  UPDATE jobs j SET status = 'succeeded', result = d.result, progress = 1, finished_at = now(),
+         error = NULL, error_code = NULL, updated_at = now()
+  FROM d
+  WHERE j.id = d.id AND j.status = 'running' AND j.worker_id = :worker AND j.attempts = d.attempt
+  RETURNING j.id, j.workspace_id, j.attempts, d.events
+), ev AS (
+  INSERT INTO job_events (job_id, workspace_id, at, event, worker_id, attempt, message, data)
+  SELECT x.job_id, x.workspace_id, x.at, x.event, :worker, x.attempt, x.message, x.data
+  FROM (
+    SELECT upd.id AS job_id, upd.workspace_id, e.at, e.event, upd.attempts AS attempt,
+           e.message, e.data, e.ord
+    FROM upd CROSS JOIN jsonb_to_recordset(upd.events)
+         AS e(ord int, at timestamptz, event text, message text, data jsonb)
+    UNION ALL
+    SELECT upd.id, upd.workspace_id, now(), 'succeeded', upd.attempts, NULL, NULL, {_LAST}
+    FROM upd
+  ) x ORDER BY x.job_id, x.ord
+)
+SELECT id FROM upd
+""")
+
+
+def succeed_many(db: DB, worker_id: str, done: Sequence[Success]) -> set[uuid.UUID]:
+    """`succeed` for a batch of jobs in one statement; returns the ids that were still ours."""
+    if not done:
+        return set()
+    rows = db.execute(
+        _SUCCEED_MANY_SQL,
+        {
+            "ids": [d.job_id for d in done],
+            "attempts": [d.attempt for d in done],
+            "results": [None if d.result is None else dumps(d.result) for d in done],
+            "events": [_events_json(d.events) for d in done],
+            "worker": worker_id,
+        },
+    ).all()
+    return {r[0] for r in rows}
 
 
 def fail(

@@ -52,6 +52,7 @@ log = structlog.get_logger("cliply.worker")
 T = TypeVar("T")
 
 PROGRESS_MIN_INTERVAL_S = 0.2  # progress rows are written at most this often per job
+SUCCESS_BATCH_MAX = 200  # successes written per statement at most
 
 
 class WorkerConfigError(CliplyError):
@@ -136,6 +137,10 @@ class Worker:
         self._slot_freed = asyncio.Event()
         self.claimed_total = 0
         self.caps = CapCache()
+        # Successes waiting to be written (group commit): one statement records them all.
+        self._done: list[tuple[queue.Success, asyncio.Future[None]]] = []
+        self._flushing = False
+        self._flush_task: asyncio.Task[None] | None = None  # held so it is not collected
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -433,6 +438,9 @@ class Worker:
         ]
         if outcome.status == "dropped":
             return
+        if outcome.status == "succeeded":
+            await self._record_success(queue.Success(job.id, job.attempt, outcome.result, events))
+            return
         for attempt in range(5):
             try:
                 if outcome.status == "succeeded":
@@ -465,6 +473,43 @@ class Worker:
             except Exception as exc:  # the database blinked: retry, else stale reclaim redoes it
                 log.warning("could not record job outcome", job_id=str(job.id), error=str(exc))
                 await asyncio.sleep(0.5 * (attempt + 1))
+
+    async def _record_success(self, done: queue.Success) -> None:
+        """Queue a success for the next batch write; returns once it is written (or given up).
+
+        No timer: while one batch is being written, the jobs finishing meanwhile gather for
+        the next, so a lone job is written at once and a busy worker writes many per trip.
+        """
+        assert self._loop is not None
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._done.append((done, fut))
+        if not self._flushing:
+            self._flushing = True
+            self._flush_task = asyncio.create_task(self._flush_successes(), name="record-successes")
+        await fut
+
+    async def _flush_successes(self) -> None:
+        try:
+            while self._done:
+                batch, self._done = self._done[:SUCCESS_BATCH_MAX], self._done[SUCCESS_BATCH_MAX:]
+                for attempt in range(5):
+                    try:
+                        await self._db(queue.succeed_many, self.o.worker_id, [d for d, _ in batch])
+                        break
+                    except Exception as exc:  # retry; else stale reclaim redoes the jobs
+                        log.warning(
+                            "could not record job outcomes", count=len(batch), error=str(exc)
+                        )
+                        await asyncio.sleep(0.5 * (attempt + 1))
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_result(None)
+        finally:
+            self._flushing = False
+            for _, fut in self._done:  # only if this task was cancelled mid-way
+                if not fut.done():
+                    fut.set_result(None)
+            self._done = []
 
     def _stop_job(self, job_id: uuid.UUID, reason: str) -> None:
         a = self.active.get(job_id)

@@ -109,7 +109,9 @@ def ingest(ctx: JobContext) -> dict[str, Any] | None:
     return {"duration_s": info.duration, "width": info.display_width, "height": info.display_height}
 
 
-@registry.handler(registry.TRANSCRIBE, capability="cpu")
+# "gpu": a GPU box runs `cliply worker --kinds gpu`; the default worker (every capability)
+# transcribes on the CPU.
+@registry.handler(registry.TRANSCRIBE, capability="gpu")
 def transcribe(ctx: JobContext) -> dict[str, Any] | None:
     """Word-timed transcript with the engines of TRANSCRIBE_ENGINES in order (fallback);
     stored as JSON, SRT and VTT. Source minutes are counted here, once per project."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from cliply.integrations.deepgram import DEFAULT_BASE_URL, DeepgramClient, DeepgramError
-from cliply.transcribe.audio import check_input, encode_compressed
+from cliply.integrations.deepgram import DEFAULT_BASE_URL, DeepgramClient
+from cliply.transcribe.audio import encode_compressed
 from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
+from cliply.transcribe.cloud import CloudTranscriber
 from cliply.transcribe.models import Segment, Transcript, Word
 
 
@@ -102,46 +100,33 @@ def transcript_from_response(
 
 
 @dataclass
-class DeepgramTranscriber:
-    api_key: str
+class DeepgramTranscriber(CloudTranscriber):
     base_url: str = DEFAULT_BASE_URL
     model: str = "nova-2"
     diarize: bool = False
     compress: bool = True  # send small Opus audio instead of the (video) source
     timeout_s: float = 900.0
-    max_retries: int = 3
-    max_wait_s: float = 60.0
-    work_dir: Path | None = None
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     name: str = "deepgram"
 
-    def transcribe(
-        self,
-        audio_path: Path,
-        *,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
+    tmp_prefix: ClassVar[str] = "cliply-dg-"
+
+    def _transcribe(
+        self, src: Path, tmp: Path, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
-        check_input(audio_path)
-        report(progress, 0.0)
-        with tempfile.TemporaryDirectory(prefix="cliply-dg-", dir=self.work_dir) as tmp:
-            upload = audio_path
-            ctype: str | None = None
-            if self.compress:
-                upload = encode_compressed(audio_path, Path(tmp) / "audio.ogg")
-                ctype = "audio/ogg"
-            report(progress, 0.1)
-            try:
-                with DeepgramClient(
-                    self.api_key, base_url=self.base_url, timeout_s=self.timeout_s,
-                    max_retries=self.max_retries, max_wait_s=self.max_wait_s, sleep=self.sleep,
-                ) as client:  # fmt: skip
-                    data = client.listen_file(
-                        upload, content_type=ctype, model=self.model, language=language,
-                        diarize=self.diarize,
-                    )  # fmt: skip
-            except DeepgramError as exc:
-                raise TranscriptionError(exc.code, exc.message, retryable=exc.retryable) from exc
+        upload = src
+        ctype: str | None = None
+        if self.compress:
+            upload = encode_compressed(src, tmp / "audio.ogg")
+            ctype = "audio/ogg"
+        report(progress, 0.1)
+        with DeepgramClient(
+            self.api_key, base_url=self.base_url, timeout_s=self.timeout_s,
+            max_retries=self.max_retries, max_wait_s=self.max_wait_s, sleep=self.sleep,
+        ) as client:  # fmt: skip
+            data = client.listen_file(
+                upload, content_type=ctype, model=self.model, language=language,
+                diarize=self.diarize,
+            )  # fmt: skip
         transcript = transcript_from_response(data, model=self.model, language=language)
         report(progress, 1.0)
         return transcript

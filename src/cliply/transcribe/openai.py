@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import re
-import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from cliply.integrations.openai_audio import (
-    DEFAULT_BASE_URL,
-    MAX_UPLOAD_BYTES,
-    OpenAIAudioClient,
-    OpenAIAudioError,
-)
-from cliply.transcribe.audio import (
-    check_input,
-    encode_compressed,
-    extract_wav,
-    iter_windows,
-    wav_duration,
-)
-from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
+from cliply.integrations.openai_audio import DEFAULT_BASE_URL, MAX_UPLOAD_BYTES, OpenAIAudioClient
+from cliply.transcribe.audio import encode_compressed, extract_wav, iter_windows, wav_duration
+from cliply.transcribe.base import ProgressCallback, report
+from cliply.transcribe.cloud import CloudTranscriber
 from cliply.transcribe.models import Segment, Transcript, Word
 
 # verbose_json names the language ("english"); we store ISO 639-1 codes.
@@ -88,40 +75,25 @@ def transcript_parts(
 
 
 @dataclass
-class OpenAITranscriber:
-    api_key: str
+class OpenAITranscriber(CloudTranscriber):
     base_url: str = DEFAULT_BASE_URL
     model: str = "whisper-1"
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     bitrate: str = "32k"
     timeout_s: float = 600.0
-    max_retries: int = 3
-    max_wait_s: float = 60.0
-    work_dir: Path | None = None
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     name: str = "openai"
 
-    def transcribe(
-        self,
-        audio_path: Path,
-        *,
-        language: str | None = None,
-        progress: ProgressCallback | None = None,
+    tmp_prefix: ClassVar[str] = "cliply-oa-"
+
+    def _transcribe(
+        self, src: Path, tmp: Path, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
-        check_input(audio_path)
-        report(progress, 0.0)
-        try:
-            with (
-                tempfile.TemporaryDirectory(prefix="cliply-oa-", dir=self.work_dir) as tmp_name,
-                OpenAIAudioClient(
-                    self.api_key, base_url=self.base_url, timeout_s=self.timeout_s,
-                    max_retries=self.max_retries, max_wait_s=self.max_wait_s,
-                    max_upload_bytes=self.max_upload_bytes, sleep=self.sleep,
-                ) as client,
-            ):  # fmt: skip
-                return self._run(client, audio_path, Path(tmp_name), language, progress)
-        except OpenAIAudioError as exc:
-            raise TranscriptionError(exc.code, exc.message, retryable=exc.retryable) from exc
+        with OpenAIAudioClient(
+            self.api_key, base_url=self.base_url, timeout_s=self.timeout_s,
+            max_retries=self.max_retries, max_wait_s=self.max_wait_s,
+            max_upload_bytes=self.max_upload_bytes, sleep=self.sleep,
+        ) as client:  # fmt: skip
+            return self._run(client, src, tmp, language, progress)
 
     def _run(
         self, client: OpenAIAudioClient, src: Path, tmp: Path, language: str | None,
