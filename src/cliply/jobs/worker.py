@@ -1,9 +1,11 @@
 """`cliply worker`: claim jobs, run handlers in threads, heartbeat, reclaim, shut down cleanly.
 
 One asyncio loop per process. The dispatcher claims as many jobs as there are free slots
-(one statement pair per claim, so several free slots are filled by one claim); handlers run
-in a thread pool of `slots` threads, so the loop (heartbeats, LISTEN, signals) never waits on
-them. Queue bookkeeping runs on a separate small thread pool and connection pool.
+(one statement pair per claim, so several free slots are filled by one claim; up to two claims
+overlap, each for slots the other did not ask for); handlers run in a thread pool of `slots`
+threads, so the loop (heartbeats, LISTEN, signals) never waits on them. Successes are written
+in batches (one statement for the jobs that finished while the previous batch was written).
+Queue bookkeeping runs on a separate small thread pool and connection pool.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ T = TypeVar("T")
 
 PROGRESS_MIN_INTERVAL_S = 0.2  # progress rows are written at most this often per job
 SUCCESS_BATCH_MAX = 200  # successes written per statement at most
+MAX_CLAIMS_IN_FLIGHT = 2  # overlapping claims per worker (each for distinct free slots)
 
 
 class WorkerConfigError(CliplyError):
@@ -265,39 +268,70 @@ class Worker:
     # --- claiming --------------------------------------------------------------------------------
 
     async def _dispatch(self) -> None:
+        """Claim for free slots, with up to MAX_CLAIMS_IN_FLIGHT claims overlapping.
+
+        A claim asks only for slots that are free and not already asked for by a claim in
+        flight, so no claim ever takes more jobs than there are slots to run them. Overlap
+        matters under load: one claim's round trips no longer gate the next slots freed.
+        """
         failures = 0
-        while not self._stop.is_set():
-            free = self.o.slots - len(self.active)
-            if free <= 0:
+        inflight: dict[asyncio.Task[queue.ClaimResult], int] = {}
+        idle = False  # the last claim came up short: wait for a wake (or poll) first
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            while not self._stop.is_set():
+                if not self.o.kinds:
+                    await self._stop.wait()
+                    break
+                free = self.o.slots - len(self.active) - sum(inflight.values())
+                if free > 0 and len(inflight) < MAX_CLAIMS_IN_FLIGHT and not idle:
+                    self._wake.clear()
+                    inflight[asyncio.create_task(self._claim(free))] = free
+                    continue
                 self._slot_freed.clear()
-                if self.o.slots - len(self.active) <= 0:
-                    await self._slot_freed.wait()
-                continue
-            if not self.o.kinds:
-                await self._stop.wait()
-                break
-            self._wake.clear()
-            t0 = time.perf_counter()
-            try:
-                result = await self._db_tx(
-                    queue.claim, self.o.worker_id, self.o.kinds, free, self.caps
+                helpers = [asyncio.create_task(self._slot_freed.wait())]
+                if idle and not inflight:
+                    helpers.append(asyncio.create_task(self._wake.wait()))
+                done, _ = await asyncio.wait(
+                    {*inflight, *helpers, stop},
+                    timeout=self.o.poll_s if idle and not inflight else None,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                failures = 0
-            except Exception as exc:
-                failures += 1
-                log.warning("claim failed", error=str(exc), failures=failures)
-                await self._sleep_or_stop(min(self.o.poll_s * failures, 30.0))
-                continue
-            metrics.CLAIM_LATENCY.observe(time.perf_counter() - t0)
-            for job in result.jobs:
-                self._start(job)
-            if len(result.jobs) >= free:
-                continue
-            if result.retry_soon:
-                await asyncio.sleep(0.002)  # another claimer holds a workspace lock
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.o.poll_s)
+                for h in helpers:
+                    h.cancel()
+                if not done or self._wake.is_set():
+                    idle = False  # polled, or woken by NOTIFY or a freed slot
+                for t in [t for t in inflight if t.done()]:
+                    n = inflight.pop(t)
+                    exc = t.exception()
+                    if exc is not None:
+                        failures += 1
+                        log.warning("claim failed", error=str(exc), failures=failures)
+                        await self._sleep_or_stop(min(self.o.poll_s * failures, 30.0))
+                        continue
+                    failures = 0
+                    result = t.result()
+                    for job in result.jobs:
+                        self._start(job)
+                    if len(result.jobs) >= n:
+                        continue
+                    if result.retry_soon:
+                        await asyncio.sleep(0.002)  # another claimer holds a workspace lock
+                    elif not self._wake.is_set():
+                        idle = True
+        finally:
+            stop.cancel()
+            # Claims still in flight at stop: their jobs are ours, so run (or release) them.
+            for t in inflight:
+                with contextlib.suppress(Exception):
+                    for job in (await t).jobs:
+                        self._start(job)
+
+    async def _claim(self, free: int) -> queue.ClaimResult:
+        t0 = time.perf_counter()
+        result = await self._db_tx(queue.claim, self.o.worker_id, self.o.kinds, free, self.caps)
+        metrics.CLAIM_LATENCY.observe(time.perf_counter() - t0)
+        return result
 
     def _start(self, job: ClaimedJob) -> None:
         self.claimed_total += 1
