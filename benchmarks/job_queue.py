@@ -2,7 +2,7 @@
 """Queue benchmark: 20,000 no-op jobs through one worker process with 1, 4 and 16 slots on
 the embedded PostgreSQL, then pick-up latency with an idle worker.
 
-    uv run python benchmarks/queue.py [--jobs 20000] [--slots 1,4,16] [--samples 300]
+    uv run python benchmarks/job_queue.py [--jobs 20000] [--slots 1,4,16] [--samples 300]
 
 Prints jobs/s, enqueue → start latency percentiles under load, the claim statement's own
 latency, and enqueue → start (pick-up) latency for single jobs arriving at an idle worker
