@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cliply.db.base import Base, created_at, tstz, updated_at, uuid_pk, workspace_fk
 
-# created → uploading → probing → transcribing → detecting → rendering → ready | failed
-PROJECT_STATUSES = (
+# created → uploading | downloading → probing → transcribing → detecting → rendering → ready | failed
+ProjectStatus = Literal[
     "created",
     "uploading",
     "downloading",
@@ -22,7 +22,8 @@ PROJECT_STATUSES = (
     "rendering",
     "ready",
     "failed",
-)
+]
+PROJECT_STATUSES: tuple[str, ...] = get_args(ProjectStatus)
 
 
 class Project(Base):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from cliply.auth.schemas import Strict
 from cliply.pipeline.options import ClipOptions
+from cliply.projects.models import ProjectStatus
 
 
 class UrlProjectIn(Strict):
@@ -27,17 +28,7 @@ class OptionsIn(ClipOptions):
 class ProjectOut(BaseModel):
     id: uuid.UUID
     name: str
-    status: Literal[
-        "created",
-        "uploading",
-        "downloading",
-        "probing",
-        "transcribing",
-        "detecting",
-        "rendering",
-        "ready",
-        "failed",
-    ]
+    status: ProjectStatus
     progress: float
     error_code: str | None
     error_message: str | None
