@@ -127,7 +127,12 @@ def _load_model(path: Path, device: str) -> Any:
             # The model is on disk; never let the hub client reach for the network.
             os.environ["HF_HUB_OFFLINE"] = "1"
             os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            # Worker logs are JSON lines; tqdm bars from the loader would break them.
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call, unused-ignore]
 
             _MODEL_CACHE[key] = SentenceTransformer(str(path), device=device, local_files_only=True)
         return _MODEL_CACHE[key]
