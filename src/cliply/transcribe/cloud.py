@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from cliply.transcribe.models import Transcript
 
 
 @dataclass
-class CloudTranscriber:
+class CloudTranscriber(ABC):
     """Checks the input, gives the engine a scratch folder, and turns API client errors
     into TranscriptionError with the same code and retryability."""
 
@@ -47,7 +48,8 @@ class CloudTranscriber:
         except RetryableHTTPError as exc:
             raise TranscriptionError(exc.code, exc.message, retryable=exc.retryable) from exc
 
+    @abstractmethod
     def _transcribe(
         self, src: Path, tmp: Path, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
-        raise NotImplementedError
+        """The engine's own steps: compress/split the audio, call the API, map the result."""
