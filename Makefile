@@ -42,6 +42,7 @@ serve: setup
 
 test: setup
 	$(UV) run --frozen --inexact ruff check src tests benchmarks
+	$(UV) run --frozen --inexact ruff format --check src tests benchmarks
 	$(UV) run --frozen --inexact mypy
 	$(UV) run --frozen --inexact pytest $(PYTEST_ARGS)
 

@@ -49,15 +49,49 @@ def make_talk(folder: Path, minutes: float) -> Path:
     png, _ = astronaut_png(folder / "face.png")
     seconds = minutes * 60
     out = folder / "talk.mp4"
-    subprocess.run([
-        "ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i",
-        f"color=c=0x304a6e:s=1920x1080:r=25:d={seconds}", "-loop", "1", "-i", str(png),
-        "-stream_loop", "-1", "-i", str(wav),
-        "-filter_complex", "[1:v]scale=380:-2[f];[0:v][f]overlay="
-        "x='760+500*sin(t/7)':y=300:shortest=1:eval=frame,format=yuv420p[v]",
-        "-map", "[v]", "-map", "2:a", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
-        "-crf", "28", "-g", "50", "-c:a", "aac", "-b:a", "96k", str(out),
-    ], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=0x304a6e:s=1920x1080:r=25:d={seconds}",
+            "-loop",
+            "1",
+            "-i",
+            str(png),
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(wav),
+            "-filter_complex",
+            "[1:v]scale=380:-2[f];[0:v][f]overlay="
+            "x='760+500*sin(t/7)':y=300:shortest=1:eval=frame,format=yuv420p[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "2:a",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "28",
+            "-g",
+            "50",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -98,9 +132,17 @@ def main() -> int:
         spec = config.render_spec("9:16", "bold", None)
         with timed(f"render {len(found.highlights)} clips"):
             for i, h in enumerate(found.highlights):
-                steps.render_clip_files(stored, info, words, start=h.start, end=h.end, spec=spec,
-                                        out_mp4=work / f"c{i}.mp4", out_jpg=work / f"c{i}.jpg",
-                                        work_dir=work)  # fmt: skip
+                steps.render_clip_files(
+                    stored,
+                    info,
+                    words,
+                    start=h.start,
+                    end=h.end,
+                    spec=spec,
+                    out_mp4=work / f"c{i}.mp4",
+                    out_jpg=work / f"c{i}.jpg",
+                    work_dir=work,
+                )
         processing = sum(v for k, v in TIMES.items() if k != "generate source")
         self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -90,9 +90,18 @@ OBJECTS = [
     "the kitchen window",
     "a box of letters",
 ]
-WHEN = ["before breakfast", "on Sunday morning", "after the storm", "during the concert",
-        "last November", "in the afternoon", "at midnight", "before the market opened",
-        "while it was snowing", "after a long day"]  # fmt: skip
+WHEN = [
+    "before breakfast",
+    "on Sunday morning",
+    "after the storm",
+    "during the concert",
+    "last November",
+    "in the afternoon",
+    "at midnight",
+    "before the market opened",
+    "while it was snowing",
+    "after a long day",
+]
 
 
 def make_talk(folder: Path, minutes: float) -> Path:
@@ -110,8 +119,11 @@ def make_talk(folder: Path, minutes: float) -> Path:
 def run(mode: str, path: Path, chunk: float = 600.0) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, mode, str(path), str(chunk)],
-        check=True, capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -131,10 +143,12 @@ def main() -> None:
         f"talk: {duration / 60:.1f} min of espeak-ng speech ({time.perf_counter() - t0:.0f} s to make)"
     )
     print(f"model: bundled tiny.en, cpu/int8, beam 5, word timestamps, VAD; {talk}")
-    configs = [("faster-whisper direct", "direct", 600.0),
-               ("cliply local, 600 s windows", "ours", 600.0),
-               ("cliply local, 300 s windows", "ours", 300.0),
-               ("cliply local, 120 s windows", "ours", 120.0)]  # fmt: skip
+    configs = [
+        ("faster-whisper direct", "direct", 600.0),
+        ("cliply local, 600 s windows", "ours", 600.0),
+        ("cliply local, 300 s windows", "ours", 300.0),
+        ("cliply local, 120 s windows", "ours", 120.0),
+    ]
     results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in configs}
     # Interleaved rounds, best of `repeat`: a shared machine's noise only ever adds time.
     for _ in range(args.repeat):
@@ -142,16 +156,20 @@ def main() -> None:
             results[name].append(run(mode, talk, chunk))
     rows = [(name, min(results[name], key=lambda r: r["seconds"])) for name, _, _ in configs]
     direct = rows[0][1]
-    print(f"{'run':30} {'seconds':>8} {'RTF':>6} {'peak RSS MiB':>13} {'words':>6} "
-          f"{'time x':>7} {'mem x':>6}")  # fmt: skip
+    print(
+        f"{'run':30} {'seconds':>8} {'RTF':>6} {'peak RSS MiB':>13} {'words':>6} "
+        f"{'time x':>7} {'mem x':>6}"
+    )
     for name, r in rows:
         print(
             f"{name:30} {r['seconds']:8.1f} {r['seconds'] / duration:6.3f} "
             f"{r['peak_kb'] / 1024:13.0f} {int(r['words']):6d} "
             f"{r['seconds'] / direct['seconds']:7.2f} {r['peak_kb'] / direct['peak_kb']:6.2f}"
         )
-    print(f"(peak RSS after model load alone: {direct['loaded_kb'] / 1024:.0f} MiB; "
-          f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)")  # fmt: skip
+    print(
+        f"(peak RSS after model load alone: {direct['loaded_kb'] / 1024:.0f} MiB; "
+        f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)"
+    )
 
 
 if __name__ == "__main__":

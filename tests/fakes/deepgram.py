@@ -60,10 +60,14 @@ class Received:
 
 DEFAULT_SCRIPT: list[tuple[str, float, float, int]] = [
     # (punctuated word, start, end, speaker)
-    ("Hello", 0.32, 0.64, 0), ("and", 0.64, 0.80, 0), ("welcome.", 0.80, 1.30, 0),
-    ("Today", 1.90, 2.20, 1), ("we", 2.20, 2.34, 1), ("bake", 2.34, 2.70, 1),
+    ("Hello", 0.32, 0.64, 0),
+    ("and", 0.64, 0.80, 0),
+    ("welcome.", 0.80, 1.30, 0),
+    ("Today", 1.90, 2.20, 1),
+    ("we", 2.20, 2.34, 1),
+    ("bake", 2.34, 2.70, 1),
     ("bread!", 2.70, 3.20, 1),
-]  # fmt: skip
+]
 
 
 def _bare(word: str) -> str:
@@ -85,8 +89,13 @@ class FakeDeepgram:
     # --- scripting ------------------------------------------------------------------
 
     def fail_next(self, status: int, *, retry_after: str | None = None, times: int = 1) -> None:
-        codes = {401: "INVALID_AUTH", 403: "ACCESS_DENIED", 429: "TOO_MANY_REQUESTS",
-                 500: "INTERNAL_SERVER_ERROR", 503: "SERVICE_UNAVAILABLE"}  # fmt: skip
+        codes = {
+            401: "INVALID_AUTH",
+            403: "ACCESS_DENIED",
+            429: "TOO_MANY_REQUESTS",
+            500: "INTERNAL_SERVER_ERROR",
+            503: "SERVICE_UNAVAILABLE",
+        }
         body = {
             "err_code": codes.get(status, "Bad Request"),
             "err_msg": f"scripted failure {status}",
@@ -108,20 +117,25 @@ class FakeDeepgram:
         request_id = str(uuid.uuid4())
         if request.headers.get("authorization") != f"Token {self.api_key}":
             return JSONResponse(
-                {"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials.",
-                 "request_id": request_id},
+                {
+                    "err_code": "INVALID_AUTH",
+                    "err_msg": "Invalid credentials.",
+                    "request_id": request_id,
+                },
                 status_code=401,
-            )  # fmt: skip
+            )
         if self.planned:
             p = self.planned.pop(0)
             return JSONResponse(p.body, status_code=p.status, headers=p.headers)
         if not body:
             return JSONResponse(
-                {"err_code": "Bad Request",
-                 "err_msg": "Bad Request: failed to process audio: corrupt or unsupported data",
-                 "request_id": request_id},
+                {
+                    "err_code": "Bad Request",
+                    "err_msg": "Bad Request: failed to process audio: corrupt or unsupported data",
+                    "request_id": request_id,
+                },
                 status_code=400,
-            )  # fmt: skip
+            )
         return JSONResponse(self._result(dict(request.query_params), body, request_id))
 
     def _result(self, q: dict[str, str], body: bytes, request_id: str) -> dict[str, Any]:
@@ -129,8 +143,12 @@ class FakeDeepgram:
         diarize = q.get("diarize") == "true"
 
         def word(w: tuple[str, float, float, int]) -> dict[str, Any]:
-            out: dict[str, Any] = {"word": _bare(w[0]), "start": w[1], "end": w[2],
-                                   "confidence": 0.98}  # fmt: skip
+            out: dict[str, Any] = {
+                "word": _bare(w[0]),
+                "start": w[1],
+                "end": w[2],
+                "confidence": 0.98,
+            }
             if punctuate:
                 out["punctuated_word"] = w[0]
             if diarize:
@@ -142,9 +160,10 @@ class FakeDeepgram:
         text = " ".join(w.get("punctuated_word", w["word"]) for w in words)
         duration = self.script[-1][2] + 0.5
         results: dict[str, Any] = {
-            "channels": [{"alternatives": [{"transcript": text, "confidence": 0.97,
-                                            "words": words}]}],
-        }  # fmt: skip
+            "channels": [
+                {"alternatives": [{"transcript": text, "confidence": 0.97, "words": words}]}
+            ],
+        }
         if q.get("utterances") == "true":
             utterances = []
             groups: list[list[dict[str, Any]]] = []
@@ -155,23 +174,34 @@ class FakeDeepgram:
                 groups[-1].append(w)
             for g in groups:
                 u: dict[str, Any] = {
-                    "start": g[0]["start"], "end": g[-1]["end"], "confidence": 0.97,
+                    "start": g[0]["start"],
+                    "end": g[-1]["end"],
+                    "confidence": 0.97,
                     "channel": 0,
                     "transcript": " ".join(x.get("punctuated_word", x["word"]) for x in g),
-                    "words": g, "id": str(uuid.uuid4()),
-                }  # fmt: skip
+                    "words": g,
+                    "id": str(uuid.uuid4()),
+                }
                 if diarize:
                     u["speaker"] = g[0]["speaker"]
                 utterances.append(u)
             results["utterances"] = utterances
         return {
             "metadata": {
-                "transaction_key": "deprecated", "request_id": request_id,
+                "transaction_key": "deprecated",
+                "request_id": request_id,
                 "sha256": hashlib.sha256(body).hexdigest(),
-                "created": "2024-01-01T00:00:00.000Z", "duration": duration, "channels": 1,
+                "created": "2024-01-01T00:00:00.000Z",
+                "duration": duration,
+                "channels": 1,
                 "models": [str(uuid.uuid4())],
-                "model_info": {"x": {"name": f"general-{q.get('model', 'nova-2')}",
-                                     "version": "2024-01-01", "arch": "nova-2"}},
+                "model_info": {
+                    "x": {
+                        "name": f"general-{q.get('model', 'nova-2')}",
+                        "version": "2024-01-01",
+                        "arch": "nova-2",
+                    }
+                },
             },
             "results": results,
-        }  # fmt: skip
+        }

@@ -48,10 +48,11 @@ def _probe_duration(data: bytes) -> float:
         fh.write(data)
         fh.flush()
         out = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json",
-             fh.name],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", fh.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     try:
         return float(json.loads(out.stdout)["format"]["duration"])
     except (KeyError, ValueError):
@@ -69,14 +70,24 @@ class FakeOpenAIAudio:
         )
 
     def fail_next(
-        self, status: int, *, retry_after: str | None = None, code: str | None = None,
+        self,
+        status: int,
+        *,
+        retry_after: str | None = None,
+        code: str | None = None,
         times: int = 1,
-    ) -> None:  # fmt: skip
+    ) -> None:
         types = {401: "invalid_request_error", 429: "requests", 500: "server_error"}
-        body = {"error": {"message": f"scripted failure {status}",
-                          "type": "insufficient_quota" if code == "insufficient_quota"
-                          else types.get(status, "invalid_request_error"),
-                          "param": None, "code": code}}  # fmt: skip
+        body = {
+            "error": {
+                "message": f"scripted failure {status}",
+                "type": "insufficient_quota"
+                if code == "insufficient_quota"
+                else types.get(status, "invalid_request_error"),
+                "param": None,
+                "code": code,
+            }
+        }
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         self.planned += [Planned(status, body, headers) for _ in range(times)]
 
@@ -87,8 +98,9 @@ class FakeOpenAIAudio:
 
     async def transcriptions(self, request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
-            return _error(401, "Incorrect API key provided.", "invalid_request_error",
-                          "invalid_api_key")  # fmt: skip
+            return _error(
+                401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key"
+            )
         if self.planned:
             p = self.planned.pop(0)
             return JSONResponse(p.body, status_code=p.status, headers=p.headers)
@@ -102,8 +114,11 @@ class FakeOpenAIAudio:
             if isinstance(v, str):
                 fields.setdefault(k, []).append(v)
         if len(data) > self.max_bytes:
-            return _error(413, f"Maximum content size limit ({self.max_bytes}) exceeded "
-                          f"({len(data)} bytes read)", "server_error")  # fmt: skip
+            return _error(
+                413,
+                f"Maximum content size limit ({self.max_bytes}) exceeded ({len(data)} bytes read)",
+                "server_error",
+            )
         if fields.get("model") != ["whisper-1"]:
             return _error(400, "invalid model", "invalid_request_error", "model_not_found")
         if fields.get("response_format") != ["verbose_json"]:
@@ -112,9 +127,15 @@ class FakeOpenAIAudio:
         if duration < 0:
             return _error(400, "Invalid file format.", "invalid_request_error")
         self.uploads.append(
-            Upload(fields, upload.filename or "", upload.content_type, len(data), duration,
-                   dict(request.headers))
-        )  # fmt: skip
+            Upload(
+                fields,
+                upload.filename or "",
+                upload.content_type,
+                len(data),
+                duration,
+                dict(request.headers),
+            )
+        )
         return JSONResponse(self._verbose(fields, duration))
 
     def _verbose(self, fields: dict[str, list[str]], duration: float) -> dict[str, Any]:
@@ -124,18 +145,28 @@ class FakeOpenAIAudio:
         segments = []
         for s in range(0, n, 5):
             group = words[s : s + 5]
-            segments.append({
-                "id": len(segments), "seek": 0, "start": float(s),
-                "end": min(float(s + 5), duration),
-                "text": " " + " ".join("Tick" if j == 0 else "tick" for j in range(len(group)))
-                + ".",
-                "tokens": [1, 2, 3], "temperature": 0.0, "avg_logprob": -0.2,
-                "compression_ratio": 1.1, "no_speech_prob": 0.01,
-            })  # fmt: skip
+            segments.append(
+                {
+                    "id": len(segments),
+                    "seek": 0,
+                    "start": float(s),
+                    "end": min(float(s + 5), duration),
+                    "text": " "
+                    + " ".join("Tick" if j == 0 else "tick" for j in range(len(group)))
+                    + ".",
+                    "tokens": [1, 2, 3],
+                    "temperature": 0.0,
+                    "avg_logprob": -0.2,
+                    "compression_ratio": 1.1,
+                    "no_speech_prob": 0.01,
+                }
+            )
         out: dict[str, Any] = {
-            "task": "transcribe", "language": "english", "duration": duration,
+            "task": "transcribe",
+            "language": "english",
+            "duration": duration,
             "text": " ".join(s["text"].strip() for s in segments),  # type: ignore[union-attr]
-        }  # fmt: skip
+        }
         if "word" in granularities:
             out["words"] = words
         if "segment" in granularities:

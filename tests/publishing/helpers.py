@@ -86,10 +86,17 @@ def add_clip(
             db.flush()
             project_id = project.id
         clip = Clip(
-            workspace_id=workspace_id, project_id=project_id, start_s=3.0, end_s=5.0,
-            title=title, description="Watch this one.", hashtags=["cliply", "shorts"],
-            status=status, width=360, height=640,
-        )  # fmt: skip
+            workspace_id=workspace_id,
+            project_id=project_id,
+            start_s=3.0,
+            end_s=5.0,
+            title=title,
+            description="Watch this one.",
+            hashtags=["cliply", "shorts"],
+            status=status,
+            width=360,
+            height=640,
+        )
         db.add(clip)
         db.flush()
         if video is not None:
@@ -169,8 +176,7 @@ def make_due(schedule_id: str | uuid.UUID) -> None:
 
 
 def cron_scan(api: TestClient) -> dict[str, Any]:
-    r = api.post("/api/v1/cron/scan-schedules",
-                 headers={"Authorization": f"Bearer {CRON_SECRET}"})  # fmt: skip
+    r = api.post("/api/v1/cron/scan-schedules", headers={"Authorization": f"Bearer {CRON_SECRET}"})
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -200,15 +206,22 @@ def run_due_jobs(kinds: list[str] | None = None, limit: int = 20) -> list[Ran]:
         if not claimed:
             break
         job = claimed[0]
-        ctx = JobContext(job.id, job.kind, job.payload, job.workspace_id, job.project_id,
-                         job.attempt, WORKER)  # fmt: skip
+        ctx = JobContext(
+            job.id, job.kind, job.payload, job.workspace_id, job.project_id, job.attempt, WORKER
+        )
         try:
             result = HANDLERS[job.kind].fn(ctx)
         except Exception as exc:
             with owner_session() as db:
-                status = queue.fail(db, job.id, WORKER, job.attempt, str(exc),
-                                    code=getattr(exc, "code", "error"),
-                                    permanent=isinstance(exc, PermanentError))  # fmt: skip
+                status = queue.fail(
+                    db,
+                    job.id,
+                    WORKER,
+                    job.attempt,
+                    str(exc),
+                    code=getattr(exc, "code", "error"),
+                    permanent=isinstance(exc, PermanentError),
+                )
             ran.append(Ran(job.kind, job.id, status or "lost", str(exc)))
             continue
         with owner_session() as db:

@@ -230,9 +230,10 @@ def test_reconnect_is_allowed_at_the_plan_limit(world: World) -> None:
 
 def test_callback_redirects_to_the_given_path(world: World) -> None:
     r = world.api.post(
-        "/api/v1/accounts/youtube/connect", json={"redirect_after": "/settings/accounts"},
+        "/api/v1/accounts/youtube/connect",
+        json={"redirect_after": "/settings/accounts"},
         headers=world.h,
-    )  # fmt: skip
+    )
     assert r.status_code == 200
     callback = consent(r.json()["authorize_url"])
     r = world.api.get(callback, follow_redirects=False)
@@ -240,9 +241,10 @@ def test_callback_redirects_to_the_given_path(world: World) -> None:
     location = r.headers["location"]
     assert location.startswith("/settings/accounts?connected=youtube&account_id=")
     r = world.api.post(
-        "/api/v1/accounts/youtube/connect", json={"redirect_after": "https://evil.example/"},
+        "/api/v1/accounts/youtube/connect",
+        json={"redirect_after": "https://evil.example/"},
         headers=world.h,
-    )  # fmt: skip
+    )
     assert r.status_code == 400 and r.json()["type"].endswith("/invalid-redirect-after")
 
 

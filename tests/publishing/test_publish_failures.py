@@ -118,8 +118,9 @@ def test_tiktok_refusing_the_video(world: World) -> None:
     assert row.status == "failed" and "spam_risk_too_many_posts" in row.error
     _nothing_posted(world)
     # Editing a failed schedule schedules it again; this time TikTok takes it.
-    r = world.api.patch(f"/api/v1/schedules/{s['id']}", json={"caption": "Second try"},
-                        headers=world.h)  # fmt: skip
+    r = world.api.patch(
+        f"/api/v1/schedules/{s['id']}", json={"caption": "Second try"}, headers=world.h
+    )
     assert r.status_code == 200 and r.json()["status"] == "queued"
     assert [r.status for r in run_due_jobs()] == ["succeeded"]
     assert len(world.fakes.tiktok.published_posts) == 1

@@ -98,12 +98,15 @@ def test_scheduled_clip_is_published_once_on_each_platform(world: World) -> None
     ).json()["items"]
     assert [p["platform"] for p in only] == ["youtube"]
     by_clip = world.api.get(
-        "/api/v1/posts", params={"clip_id": str(world.clip_id), "status": "published"},
+        "/api/v1/posts",
+        params={"clip_id": str(world.clip_id), "status": "published"},
         headers=world.h,
-    ).json()["items"]  # fmt: skip
+    ).json()["items"]
     assert len(by_clip) == 2
-    assert world.api.get("/api/v1/posts", params={"status": "failed"},
-                         headers=world.h).json()["items"] == []  # fmt: skip
+    assert (
+        world.api.get("/api/v1/posts", params={"status": "failed"}, headers=world.h).json()["items"]
+        == []
+    )
 
     # Scanning and running again changes nothing; so does running the same job again.
     assert cron_scan(world.api)["claimed"] == 0
@@ -239,11 +242,22 @@ def test_killed_worker_process_does_not_post_twice(world: World, tmp_path: Path)
     s = schedule(world, "tiktok", scheduled_at=None)
     log = tmp_path / "worker.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cliply", "worker", "--kinds", "PUBLISH_TIKTOK",
-         "--slots", "1", "--no-scheduler"],
-        cwd=REPO, env=os.environ.copy(),
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cliply",
+            "worker",
+            "--kinds",
+            "PUBLISH_TIKTOK",
+            "--slots",
+            "1",
+            "--no-scheduler",
+        ],
+        cwd=REPO,
+        env=os.environ.copy(),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while not any(p.complete for p in tt.publishes.values()):

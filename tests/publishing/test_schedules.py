@@ -78,8 +78,9 @@ def test_bad_references_are_4xx(world: World, api: Any, fakes: Any, clip_video: 
     r = _post(world, clip_id=str(uuid.uuid4()))
     assert r.status_code == 404
     # A clip that is not rendered.
-    _, raw_clip = add_clip(world.workspace_id, None, project_id=world.project_id,
-                           status="suggested")  # fmt: skip
+    _, raw_clip = add_clip(
+        world.workspace_id, None, project_id=world.project_id, status="suggested"
+    )
     r = _post(world, clip_id=str(raw_clip))
     assert r.status_code == 409 and r.json()["type"].endswith("/clip-not-rendered")
     # An audience TikTok does not have.
@@ -124,14 +125,16 @@ def test_viewer_cannot_schedule(world: World) -> None:
     connect(world, "tiktok")
     viewer = add_member(world.api, world.owner, str(world.workspace_id), "viewer")
     body = {"clip_id": str(world.clip_id), "account_id": world.accounts["tiktok"]["id"]}
-    r = world.api.post("/api/v1/schedules", json=body,
-                       headers=viewer.ws(str(world.workspace_id)))  # fmt: skip
+    r = world.api.post("/api/v1/schedules", json=body, headers=viewer.ws(str(world.workspace_id)))
     assert r.status_code == 403
-    r = world.api.post("/api/v1/accounts/tiktok/connect",
-                       headers=viewer.ws(str(world.workspace_id)))  # fmt: skip
+    r = world.api.post(
+        "/api/v1/accounts/tiktok/connect", headers=viewer.ws(str(world.workspace_id))
+    )
     assert r.status_code == 403
-    assert world.api.get("/api/v1/schedules",
-                         headers=viewer.ws(str(world.workspace_id))).status_code == 200  # fmt: skip
+    assert (
+        world.api.get("/api/v1/schedules", headers=viewer.ws(str(world.workspace_id))).status_code
+        == 200
+    )
 
 
 def test_edit_and_cancel(world: World) -> None:
@@ -145,8 +148,9 @@ def test_edit_and_cancel(world: World) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.json()["title"] == "Better title" and r.json()["privacy"] == "private"
-    r = world.api.patch(f"/api/v1/schedules/{s['id']}", json={"privacy": "friends"},
-                        headers=world.h)  # fmt: skip
+    r = world.api.patch(
+        f"/api/v1/schedules/{s['id']}", json={"privacy": "friends"}, headers=world.h
+    )
     assert r.status_code == 422
     r = world.api.delete(f"/api/v1/schedules/{s['id']}", headers=world.h)
     assert r.status_code == 200 and r.json()["status"] == "cancelled"

@@ -28,9 +28,14 @@ def main() -> None:
         )
     else:
         store = S3Storage(
-            endpoint_url=target, bucket=bucket, prefix="cliply", part_size=5 * MIB,
-            access_key="testing", secret_key="testing", region="us-east-1",
-        )  # fmt: skip
+            endpoint_url=target,
+            bucket=bucket,
+            prefix="cliply",
+            part_size=5 * MIB,
+            access_key="testing",
+            secret_key="testing",
+            region="us-east-1",
+        )
         store.exists("warm/up")  # build the client's lazy machinery before measuring
     tracemalloc.start()
     written = store.put_stream("big/object.bin", chunks(total))

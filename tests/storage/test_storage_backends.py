@@ -88,13 +88,19 @@ def test_invalid_ranges(storage: Storage, start: int, end: int | None) -> None:
 
 
 def test_list_and_delete_prefix(storage: Storage) -> None:
-    for key in ["renders/w1/p1/c1.mp4", "renders/w1/p1/c2.mp4", "renders/w1/p2/c3.mp4",
-                "thumbs/w1/p1/c1.jpg"]:  # fmt: skip
+    for key in [
+        "renders/w1/p1/c1.mp4",
+        "renders/w1/p1/c2.mp4",
+        "renders/w1/p2/c3.mp4",
+        "thumbs/w1/p1/c1.jpg",
+    ]:
         storage.put_bytes(key, b"x")
     assert storage.list("renders/w1/p1/") == ["renders/w1/p1/c1.mp4", "renders/w1/p1/c2.mp4"]
     assert storage.list("renders/w1/p") == [
-        "renders/w1/p1/c1.mp4", "renders/w1/p1/c2.mp4", "renders/w1/p2/c3.mp4",
-    ]  # fmt: skip
+        "renders/w1/p1/c1.mp4",
+        "renders/w1/p1/c2.mp4",
+        "renders/w1/p2/c3.mp4",
+    ]
     assert storage.list("nothing/") == []
     assert len(storage.list()) == 4
     assert storage.delete_prefix("renders/w1/") == 3
@@ -137,8 +143,19 @@ def test_failed_stream_leaves_nothing(storage: Storage) -> None:
         assert leftovers == []
 
 
-BAD_KEYS = ["../escape", "/etc/passwd", "a/../../b", "a//b", ".hidden", "a/.tmp-x", "a\\b",
-            "", "a/b/", "spaces are bad", "a/\x00"]  # fmt: skip
+BAD_KEYS = [
+    "../escape",
+    "/etc/passwd",
+    "a/../../b",
+    "a//b",
+    ".hidden",
+    "a/.tmp-x",
+    "a\\b",
+    "",
+    "a/b/",
+    "spaces are bad",
+    "a/\x00",
+]
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)
@@ -230,10 +247,18 @@ def test_large_streamed_put_uses_bounded_memory(
         s3 = make_s3(request.getfixturevalue("moto_endpoint"))
         target, bucket = request.getfixturevalue("moto_endpoint"), s3.bucket
     out = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("_stream_probe.py")), backend, target,
-         bucket, str(total_mib)],
-        check=True, capture_output=True, text=True,
-    ).stdout.split()  # fmt: skip
+        [
+            sys.executable,
+            str(Path(__file__).with_name("_stream_probe.py")),
+            backend,
+            target,
+            bucket,
+            str(total_mib),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     written, peak, stored = map(int, out)
     assert written == stored == total_mib * 1024 * 1024
     limit = (4 if backend == "local" else 20) * 1024 * 1024  # S3: at most four 5 MiB parts

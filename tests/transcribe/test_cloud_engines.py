@@ -46,8 +46,14 @@ def test_deepgram_request_and_mapping(deepgram: tuple[FakeDeepgram, str], short_
     assert req.headers["content-type"] == "audio/ogg"
     assert req.body.startswith(b"OggS")  # compressed audio, not the source file
     assert int(req.headers["content-length"]) == len(req.body)
-    assert req.query == {"model": "nova-2", "smart_format": "true", "punctuate": "true",
-                         "utterances": "true", "diarize": "true", "language": "en"}  # fmt: skip
+    assert req.query == {
+        "model": "nova-2",
+        "smart_format": "true",
+        "punctuate": "true",
+        "utterances": "true",
+        "diarize": "true",
+        "language": "en",
+    }
     assert t.engine == "deepgram" and t.model == "nova-2" and t.language == "en"
     assert [s.text for s in t.segments] == ["Hello and welcome.", "Today we bake bread!"]
     assert [s.speaker for s in t.segments] == ["0", "1"]

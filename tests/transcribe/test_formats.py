@@ -29,11 +29,19 @@ SAMPLE = Transcript(
     engine="local",
     segments=[
         seg([("Hello", 0.5, 0.9), ("there.", 0.9, 1.4), ("How", 1.8, 2.0), ("are", 2.0, 2.2)]),
-        seg([("you?", 2.2, 2.6), ("Dr.", 3.0, 3.3), ("Who", 3.3, 3.6), ("&", 3.6, 3.7),
-             ("<friends>", 3.7, 4.2), ("agree!", 4.2, 4.8)]),
+        seg(
+            [
+                ("you?", 2.2, 2.6),
+                ("Dr.", 3.0, 3.3),
+                ("Who", 3.3, 3.6),
+                ("&", 3.6, 3.7),
+                ("<friends>", 3.7, 4.2),
+                ("agree!", 4.2, 4.8),
+            ]
+        ),
         seg([("Trailing", 6.0, 6.5), ("words", 6.5, 7.0)]),
     ],
-)  # fmt: skip
+)
 
 
 @pytest.mark.parametrize(
@@ -55,8 +63,11 @@ def test_timestamps(seconds: float, srt: str, vtt: str) -> None:
 def test_sentences_follow_punctuation_across_segments() -> None:
     out = sentences(SAMPLE)
     assert [s.text for s in out] == [
-        "Hello there.", "How are you?", "Dr. Who & <friends> agree!", "Trailing words",
-    ]  # fmt: skip
+        "Hello there.",
+        "How are you?",
+        "Dr. Who & <friends> agree!",
+        "Trailing words",
+    ]
     how = out[1]
     assert (how.start, how.end) == (1.8, 2.6)
     assert [w.text for w in how.words] == ["How", "are", "you?"]
@@ -104,8 +115,10 @@ def test_vtt_structure_and_escaping() -> None:
     assert len(cues) == 3
     assert cues[1].split("\n")[0] == "00:00:02.200 --> 00:00:04.800"
     assert "&amp; &lt;friends&gt;" in cues[1]
-    assert all(re.match(r"^\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}$",
-                        c.split("\n")[0]) for c in cues)  # fmt: skip
+    assert all(
+        re.match(r"^\d{2}:\d{2}:\d{2}\.\d{3} --> \d{2}:\d{2}:\d{2}\.\d{3}$", c.split("\n")[0])
+        for c in cues
+    )
 
 
 def test_long_segments_are_split_into_short_cues() -> None:

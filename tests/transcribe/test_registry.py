@@ -44,8 +44,10 @@ def test_deepgram_failure_falls_back_to_local(short_talk: Talk) -> None:
 def test_first_working_engine_wins(short_talk: Talk) -> None:
     fake = FakeDeepgram()
     with fake.running() as url:
-        chain = [("deepgram", DeepgramTranscriber(api_key="dg-test-key", base_url=url)),
-                 ("local", LocalTranscriber())]  # fmt: skip
+        chain = [
+            ("deepgram", DeepgramTranscriber(api_key="dg-test-key", base_url=url)),
+            ("local", LocalTranscriber()),
+        ]
         result = transcribe_with_fallback(chain, short_talk.wav)
     assert result.engine == "deepgram" and len(result.attempts) == 1
     assert result.transcript.words()[0].text == "Hello"
@@ -56,17 +58,23 @@ def test_all_engines_failing(short_talk: Talk, tmp_path: Path) -> None:
     dg.fail_next(500, times=10)
     with dg.running() as dg_url, oa.running() as oa_url:
         chain = [
-            ("deepgram", DeepgramTranscriber(api_key="dg-test-key", base_url=dg_url,
-                                             max_retries=1, sleep=lambda s: None)),
+            (
+                "deepgram",
+                DeepgramTranscriber(
+                    api_key="dg-test-key", base_url=dg_url, max_retries=1, sleep=lambda s: None
+                ),
+            ),
             ("openai", OpenAITranscriber(api_key="bad", base_url=oa_url)),
             ("local", LocalTranscriber(model=str(tmp_path / "missing-model"))),
-        ]  # fmt: skip
+        ]
         with pytest.raises(AllEnginesFailed) as err:
             transcribe_with_fallback(chain, short_talk.wav)
     assert err.value.code == "all_engines_failed"
     assert [a.code for a in err.value.attempts] == [
-        "deepgram_server_error", "openai_unauthorized", "model_load_failed",
-    ]  # fmt: skip
+        "deepgram_server_error",
+        "openai_unauthorized",
+        "model_load_failed",
+    ]
     assert err.value.retryable  # the 5xx might clear up later
     assert "deepgram: deepgram_server_error" in err.value.message
 

@@ -56,8 +56,9 @@ def _decrypt(ring: Keyring, token: str, aad: bytes, what: str) -> str:
     try:
         return ring.decrypt_text(token, aad)
     except CryptoError as exc:
-        raise TokensUnreadable(f"The stored {what} cannot be decrypted: {exc.message}",
-                               reason=exc.code) from None  # fmt: skip
+        raise TokensUnreadable(
+            f"The stored {what} cannot be decrypted: {exc.message}", reason=exc.code
+        ) from None
 
 
 def store_tokens(ring: Keyring, account: ConnectedAccount, tokens: TokenSet) -> None:

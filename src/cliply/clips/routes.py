@@ -25,16 +25,32 @@ router = APIRouter(tags=["clips"])
 def clip_out(c: Clip) -> ClipOut:
     ready = c.render_key is not None
     return ClipOut(
-        id=c.id, project_id=c.project_id, origin=c.origin, rank=c.rank, start=c.start_s,
-        end=c.end_s, duration=round(c.end_s - c.start_s, 3), title=c.title,
-        description=c.description, hashtags=list(c.hashtags or []), text=c.text, score=c.score,
-        reasons=list(c.reasons or []), caption_style=c.caption_style, aspect=c.aspect,
-        status=c.status, error=c.error, render_version=c.render_version, width=c.width,
-        height=c.height, layout=c.layout,
+        id=c.id,
+        project_id=c.project_id,
+        origin=c.origin,
+        rank=c.rank,
+        start=c.start_s,
+        end=c.end_s,
+        duration=round(c.end_s - c.start_s, 3),
+        title=c.title,
+        description=c.description,
+        hashtags=list(c.hashtags or []),
+        text=c.text,
+        score=c.score,
+        reasons=list(c.reasons or []),
+        caption_style=c.caption_style,
+        aspect=c.aspect,
+        status=c.status,
+        error=c.error,
+        render_version=c.render_version,
+        width=c.width,
+        height=c.height,
+        layout=c.layout,
         download_url=f"/api/v1/clips/{c.id}/download" if ready else None,
         thumbnail_url=f"/api/v1/clips/{c.id}/thumbnail" if c.thumb_key else None,
-        created_at=c.created_at, updated_at=c.updated_at,
-    )  # fmt: skip
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
 
 
 @router.get(
@@ -85,8 +101,9 @@ def delete_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def _link(db: DB, tenant: HeaderTenant, clip_id: uuid.UUID, what: str,
-          redirect: bool) -> Response | MediaLink:  # fmt: skip
+def _link(
+    db: DB, tenant: HeaderTenant, clip_id: uuid.UUID, what: str, redirect: bool
+) -> Response | MediaLink:
     tenant.require("clips.read")
     key = service.media_key(db, tenant.workspace_id, clip_id, what)
     ttl = get_settings().download_url_ttl_s
@@ -102,8 +119,9 @@ def _link(db: DB, tenant: HeaderTenant, clip_id: uuid.UUID, what: str,
     responses={307: {"description": "Redirect to a signed URL of the MP4"}},
     summary="Signed link to the rendered MP4 (redirect, or JSON with redirect=false)",
 )
-def download_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
-                  redirect: bool = True) -> Response | MediaLink:  # fmt: skip
+def download_clip(
+    clip_id: uuid.UUID, tenant: HeaderTenant, db: DB, redirect: bool = True
+) -> Response | MediaLink:
     return _link(db, tenant, clip_id, "render", redirect)
 
 
@@ -112,8 +130,9 @@ def download_clip(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
     response_model=MediaLink,
     responses={307: {"description": "Redirect to a signed URL of the JPEG"}},
 )
-def clip_thumbnail(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB,
-                   redirect: bool = True) -> Response | MediaLink:  # fmt: skip
+def clip_thumbnail(
+    clip_id: uuid.UUID, tenant: HeaderTenant, db: DB, redirect: bool = True
+) -> Response | MediaLink:
     return _link(db, tenant, clip_id, "thumb", redirect)
 
 

@@ -33,24 +33,33 @@ ACTIVE = ("queued", "rendering")
 def queue_render(db: Session, clip: Clip) -> Job:
     clip.status, clip.error = "queued", None
     return enqueue(
-        db, registry.CLIP_RENDER,
-        {"clip_id": str(clip.id), "project_id": str(clip.project_id),
-         "render_version": clip.render_version},
-        workspace_id=clip.workspace_id, project_id=clip.project_id,
+        db,
+        registry.CLIP_RENDER,
+        {
+            "clip_id": str(clip.id),
+            "project_id": str(clip.project_id),
+            "render_version": clip.render_version,
+        },
+        workspace_id=clip.workspace_id,
+        project_id=clip.project_id,
         dedupe_key=f"clip_render:{clip.id}:{clip.render_version}",
-    )  # fmt: skip
+    )
 
 
 def list_clips(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> list[Clip]:
     projects.get_project(db, workspace_id, project_id)
-    return list(db.scalars(
-        select(Clip).where(Clip.project_id == project_id, Clip.workspace_id == workspace_id)
-        .order_by(Clip.rank.asc().nulls_last(), Clip.score.desc().nulls_last(), Clip.start_s)
-    ))  # fmt: skip
+    return list(
+        db.scalars(
+            select(Clip)
+            .where(Clip.project_id == project_id, Clip.workspace_id == workspace_id)
+            .order_by(Clip.rank.asc().nulls_last(), Clip.score.desc().nulls_last(), Clip.start_s)
+        )
+    )
 
 
-def get_clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, *,
-             lock: bool = False) -> Clip:  # fmt: skip
+def get_clip(
+    db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, *, lock: bool = False
+) -> Clip:
     stmt = select(Clip).where(Clip.id == clip_id, Clip.workspace_id == workspace_id)
     clip = db.scalar(stmt.with_for_update() if lock else stmt)
     if clip is None:
@@ -70,14 +79,17 @@ def _place(words: list[Word], project: Project, start: float, end: float) -> tup
     """Snap to word boundaries and check the range fits the source."""
     duration = project.duration_s or 0.0
     if duration and start >= duration:
-        raise ValidationFailed(f"start is past the end of the video ({duration:.1f} s).",
-                               code="clip-out-of-range")  # fmt: skip
+        raise ValidationFailed(
+            f"start is past the end of the video ({duration:.1f} s).", code="clip-out-of-range"
+        )
     s, e = snap_to_words(words, start, min(end, duration) if duration else end)
     if duration:
         e = min(e, duration)
     if e - s < MIN_CLIP_S:
-        raise ValidationFailed(f"A clip lasts at least {MIN_CLIP_S:g} s (after snapping to words).",
-                               code="clip-too-short")  # fmt: skip
+        raise ValidationFailed(
+            f"A clip lasts at least {MIN_CLIP_S:g} s (after snapping to words).",
+            code="clip-too-short",
+        )
     if e - s > MAX_CLIP_S:
         raise ValidationFailed(f"A clip lasts at most {MAX_CLIP_S:g} s.", code="clip-too-long")
     return s, e
@@ -89,18 +101,30 @@ def _text(words: list[Word], start: float, end: float) -> str:
     )
 
 
-def add_clip(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: ClipIn,
-             storage: Storage) -> Clip:  # fmt: skip
+def add_clip(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: ClipIn, storage: Storage
+) -> Clip:
     project = projects.get_project(db, workspace_id, project_id)
     words = _words(storage, workspace_id, project_id)
     start, end = _place(words, project, body.start, body.end)
     opts = project.options or {}
     text = _text(words, start, end)
-    clip = Clip(workspace_id=workspace_id, project_id=project_id, origin="manual", rank=None,
-                start_s=start, end_s=end, title=body.title or text[:70], text=text,
-                hashtags=[], reasons=[], score=None,
-                caption_style=body.caption_style or str(opts.get("caption_style", "bold")),
-                aspect=body.aspect or str(opts.get("aspect", "9:16")), render_version=1)  # fmt: skip
+    clip = Clip(
+        workspace_id=workspace_id,
+        project_id=project_id,
+        origin="manual",
+        rank=None,
+        start_s=start,
+        end_s=end,
+        title=body.title or text[:70],
+        text=text,
+        hashtags=[],
+        reasons=[],
+        score=None,
+        caption_style=body.caption_style or str(opts.get("caption_style", "bold")),
+        aspect=body.aspect or str(opts.get("aspect", "9:16")),
+        render_version=1,
+    )
     db.add(clip)
     db.flush()
     queue_render(db, clip)
@@ -108,8 +132,9 @@ def add_clip(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: 
     return clip
 
 
-def update_clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, patch: ClipPatch,
-                storage: Storage) -> Clip:  # fmt: skip
+def update_clip(
+    db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, patch: ClipPatch, storage: Storage
+) -> Clip:
     clip = get_clip(db, workspace_id, clip_id, lock=True)
     rerender = False
     if patch.start is not None or patch.end is not None:
@@ -154,8 +179,9 @@ def media_key(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, what: st
     clip = get_clip(db, workspace_id, clip_id)
     key = clip.render_key if what == "render" else clip.thumb_key
     if key is None:
-        raise Conflict("The clip has not been rendered yet.", code="clip-not-rendered",
-                       clip_status=clip.status)  # fmt: skip
+        raise Conflict(
+            "The clip has not been rendered yet.", code="clip-not-rendered", clip_status=clip.status
+        )
     return key
 
 
@@ -165,9 +191,13 @@ def settle_project(db: Session, project_id: uuid.UUID) -> None:
     project = db.scalar(select(Project).where(Project.id == project_id).with_for_update())
     if project is None or project.status != "rendering":
         return
-    counts = dict(db.execute(
-        select(Clip.status, func.count()).where(Clip.project_id == project_id).group_by(Clip.status)
-    ).all())  # fmt: skip
+    counts = dict(
+        db.execute(
+            select(Clip.status, func.count())
+            .where(Clip.project_id == project_id)
+            .group_by(Clip.status)
+        ).all()
+    )
     total = sum(counts.values())
     pending = sum(counts.get(s, 0) for s in ACTIVE)
     if pending == 0:

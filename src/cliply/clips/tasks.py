@@ -70,10 +70,17 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         info = probe(path)
         with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=config.work_root()) as tmp:
             out = steps.render_clip_files(
-                path, info, words, start=start, end=end, spec=spec,
-                out_mp4=Path(tmp) / "clip.mp4", out_jpg=Path(tmp) / "thumb.jpg",
-                work_dir=Path(tmp), progress=report,
-            )  # fmt: skip
+                path,
+                info,
+                words,
+                start=start,
+                end=end,
+                spec=spec,
+                out_mp4=Path(tmp) / "clip.mp4",
+                out_jpg=Path(tmp) / "thumb.jpg",
+                work_dir=Path(tmp),
+                progress=report,
+            )
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
@@ -84,8 +91,23 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         if stage.last_attempt(ctx):
             _set_clip(clip_id, version, status="failed", error=str(exc) or repr(exc))
         raise
-    _set_clip(clip_id, version, status="ready", error=None, render_key=rkey, thumb_key=tkey,
-              width=out.width, height=out.height, layout=out.layout)  # fmt: skip
-    ctx.event("rendered", f"{out.width}x{out.height} {out.layout}, {out.duration:.1f} s",
-              width=out.width, height=out.height, layout=out.layout, render_version=version)  # fmt: skip
+    _set_clip(
+        clip_id,
+        version,
+        status="ready",
+        error=None,
+        render_key=rkey,
+        thumb_key=tkey,
+        width=out.width,
+        height=out.height,
+        layout=out.layout,
+    )
+    ctx.event(
+        "rendered",
+        f"{out.width}x{out.height} {out.layout}, {out.duration:.1f} s",
+        width=out.width,
+        height=out.height,
+        layout=out.layout,
+        render_version=version,
+    )
     return {"render_key": rkey, "width": out.width, "height": out.height, "layout": out.layout}

@@ -95,10 +95,15 @@ class DeepgramClient(RetryingClient):
             raise DeepgramError("deepgram_no_api_key", "no Deepgram API key given", retryable=False)
         self._api_key = api_key
         super().__init__(
-            base_url=base_url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s,
-            max_retries=max_retries, backoff_base_s=backoff_base_s, max_wait_s=max_wait_s,
-            sleep=sleep, http=http,
-        )  # fmt: skip
+            base_url=base_url,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            max_retries=max_retries,
+            backoff_base_s=backoff_base_s,
+            max_wait_s=max_wait_s,
+            sleep=sleep,
+            http=http,
+        )
 
     def listen_file(
         self,
@@ -149,9 +154,11 @@ class DeepgramClient(RetryingClient):
             ) from exc
         if not isinstance(data, dict) or "results" not in data:
             raise DeepgramError(
-                "deepgram_bad_response", "Deepgram response has no results",
-                retryable=True, status=200,
-            )  # fmt: skip
+                "deepgram_bad_response",
+                "Deepgram response has no results",
+                retryable=True,
+                status=200,
+            )
         return data
 
 

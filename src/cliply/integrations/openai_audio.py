@@ -79,10 +79,15 @@ class OpenAIAudioClient(RetryingClient):
         self._organization = organization
         self.max_upload_bytes = max_upload_bytes
         super().__init__(
-            base_url=base_url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s,
-            max_retries=max_retries, backoff_base_s=backoff_base_s, max_wait_s=max_wait_s,
-            sleep=sleep, http=http,
-        )  # fmt: skip
+            base_url=base_url,
+            timeout_s=timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            max_retries=max_retries,
+            backoff_base_s=backoff_base_s,
+            max_wait_s=max_wait_s,
+            sleep=sleep,
+            http=http,
+        )
 
     def transcribe_file(
         self,
@@ -136,7 +141,9 @@ class OpenAIAudioClient(RetryingClient):
             ) from exc
         if not isinstance(body, dict):
             raise OpenAIAudioError(
-                "openai_bad_response", "OpenAI answered an unexpected JSON shape",
-                retryable=True, status=200,
-            )  # fmt: skip
+                "openai_bad_response",
+                "OpenAI answered an unexpected JSON shape",
+                retryable=True,
+                status=200,
+            )
         return body

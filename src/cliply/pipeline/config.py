@@ -30,10 +30,12 @@ def app_storage(settings: Settings | None = None) -> Storage:
     s = settings or get_settings()
     url = s.storage_url or str(s.cliply_data_dir / "storage")
     return _storage(
-        url, app_secret(), s.public_base_url.rstrip("/") + FILES_PATH,
+        url,
+        app_secret(),
+        s.public_base_url.rstrip("/") + FILES_PATH,
         s.s3_access_key_id.get_secret_value() if s.s3_access_key_id else None,
         s.s3_secret_access_key.get_secret_value() if s.s3_secret_access_key else None,
-    )  # fmt: skip
+    )
 
 
 @lru_cache(maxsize=4)
@@ -68,12 +70,18 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
         compute_type=s.whisper_compute_type,
         chunk_seconds=s.whisper_chunk_s,
     )
-    deepgram = (DeepgramEngineConfig(api_key=s.deepgram_api_key.get_secret_value(),
-                                     base_url=s.deepgram_base_url)
-                if s.deepgram_api_key else None)  # fmt: skip
-    openai = (OpenAIEngineConfig(api_key=s.openai_api_key.get_secret_value(),
-                                 base_url=s.openai_base_url)
-              if s.openai_api_key else None)  # fmt: skip
+    deepgram = (
+        DeepgramEngineConfig(
+            api_key=s.deepgram_api_key.get_secret_value(), base_url=s.deepgram_base_url
+        )
+        if s.deepgram_api_key
+        else None
+    )
+    openai = (
+        OpenAIEngineConfig(api_key=s.openai_api_key.get_secret_value(), base_url=s.openai_base_url)
+        if s.openai_api_key
+        else None
+    )
     return build_chain(s.engines() or ["local"], local=local, deepgram=deepgram, openai=openai)
 
 
@@ -91,16 +99,19 @@ def llm_client(settings: Settings | None = None) -> ChatJsonClient | None:
 
 
 def clip_options(
-    raw: dict[str, object] | ClipOptions | None, plan: Plan | None,
+    raw: dict[str, object] | ClipOptions | None,
+    plan: Plan | None,
     settings: Settings | None = None,
-) -> ResolvedOptions:  # fmt: skip
+) -> ResolvedOptions:
     s = settings or get_settings()
     return resolve_options(
         raw if isinstance(raw, ClipOptions) else dict(raw or {}),
-        default_min_s=s.clip_min_s, default_max_s=s.clip_max_s, default_top_k=s.clip_top_k,
+        default_min_s=s.clip_min_s,
+        default_max_s=s.clip_max_s,
+        default_top_k=s.clip_top_k,
         max_overlap=s.clip_max_overlap,
         clips_limit=plan.clips_per_project if plan is not None else None,
-    )  # fmt: skip
+    )
 
 
 def render_spec(
@@ -109,8 +120,10 @@ def render_spec(
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
     return RenderSpec(
-        aspect=aspect, caption_style=caption_style,
+        aspect=aspect,
+        caption_style=caption_style,
         max_short_side=plan.max_render_height if plan is not None else None,
         watermark=plan.watermark if plan is not None else False,
-        preset=s.render_preset, crf=s.render_crf,
-    )  # fmt: skip
+        preset=s.render_preset,
+        crf=s.render_crf,
+    )

@@ -51,16 +51,25 @@ class _Stages:
 
 
 def run_local(
-    source: str, out: Path, top_k: int | None = None, aspect: str = "9:16",
-    caption_style: str = "bold", min_s: float | None = None, max_s: float | None = None,
-    transcript_only: bool = False, console: Console | None = None,
-) -> int:  # fmt: skip
+    source: str,
+    out: Path,
+    top_k: int | None = None,
+    aspect: str = "9:16",
+    caption_style: str = "bold",
+    min_s: float | None = None,
+    max_s: float | None = None,
+    transcript_only: bool = False,
+    console: Console | None = None,
+) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code."""
     console = console or Console(stderr=True)
     try:
         options = config.clip_options(
-            ClipOptions(min_s=min_s, max_s=max_s, top_k=top_k, aspect=aspect,
-                        caption_style=caption_style), None)  # fmt: skip
+            ClipOptions(
+                min_s=min_s, max_s=max_s, top_k=top_k, aspect=aspect, caption_style=caption_style
+            ),
+            None,
+        )
     except ValidationError as exc:
         return _bad(console, "; ".join(str(e["msg"]) for e in exc.errors()))
     out = Path(out)
@@ -86,35 +95,50 @@ def _bad(console: Console, message: str) -> int:
 
 def _media_reason(code: str) -> str:
     return {
-        "not_found": "no such file", "not_a_video": "not a video",
-        "no_video_stream": "no video stream", "no_audio_stream": "no audio stream",
-        "zero_length": "empty video", "truncated": "the file is incomplete",
-        "too_long": "the video is too long", "bad_dimensions": "unsupported picture size",
-    }.get(code, code)  # fmt: skip
+        "not_found": "no such file",
+        "not_a_video": "not a video",
+        "no_video_stream": "no video stream",
+        "no_audio_stream": "no audio stream",
+        "zero_length": "empty video",
+        "truncated": "the file is incomplete",
+        "too_long": "the video is too long",
+        "bad_dimensions": "unsupported picture size",
+    }.get(code, code)
 
 
 def _run(
-    source: str, out: Path, tmp: Path, options: ResolvedOptions, transcript_only: bool,
+    source: str,
+    out: Path,
+    tmp: Path,
+    options: ResolvedOptions,
+    transcript_only: bool,
     console: Console,
-) -> int:  # fmt: skip
+) -> int:
     settings = get_settings()
     is_url = source.lower().startswith(("http://", "https://"))
     if not is_url and not Path(source).is_file():
         return _bad(console, f"no such file: {source}")
     limits = config.source_limits(None, settings)
-    columns = (TextColumn("{task.description:<22}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as bar:
         stages = _Stages(bar)
         if is_url:
             with stages.stage("download") as update:
                 got = download_url(
-                    source, tmp / "download",
+                    source,
+                    tmp / "download",
                     policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
-                    limits=IngestLimits(max_bytes=settings.url_ingest_max_bytes,
-                                        max_duration_s=limits.max_duration_s),
+                    limits=IngestLimits(
+                        max_bytes=settings.url_ingest_max_bytes,
+                        max_duration_s=limits.max_duration_s,
+                    ),
                     progress=lambda f, _msg: update(f),
-                )  # fmt: skip
+                )
             video = got.path
         else:
             video = Path(source)
@@ -131,8 +155,9 @@ def _run(
             (out / f"transcript.{fmt}").write_text(text, encoding="utf-8")
         if transcript_only:
             bar.stop()
-            console.print(f"transcript by [bold]{result.engine}[/]: {len(transcript.words())} "
-                          f"words in {out}")  # fmt: skip
+            console.print(
+                f"transcript by [bold]{result.engine}[/]: {len(transcript.words())} words in {out}"
+            )
             return EXIT_OK
         with stages.stage("find highlights"):
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
@@ -146,17 +171,29 @@ def _run(
             for i, h in enumerate(found.highlights):
                 stem = f"{i + 1:02d}-{steps.slugify(h.title)}"
                 record: dict[str, Any] = {
-                    "rank": i + 1, "title": h.title, "start": round(h.start, 3),
-                    "end": round(h.end, 3), "duration": round(h.end - h.start, 3),
-                    "score": round(h.score, 1), "hashtags": h.hashtags,
-                    "reasons": steps.reasons_json(h.reasons), "text": h.text,
-                }  # fmt: skip
+                    "rank": i + 1,
+                    "title": h.title,
+                    "start": round(h.start, 3),
+                    "end": round(h.end, 3),
+                    "duration": round(h.end - h.start, 3),
+                    "score": round(h.score, 1),
+                    "hashtags": h.hashtags,
+                    "reasons": steps.reasons_json(h.reasons),
+                    "text": h.text,
+                }
                 try:
                     done = steps.render_clip_files(
-                        video, info, words, start=h.start, end=h.end, spec=spec,
-                        out_mp4=clips_dir / f"{stem}.mp4", out_jpg=clips_dir / f"{stem}.jpg",
-                        work_dir=tmp, progress=_offset(update, i),
-                    )  # fmt: skip
+                        video,
+                        info,
+                        words,
+                        start=h.start,
+                        end=h.end,
+                        spec=spec,
+                        out_mp4=clips_dir / f"{stem}.mp4",
+                        out_jpg=clips_dir / f"{stem}.jpg",
+                        work_dir=tmp,
+                        progress=_offset(update, i),
+                    )
                 except MediaError as exc:
                     failures += 1
                     record["error"] = f"{exc.code}: {exc.message}"
@@ -173,10 +210,13 @@ def _run(
                 records.append(record)
                 update(i + 1)
     summary = {
-        "source": source, "duration": info.duration, "transcript_engine": result.engine,
-        "embedder": steps.embedder_label(found.embedder_name), "notes": found.notes,
+        "source": source,
+        "duration": info.duration,
+        "transcript_engine": result.engine,
+        "embedder": steps.embedder_label(found.embedder_name),
+        "notes": found.notes,
         "clips": records,
-    }  # fmt: skip
+    }
     (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     _print_table(records, out)
     return EXIT_FAILED if failures else EXIT_OK
@@ -188,8 +228,14 @@ def _offset(update: Callable[[float], None], base: float) -> Callable[[float], N
 
 def _print_table(records: list[dict[str, Any]], out: Path) -> None:
     table = Table(title=f"{len(records)} clip(s) in {out}")
-    for col, justify in (("#", "right"), ("score", "right"), ("start", "right"),
-                         ("length", "right"), ("title", "left"), ("file", "left")):  # fmt: skip
+    for col, justify in (
+        ("#", "right"),
+        ("score", "right"),
+        ("start", "right"),
+        ("length", "right"),
+        ("title", "left"),
+        ("file", "left"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in records:
         table.add_row(

@@ -99,13 +99,20 @@ def transcript_documents(transcript: Transcript) -> dict[str, str]:
 
 
 def find_highlights(
-    transcript: Transcript, wav_path: Path | None, options: ResolvedOptions,
+    transcript: Transcript,
+    wav_path: Path | None,
+    options: ResolvedOptions,
     llm: ChatJsonClient | None = None,
-) -> HighlightResult:  # fmt: skip
+) -> HighlightResult:
     return detect_highlights(
-        transcript, wav_path=wav_path, min_s=options.min_s, max_s=options.max_s,
-        top_k=options.top_k, max_overlap=options.max_overlap, llm=llm,
-    )  # fmt: skip
+        transcript,
+        wav_path=wav_path,
+        min_s=options.min_s,
+        max_s=options.max_s,
+        top_k=options.top_k,
+        max_overlap=options.max_overlap,
+        llm=llm,
+    )
 
 
 def embedder_label(name: str) -> str:
@@ -165,10 +172,18 @@ class RenderedClip:
 
 
 def render_clip_files(
-    source: Path, info: ProbeResult, words: Sequence[Word], *, start: float, end: float,
-    spec: RenderSpec, out_mp4: Path, out_jpg: Path, work_dir: Path,
+    source: Path,
+    info: ProbeResult,
+    words: Sequence[Word],
+    *,
+    start: float,
+    end: float,
+    spec: RenderSpec,
+    out_mp4: Path,
+    out_jpg: Path,
+    work_dir: Path,
     progress: Progress | None = None,
-) -> RenderedClip:  # fmt: skip
+) -> RenderedClip:
     """Reframe (face-following crop plan), burn word-by-word captions, normalise loudness and
     encode [start, end) in one ffmpeg pass, then pick a thumbnail framed the same way."""
     report = progress or _noop
@@ -186,11 +201,21 @@ def render_clip_files(
         style=spec.caption_style,
     )
     result = render_clip(
-        source, out_mp4, start=start, end=end, crop_plan=plan, ass_path=ass, width=width,
-        height=height, aspect=spec.aspect, preset=spec.preset, crf=spec.crf,
+        source,
+        out_mp4,
+        start=start,
+        end=end,
+        crop_plan=plan,
+        ass_path=ass,
+        width=width,
+        height=height,
+        aspect=spec.aspect,
+        preset=spec.preset,
+        crf=spec.crf,
         watermark_text=WATERMARK_TEXT if spec.watermark else None,
-        progress=lambda f: report(0.15 + 0.75 * f), source_info=info,
-    )  # fmt: skip
+        progress=lambda f: report(0.15 + 0.75 * f),
+        source_info=info,
+    )
     ass.unlink(missing_ok=True)
     thumb = make_thumbnail(
         source,

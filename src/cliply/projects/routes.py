@@ -40,24 +40,36 @@ OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style")
 _CREATE_DOC = {
     "requestBody": {
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                "file": {"type": "string", "format": "binary"}, "name": {"type": "string"},
-                **{f: {"type": "string"} for f in OPTION_FIELDS}}}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "name": {"type": "string"},
+                        **{f: {"type": "string"} for f in OPTION_FIELDS},
+                    },
+                }
+            },
             "application/json": {"schema": UrlProjectIn.model_json_schema()},
         },
         "required": True,
     }
-}  # fmt: skip
+}
 
 
 def project_out(p: Project) -> ProjectOut:
     return ProjectOut.model_validate(p, from_attributes=True)
 
 
-@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectOut,
-             openapi_extra=_CREATE_DOC,
-             summary="Create a project from an uploaded video (multipart, up to "
-                     "DIRECT_UPLOAD_MAX_BYTES) or a URL (JSON {\"url\": ...})")  # fmt: skip
+@router.post(
+    "/projects",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectOut,
+    openapi_extra=_CREATE_DOC,
+    summary="Create a project from an uploaded video (multipart, up to "
+    'DIRECT_UPLOAD_MAX_BYTES) or a URL (JSON {"url": ...})',
+)
 async def create_project(request: Request, tenant: StreamTenant) -> Any:
     tenant.require("projects.write")
     ctype = request.headers.get("content-type", "").lower()
@@ -69,8 +81,11 @@ async def create_project(request: Request, tenant: StreamTenant) -> Any:
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from None
         return await run_in_threadpool(_from_url, tenant, body)
-    raise CliplyError("Send multipart/form-data with a `file`, or JSON with a `url`.",
-                      code="unsupported-media-type", status=415)  # fmt: skip
+    raise CliplyError(
+        "Send multipart/form-data with a `file`, or JSON with a `url`.",
+        code="unsupported-media-type",
+        status=415,
+    )
 
 
 def _from_url(tenant: Tenant, body: UrlProjectIn) -> ProjectOut:
@@ -81,9 +96,15 @@ def _from_url(tenant: Tenant, body: UrlProjectIn) -> ProjectOut:
         raise ValidationFailed(exc.message, code=exc.code) from None
     with tenant_db(tenant) as db:
         project = service.create_project(
-            db, tenant.workspace_id, tenant.user_id, name=body.name or checked.host,
-            source_type="url", source_url=checked.url, options=body.options, status="downloading",
-        )  # fmt: skip
+            db,
+            tenant.workspace_id,
+            tenant.user_id,
+            name=body.name or checked.host,
+            source_type="url",
+            source_url=checked.url,
+            options=body.options,
+            status="downloading",
+        )
         service.start_download(db, project)
         db.refresh(project)
         return project_out(project)
@@ -96,20 +117,30 @@ async def _from_upload(request: Request, tenant: Tenant) -> Any:
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
         raise PayloadTooLarge(
             f"Direct uploads are limited to {limit} bytes; use the resumable upload "
-            "(POST /api/v1/uploads) for bigger files.", code="upload-too-large", limit=limit)  # fmt: skip
+            "(POST /api/v1/uploads) for bigger files.",
+            code="upload-too-large",
+            limit=limit,
+        )
 
     def _create() -> uuid.UUID:
         with tenant_db(tenant) as db:  # the plan's project quota is checked before any bytes
-            p = service.create_project(db, tenant.workspace_id, tenant.user_id, name="Upload",
-                                       source_type="upload", options=ClipOptions(),
-                                       status="uploading")  # fmt: skip
+            p = service.create_project(
+                db,
+                tenant.workspace_id,
+                tenant.user_id,
+                name="Upload",
+                source_type="upload",
+                options=ClipOptions(),
+                status="uploading",
+            )
             return p.id
 
     project_id = await run_in_threadpool(_create)
     staging = staging_root(settings.cliply_data_dir) / f"direct-{project_id}.part"
     try:
-        got = await receive_multipart(request.stream(), request.headers["content-type"], staging,
-                                      limit)  # fmt: skip
+        got = await receive_multipart(
+            request.stream(), request.headers["content-type"], staging, limit
+        )
         fields = {k: v for k, v in got.fields.items() if k in OPTION_FIELDS and v != ""}
         try:
             options = ClipOptions.model_validate(fields)
@@ -144,11 +175,21 @@ def _withdraw(tenant: Tenant, project_id: uuid.UUID) -> None:
 
 
 @router.get("/projects", response_model=Page[ProjectOut])
-def list_projects(tenant: HeaderTenant, db: DB, cursor: str | None = None,
-                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Page[ProjectOut]:  # fmt: skip
+def list_projects(
+    tenant: HeaderTenant,
+    db: DB,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[ProjectOut]:
     tenant.require("projects.read")
-    rows, nxt = paginate(db, service.list_projects(db, tenant.workspace_id), Project.created_at,
-                         Project.id, cursor, limit)  # fmt: skip
+    rows, nxt = paginate(
+        db,
+        service.list_projects(db, tenant.workspace_id),
+        Project.created_at,
+        Project.id,
+        cursor,
+        limit,
+    )
     return Page[ProjectOut](items=[project_out(p) for p in rows], next_cursor=nxt)
 
 
@@ -170,8 +211,9 @@ def delete_project(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Respo
     response_model=ProjectOut,
     summary="Detect highlights again with new clip options (auto clips are replaced)",
 )
-def rerun_highlights(project_id: uuid.UUID, body: OptionsIn, tenant: HeaderTenant,
-                     db: DB) -> ProjectOut:  # fmt: skip
+def rerun_highlights(
+    project_id: uuid.UUID, body: OptionsIn, tenant: HeaderTenant, db: DB
+) -> ProjectOut:
     tenant.require("projects.write")
     return project_out(service.rerun_highlights(db, tenant.workspace_id, project_id, body))
 

@@ -21,12 +21,21 @@ from cliply.storage.keys import project_prefixes, transcript_key
 
 # Overall progress (0..1) each status covers, so one bar moves forward through the pipeline.
 STAGE_SPANS: dict[str, tuple[float, float]] = {
-    "created": (0.0, 0.0), "uploading": (0.0, 0.10), "downloading": (0.0, 0.10),
-    "probing": (0.10, 0.12), "transcribing": (0.12, 0.55), "detecting": (0.55, 0.60),
-    "rendering": (0.60, 1.0), "ready": (1.0, 1.0), "failed": (0.0, 1.0),
-}  # fmt: skip
-TRANSCRIPT_MEDIA_TYPES = {"json": "application/json", "srt": "application/x-subrip",
-                          "vtt": "text/vtt"}  # fmt: skip
+    "created": (0.0, 0.0),
+    "uploading": (0.0, 0.10),
+    "downloading": (0.0, 0.10),
+    "probing": (0.10, 0.12),
+    "transcribing": (0.12, 0.55),
+    "detecting": (0.55, 0.60),
+    "rendering": (0.60, 1.0),
+    "ready": (1.0, 1.0),
+    "failed": (0.0, 1.0),
+}
+TRANSCRIPT_MEDIA_TYPES = {
+    "json": "application/json",
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+}
 PROJECTS_METRIC = "projects"
 SOURCE_MINUTES_METRIC = "source_minutes"
 
@@ -40,19 +49,34 @@ def source_minutes_key(project_id: uuid.UUID) -> str:
 
 
 def create_project(
-    db: Session, workspace_id: uuid.UUID, user_id: uuid.UUID | None, *, name: str,
-    source_type: str, options: ClipOptions, source_url: str | None = None,
-    filename: str | None = None, size_bytes: int | None = None, status: str = "created",
-) -> Project:  # fmt: skip
+    db: Session,
+    workspace_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    *,
+    name: str,
+    source_type: str,
+    options: ClipOptions,
+    source_url: str | None = None,
+    filename: str | None = None,
+    size_bytes: int | None = None,
+    status: str = "created",
+) -> Project:
     """A new project, counted against the plan's projects per month (402 when over)."""
     project_id = uuid.uuid4()
     gate.consume(db, workspace_id, PROJECTS_METRIC, 1, event_key=project_event_key(project_id))
     project = Project(
-        id=project_id, workspace_id=workspace_id, created_by=user_id, name=name[:300] or "Untitled",
-        source_type=source_type, source_url=source_url, original_filename=filename,
-        size_bytes=size_bytes, status=status, progress=0.0,
+        id=project_id,
+        workspace_id=workspace_id,
+        created_by=user_id,
+        name=name[:300] or "Untitled",
+        source_type=source_type,
+        source_url=source_url,
+        original_filename=filename,
+        size_bytes=size_bytes,
+        status=status,
+        progress=0.0,
         options=options.model_dump(exclude_none=True),
-    )  # fmt: skip
+    )
     db.add(project)
     db.flush()
     return project
@@ -66,8 +90,9 @@ def withdraw_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
     gate.release(db, workspace_id, PROJECTS_METRIC, event_key=project_event_key(project_id))
 
 
-def get_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID,
-                *, lock: bool = False) -> Project:  # fmt: skip
+def get_project(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, *, lock: bool = False
+) -> Project:
     stmt = select(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -81,12 +106,16 @@ def list_projects(db: Session, workspace_id: uuid.UUID) -> Any:
     return select(Project).where(Project.workspace_id == workspace_id)
 
 
-def delete_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID,
-                   storage: Storage) -> None:  # fmt: skip
+def delete_project(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, storage: Storage
+) -> None:
     project = get_project(db, workspace_id, project_id)
     # Stop the pipeline: queued jobs of this project would only find it gone.
-    db.execute(update(Job).where(Job.project_id == project.id, Job.status == "queued")
-               .values(status="cancelled"))  # fmt: skip
+    db.execute(
+        update(Job)
+        .where(Job.project_id == project.id, Job.status == "queued")
+        .values(status="cancelled")
+    )
     db.delete(project)
     db.flush()
     for prefix in project_prefixes(workspace_id, project_id):
@@ -103,9 +132,13 @@ def set_stage(db: Session, project_id: uuid.UUID, status: str, fraction: float =
     db.execute(
         update(Project)
         .where(Project.id == project_id, Project.status != "failed")
-        .values(status=status, progress=overall_progress(status, fraction), error_code=None,
-                error_message=None)
-    )  # fmt: skip
+        .values(
+            status=status,
+            progress=overall_progress(status, fraction),
+            error_code=None,
+            error_message=None,
+        )
+    )
 
 
 def set_progress(db: Session, project_id: uuid.UUID, status: str, fraction: float) -> None:
@@ -117,17 +150,24 @@ def set_progress(db: Session, project_id: uuid.UUID, status: str, fraction: floa
 
 
 def fail_project(db: Session, project_id: uuid.UUID, code: str, message: str) -> None:
-    db.execute(update(Project).where(Project.id == project_id)
-               .values(status="failed", error_code=code[:50], error_message=message[:2000]))  # fmt: skip
+    db.execute(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(status="failed", error_code=code[:50], error_message=message[:2000])
+    )
 
 
 def start_stage(db: Session, project: Project, kind: str, **payload: Any) -> Job:
     """Queue the pipeline job `kind` for this project; a duplicate of an active one is not
     queued twice (dedupe key per project and stage)."""
     return enqueue(
-        db, kind, {"project_id": str(project.id), **payload}, workspace_id=project.workspace_id,
-        project_id=project.id, dedupe_key=f"{kind.lower()}:{project.id}",
-    )  # fmt: skip
+        db,
+        kind,
+        {"project_id": str(project.id), **payload},
+        workspace_id=project.workspace_id,
+        project_id=project.id,
+        dedupe_key=f"{kind.lower()}:{project.id}",
+    )
 
 
 def start_ingest(db: Session, project: Project) -> Job:
@@ -140,8 +180,9 @@ def start_download(db: Session, project: Project) -> Job:
     return start_stage(db, project, registry.YOUTUBE_DOWNLOAD)
 
 
-def rerun_highlights(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID,
-                     options: ClipOptions) -> Project:  # fmt: skip
+def rerun_highlights(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, options: ClipOptions
+) -> Project:
     """New clip options → detect highlights again (auto clips are replaced)."""
     project = get_project(db, workspace_id, project_id, lock=True)
     if transcript_row(db, workspace_id, project_id) is None:
@@ -157,12 +198,16 @@ def rerun_highlights(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
 def transcript_row(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
 ) -> Transcript | None:
-    return db.scalar(select(Transcript).where(Transcript.project_id == project_id,
-                                              Transcript.workspace_id == workspace_id))  # fmt: skip
+    return db.scalar(
+        select(Transcript).where(
+            Transcript.project_id == project_id, Transcript.workspace_id == workspace_id
+        )
+    )
 
 
-def transcript_document(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, fmt: str,
-                        storage: Storage) -> bytes:  # fmt: skip
+def transcript_document(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, fmt: str, storage: Storage
+) -> bytes:
     if fmt not in TRANSCRIPT_MEDIA_TYPES:
         raise BadRequest("format must be json, srt or vtt.", code="invalid-transcript-format")
     get_project(db, workspace_id, project_id)

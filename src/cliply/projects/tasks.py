@@ -52,20 +52,29 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
     with stage.project_stage(ctx, pid):
         stage.enter_stage(pid, "downloading")
         plan = stage.plan_of(ws)
-        limits = IngestLimits(max_bytes=settings.url_ingest_max_bytes,
-                              max_duration_s=plan.max_source_minutes * 60.0)  # fmt: skip
+        limits = IngestLimits(
+            max_bytes=settings.url_ingest_max_bytes, max_duration_s=plan.max_source_minutes * 60.0
+        )
         report = stage.StageProgress(ctx, pid, "downloading")
         with _tmpdir("cliply-dl-") as tmp:
             try:
-                got = download_url(project.source_url, Path(tmp),
-                                   policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
-                                   limits=limits, progress=report)  # fmt: skip
+                got = download_url(
+                    project.source_url,
+                    Path(tmp),
+                    policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
+                    limits=limits,
+                    progress=report,
+                )
             except UrlRefused as exc:
                 if exc.code == "url-download-failed":
                     raise RetryableError(exc.message, exc.code) from exc
                 raise PermanentError(exc.message, exc.code) from exc
-            ctx.event("downloaded", f"downloaded via {got.via}: {got.size_bytes} bytes",
-                      via=got.via, final_url=got.final_url)  # fmt: skip
+            ctx.event(
+                "downloaded",
+                f"downloaded via {got.via}: {got.size_bytes} bytes",
+                via=got.via,
+                final_url=got.final_url,
+            )
             key = source_video_key(ws, pid, got.path.suffix.lstrip("."))
             storage.put_file(key, got.path, content_type="application/octet-stream")
         with owner_session() as db:
@@ -104,8 +113,11 @@ def ingest(ctx: JobContext) -> dict[str, Any] | None:
             db.flush()
             service.set_stage(db, pid, "transcribing")
             service.start_stage(db, p, registry.TRANSCRIBE)
-        ctx.event("probed", f"{info.duration:.1f} s, {info.display_width}x{info.display_height}",
-                  **steps.media_info(info))  # fmt: skip
+        ctx.event(
+            "probed",
+            f"{info.duration:.1f} s, {info.display_width}x{info.display_height}",
+            **steps.media_info(info),
+        )
     return {"duration_s": info.duration, "width": info.display_width, "height": info.display_height}
 
 
@@ -125,43 +137,68 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             raise PermanentError("The project was not ingested.", "not-ingested")
         stage.enter_stage(pid, "transcribing")
         with owner_session() as db:
-            gate.consume(db, ws, service.SOURCE_MINUTES_METRIC, project.duration_s / 60.0,
-                         event_key=service.source_minutes_key(pid))  # fmt: skip
+            gate.consume(
+                db,
+                ws,
+                service.SOURCE_MINUTES_METRIC,
+                project.duration_s / 60.0,
+                event_key=service.source_minutes_key(pid),
+            )
         path = local_source(storage, project.source_key, config.work_root())
         report = stage.StageProgress(ctx, pid, "transcribing")
         with _tmpdir("cliply-stt-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             report(0.05, "audio extracted")
             try:
-                result = steps.transcribe(wav, config.transcriber_chain(),
-                                          lambda f: report(0.05 + 0.9 * f, "transcribing"))  # fmt: skip
+                result = steps.transcribe(
+                    wav,
+                    config.transcriber_chain(),
+                    lambda f: report(0.05 + 0.9 * f, "transcribing"),
+                )
             except TranscriptionError as exc:
                 if exc.retryable:
                     raise RetryableError(exc.message, exc.code) from exc
                 raise PermanentError(exc.message, exc.code) from exc
         transcript = result.transcript
         failed = [f"{a.engine}: {a.code}" for a in result.attempts if not a.ok]
-        ctx.event("transcribed", f"transcript produced by engine {result.engine}"
-                  + (f" (after {', '.join(failed)})" if failed else ""),
-                  engine=result.engine, model=transcript.model,
-                  attempts=[a.__dict__ for a in result.attempts])  # fmt: skip
+        ctx.event(
+            "transcribed",
+            f"transcript produced by engine {result.engine}"
+            + (f" (after {', '.join(failed)})" if failed else ""),
+            engine=result.engine,
+            model=transcript.model,
+            attempts=[a.__dict__ for a in result.attempts],
+        )
         for fmt, text in steps.transcript_documents(transcript).items():
-            storage.put_bytes(transcript_key(ws, pid, fmt), text.encode("utf-8"),
-                              content_type=CONTENT_TYPES[fmt])  # fmt: skip
+            storage.put_bytes(
+                transcript_key(ws, pid, fmt), text.encode("utf-8"), content_type=CONTENT_TYPES[fmt]
+            )
         words = transcript.words()
         with owner_session() as db:
             values = {
-                "workspace_id": ws, "project_id": pid, "engine": result.engine,
-                "model": transcript.model, "language": transcript.language,
+                "workspace_id": ws,
+                "project_id": pid,
+                "engine": result.engine,
+                "model": transcript.model,
+                "language": transcript.language,
                 "duration_s": transcript.duration or project.duration_s,
-                "word_count": len(words), "json_key": transcript_key(ws, pid, "json"),
-                "srt_key": transcript_key(ws, pid, "srt"), "vtt_key": transcript_key(ws, pid, "vtt"),
-            }  # fmt: skip
+                "word_count": len(words),
+                "json_key": transcript_key(ws, pid, "json"),
+                "srt_key": transcript_key(ws, pid, "srt"),
+                "vtt_key": transcript_key(ws, pid, "vtt"),
+            }
             stmt = insert(Transcript).values(**values)
-            db.execute(stmt.on_conflict_do_update(
-                index_elements=[Transcript.project_id],
-                set_={k: stmt.excluded[k] for k in values if k not in ("workspace_id", "project_id")}
-                | {"updated_at": datetime.now(UTC)}))  # fmt: skip
+            db.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[Transcript.project_id],
+                    set_={
+                        k: stmt.excluded[k]
+                        for k in values
+                        if k not in ("workspace_id", "project_id")
+                    }
+                    | {"updated_at": datetime.now(UTC)},
+                )
+            )
             p = service.get_project(db, ws, pid)
             service.set_stage(db, pid, "detecting")
             service.start_stage(db, p, registry.HIGHLIGHT_DETECT)
@@ -189,8 +226,13 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             found = steps.find_highlights(transcript, wav, options, config.llm_client())
         label = steps.embedder_label(found.embedder_name)
-        ctx.event("highlights", f"{len(found.highlights)} highlight(s); embedder: {label}",
-                  embedder=label, llm_applied=found.llm_applied, notes=found.notes)  # fmt: skip
+        ctx.event(
+            "highlights",
+            f"{len(found.highlights)} highlight(s); embedder: {label}",
+            embedder=label,
+            llm_applied=found.llm_applied,
+            notes=found.notes,
+        )
         stale: list[str] = []
         with owner_session() as db:
             p = service.get_project(db, ws, pid, lock=True)
@@ -200,19 +242,35 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
             stale = [k for c in old for k in (c.render_key, c.thumb_key) if k]
             db.execute(delete(Clip).where(Clip.project_id == pid, Clip.origin == "auto"))
             clips = [
-                Clip(workspace_id=ws, project_id=pid, origin="auto", rank=i + 1, start_s=h.start,
-                     end_s=h.end, title=h.title[:300], description=h.description or "",
-                     hashtags=h.hashtags, text=h.text, score=h.score,
-                     reasons=steps.reasons_json(h.reasons), caption_style=options.caption_style,
-                     aspect=options.aspect, status="queued", render_version=1)
+                Clip(
+                    workspace_id=ws,
+                    project_id=pid,
+                    origin="auto",
+                    rank=i + 1,
+                    start_s=h.start,
+                    end_s=h.end,
+                    title=h.title[:300],
+                    description=h.description or "",
+                    hashtags=h.hashtags,
+                    text=h.text,
+                    score=h.score,
+                    reasons=steps.reasons_json(h.reasons),
+                    caption_style=options.caption_style,
+                    aspect=options.aspect,
+                    status="queued",
+                    render_version=1,
+                )
                 for i, h in enumerate(found.highlights)
-            ]  # fmt: skip
+            ]
             db.add_all(clips)
             db.flush()
             for clip in clips:
                 queue_render(db, clip)
-            pending = db.scalar(select(Clip.id).where(Clip.project_id == pid,
-                                                      Clip.status.in_(("queued", "rendering"))))  # fmt: skip
+            pending = db.scalar(
+                select(Clip.id).where(
+                    Clip.project_id == pid, Clip.status.in_(("queued", "rendering"))
+                )
+            )
             if pending is None:
                 service.set_stage(db, p.id, "ready", 1.0)
             else:

@@ -54,8 +54,9 @@ def _tus_headers(**extra: str) -> dict[str, str]:
 
 def _require_tus(request: Request) -> None:
     if request.headers.get("tus-resumable") != TUS_VERSION:
-        raise CliplyError(f"Send Tus-Resumable: {TUS_VERSION}.", code="tus-version-unsupported",
-                          status=412)  # fmt: skip
+        raise CliplyError(
+            f"Send Tus-Resumable: {TUS_VERSION}.", code="tus-version-unsupported", status=412
+        )
 
 
 def _location(upload_id: uuid.UUID) -> str:
@@ -75,8 +76,9 @@ def _upload_out(u: Upload, offset: int) -> UploadOut:
 
 
 def _get_upload(db: Any, workspace_id: uuid.UUID, upload_id: uuid.UUID) -> Upload:
-    upload: Upload | None = db.scalar(select(Upload).where(
-        Upload.id == upload_id, Upload.workspace_id == workspace_id))  # fmt: skip
+    upload: Upload | None = db.scalar(
+        select(Upload).where(Upload.id == upload_id, Upload.workspace_id == workspace_id)
+    )
     if upload is None:
         raise NotFound("No such upload.", code="upload-not-found")
     if upload.status == "aborted":
@@ -96,9 +98,15 @@ def _staging(u: Upload) -> Any:
 
 @router.options("/uploads", status_code=status.HTTP_204_NO_CONTENT, include_in_schema=False)
 def tus_options() -> Response:
-    return Response(status_code=204, headers={
-        "Tus-Resumable": TUS_VERSION, "Tus-Version": TUS_VERSION, "Tus-Extension": TUS_EXTENSIONS,
-        "Tus-Max-Size": str(get_settings().max_upload_bytes)})  # fmt: skip
+    return Response(
+        status_code=204,
+        headers={
+            "Tus-Resumable": TUS_VERSION,
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Max-Size": str(get_settings().max_upload_bytes),
+        },
+    )
 
 
 @router.post(
@@ -112,40 +120,70 @@ def create_upload(request: Request, tenant: HeaderTenant, db: DB) -> Response:
     _require_tus(request)
     settings = get_settings()
     if request.headers.get("upload-defer-length"):
-        raise BadRequest("Upload-Defer-Length is not supported; send Upload-Length.",
-                         code="invalid-upload-header")  # fmt: skip
+        raise BadRequest(
+            "Upload-Defer-Length is not supported; send Upload-Length.",
+            code="invalid-upload-header",
+        )
     length = parse_offset(request.headers.get("upload-length"), "Upload-Length")
     if length == 0:
         raise BadRequest("The upload is empty.", code="empty-upload")
     if length > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"Uploads are limited to {settings.max_upload_bytes} bytes.",
-                              code="upload-too-large", limit=settings.max_upload_bytes)  # fmt: skip
+        raise PayloadTooLarge(
+            f"Uploads are limited to {settings.max_upload_bytes} bytes.",
+            code="upload-too-large",
+            limit=settings.max_upload_bytes,
+        )
     meta = parse_metadata(request.headers.get("upload-metadata"))
     try:
-        options = ClipOptions.model_validate({k: v for k, v in meta.items()
-                                              if k in OPTION_KEYS and v != ""})  # fmt: skip
+        options = ClipOptions.model_validate(
+            {k: v for k, v in meta.items() if k in OPTION_KEYS and v != ""}
+        )
     except ValidationError as exc:
-        raise BadRequest("Upload-Metadata options are invalid: " + "; ".join(
-            str(e["msg"]) for e in exc.errors()), code="invalid-upload-metadata") from None  # fmt: skip
+        raise BadRequest(
+            "Upload-Metadata options are invalid: "
+            + "; ".join(str(e["msg"]) for e in exc.errors()),
+            code="invalid-upload-metadata",
+        ) from None
     filename = (meta.get("filename") or "video")[:300]
     project = service.create_project(
-        db, tenant.workspace_id, tenant.user_id, name=meta.get("name") or filename,
-        source_type="upload", options=options, filename=filename, size_bytes=length,
+        db,
+        tenant.workspace_id,
+        tenant.user_id,
+        name=meta.get("name") or filename,
+        source_type="upload",
+        options=options,
+        filename=filename,
+        size_bytes=length,
         status="uploading",
-    )  # fmt: skip
+    )
     upload_id = uuid.uuid4()
     path = staging_path(staging_root(settings.cliply_data_dir), upload_id)
     path.touch()
-    upload = Upload(id=upload_id, workspace_id=tenant.workspace_id, project_id=project.id,
-                    created_by=tenant.user_id, size_total=length, offset=0, status="open",
-                    filename=filename, staging_path=str(path), expires_at=upload_expiry())  # fmt: skip
+    upload = Upload(
+        id=upload_id,
+        workspace_id=tenant.workspace_id,
+        project_id=project.id,
+        created_by=tenant.user_id,
+        size_total=length,
+        offset=0,
+        status="open",
+        filename=filename,
+        staging_path=str(path),
+        expires_at=upload_expiry(),
+    )
     db.add(upload)
     db.flush()
     db.refresh(upload)
     body = _upload_out(upload, 0).model_dump_json()
-    return Response(content=body, status_code=201, media_type="application/json",
-                    headers=_tus_headers(Location=_location(upload_id), **{
-                        "Upload-Offset": "0", "Cliply-Project-Id": str(project.id)}))  # fmt: skip
+    return Response(
+        content=body,
+        status_code=201,
+        media_type="application/json",
+        headers=_tus_headers(
+            Location=_location(upload_id),
+            **{"Upload-Offset": "0", "Cliply-Project-Id": str(project.id)},
+        ),
+    )
 
 
 @router.head("/uploads/{upload_id}", summary="Where to resume: Upload-Offset")
@@ -153,8 +191,12 @@ def head_upload(upload_id: uuid.UUID, request: Request, tenant: HeaderTenant, db
     tenant.require("projects.write")
     _require_tus(request)
     u = _get_upload(db, tenant.workspace_id, upload_id)
-    return Response(status_code=200, headers=_tus_headers(**{
-        "Upload-Offset": str(_offset(u)), "Upload-Length": str(u.size_total)}))  # fmt: skip
+    return Response(
+        status_code=200,
+        headers=_tus_headers(
+            **{"Upload-Offset": str(_offset(u)), "Upload-Length": str(u.size_total)}
+        ),
+    )
 
 
 @router.get("/uploads/{upload_id}", response_model=UploadOut)
@@ -173,8 +215,11 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     tenant.require("projects.write")
     _require_tus(request)
     if request.headers.get("content-type", "").split(";")[0].strip() != OFFSET_CONTENT_TYPE:
-        raise CliplyError(f"Content-Type must be {OFFSET_CONTENT_TYPE}.",
-                          code="unsupported-media-type", status=415)  # fmt: skip
+        raise CliplyError(
+            f"Content-Type must be {OFFSET_CONTENT_TYPE}.",
+            code="unsupported-media-type",
+            status=415,
+        )
     offset = parse_offset(request.headers.get("upload-offset"))
 
     def _load() -> tuple[str, int, str, uuid.UUID, str | None]:
@@ -185,8 +230,11 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     state, length, path_s, project_id, filename = await run_in_threadpool(_load)
     if state == "complete":
         if offset != length:
-            raise Conflict(f"Upload-Offset is {offset}; the upload is complete ({length}).",
-                           code="offset-mismatch", upload_offset=length)  # fmt: skip
+            raise Conflict(
+                f"Upload-Offset is {offset}; the upload is complete ({length}).",
+                code="offset-mismatch",
+                upload_offset=length,
+            )
         return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(length)}))
     from pathlib import Path
 
@@ -195,12 +243,16 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     with locked(path) as fh:
         have = current_offset(path)
         if offset != have:
-            raise Conflict(f"Upload-Offset is {offset} but the server has {have} bytes.",
-                           code="offset-mismatch", upload_offset=have)  # fmt: skip
+            raise Conflict(
+                f"Upload-Offset is {offset} but the server has {have} bytes.",
+                code="offset-mismatch",
+                upload_offset=have,
+            )
         remaining = length - have
         if declared and declared.isdigit() and int(declared) > remaining:
-            raise BadRequest(f"Only {remaining} more bytes fit this upload.",
-                             code="upload-exceeds-length")  # fmt: skip
+            raise BadRequest(
+                f"Only {remaining} more bytes fit this upload.", code="upload-exceeds-length"
+            )
         overflow = False
         try:
             async for chunk in request.stream():
@@ -236,8 +288,9 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
 
     await run_in_threadpool(_record)
     if overflow:
-        raise BadRequest("The request carried more bytes than the upload's length.",
-                         code="upload-exceeds-length")  # fmt: skip
+        raise BadRequest(
+            "The request carried more bytes than the upload's length.", code="upload-exceeds-length"
+        )
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(new_offset)}))
 
 
@@ -251,8 +304,9 @@ def delete_upload(upload_id: uuid.UUID, request: Request, tenant: HeaderTenant, 
     _require_tus(request)
     u = _get_upload(db, tenant.workspace_id, upload_id)
     if u.status == "complete":
-        raise Conflict("The upload is complete; delete the project instead.",
-                       code="upload-complete")  # fmt: skip
+        raise Conflict(
+            "The upload is complete; delete the project instead.", code="upload-complete"
+        )
     _staging(u).unlink(missing_ok=True)
     service.withdraw_project(db, tenant.workspace_id, u.project_id)
     return Response(status_code=204, headers=_tus_headers())

@@ -125,8 +125,10 @@ class _MultipartSink:
             if self.result.size > self.max_bytes:
                 raise PayloadTooLarge(
                     f"Direct uploads are limited to {self.max_bytes} bytes; use the resumable "
-                    "upload (POST /api/v1/uploads) for bigger files.", code="upload-too-large",
-                    limit=self.max_bytes)  # fmt: skip
+                    "upload (POST /api/v1/uploads) for bigger files.",
+                    code="upload-too-large",
+                    limit=self.max_bytes,
+                )
             self.out.write(data[start:end])
         else:
             self._field_bytes += n
@@ -150,12 +152,18 @@ async def receive_multipart(
         raise BadRequest("multipart/form-data needs a boundary.", code="invalid-multipart")
     with dest.open("wb") as out:
         sink = _MultipartSink(out, max_bytes)
-        parser = MultipartParser(boundary, {
-            "on_part_begin": sink.on_part_begin, "on_part_data": sink.on_part_data,
-            "on_part_end": sink.on_part_end, "on_header_field": sink.on_header_field,
-            "on_header_value": sink.on_header_value, "on_header_end": sink.on_header_end,
-            "on_headers_finished": sink.on_headers_finished,
-        })  # fmt: skip
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": sink.on_part_begin,
+                "on_part_data": sink.on_part_data,
+                "on_part_end": sink.on_part_end,
+                "on_header_field": sink.on_header_field,
+                "on_header_value": sink.on_header_value,
+                "on_header_end": sink.on_header_end,
+                "on_headers_finished": sink.on_headers_finished,
+            },
+        )
         try:
             async for chunk in chunks:
                 parser.write(chunk)
@@ -184,13 +192,16 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     for pair in header.split(","):
         parts = pair.strip().split(" ")
         if not parts[0] or len(parts) > 2:
-            raise BadRequest("Upload-Metadata must be `key base64value` pairs.",
-                             code="invalid-upload-metadata")  # fmt: skip
+            raise BadRequest(
+                "Upload-Metadata must be `key base64value` pairs.", code="invalid-upload-metadata"
+            )
         try:
             value = base64.b64decode(parts[1], validate=True).decode() if len(parts) == 2 else ""
         except (binascii.Error, UnicodeDecodeError):
-            raise BadRequest(f"Upload-Metadata value of {parts[0]!r} is not base64.",
-                             code="invalid-upload-metadata") from None  # fmt: skip
+            raise BadRequest(
+                f"Upload-Metadata value of {parts[0]!r} is not base64.",
+                code="invalid-upload-metadata",
+            ) from None
         out[parts[0]] = value
     return out
 
@@ -214,8 +225,9 @@ def locked(path: Path) -> Iterator[IO[bytes]]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Conflict("Another request is writing this upload.", code="upload-locked",
-                           status=423) from None  # fmt: skip
+            raise Conflict(
+                "Another request is writing this upload.", code="upload-locked", status=423
+            ) from None
         yield fh
     finally:
         fh.close()

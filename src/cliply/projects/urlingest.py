@@ -30,8 +30,14 @@ from cliply.storage.keys import VIDEO_EXTENSIONS
 ProgressFn = Callable[[float, str], None]
 MAX_REDIRECTS = 5
 CHUNK = 1024 * 1024
-_DIRECT_TYPES = ("video/", "application/octet-stream", "binary/octet-stream", "application/mp4",
-                 "application/x-matroska", "audio/")  # fmt: skip
+_DIRECT_TYPES = (
+    "video/",
+    "application/octet-stream",
+    "binary/octet-stream",
+    "application/mp4",
+    "application/x-matroska",
+    "audio/",
+)
 _USER_AGENT = f"Cliply/{__version__} (+https://cliply.dev)"
 
 
@@ -73,9 +79,11 @@ def open_guarded(
     for _ in range(MAX_REDIRECTS + 1):
         checked = check_url(current, policy)
         request = client.build_request(
-            "GET", checked.pinned_url(), headers={**(headers or {}), "Host": checked.host_header},
+            "GET",
+            checked.pinned_url(),
+            headers={**(headers or {}), "Host": checked.host_header},
             extensions={"sni_hostname": checked.host} if checked.scheme == "https" else {},
-        )  # fmt: skip
+        )
         try:
             response = client.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
@@ -142,9 +150,13 @@ def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: 
 
 
 def download_url(
-    url: str, dest_dir: Path, *, policy: UrlPolicy, limits: IngestLimits,
+    url: str,
+    dest_dir: Path,
+    *,
+    policy: UrlPolicy,
+    limits: IngestLimits,
     progress: ProgressFn | None = None,
-) -> Downloaded:  # fmt: skip
+) -> Downloaded:
     """Download the video behind `url` into `dest_dir` (raises UrlRefused)."""
     report = progress or _noop
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -207,17 +219,28 @@ def _guarded_ydl(policy: UrlPolicy, params: dict[str, Any]) -> Any:
 
 def _ydl_params(limits: IngestLimits) -> dict[str, Any]:
     return {
-        "quiet": True, "no_warnings": True, "noprogress": True, "noplaylist": True,
-        "logger": _QuietLogger(), "cachedir": False, "socket_timeout": 30,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "noplaylist": True,
+        "logger": _QuietLogger(),
+        "cachedir": False,
+        "socket_timeout": 30,
         # One file with picture and sound: no merge step, one URL to check.
-        "format": "best", "max_filesize": limits.max_bytes, "restrictfilenames": True,
-    }  # fmt: skip
+        "format": "best",
+        "max_filesize": limits.max_bytes,
+        "restrictfilenames": True,
+    }
 
 
 def _via_ytdlp(
-    client: httpx.Client, url: str, dest_dir: Path, policy: UrlPolicy, limits: IngestLimits,
+    client: httpx.Client,
+    url: str,
+    dest_dir: Path,
+    policy: UrlPolicy,
+    limits: IngestLimits,
     report: ProgressFn,
-) -> Downloaded:  # fmt: skip
+) -> Downloaded:
     from yt_dlp.utils import DownloadError
 
     ydl = _guarded_ydl(policy, _ydl_params(limits))
@@ -252,8 +275,11 @@ def _via_ytdlp(
     title = info.get("title") if isinstance(info.get("title"), str) else None
     protocol = str(info.get("protocol") or "https")
     if protocol in ("http", "https"):
-        headers = {k: str(v) for k, v in (info.get("http_headers") or {}).items()
-                   if k.lower() not in ("host", "cookie")}  # fmt: skip
+        headers = {
+            k: str(v)
+            for k, v in (info.get("http_headers") or {}).items()
+            if k.lower() not in ("host", "cookie")
+        }
         response, checked = open_guarded(client, media_url, policy, headers=headers)
         try:
             ext = str(info.get("ext") or "")
@@ -266,9 +292,14 @@ def _via_ytdlp(
 
 
 def _ytdlp_download(
-    url: str, dest_dir: Path, policy: UrlPolicy, limits: IngestLimits, report: ProgressFn,
-    title: str | None, info: dict[str, Any],
-) -> Downloaded:  # fmt: skip
+    url: str,
+    dest_dir: Path,
+    policy: UrlPolicy,
+    limits: IngestLimits,
+    report: ProgressFn,
+    title: str | None,
+    info: dict[str, Any],
+) -> Downloaded:
     """Streaming formats (HLS/DASH): yt-dlp downloads; every request it makes is checked."""
     from yt_dlp.utils import DownloadError
 
@@ -280,8 +311,11 @@ def _ytdlp_download(
                 raise UrlRefused("url-too-large", f"passed the {limits.max_bytes}-byte limit")
             report(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
 
-    params = {**_ydl_params(limits), "outtmpl": str(dest_dir / "source.%(ext)s"),
-              "progress_hooks": [hook]}  # fmt: skip
+    params = {
+        **_ydl_params(limits),
+        "outtmpl": str(dest_dir / "source.%(ext)s"),
+        "progress_hooks": [hook],
+    }
     ydl = _guarded_ydl(policy, params)
     try:
         done = ydl.extract_info(url, download=True)
@@ -289,8 +323,11 @@ def _ytdlp_download(
         if ydl.refusal is not None:
             raise ydl.refusal from None
         raise UrlRefused("url-download-failed", f"download failed: {_short(exc)}") from None
-    files = [Path(d["filepath"]) for d in (done or {}).get("requested_downloads") or []
-             if d.get("filepath")]  # fmt: skip
+    files = [
+        Path(d["filepath"])
+        for d in (done or {}).get("requested_downloads") or []
+        if d.get("filepath")
+    ]
     if not files or not files[0].is_file():
         raise UrlRefused("url-download-failed", "yt-dlp produced no file")
     path = files[0]

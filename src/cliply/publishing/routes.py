@@ -28,9 +28,15 @@ def list_posts(
 ) -> Page[PostOut]:
     tenant.require("posts.read")
     rows, nxt = service.list_posts(
-        db, tenant.workspace_id, clip_id=clip_id, account_id=account_id, status=status,
-        platform=platform, cursor=cursor, limit=limit,
-    )  # fmt: skip
+        db,
+        tenant.workspace_id,
+        clip_id=clip_id,
+        account_id=account_id,
+        status=status,
+        platform=platform,
+        cursor=cursor,
+        limit=limit,
+    )
     return Page[PostOut](items=[PostOut.model_validate(p) for p in rows], next_cursor=nxt)
 
 

@@ -88,8 +88,12 @@ def publish_tiktok(target: Target, path: Path, size: int, ctx: JobContext) -> Pu
         ref = target.upload_ref
         if ref is not None:
             status = tokens.call(lambda t: tiktok.fetch_status(t, ref))
-            ctx.event("tiktok_status", f"previous upload is {status.status}", publish_id=ref,
-                      uploaded_bytes=status.uploaded_bytes)  # fmt: skip
+            ctx.event(
+                "tiktok_status",
+                f"previous upload is {status.status}",
+                publish_id=ref,
+                uploaded_bytes=status.uploaded_bytes,
+            )
             # FAILED posted nothing (a refusal for good already ended the schedule, so this
             # is a retry or the user's second try): like an incomplete upload, start anew.
             if status.status != STATUS_FAILED:
@@ -102,8 +106,12 @@ def publish_tiktok(target: Target, path: Path, size: int, ctx: JobContext) -> Pu
         post_info = _post_info(target, info)
         upload = tokens.call(lambda t: tiktok.init_video_upload(t, post_info, size))
         record_upload_ref(target.post_id, upload.publish_id, "uploading")
-        ctx.event("tiktok_init", "upload initialised", publish_id=upload.publish_id,
-                  chunks=upload.plan.total_chunk_count)  # fmt: skip
+        ctx.event(
+            "tiktok_init",
+            "upload initialised",
+            publish_id=upload.publish_id,
+            chunks=upload.plan.total_chunk_count,
+        )
         tiktok.upload_chunks(
             upload,
             path,

@@ -87,9 +87,14 @@ def list_schedules(
 ) -> Page[ScheduleOut]:
     tenant.require("schedules.read")
     rows, nxt = service.list_schedules(
-        db, tenant.workspace_id, status=status, clip_id=clip_id, account_id=account_id,
-        cursor=cursor, limit=limit,
-    )  # fmt: skip
+        db,
+        tenant.workspace_id,
+        status=status,
+        clip_id=clip_id,
+        account_id=account_id,
+        cursor=cursor,
+        limit=limit,
+    )
     return Page[ScheduleOut](items=_out(db, rows), next_cursor=nxt)
 
 
@@ -99,8 +104,11 @@ def get_schedule(schedule_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Schedu
     return _out(db, [service.get_schedule(db, tenant.workspace_id, schedule_id)])[0]
 
 
-@router.patch("/schedules/{schedule_id}", response_model=ScheduleOut,
-              summary="Edit a schedule not yet publishing; editing a failed one retries it")  # fmt: skip
+@router.patch(
+    "/schedules/{schedule_id}",
+    response_model=ScheduleOut,
+    summary="Edit a schedule not yet publishing; editing a failed one retries it",
+)
 def update_schedule(
     schedule_id: uuid.UUID, body: SchedulePatch, tenant: HeaderTenant, db: DB
 ) -> ScheduleOut:
@@ -120,8 +128,9 @@ def _check_cron_secret(authorization: str | None, x_cron_secret: str | None) -> 
     configured = get_settings().cron_secret
     secret = configured.get_secret_value() if configured is not None else ""
     if not secret:
-        raise NotFound("The cron endpoints are disabled (CRON_SECRET is not set).",
-                       code="cron-disabled")  # fmt: skip
+        raise NotFound(
+            "The cron endpoints are disabled (CRON_SECRET is not set).", code="cron-disabled"
+        )
     given = x_cron_secret
     if given is None and authorization:
         scheme, _, value = authorization.partition(" ")
@@ -136,8 +145,11 @@ def _check_cron_secret(authorization: str | None, x_cron_secret: str | None) -> 
         raise Forbidden("The cron secret is wrong.", code="cron-secret-invalid")
 
 
-@router.post("/cron/scan-schedules", response_model=ScanOut,
-             summary="For an external cron: queue publish jobs for due schedules")  # fmt: skip
+@router.post(
+    "/cron/scan-schedules",
+    response_model=ScanOut,
+    summary="For an external cron: queue publish jobs for due schedules",
+)
 def cron_scan_schedules(
     db: DB,
     authorization: Annotated[str | None, Header()] = None,
@@ -145,5 +157,6 @@ def cron_scan_schedules(
 ) -> ScanOut:
     _check_cron_secret(authorization, x_cron_secret)
     result = service.scan_due(db)
-    return ScanOut(claimed=len(result.claimed), schedule_ids=result.claimed,
-                   repaired=result.repaired)  # fmt: skip
+    return ScanOut(
+        claimed=len(result.claimed), schedule_ids=result.claimed, repaired=result.repaired
+    )

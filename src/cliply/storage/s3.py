@@ -187,9 +187,11 @@ class S3Storage:
                 total += len(body)
                 del body  # drop this part before the next one is read
             self._client.complete_multipart_upload(
-                Bucket=self.bucket, Key=full, UploadId=upload_id,
+                Bucket=self.bucket,
+                Key=full,
+                UploadId=upload_id,
                 MultipartUpload={"Parts": done},  # type: ignore[typeddict-item]
-            )  # fmt: skip
+            )
         except BaseException:
             # Abandoned parts cost money until aborted.
             with suppress(ClientError, BotoCoreError):

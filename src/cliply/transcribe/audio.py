@@ -58,17 +58,35 @@ def extract_wav(src: Path, dst: Path) -> Path:
     """Decode the first audio stream of `src` into 16 kHz mono 16-bit WAV at `dst`."""
     check_input(src)
     _run_ffmpeg(
-        ["-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-         "-c:a", "pcm_s16le", "-f", "wav", str(dst)],
+        [
+            "-i",
+            str(src),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "wav",
+            str(dst),
+        ],
         "audio extraction",
-    )  # fmt: skip
+    )
     return dst
 
 
 def encode_compressed(
-    src: Path, dst: Path, *, start: float | None = None, duration: float | None = None,
+    src: Path,
+    dst: Path,
+    *,
+    start: float | None = None,
+    duration: float | None = None,
     bitrate: str = "32k",
-) -> Path:  # fmt: skip
+) -> Path:
     """Encode (a slice of) `src` as 16 kHz mono Opus in Ogg: small uploads for cloud engines."""
     check_input(src)
     seek: list[str] = []
@@ -77,10 +95,29 @@ def encode_compressed(
     if duration is not None:
         seek += ["-t", f"{duration:.3f}"]
     _run_ffmpeg(
-        [*seek, "-i", str(src), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-         "-c:a", "libopus", "-b:a", bitrate, "-application", "voip", "-f", "ogg", str(dst)],
+        [
+            *seek,
+            "-i",
+            str(src),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-c:a",
+            "libopus",
+            "-b:a",
+            bitrate,
+            "-application",
+            "voip",
+            "-f",
+            "ogg",
+            str(dst),
+        ],
         "audio compression",
-    )  # fmt: skip
+    )
     return dst
 
 

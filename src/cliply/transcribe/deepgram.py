@@ -64,9 +64,10 @@ def transcript_from_response(
         alternative = results["channels"][0]["alternatives"][0]
     except (KeyError, IndexError, TypeError) as exc:
         raise TranscriptionError(
-            "deepgram_bad_response", "Deepgram response lacks results.channels[0].alternatives[0]",
+            "deepgram_bad_response",
+            "Deepgram response lacks results.channels[0].alternatives[0]",
             retryable=True,
-        ) from exc  # fmt: skip
+        ) from exc
     words = [_word(w) for w in alternative.get("words") or [] if isinstance(w, dict)]
     words = [w for w in words if w.text]
     utterances = results.get("utterances") or []
@@ -120,13 +121,20 @@ class DeepgramTranscriber(CloudTranscriber):
             ctype = "audio/ogg"
         report(progress, 0.1)
         with DeepgramClient(
-            self.api_key, base_url=self.base_url, timeout_s=self.timeout_s,
-            max_retries=self.max_retries, max_wait_s=self.max_wait_s, sleep=self.sleep,
-        ) as client:  # fmt: skip
+            self.api_key,
+            base_url=self.base_url,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            max_wait_s=self.max_wait_s,
+            sleep=self.sleep,
+        ) as client:
             data = client.listen_file(
-                upload, content_type=ctype, model=self.model, language=language,
+                upload,
+                content_type=ctype,
+                model=self.model,
+                language=language,
                 diarize=self.diarize,
-            )  # fmt: skip
+            )
         transcript = transcript_from_response(data, model=self.model, language=language)
         report(progress, 1.0)
         return transcript

@@ -15,9 +15,15 @@ from cliply.transcribe.models import Segment, Transcript, Word
 
 # verbose_json names the language ("english"); we store ISO 639-1 codes.
 _LANGUAGE_NAMES = {
-    "english": "en", "spanish": "es", "french": "fr", "german": "de",
-    "italian": "it", "portuguese": "pt", "dutch": "nl", "japanese": "ja",
-}  # fmt: skip
+    "english": "en",
+    "spanish": "es",
+    "french": "fr",
+    "german": "de",
+    "italian": "it",
+    "portuguese": "pt",
+    "dutch": "nl",
+    "japanese": "ja",
+}
 
 
 def _norm(token: str) -> str:
@@ -62,13 +68,22 @@ def transcript_parts(
         if not text and not mine:
             continue
         segments.append(
-            Segment(start=start, end=end, text=text or " ".join(w.text for w in mine),
-                    words=_with_punctuation(mine, text))
-        )  # fmt: skip
+            Segment(
+                start=start,
+                end=end,
+                text=text or " ".join(w.text for w in mine),
+                words=_with_punctuation(mine, text),
+            )
+        )
     if not segments and words:
-        segments = [Segment(start=words[0].start, end=words[-1].end,
-                            text=str(data.get("text") or " ".join(w.text for w in words)).strip(),
-                            words=words)]  # fmt: skip
+        segments = [
+            Segment(
+                start=words[0].start,
+                end=words[-1].end,
+                text=str(data.get("text") or " ".join(w.text for w in words)).strip(),
+                words=words,
+            )
+        ]
     lang = data.get("language")
     language = _LANGUAGE_NAMES.get(str(lang).lower(), str(lang)) if lang else None
     return segments, float(data.get("duration") or 0.0), language
@@ -89,31 +104,46 @@ class OpenAITranscriber(CloudTranscriber):
         self, src: Path, tmp: Path, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
         with OpenAIAudioClient(
-            self.api_key, base_url=self.base_url, timeout_s=self.timeout_s,
-            max_retries=self.max_retries, max_wait_s=self.max_wait_s,
-            max_upload_bytes=self.max_upload_bytes, sleep=self.sleep,
-        ) as client:  # fmt: skip
+            self.api_key,
+            base_url=self.base_url,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            max_wait_s=self.max_wait_s,
+            max_upload_bytes=self.max_upload_bytes,
+            sleep=self.sleep,
+        ) as client:
             return self._run(client, src, tmp, language, progress)
 
     def _run(
-        self, client: OpenAIAudioClient, src: Path, tmp: Path, language: str | None,
+        self,
+        client: OpenAIAudioClient,
+        src: Path,
+        tmp: Path,
+        language: str | None,
         progress: ProgressCallback | None,
-    ) -> Transcript:  # fmt: skip
+    ) -> Transcript:
         whole = encode_compressed(src, tmp / "audio.ogg", bitrate=self.bitrate)
         # 5% head room: chunk sizes are estimated from the whole file's average bitrate.
         budget = int(self.max_upload_bytes * 0.95)
         if whole.stat().st_size <= budget:
-            data = client.transcribe_file(whole, model=self.model, language=language,
-                                          content_type="audio/ogg")  # fmt: skip
+            data = client.transcribe_file(
+                whole, model=self.model, language=language, content_type="audio/ogg"
+            )
             segments, duration, detected = transcript_parts(data, 0.0)
             report(progress, 1.0)
             return self._transcript(segments, duration, language or detected)
         return self._run_chunked(client, src, whole, tmp, budget, language, progress)
 
     def _run_chunked(
-        self, client: OpenAIAudioClient, src: Path, whole: Path, tmp: Path, budget: int,
-        language: str | None, progress: ProgressCallback | None,
-    ) -> Transcript:  # fmt: skip
+        self,
+        client: OpenAIAudioClient,
+        src: Path,
+        whole: Path,
+        tmp: Path,
+        budget: int,
+        language: str | None,
+        progress: ProgressCallback | None,
+    ) -> Transcript:
         wav = extract_wav(src, tmp / "audio.wav")
         total = wav_duration(wav)
         bytes_per_s = whole.stat().st_size / max(total, 0.001)
@@ -127,8 +157,13 @@ class OpenAITranscriber(CloudTranscriber):
         index = 0
         while pending:
             start, end = pending.pop(0)
-            part = encode_compressed(wav, tmp / f"part{index}.ogg", start=start,
-                                     duration=end - start, bitrate=self.bitrate)  # fmt: skip
+            part = encode_compressed(
+                wav,
+                tmp / f"part{index}.ogg",
+                start=start,
+                duration=end - start,
+                bitrate=self.bitrate,
+            )
             index += 1
             if part.stat().st_size > self.max_upload_bytes and end - start > 2.0:
                 # Variable bitrate made this piece too big: halve it and try again.
@@ -137,8 +172,9 @@ class OpenAITranscriber(CloudTranscriber):
                 pending[:0] = [(start, middle), (middle, end)]
                 continue
             # The previous text as prompt keeps style and spelling consistent across chunks.
-            data = client.transcribe_file(part, model=self.model, language=language,
-                                          prompt=prompt, content_type="audio/ogg")  # fmt: skip
+            data = client.transcribe_file(
+                part, model=self.model, language=language, prompt=prompt, content_type="audio/ogg"
+            )
             part.unlink()
             chunk_segments, _, chunk_lang = transcript_parts(data, start)
             segments.extend(chunk_segments)

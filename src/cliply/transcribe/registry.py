@@ -60,26 +60,35 @@ def build_transcriber(
     if name == "local":
         c = local or LocalEngineConfig()
         return LocalTranscriber(
-            model=c.model, device=c.device, compute_type=c.compute_type,
-            cpu_threads=c.cpu_threads, download_root=c.download_root,
+            model=c.model,
+            device=c.device,
+            compute_type=c.compute_type,
+            cpu_threads=c.cpu_threads,
+            download_root=c.download_root,
             chunk_seconds=c.chunk_seconds,
-        )  # fmt: skip
+        )
     if name == "deepgram":
         if deepgram is None or not deepgram.api_key:
             raise TranscriptionError("engine_not_configured", "Deepgram needs an API key")
         return DeepgramTranscriber(
-            api_key=deepgram.api_key, base_url=deepgram.base_url, model=deepgram.model,
-            diarize=deepgram.diarize, timeout_s=deepgram.timeout_s,
+            api_key=deepgram.api_key,
+            base_url=deepgram.base_url,
+            model=deepgram.model,
+            diarize=deepgram.diarize,
+            timeout_s=deepgram.timeout_s,
             max_retries=deepgram.max_retries,
-        )  # fmt: skip
+        )
     if name == "openai":
         if openai is None or not openai.api_key:
             raise TranscriptionError("engine_not_configured", "OpenAI needs an API key")
         return OpenAITranscriber(
-            api_key=openai.api_key, base_url=openai.base_url, model=openai.model,
-            max_upload_bytes=openai.max_upload_bytes, timeout_s=openai.timeout_s,
+            api_key=openai.api_key,
+            base_url=openai.base_url,
+            model=openai.model,
+            max_upload_bytes=openai.max_upload_bytes,
+            timeout_s=openai.timeout_s,
             max_retries=openai.max_retries,
-        )  # fmt: skip
+        )
     raise TranscriptionError(
         "unknown_engine", f"unknown transcription engine {name!r}; known: {', '.join(ENGINE_NAMES)}"
     )
