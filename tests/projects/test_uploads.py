@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from cliply.billing import gate
 from cliply.db.engine import owner_session
-from cliply.pipeline.config import app_storage
 from cliply.projects.models import Project
+from cliply.storage import app_storage
 from tests.conftest import reset_caches
 from tests.projects.helpers import owner_ws, upload
 
@@ -28,7 +28,7 @@ TUS = {"Tus-Resumable": "1.0.0"}
 @pytest.fixture
 def live(db_url: str) -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1, so a client can drop its connection."""
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")

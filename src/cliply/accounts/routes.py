@@ -13,6 +13,7 @@ from cliply.accounts import oauth, service
 from cliply.accounts.platforms import check_platform
 from cliply.accounts.schemas import AccountOut, ConnectIn, ConnectOut
 from cliply.api.deps import DB, HeaderTenant
+from cliply.db.engine import owner_session
 
 router = APIRouter(tags=["accounts"])
 
@@ -63,8 +64,6 @@ async def callback(
 
 
 def _account_out(workspace_id: uuid.UUID, account_id: uuid.UUID) -> AccountOut:
-    from cliply.db.engine import owner_session
-
     with owner_session() as db:
         return AccountOut.model_validate(service.get_account(db, workspace_id, account_id))
 

@@ -15,8 +15,7 @@ from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipOut, ClipPatch, MediaLink
 from cliply.config import get_settings
 from cliply.errors import Forbidden, NotFound
-from cliply.pipeline.config import app_storage
-from cliply.storage import LocalStorage
+from cliply.storage import LocalStorage, app_storage
 from cliply.storage.base import StorageError
 
 router = APIRouter(tags=["clips"])

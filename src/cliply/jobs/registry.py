@@ -138,21 +138,11 @@ def periodic(
     return register
 
 
-# Modules whose import registers handlers and periodic tasks (each domain's tasks.py).
-HANDLER_MODULES: list[str] = [
-    "cliply.jobs.tasks",
-    "cliply.projects.tasks",
-    "cliply.clips.tasks",
-    "cliply.billing.tasks",
-    "cliply.accounts.tasks",
-    "cliply.schedules.tasks",
-    "cliply.publishing.tasks",
-]
+def load_handlers(modules: Iterable[str] = ()) -> None:
+    """Import extra handler modules named in settings (CLIPLY_EXTRA_HANDLER_MODULES).
 
-
-def load_handlers(extra: Iterable[str] = ()) -> None:
-    """Import every handler module (and `extra` ones, e.g. CLIPLY_EXTRA_HANDLER_MODULES)."""
+    The domains' own handler modules are imported by name in `cliply.app`, the top floor."""
     import importlib
 
-    for module in [*HANDLER_MODULES, *extra]:
+    for module in modules:
         importlib.import_module(module)

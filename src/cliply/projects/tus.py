@@ -22,7 +22,6 @@ from starlette.requests import ClientDisconnect
 from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, Conflict, Gone, NotFound, PayloadTooLarge
-from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service
 from cliply.projects.deps import StreamTenant, tenant_db
@@ -42,6 +41,7 @@ from cliply.projects.uploads import (
     staging_root,
     upload_expiry,
 )
+from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["uploads"])

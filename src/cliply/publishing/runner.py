@@ -23,7 +23,7 @@ from cliply.accounts.tokens import TokensUnreadable
 from cliply.db.engine import get_engine
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.jobs.registry import JobContext, PermanentError, RetryableError
-from cliply.pipeline.config import app_storage, work_root
+from cliply.pipeline.config import work_root
 from cliply.publishing.errors import PublishRefused
 from cliply.publishing.records import (
     Finished,
@@ -35,7 +35,7 @@ from cliply.publishing.records import (
     record_failure,
     record_published,
 )
-from cliply.storage import ObjectNotFound, StorageError
+from cliply.storage import ObjectNotFound, StorageError, app_storage
 
 log = structlog.get_logger(__name__)
 

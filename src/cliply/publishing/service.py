@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from cliply.api.pagination import paginate
+from cliply.db.pagination import paginate
 from cliply.errors import NotFound
 from cliply.publishing.models import Post
 

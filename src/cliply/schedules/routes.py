@@ -10,8 +10,8 @@ from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.orm import Session
 
 from cliply.api.deps import DB, HeaderTenant
-from cliply.api.pagination import Page
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound, Unauthorized
 from cliply.schedules import service
 from cliply.schedules.models import Schedule

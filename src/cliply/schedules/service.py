@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from cliply.accounts.models import ConnectedAccount
 from cliply.accounts.service import get_account, usable_reason
-from cliply.api.pagination import paginate
 from cliply.audit.service import record as audit
 from cliply.billing.gate import check_feature
 from cliply.clips.models import Clip
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, NotFound, ValidationFailed
 from cliply.jobs import queue, registry
 from cliply.publishing.models import Post
