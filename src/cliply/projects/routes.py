@@ -16,19 +16,19 @@ from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.api.pagination import Page, paginate
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, PayloadTooLarge, ValidationFailed
+from cliply.ingest.ssrf import UrlPolicy, UrlRefused, check_url
+from cliply.ingest.uploads import (
+    extension_of,
+    move_to_storage,
+    receive_multipart,
+    staging_root,
+)
 from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service, tus
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Project
 from cliply.projects.schemas import OptionsIn, ProjectOut, TranscriptFormat, UrlProjectIn
-from cliply.projects.ssrf import UrlPolicy, UrlRefused, check_url
-from cliply.projects.uploads import (
-    extension_of,
-    move_to_storage,
-    receive_multipart,
-    staging_root,
-)
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["projects"])

@@ -4,6 +4,8 @@ job chain, transcripts. Every query is scoped to one workspace."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -15,7 +17,7 @@ from cliply.jobs import registry
 from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
 from cliply.pipeline.options import ClipOptions
-from cliply.projects.models import Project, Transcript
+from cliply.projects.models import Project, Transcript, Upload
 from cliply.storage import ObjectNotFound, Storage
 from cliply.storage.keys import project_prefixes, transcript_key
 
@@ -88,6 +90,16 @@ def withdraw_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
         delete(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
     )
     gate.release(db, workspace_id, PROJECTS_METRIC, event_key=project_event_key(project_id))
+
+
+def abort_expired_uploads(db: Session, now: datetime) -> int:
+    """Abandon open resumable uploads past their expiry (periodic task): their staging files
+    go, and so do their projects (quota given back)."""
+    rows = list(db.scalars(select(Upload).where(Upload.status == "open", Upload.expires_at < now)))
+    for u in rows:
+        Path(u.staging_path).unlink(missing_ok=True)
+        withdraw_project(db, u.workspace_id, u.project_id)
+    return len(rows)
 
 
 def get_project(

@@ -22,13 +22,7 @@ from starlette.requests import ClientDisconnect
 from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, Conflict, Gone, NotFound, PayloadTooLarge
-from cliply.pipeline.config import app_storage
-from cliply.pipeline.options import ClipOptions
-from cliply.projects import service
-from cliply.projects.deps import StreamTenant, tenant_db
-from cliply.projects.models import Upload
-from cliply.projects.schemas import UploadOut
-from cliply.projects.uploads import (
+from cliply.ingest.uploads import (
     OFFSET_CONTENT_TYPE,
     TUS_EXTENSIONS,
     TUS_VERSION,
@@ -42,6 +36,12 @@ from cliply.projects.uploads import (
     staging_root,
     upload_expiry,
 )
+from cliply.pipeline.config import app_storage
+from cliply.pipeline.options import ClipOptions
+from cliply.projects import service
+from cliply.projects.deps import StreamTenant, tenant_db
+from cliply.projects.models import Upload
+from cliply.projects.schemas import UploadOut
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["uploads"])
@@ -310,15 +310,6 @@ def delete_upload(upload_id: uuid.UUID, request: Request, tenant: HeaderTenant, 
     _staging(u).unlink(missing_ok=True)
     service.withdraw_project(db, tenant.workspace_id, u.project_id)
     return Response(status_code=204, headers=_tus_headers())
-
-
-def abort_expired(db: Any, now: Any) -> int:
-    """Abandon open uploads past their expiry (periodic task): staging files go, projects too."""
-    rows = list(db.scalars(select(Upload).where(Upload.status == "open", Upload.expires_at < now)))
-    for u in rows:
-        _staging(u).unlink(missing_ok=True)
-        service.withdraw_project(db, u.workspace_id, u.project_id)
-    return len(rows)
 
 
 __all__ = ["Tenant", "router"]
