@@ -1,3 +1,3 @@
-from tests.pipeline.fixtures import bad_inputs, fast_render, talk_video
+from tests.projects.conftest import bad_inputs, fast_render, live, talk_video
 
-__all__ = ["bad_inputs", "fast_render", "talk_video"]
+__all__ = ["bad_inputs", "fast_render", "live", "talk_video"]

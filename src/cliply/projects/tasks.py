@@ -281,7 +281,8 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
 
 @registry.periodic("pipeline.cleanup", every_s=3600)
 def cleanup() -> None:
-    """Abandon expired resumable uploads and drop cached sources unused for a day."""
+    """Abandon expired resumable uploads, fail stalled direct ones, and drop cached sources unused for a day."""
     with owner_session() as db:
         service.abort_expired_uploads(db, datetime.now(UTC))
+        service.fail_stalled_uploads(db, datetime.now(UTC))
     clean_cache(config.work_root(), 86400)
