@@ -36,7 +36,6 @@ from cliply.products import routes as products_routes
 from cliply.projects import routes as projects_routes
 from cliply.projects import tasks as projects_tasks
 from cliply.publishing import routes as publishing_routes
-from cliply.publishing import tasks as publishing_tasks
 from cliply.schedules import routes as schedules_routes
 from cliply.schedules import tasks as schedules_tasks
 from cliply.web import routes as web
@@ -71,7 +70,6 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     billing_tasks,
     accounts_tasks,
     schedules_tasks,
-    publishing_tasks,
 )
 
 

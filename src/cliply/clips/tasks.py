@@ -17,9 +17,10 @@ from typing import Any
 from cliply.clips import flows, service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
-from cliply.jobs import registry
-from cliply.jobs.registry import JobContext, PermanentError
+from cliply.jobs import queue, registry
+from cliply.jobs.registry import JobContext, JobInterrupted, PermanentError, RetryableError
 from cliply.media import MediaError, probe
+from cliply.media.errors import MediaInterrupted
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import service as projects
@@ -28,9 +29,13 @@ from cliply.storage import app_storage
 from cliply.storage.keys import render_key, thumbnail_key
 
 
-def _set_clip(clip_id: uuid.UUID, version: int, **values: Any) -> None:
-    """Update the clip if it still is at `version`, then settle its project."""
+def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
+    """Update the clip if it still is at `version` and this attempt still holds its job (one
+    released at shutdown or reclaimed must not write over the next attempt), then settle
+    its project."""
     with owner_session() as db:
+        if not queue.holds(db, ctx.job_id, ctx.worker_id, ctx.attempt):
+            return
         clip = service.update_render_state(db, clip_id, version, **values)
         if clip is not None:
             flows.settle_project(db, clip.workspace_id, clip.project_id)
@@ -112,7 +117,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
         info = probe(path)
-        with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=config.work_root()) as tmp:
+        with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=ctx.scratch_dir()) as tmp:
             out = steps.render_clip_files(
                 path,
                 info,
@@ -128,14 +133,23 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
+    except JobInterrupted:
+        raise  # the worker stopped this attempt (shutdown, reclaimed): the job runs again
+    except MediaInterrupted as exc:  # ffmpeg stopped by a signal: not the clip's fault
+        if ctx.interrupted:
+            raise
+        if stage.last_attempt(ctx):
+            _set_clip(ctx, clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
+        raise RetryableError(exc.message, exc.code) from exc
     except MediaError as exc:
-        _set_clip(clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
+        _set_clip(ctx, clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
         raise PermanentError(exc.message, exc.code) from exc
     except Exception as exc:
-        if stage.last_attempt(ctx):
-            _set_clip(clip_id, version, status="failed", error=str(exc) or repr(exc))
+        if not ctx.interrupted and stage.last_attempt(ctx):
+            _set_clip(ctx, clip_id, version, status="failed", error=str(exc) or repr(exc))
         raise
     _set_clip(
+        ctx,
         clip_id,
         version,
         status="ready",
