@@ -80,11 +80,6 @@ LOCAL_IMPORT_ALLOWED: dict[tuple[str, str], str] = {
     # The embedded PostgreSQL package is optional and heavy: imported only when no
     # DATABASE_URL is set.
     ("cliply.db.engine", "cliply.db.embedded"): "optional embedded PostgreSQL",
-    # H3 (jobs/worker.py): settings, engine and logging read lazily in build_options and
-    # run_worker; no cycle behind them, they move to module level.
-    ("cliply.jobs.worker", "cliply.config"): "H3: move to module level",
-    ("cliply.jobs.worker", "cliply.db.engine"): "H3: move to module level",
-    ("cliply.jobs.worker", "cliply.logging"): "H3: move to module level",
 }
 
 # Writes to another unit's model still being moved to their owner (writer module, model).
