@@ -173,6 +173,17 @@ def test_fixed_word_is_burned_in_and_preview_is_what_renders(
     before = client.get(f"{url}/captions.ass", headers=h)
     assert before.status_code == 200 and "Yeast" in before.text.replace("YEAST", "Yeast")
 
+    # The timeline's waveform reaches past the clip: louder while speaking than in the pauses.
+    gap_at = (timeline[0][1] + timeline[1][0]) / 2
+    wave = client.get(f"{url}/waveform?start=0&end={e0 + 5}", headers=h).json()
+    assert wave["start"] == 0 and abs(len(wave["peaks"]) - round((e0 + 5) * 50)) <= 1
+    speech = wave["peaks"][round((s0 + 0.5) * 50) : round((e0 - 0.5) * 50)]
+    assert max(wave["peaks"]) == 1.0 and max(speech) > 0.3
+    assert wave["peaks"][round(gap_at * 50)] < 0.05
+    assert client.get(f"{url}/waveform?start=5&end=2", headers=h).status_code == 422
+    src = client.get(f"{url}/source", headers=h, follow_redirects=False)
+    assert src.status_code == 307 and "/api/v1/files/videos/" in src.headers["location"]
+
     # The editor's draft: the first two sentences, "Yeast" misheard → fixed, the hook on.
     words = client.get(f"{url}/words", headers=h).json()["words"]
     first_word = next(w["index"] for w in words if w["start"] >= timeline[0][0] - 1e-3)

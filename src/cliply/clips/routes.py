@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import mimetypes
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 
 from cliply.api.deps import DB, HeaderTenant
@@ -23,6 +24,7 @@ from cliply.clips.schemas import (
     PreviewItem,
     PreviewOut,
     RenderJobOut,
+    WaveformOut,
     WordOut,
 )
 from cliply.config import get_settings
@@ -221,6 +223,41 @@ def clip_thumbnail(
     clip_id: uuid.UUID, tenant: HeaderTenant, db: DB, redirect: bool = True
 ) -> Response | MediaLink:
     return _link(db, tenant, clip_id, "thumb", redirect)
+
+
+@router.get(
+    "/clips/{clip_id}/waveform",
+    response_model=WaveformOut,
+    summary="Audio peaks of the source around the clip (50 per second), for trimming",
+)
+def clip_waveform(
+    clip_id: uuid.UUID,
+    tenant: HeaderTenant,
+    db: DB,
+    start: Annotated[float, Query(ge=0)],
+    end: Annotated[float, Query(gt=0)],
+) -> WaveformOut:
+    tenant.require("clips.read")
+    s, e, peaks = service.waveform(db, tenant.workspace_id, clip_id, app_storage(), start, end)
+    return WaveformOut(start=s, end=e, per_second=50, peaks=peaks)
+
+
+@router.get(
+    "/clips/{clip_id}/source",
+    response_model=MediaLink,
+    responses={307: {"description": "Redirect to a signed URL of the source video"}},
+    summary="Signed link to the clip's source video (the editor plays it to trim)",
+)
+def clip_source(
+    clip_id: uuid.UUID, tenant: HeaderTenant, db: DB, redirect: bool = True
+) -> Response | MediaLink:
+    tenant.require("clips.read")
+    key = service.source_key(db, tenant.workspace_id, clip_id)
+    ttl = get_settings().download_url_ttl_s
+    url = app_storage().url(key, ttl)
+    if redirect:
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    return MediaLink(url=url, expires_in=ttl)
 
 
 @router.get(

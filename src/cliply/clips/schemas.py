@@ -172,3 +172,10 @@ class ClipOut(BaseModel):
 class MediaLink(BaseModel):
     url: str
     expires_in: int
+
+
+class WaveformOut(BaseModel):
+    start: float
+    end: float
+    per_second: int
+    peaks: list[float] = Field(description="Peak level 0..1 of each 1/per_second s.")

@@ -31,6 +31,7 @@ from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
 from cliply.jobs.service import latest_by_dedupe_keys
 from cliply.media import probe
+from cliply.media.audio import waveform_peaks
 from cliply.media.captions import CAPTION_STYLES
 from cliply.pipeline.config import render_spec, work_root
 from cliply.pipeline.options import MAX_CLIP_S
@@ -398,6 +399,42 @@ def words_of(
     clip = get_clip(db, workspace_id, clip_id)
     project = projects.get_project(db, workspace_id, clip.project_id)
     return _words(storage, workspace_id, clip.project_id), clip, project.duration_s
+
+
+WAVEFORM_MAX_S = 20 * 60.0
+
+
+def waveform(
+    db: Session,
+    workspace_id: uuid.UUID,
+    clip_id: uuid.UUID,
+    storage: Storage,
+    start: float,
+    end: float,
+) -> tuple[float, float, list[float]]:
+    """Peaks of the source's audio in [start, end) (clamped to the source), for the editor's
+    timeline, which may reach past the clip."""
+    clip = get_clip(db, workspace_id, clip_id)
+    project = projects.get_project(db, workspace_id, clip.project_id)
+    if project.source_key is None:
+        raise Conflict("The project has no source video.", code="source-missing")
+    duration = project.duration_s or end
+    start, end = max(0.0, start), min(end, duration)
+    if end <= start or end - start > WAVEFORM_MAX_S:
+        raise ValidationFailed(
+            f"Ask for 0 to {WAVEFORM_MAX_S / 60:g} minutes inside the video.",
+            code="waveform-range",
+        )
+    path = local_source(storage, project.source_key, work_root())
+    return start, end, waveform_peaks(path, start=start, end=end)
+
+
+def source_key(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> str:
+    clip = get_clip(db, workspace_id, clip_id)
+    project = projects.get_project(db, workspace_id, clip.project_id)
+    if project.source_key is None:
+        raise Conflict("The project has no source video.", code="source-missing")
+    return project.source_key
 
 
 def delete_clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, storage: Storage) -> None:
