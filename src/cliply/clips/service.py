@@ -222,6 +222,29 @@ def list_clips(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> l
     )
 
 
+def recent_clips(
+    db: Session, workspace_id: uuid.UUID, statuses: tuple[str, ...], limit: int = 100
+) -> list[Clip]:
+    """The workspace's newest clips in these states (the schedule form's picker)."""
+    return list(
+        db.scalars(
+            select(Clip)
+            .where(Clip.workspace_id == workspace_id, Clip.status.in_(statuses))
+            .order_by(Clip.created_at.desc(), Clip.id)
+            .limit(limit)
+        )
+    )
+
+
+def titles(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Clip.id, Clip.title).where(Clip.workspace_id == workspace_id, Clip.id.in_(ids))
+    ).tuples()
+    return {i: t for i, t in rows}
+
+
 def get_clip(
     db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, *, lock: bool = False
 ) -> Clip:
