@@ -8,7 +8,7 @@ modules over the JSON API (post forms, batch scheduling, schedules).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
@@ -21,7 +21,8 @@ from cliply.clips import service as clips
 from cliply.errors import CliplyError
 from cliply.schedules import service as schedules
 from cliply.schedules.routes import _out as schedules_out
-from cliply.web.deps import PageRoute, StudioPage, redirect
+from cliply.schedules.schemas import ScheduleOut
+from cliply.web.deps import PageRoute, Studio, StudioPage, redirect
 
 router = APIRouter(route_class=PageRoute)
 
@@ -36,11 +37,10 @@ POST_FILTERS = {
 
 
 def _accounts_page(
-    studio: Any, errors: dict[str, str] | None = None, status_code: int = 200
+    studio: Studio, errors: dict[str, str] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     rows = [
-        AccountOut.model_validate(a)
-        for a in accounts.list_accounts(studio.db, studio.workspace_id)
+        AccountOut.model_validate(a) for a in accounts.list_accounts(studio.db, studio.workspace_id)
     ]
     return studio.render(
         "publishing/accounts.html",
@@ -84,10 +84,18 @@ def disconnect(account_id: uuid.UUID, studio: StudioPage) -> Response:
 
 @router.get("/schedule", response_class=HTMLResponse)
 def schedule_page(
-    studio: StudioPage, clip: Annotated[list[uuid.UUID] | None, Query()] = None
+    studio: StudioPage,
+    clip: Annotated[list[uuid.UUID] | None, Query()] = None,
+    clips_param: Annotated[str, Query(alias="clips", max_length=4000)] = "",
 ) -> HTMLResponse:
+    """?clip=<id>&clip=<id> or ?clips=<id>,<id> (the gallery's bulk action) pre-selects."""
     studio.require("schedules.write")
     chosen = set(clip or [])
+    for raw in clips_param.split(","):
+        try:
+            chosen.add(uuid.UUID(raw.strip()))
+        except ValueError:
+            continue
     ready = clips.recent_clips(studio.db, studio.workspace_id, ("ready", "queued", "rendering"))
     picked = [c for c in ready if c.id in chosen]
     others = [c for c in ready if c.id not in chosen]
@@ -111,7 +119,7 @@ def calendar_page(studio: StudioPage) -> HTMLResponse:
     return studio.render("publishing/calendar.html", can_schedule=studio.can("schedules.write"))
 
 
-def _posts(studio: Any, show: str) -> list[Any]:
+def _posts(studio: Studio, show: str) -> list[ScheduleOut]:
     wanted = POST_FILTERS.get(show)
     rows, _ = schedules.list_schedules(studio.db, studio.workspace_id, limit=100)
     if wanted is not None:
@@ -121,13 +129,11 @@ def _posts(studio: Any, show: str) -> list[Any]:
 
 
 def _posts_page(
-    studio: Any, show: str, errors: dict[str, str] | None = None, status_code: int = 200
+    studio: Studio, show: str, errors: dict[str, str] | None = None, status_code: int = 200
 ) -> HTMLResponse:
     items = _posts(studio, show)
     clip_titles = clips.titles(studio.db, studio.workspace_id, list({i.clip_id for i in items}))
-    names = {
-        a.id: a.display_name for a in accounts.list_accounts(studio.db, studio.workspace_id)
-    }
+    names = {a.id: a.display_name for a in accounts.list_accounts(studio.db, studio.workspace_id)}
     return studio.render(
         "publishing/posts.html",
         status_code=status_code,

@@ -1,7 +1,7 @@
 """clip editor: caption word fixes and the title overlay
 
 Revision ID: 0004_editor
-Revises: 0001
+Revises: 0003_studio
 Create Date: 2026-12-02 13:20:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004_editor"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_studio"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,6 +39,10 @@ async function start() {
     initialView: phone ? "timeGridDay" : "dayGridMonth",
     headerToolbar: { left: "prev,next today", center: "title", right: phone ? "timeGridDay,timeGridWeek" : "dayGridMonth,timeGridWeek" },
     height: "auto",
+    // Text buttons: FullCalendar's icon font is a data: URL (blocked by the CSP) and its
+    // icon spans carry no text alternative.
+    buttonIcons: false,
+    buttonText: { prev: "‹ Previous", next: "Next ›", today: "Today", month: "Month", week: "Week", day: "Day" },
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     events: items.map((s) => ({
       id: s.id,

@@ -74,6 +74,7 @@ function fieldEl(platform, spec, value) {
   const wrap = document.createElement(spec.kind === "choice" ? "fieldset" : "div");
   wrap.className = spec.kind === "choice" ? "choice" : spec.kind === "bool" ? "field check" : "field";
   wrap.dataset.field = `${platform}.${spec.name}`;
+  wrap.setAttribute("data-error-host", ""); // errors about this field show inside it
   const hint = spec.help ? Object.assign(document.createElement("p"), { className: "hint", id: `${id}-hint`, textContent: spec.help }) : null;
   if (spec.kind === "choice") {
     const legend = document.createElement("legend");
@@ -164,6 +165,7 @@ async function renderPlatforms() {
     sec.id = `fields-${platform}`;
     sec.className = "platform";
     sec.dataset.field = platform;
+    sec.setAttribute("data-error-host", "");
     const legend = document.createElement("legend");
     legend.textContent = `${n++}. ${NAMES[platform] || platform}: ${pfs.map((p) => p.display_name).join(", ")}`;
     sec.append(legend);
