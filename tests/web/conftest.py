@@ -15,6 +15,7 @@ import contextlib
 import gzip
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -173,7 +174,7 @@ def studio_env(
         "SECRET_KEY": secrets.token_urlsafe(32),
         "LOG_JSON": "true",
         "LOG_LEVEL": "INFO",
-        "WEB_UPLOAD_CHUNK_BYTES": str(256 * 1024),
+        "WEB_UPLOAD_CHUNK_BYTES": str(64 * 1024),
         **platform_fakes.env,
     }
 
@@ -345,3 +346,152 @@ def check_page(page: Any, name: str) -> None:
         total += len(gzip.compress(f.read_bytes(), 9))
     WEIGHTS[name] = total
     assert total < MAX_WEIGHT, f"{name} loads {total / 1024:.1f} KB of JS+CSS (gzipped)"
+
+
+PASSWORD = "correct horse battery"
+
+
+def log_in(page: Any, email: str, password: str = PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("#f-email", email)
+    page.fill("#f-password", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/projects")
+
+
+def drop_file(page: Any, selector: str, path: Path, mime: str = "video/mp4") -> None:
+    """A real drop event on `selector` carrying `path` as a File (what a user's drag does)."""
+    import base64
+
+    data = base64.b64encode(path.read_bytes()).decode()
+    dt = page.evaluate_handle(
+        """([b64, name, mime]) => {
+            const bin = atob(b64); const bytes = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: mime, lastModified: 1700000000000}));
+            return dt;
+        }""",
+        [data, path.name, mime],
+    )
+    page.dispatch_event(selector, "dragover", {"dataTransfer": dt})
+    page.dispatch_event(selector, "drop", {"dataTransfer": dt})
+
+
+@dataclass
+class ProcessedProject:
+    """A talk uploaded by drag and drop (one dropped connection), processed to clips."""
+
+    email: str
+    project_id: str
+    video: Path
+    upload_requests: list[tuple[str, str, dict[str, str]]]
+    aborted_at_offset: int
+    progress_seen: list[dict[str, Any]]
+    event_stream_requests: int
+    polls_during_progress: int
+    clip_ids: list[str]
+
+
+@pytest.fixture(scope="session")
+def talk_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.mediagen import TOPIC_SENTENCES, talk_audio, video_with_audio
+
+    folder = tmp_path_factory.mktemp("studio-talk")
+    wav, _ = talk_audio(folder, TOPIC_SENTENCES[0] + TOPIC_SENTENCES[1])
+    return video_with_audio(folder / "bread-and-bees.mp4", wav, size="640x360", source="color")
+
+
+@pytest.fixture(scope="session")
+def processed_project(browser: Any, studio: Studio, talk_file: Path) -> ProcessedProject:
+    """Steps 1-2 of the end-to-end path, done once per session and shared: sign up, create a
+    workspace, drop the talk on the upload zone with the connection cut once mid-upload,
+    then follow the live progress until the clips are rendered. Observations are recorded
+    for the tests to check; later tests (gallery, editor, scheduling) reuse the project."""
+    errors = ConsoleErrors()
+    ctx, page = new_page(browser, studio, errors)
+    try:
+        email = sign_up(page, workspace="Bread & Bees")
+        uploads: list[tuple[str, str, dict[str, str]]] = []
+        page.on(
+            "request",
+            lambda r: uploads.append((r.method, r.url, dict(r.headers)))
+            if "/api/v1/uploads" in r.url
+            else None,
+        )
+        state = {"patches": 0, "aborted_at": -1}
+
+        def cut_once(route: Any) -> None:
+            req = route.request
+            if req.method == "PATCH":
+                state["patches"] += 1
+                if state["patches"] == 3 and state["aborted_at"] < 0:
+                    state["aborted_at"] = int(req.headers.get("upload-offset", "0"))
+                    route.abort("connectionreset")
+                    return
+            route.continue_()
+
+        page.route("**/api/v1/uploads/**", cut_once)
+        # Small clips so the shared project renders fast; these travel as tus metadata.
+        page.fill("#up-top_k", "2")
+        page.fill("#up-min_s", "6")
+        page.fill("#up-max_s", "16")
+        drop_file(page, "#dropzone", talk_file)
+        page.wait_for_url("**/projects/*-*", timeout=60_000)
+        # A dropped chunk logs a network error in the console: that one is expected.
+        errors.allow("net::ERR_CONNECTION_RESET")
+        project_id = page.url.rstrip("/").split("/")[-1]
+        page.unroute("**/api/v1/uploads/**")
+
+        polls = {"n": 0, "sse": 0}
+        page.on(
+            "request",
+            lambda r: polls.__setitem__("sse", polls["sse"] + 1)
+            if r.url.endswith("/events")
+            else (
+                polls.__setitem__("n", polls["n"] + 1)
+                if re.search(r"/api/v1/(projects/[0-9a-f-]+/?(\?|$)|jobs)", r.url)
+                else None
+            ),
+        )
+        seen: list[dict[str, Any]] = []
+        page.expose_function("__recordProgress", lambda s: seen.append(s))
+        page.reload()  # the exposed hook is there from the start; EventSource connects anew
+        # Record what the page paints: stage, percent, ETA as the user sees them.
+        page.evaluate(
+            """() => {
+                const box = document.getElementById('progress');
+                const rec = () => window.__recordProgress({
+                    status: document.getElementById('p-status').textContent,
+                    percent: document.getElementById('p-percent').textContent,
+                    eta: document.getElementById('p-eta').textContent,
+                    stage: document.getElementById('p-stage-text').textContent,
+                    live: box.dataset.live || ''});
+                new MutationObserver(rec).observe(box, {subtree: true, childList: true,
+                    characterData: true, attributes: true});
+                rec();
+            }"""
+        )
+        page.wait_for_selector("a.button:has-text('View')", timeout=420_000)
+        clip_ids = [
+            r[0]
+            for r in studio.sql(
+                "SELECT id::text FROM clips WHERE project_id = CAST(:p AS uuid) ORDER BY rank",
+                p=project_id,
+            )
+        ]
+        bad = errors.unexpected()
+        assert not bad, "console errors:\n" + "\n".join(bad)
+        return ProcessedProject(
+            email=email,
+            project_id=project_id,
+            video=talk_file,
+            upload_requests=uploads,
+            aborted_at_offset=state["aborted_at"],
+            progress_seen=seen,
+            event_stream_requests=polls["sse"],
+            polls_during_progress=polls["n"],
+            clip_ids=clip_ids,
+        )
+    finally:
+        ctx.close()

@@ -17,6 +17,7 @@ PAGE_MODULES: list[str] = [
     "cliply.web.pages.auth",
     "cliply.web.pages.team",
     "cliply.web.pages.projects",
+    "cliply.web.pages.gallery",
     "cliply.web.pages.events",
     "cliply.web.pages.billing",
     "cliply.web.pages.jobs",

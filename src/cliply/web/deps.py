@@ -107,7 +107,7 @@ class Studio:
         )
 
 
-def _enter(
+def enter_workspace(
     db: Session, bs: BrowserSession
 ) -> tuple[Tenant, Workspace, list[tuple[Workspace, str]]]:
     mine = ws_service.list_for_user(db, bs.user_id)
@@ -120,7 +120,7 @@ def _enter(
 
 
 async def studio_page(request: Request, db: DB, bs: SignedIn) -> Studio:
-    tenant, ws, mine = await run_in_threadpool(_enter, db, bs)
+    tenant, ws, mine = await run_in_threadpool(enter_workspace, db, bs)
     request.state.workspace_id = ws.id
     return Studio(request=request, db=db, session=bs, tenant=tenant, workspace=ws, workspaces=mine)
 

@@ -70,7 +70,7 @@ def secure_cookies(request: Request) -> bool:
     return request.url.scheme == "https" or get_settings().public_base_url.startswith("https://")
 
 
-def render(
+def render(  # a form shown again with its errors answers 200: browsers log 4xx documents
     request: Request,
     name: str,
     context: dict[str, Any] | None = None,

@@ -83,7 +83,7 @@ def login(
         user = auth_service.authenticate(db, email, password)
     except CliplyError as exc:
         ctx = {"next": next, "email": email, "errors": {"form": exc.detail}}
-        return render(request, "auth/login.html", ctx, status_code=exc.status)
+        return render(request, "auth/login.html", ctx)
     response = redirect(request, safe_next(next))
     start_session(request, response, db, user.id)
     return response
@@ -109,13 +109,9 @@ def signup(
         body = SignupIn(email=email, password=password, name=name)
         user = auth_service.signup(db, body.email, body.password, body.name)
     except ValidationError as exc:
-        return render(
-            request, "auth/signup.html", {**ctx, "errors": _field_errors(exc)}, status_code=422
-        )
+        return render(request, "auth/signup.html", {**ctx, "errors": _field_errors(exc)})
     except CliplyError as exc:
-        return render(
-            request, "auth/signup.html", {**ctx, "errors": {"email": exc.detail}}, status_code=409
-        )
+        return render(request, "auth/signup.html", {**ctx, "errors": {"email": exc.detail}})
     # A new account goes on to name its first workspace (unless it came to accept an invite).
     response = redirect(request, safe_next(next, "/workspaces/new"))
     start_session(request, response, db, user.id)
@@ -141,7 +137,7 @@ def forgot_page(request: Request) -> Response:
 async def forgot(request: Request, db: DB, email: Annotated[str, Form()] = "") -> Response:
     if "@" not in email:
         ctx = {"email": email, "errors": {"email": "Enter the email address of your account."}}
-        return render(request, "auth/forgot.html", ctx, status_code=422)
+        return render(request, "auth/forgot.html", ctx)
     found = await run_in_threadpool(web_session.start_reset, db, email)
     if found is not None:
         user, token = found
@@ -175,7 +171,7 @@ def reset(
     except CliplyError as exc:
         field = "password" if exc.code == "password-too-short" else "form"
         ctx = {"token": token, "errors": {field: exc.detail}}
-        return render(request, "auth/reset.html", ctx, status_code=exc.status)
+        return render(request, "auth/reset.html", ctx)
     response = redirect(request, "/projects?reset=1")
     start_session(request, response, db, user.id)
     return response
@@ -198,7 +194,7 @@ def new_workspace(
         body = WorkspaceIn(name=name)
     except ValidationError:
         ctx = {"name": name, "errors": {"name": "Give the workspace a name."}}
-        return render(request, "workspaces/new.html", ctx, status_code=422)
+        return render(request, "workspaces/new.html", ctx)
     ws = ws_service.create_workspace(db, bs.user_id, body.name)
     web_session.set_workspace(db, bs.id, ws.id)
     return redirect(request, "/projects/new")

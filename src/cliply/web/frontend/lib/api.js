@@ -33,7 +33,8 @@ export async function api(path, { method = "GET", json, headers = {}, ...rest } 
     h["Content-Type"] = "application/json";
     body = JSON.stringify(json);
   }
-  const r = await fetch(path.startsWith("/") ? path : `/api/v1/${path}`, {
+  const url = path.startsWith("/") || /^https?:/.test(path) ? path : `/api/v1/${path}`;
+  const r = await fetch(url, {
     method, headers: h, body, credentials: "same-origin", ...rest,
   });
   if (!r.ok) {
@@ -55,14 +56,14 @@ export function showError(anchor, message) {
   p.setAttribute("role", "alert");
   p.textContent = message;
   const host = anchor.closest("[data-error-host]") || anchor;
-  if (host.tagName === "FORM" || host.hasAttribute("data-error-host")) host.append(p);
+  if (host.tagName === "FORM" || host.hasAttribute("data-error-host") || host.classList.contains("field")) host.append(p);
   else host.insertAdjacentElement("afterend", p);
 }
 
 export function clearError(anchor) {
   if (!anchor) return;
   const host = anchor.closest("[data-error-host]") || anchor;
-  const scope = host.tagName === "FORM" || host.hasAttribute("data-error-host") ? host : host.parentElement;
+  const scope = host.tagName === "FORM" || host.hasAttribute("data-error-host") || host.classList.contains("field") ? host : host.parentElement;
   scope?.querySelectorAll(":scope > .js-error").forEach((e) => e.remove());
 }
 
@@ -99,3 +100,68 @@ export function showLimit(problem) {
   link.href = plan ? `/billing?upgrade=${encodeURIComponent(plan)}` : "/billing";
   if (!dlg.open) dlg.showModal();
 }
+
+// --- <form data-api="/api/v1/..." [data-method="PATCH"] [data-then="/projects/{id}"]> ---------
+// Sends the form as JSON to the API (dotted names nest: options.min_s), shows 422 errors
+// next to the matching fields and other errors under the form; on success follows
+// data-then with {field} filled from the response, or reloads.
+
+function formJson(form) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name || el.name === "csrf_token" || el.disabled) continue;
+    if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
+    let v = el.type === "checkbox" && el.value === "on" ? true : el.value;
+    if (v === "") continue;
+    if (el.type === "number" || el.dataset.type === "number") v = Number(v);
+    const parts = el.name.split(".");
+    let o = out;
+    for (const p of parts.slice(0, -1)) o = o[p] ??= {};
+    const last = parts[parts.length - 1];
+    if (el.dataset.multiple !== undefined) (o[last] ??= []).push(v); else o[last] = v;
+  }
+  return out;
+}
+
+export function fieldFor(form, loc) {
+  const names = [loc.slice(1).join("."), loc.slice(-1)[0], loc.slice(-2).join(".")];
+  for (const n of names) {
+    const el = n && form.querySelector(`[name="${CSS.escape(n)}"]`);
+    if (el) return el;
+  }
+  return null;
+}
+
+export function showProblem(form, err) {
+  form.querySelectorAll(".js-error").forEach((e) => e.remove());
+  const errors = err.problem?.errors || [];
+  let placed = false;
+  for (const e of errors) {
+    const el = fieldFor(form, e.loc || []);
+    if (el) {
+      el.setAttribute("aria-invalid", "true");
+      showError(el.closest(".field") || el, e.msg.replace(/^Value error, /, ""));
+      placed = true;
+    }
+  }
+  if (!placed) showError(form.querySelector("[data-error-here]") || form, err.message);
+}
+
+document.addEventListener("submit", async (e) => {
+  const form = e.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.api) return;
+  e.preventDefault();
+  const button = form.querySelector("[type=submit]");
+  if (button) button.disabled = true;
+  form.querySelectorAll("[aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
+  try {
+    const res = await api(form.dataset.api, { method: form.dataset.method || "POST", json: formJson(form) });
+    const then = form.dataset.then;
+    if (then) window.location.assign(then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(res?.[k] ?? "")));
+    else window.location.reload();
+  } catch (err) {
+    showProblem(form, err);
+  } finally {
+    if (button) button.disabled = false;
+  }
+});
