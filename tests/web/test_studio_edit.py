@@ -179,11 +179,8 @@ def publish_media(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     folder = tmp_path_factory.mktemp("publish-media")
     mp4 = silent_video(folder / "clip.mp4", seconds=2.0, size="360x640")
     jpg = folder / "thumb.jpg"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=180x320", "-frames:v"]
-        + ["1", str(jpg)],
-        check=True,
-    )
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=180x320"]
+    subprocess.run([*cmd, "-frames:v", "1", str(jpg)], check=True)
     return mp4, jpg
 
 
