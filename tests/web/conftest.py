@@ -377,9 +377,11 @@ def processed_project(browser: Any, studio: Studio, talk_file: Path) -> Processe
         uploads: list[tuple[str, str, dict[str, str]]] = []
         page.on(
             "request",
-            lambda r: uploads.append((r.method, r.url, dict(r.headers)))
-            if "/api/v1/uploads" in r.url
-            else None,
+            lambda r: (
+                uploads.append((r.method, r.url, dict(r.headers)))
+                if "/api/v1/uploads" in r.url
+                else None
+            ),
         )
         state = {"patches": 0, "aborted_at": -1}
 
@@ -408,12 +410,14 @@ def processed_project(browser: Any, studio: Studio, talk_file: Path) -> Processe
         polls = {"n": 0, "sse": 0}
         page.on(
             "request",
-            lambda r: polls.__setitem__("sse", polls["sse"] + 1)
-            if r.url.endswith("/events")
-            else (
-                polls.__setitem__("n", polls["n"] + 1)
-                if re.search(r"/api/v1/(projects/[0-9a-f-]+/?(\?|$)|jobs)", r.url)
-                else None
+            lambda r: (
+                polls.__setitem__("sse", polls["sse"] + 1)
+                if r.url.endswith("/events")
+                else (
+                    polls.__setitem__("n", polls["n"] + 1)
+                    if re.search(r"/api/v1/(projects/[0-9a-f-]+/?(\?|$)|jobs)", r.url)
+                    else None
+                )
             ),
         )
         seen: list[dict[str, Any]] = []
