@@ -15,6 +15,7 @@ from cliply.billing import gate
 from cliply.errors import BadRequest, Conflict, NotFound
 from cliply.ingest.tus import discard_staging
 from cliply.jobs import registry
+from cliply.jobs import service as jobs_service
 from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
 from cliply.pipeline.options import ClipOptions
@@ -147,12 +148,8 @@ def delete_project(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, storage: Storage
 ) -> None:
     project = get_project(db, workspace_id, project_id)
-    # Stop the pipeline: queued jobs of this project would only find it gone.
-    db.execute(
-        update(Job)
-        .where(Job.project_id == project.id, Job.status == "queued")
-        .values(status="cancelled")
-    )
+    # Stop the pipeline: its jobs would only find the project gone.
+    jobs_service.cancel_project_jobs(db, project.id, by="project deleted")
     db.delete(project)
     db.flush()
     for prefix in project_prefixes(workspace_id, project_id):
