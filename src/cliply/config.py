@@ -347,6 +347,31 @@ class Settings(BaseSettings):
     integration_retry_base_s: float = Field(
         1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."
     )
+    meta_app_id: str = Field("", description="Meta app id (Facebook Login: Instagram, Facebook).")
+    meta_app_secret: SecretStr | None = Field(None, description="Meta app secret.")
+    graph_api_base: str = Field(
+        "https://graph.facebook.com", description="Meta Graph API base URL."
+    )
+    graph_api_version: str = Field("v21.0", description="Meta Graph API version (vNN.N).")
+    graph_upload_base: str = Field(
+        "https://rupload.facebook.com",
+        description="Meta upload host, used when an answer names no upload URL.",
+    )
+    facebook_auth_base: str = Field(
+        "https://www.facebook.com", description="Facebook Login dialog base URL."
+    )
+    meta_throttle_at_pct: float = Field(
+        95.0,
+        gt=0,
+        le=100,
+        description="Stop calling Meta once a rate-limit usage header reaches this percentage.",
+    )
+    instagram_daily_post_limit: int = Field(
+        50, ge=1, description="Reels one Instagram account may publish per 24 h (Meta's cap)."
+    )
+    facebook_daily_reel_limit: int = Field(
+        30, ge=1, description="Reels one Facebook Page may publish per 24 h (Meta's cap)."
+    )
 
     @field_validator("cliply_data_dir")
     @classmethod

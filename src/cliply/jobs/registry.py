@@ -175,8 +175,7 @@ HANDLER_MODULES: list[str] = [
     "cliply.clips.tasks",
     "cliply.billing.tasks",
     "cliply.accounts.tasks",
-    "cliply.schedules.tasks",
-    "cliply.publishing.tasks",
+    "cliply.schedules.tasks",  # also the PUBLISH_<PLATFORM> jobs, one per platform adapter
 ]
 
 

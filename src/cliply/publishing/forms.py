@@ -16,14 +16,13 @@ import structlog
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from cliply.accounts import platforms
 from cliply.accounts.service import get_account, usable_reason
 from cliply.accounts.tokens import TokensUnreadable
 from cliply.errors import CliplyError
 from cliply.integrations.oauth_common import IntegrationError
-from cliply.integrations.tiktok import CreatorInfo
-from cliply.publishing.privacy import TIKTOK_PRIVACY, YOUTUBE_PRIVACY
-from cliply.publishing.token_session import TokenSession
+from cliply.platforms import registry
+from cliply.platforms.base import Audience, Platform
+from cliply.publishing.session import TokenSession
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +36,7 @@ PRIVACY_LABELS = {
 TIKTOK_CAPTION_MAX = 2200
 YOUTUBE_TITLE_MAX = 100
 YOUTUBE_DESCRIPTION_MAX = 5000
+CAPTION_MAX = 2200
 
 
 class Choice(BaseModel):
@@ -67,40 +67,42 @@ class PostForm(BaseModel):
     fields: list[FieldSpec]
 
 
-def _tiktok_fields(info: CreatorInfo | None) -> list[FieldSpec]:
-    by_tiktok = {v: k for k, v in TIKTOK_PRIVACY.items()}
-    options = [by_tiktok[o] for o in (info.privacy_level_options if info else ()) if o in by_tiktok]
-    off = {
-        "disable_comments": bool(info and info.comment_disabled),
-        "disable_duet": bool(info and info.duet_disabled),
-        "disable_stitch": bool(info and info.stitch_disabled),
-    }
-    labels = {
-        "disable_comments": "Turn off comments",
-        "disable_duet": "Turn off Duet",
-        "disable_stitch": "Turn off Stitch",
-    }
+SWITCH_LABELS = {
+    "disable_comments": "Turn off comments",
+    "disable_duet": "Turn off Duet",
+    "disable_stitch": "Turn off Stitch",
+}
+
+
+def _privacy(choices: tuple[str, ...], label: str, help: str | None = None) -> FieldSpec:
+    # No default on purpose: the user picks the audience (TikTok's review demands it).
+    return FieldSpec(
+        name="privacy",
+        label=label,
+        kind="choice",
+        required=True,
+        choices=[Choice(value=o, label=PRIVACY_LABELS.get(o, o)) for o in choices],
+        help=help,
+    )
+
+
+# The fields each platform's posts ask for, besides the audience (declared as data: the batch
+# scheduler in schedules.batch takes the same names).
+def _tiktok_extras(audience: Audience | None) -> list[FieldSpec]:
+    off = audience.disabled if audience else frozenset()
     return [
-        FieldSpec(
-            name="privacy",
-            label="Who can view this video",
-            kind="choice",
-            required=True,
-            choices=[Choice(value=o, label=PRIVACY_LABELS[o]) for o in options],
-            help="The choices this TikTok account allows; pick one.",
-        ),
         FieldSpec(name="caption", label="Caption", kind="textarea", max_length=TIKTOK_CAPTION_MAX),
         *[
             FieldSpec(
                 name=name,
-                label=labels[name],
+                label=label,
                 kind="bool",
-                disabled=disabled,
-                forced=True if disabled else None,
-                help="Turned off in this account's TikTok settings." if disabled else None,
-                default=disabled,
+                disabled=name in off,
+                forced=True if name in off else None,
+                help="Turned off in this account's TikTok settings." if name in off else None,
+                default=name in off,
             )
-            for name, disabled in off.items()
+            for name, label in SWITCH_LABELS.items()
         ],
         FieldSpec(
             name="ai_generated",
@@ -112,7 +114,7 @@ def _tiktok_fields(info: CreatorInfo | None) -> list[FieldSpec]:
     ]
 
 
-def _youtube_fields() -> list[FieldSpec]:
+def _youtube_extras() -> list[FieldSpec]:
     return [
         FieldSpec(
             name="title",
@@ -120,22 +122,10 @@ def _youtube_fields() -> list[FieldSpec]:
             kind="text",
             required=True,
             max_length=YOUTUBE_TITLE_MAX,
-            help="Defaults to the clip's title.",
+            help="Leave empty to use each clip's title.",
         ),
-        FieldSpec(
-            name="description",
-            label="Description",
-            kind="textarea",
-            max_length=YOUTUBE_DESCRIPTION_MAX,
-        ),
+        FieldSpec(name="description", label="Description", kind="textarea", max_length=5000),
         FieldSpec(name="tags", label="Tags", kind="tags", help="Comma-separated."),
-        FieldSpec(
-            name="privacy",
-            label="Visibility",
-            kind="choice",
-            required=True,
-            choices=[Choice(value=o, label=PRIVACY_LABELS[o]) for o in YOUTUBE_PRIVACY],
-        ),
         FieldSpec(
             name="made_for_kids",
             label="Is this video made for kids?",
@@ -151,40 +141,45 @@ def _youtube_fields() -> list[FieldSpec]:
     ]
 
 
-def creator_info(account_id: uuid.UUID) -> CreatorInfo:
-    """TikTok's current creator_info for the account (refreshing its token if needed)."""
-    tokens = TokenSession(account_id)
-    with platforms.tiktok_client() as tiktok:
-        return tokens.call(tiktok.creator_info)
+def _generic_extras() -> list[FieldSpec]:
+    return [FieldSpec(name="caption", label="Caption", kind="textarea", max_length=CAPTION_MAX)]
+
+
+def live_audience(adapter: Platform, account_id: uuid.UUID) -> Audience | None:
+    """The account's current options, from platforms whose adapter can say (`audience`)."""
+    ask = getattr(adapter, "audience", None)
+    if ask is None:
+        return None
+    result: Audience = ask(TokenSession(account_id))
+    return result
 
 
 def post_form(db: Session, workspace_id: uuid.UUID, account_id: uuid.UUID) -> PostForm:
     account = get_account(db, workspace_id, account_id)
+    adapter = registry.get(account.platform)
     problem = usable_reason(account)
-    fields: list[FieldSpec]
-    max_duration: int | None = None
-    if account.platform == "tiktok":
-        info: CreatorInfo | None = None
-        if problem is None:
-            try:
-                info = creator_info(account.id)
-            except (CliplyError, IntegrationError, TokensUnreadable) as exc:
-                log.warning("tiktok.creator_info_failed", account_id=str(account.id))
-                problem = f"TikTok did not say what this account may post: {exc}"[:500]
-        fields = _tiktok_fields(info)
-        if info is not None:
-            max_duration = info.max_video_post_duration_sec or None
-    elif account.platform == "youtube":
-        fields = _youtube_fields()
+    audience: Audience | None = None
+    if problem is None:
+        try:
+            audience = live_audience(adapter, account.id)
+        except (CliplyError, IntegrationError, TokensUnreadable) as exc:
+            log.warning("post_form.audience_failed", account_id=str(account.id))
+            problem = f"{adapter.label} did not say what this account may post: {exc}"[:500]
+    if audience is not None:
+        choices = audience.privacy
+        help_text = f"The choices this {adapter.label} account allows; pick one."
     else:
-        fields = []
-        problem = problem or f"Scheduling from the form is not available for {account.platform}."
+        choices = tuple(adapter.privacy_choices)
+        help_text = None
+    label = "Who can view this video" if adapter.name == "tiktok" else "Visibility"
+    extras = {"tiktok": lambda: _tiktok_extras(audience), "youtube": _youtube_extras}
+    fields = [_privacy(choices, label, help_text), *extras.get(adapter.name, _generic_extras)()]
     return PostForm(
         account_id=account.id,
         platform=account.platform,
         display_name=account.display_name,
         usable=problem is None,
         problem=problem,
-        max_duration_s=max_duration,
+        max_duration_s=audience.max_duration_s if audience else None,
         fields=fields,
     )

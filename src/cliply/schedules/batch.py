@@ -18,8 +18,9 @@ from cliply.accounts.service import get_account
 from cliply.auth.schemas import Strict
 from cliply.errors import CliplyError, ValidationFailed
 from cliply.integrations.oauth_common import IntegrationError
+from cliply.platforms import registry
+from cliply.platforms.base import Privacy
 from cliply.publishing import forms
-from cliply.publishing.privacy import TIKTOK_PRIVACY, Privacy
 from cliply.schedules import service
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import PostOptions, ScheduleIn, _clean_hashtags
@@ -153,22 +154,18 @@ def _schedule_in(
     )
 
 
-def _check_tiktok_privacy(account_id: uuid.UUID, privacy: str, name: str) -> None:
-    """Refuse an audience the creator's account does not offer (TikTok would refuse it at
-    publish time, hours later)."""
+def _check_audience(account_id: uuid.UUID, platform: str, privacy: str, name: str) -> None:
+    """Refuse an audience the account does not offer today (the platform would refuse the
+    post at publish time, hours later)."""
     try:
-        info = forms.creator_info(account_id)
-    except IntegrationError:  # TikTok is unreachable now: the publish job checks again
+        audience = forms.live_audience(registry.get(platform), account_id)
+    except IntegrationError:  # the platform is unreachable now: the publish job checks again
         return
-    if TIKTOK_PRIVACY[privacy] not in info.privacy_level_options:
-        allowed = ", ".join(
-            forms.PRIVACY_LABELS[k]
-            for k, v in TIKTOK_PRIVACY.items()
-            if v in info.privacy_level_options
-        )
+    if audience is not None and privacy not in audience.privacy:
+        allowed = ", ".join(forms.PRIVACY_LABELS.get(p, p) for p in audience.privacy)
         raise ValidationFailed(
-            f"{name} does not allow '{forms.PRIVACY_LABELS[privacy]}' on TikTok "
-            f"(it allows: {allowed}).",
+            f"{name} does not allow '{forms.PRIVACY_LABELS.get(privacy, privacy)}' "
+            f"(it allows: {allowed or 'nothing right now'}).",
             code="privacy-not-allowed",
         )
 
@@ -187,7 +184,7 @@ def create_batch(
     accounts = [get_account(db, workspace_id, a) for a in body.account_ids]
     for account in accounts:
         if account.platform == "tiktok" and body.tiktok is not None:
-            _check_tiktok_privacy(account.id, body.tiktok.privacy, account.display_name)
+            _check_audience(account.id, "tiktok", body.tiktok.privacy, account.display_name)
     out: list[Schedule] = []
     for clip_id, at in zip(body.clip_ids, times, strict=True):
         for account in accounts:

@@ -15,10 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from cliply.accounts import oauth
 from cliply.accounts import service as accounts
-from cliply.accounts.platforms import PLATFORMS, check_platform
 from cliply.accounts.schemas import AccountOut
 from cliply.clips import service as clips
 from cliply.errors import CliplyError
+from cliply.platforms import registry
+from cliply.schedules import flows
 from cliply.schedules import service as schedules
 from cliply.schedules.routes import _out as schedules_out
 from cliply.schedules.schemas import ScheduleOut
@@ -46,7 +47,7 @@ def _accounts_page(
         "publishing/accounts.html",
         status_code=status_code,
         accounts=rows,
-        platforms=[(p, PLATFORM_NAMES.get(p, p)) for p in PLATFORMS],
+        platforms=[(p.name, p.label) for p in registry.all_platforms() if p.configured()],
         names=PLATFORM_NAMES,
         errors=errors or {},
         can_manage=studio.can("accounts.manage"),
@@ -66,7 +67,7 @@ def connect(platform: str, studio: StudioPage) -> Response:
     studio.require("accounts.manage")
     try:
         started = oauth.start_connect(
-            studio.db, studio.workspace_id, studio.user_id, check_platform(platform), "/accounts"
+            studio.db, studio.workspace_id, studio.user_id, registry.get(platform), "/accounts"
         )
     except CliplyError as exc:
         if exc.status == 402:
@@ -78,7 +79,7 @@ def connect(platform: str, studio: StudioPage) -> Response:
 @router.post("/accounts/{account_id}/disconnect")
 def disconnect(account_id: uuid.UUID, studio: StudioPage) -> Response:
     studio.require("accounts.manage")
-    accounts.disconnect(studio.db, studio.workspace_id, account_id, studio.user_id)
+    flows.disconnect_account(studio.db, studio.workspace_id, account_id, studio.user_id)
     return redirect(studio.request, "/accounts")
 
 
