@@ -728,7 +728,16 @@ def queue_engine(url: str, pool_size: int, *, autocommit: bool = False) -> Engin
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"connect_timeout": DB_CONNECT_TIMEOUT_S},
+        # Bounded waits on a database that went away without closing the connection (TCP:
+        # keepalives, and unacknowledged writes give up after tcp_user_timeout).
+        connect_args={
+            "connect_timeout": DB_CONNECT_TIMEOUT_S,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 30_000,
+        },
     )
 
     # One pool per mode, fixed when each connection opens: the claim must never run in
