@@ -39,8 +39,9 @@ from cliply.transcribe.base import TranscriptionError
 CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
-def _tmpdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix=prefix, dir=config.work_root())
+def _tmpdir(ctx: JobContext, prefix: str) -> tempfile.TemporaryDirectory[str]:
+    # In the attempt's scratch folder: pruned by the cleanup task if its worker is killed.
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=ctx.scratch_dir())
 
 
 @registry.handler(registry.YOUTUBE_DOWNLOAD, capability="io")
@@ -56,7 +57,7 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
         plan = stage.plan_of(ws)
         limits = limits_from_settings(plan.max_source_minutes * 60.0)
         report = stage.StageProgress(ctx, pid, "downloading")
-        with _tmpdir("cliply-dl-") as tmp:
+        with _tmpdir(ctx, "cliply-dl-") as tmp:
             try:
                 got = download_url(
                     project.source_url,
@@ -146,7 +147,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             )
         path = local_source(storage, project.source_key, config.work_root())
         report = stage.StageProgress(ctx, pid, "transcribing")
-        with _tmpdir("cliply-stt-") as tmp:
+        with _tmpdir(ctx, "cliply-stt-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             report(0.05, "audio extracted")
             try:
@@ -222,7 +223,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         options = config.clip_options(project.options, plan)
         transcript = stage.load_transcript(storage, ws, pid)
         path = local_source(storage, project.source_key, config.work_root())
-        with _tmpdir("cliply-hl-") as tmp:
+        with _tmpdir(ctx, "cliply-hl-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             found = steps.find_highlights(transcript, wav, options, config.llm_client())
         label = steps.embedder_label(found.embedder_name)
