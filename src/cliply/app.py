@@ -38,7 +38,7 @@ from cliply.projects import tasks as projects_tasks
 from cliply.publishing import routes as publishing_routes
 from cliply.schedules import routes as schedules_routes
 from cliply.schedules import tasks as schedules_tasks
-from cliply.web import routes as web
+from cliply.web.app import install as install_studio
 from cliply.workspaces import routes as workspaces_routes
 
 API_PREFIX = "/api/v1"
@@ -108,8 +108,7 @@ def create_app() -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
-    app.include_router(web.router)
-    app.mount("/static", web.static, name="static")
+    install_studio(app)  # Cliply Studio: pages, built assets, browser middleware
     # Outermost last: request id → body cap → idempotency → app.
     app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
     app.add_middleware(

@@ -97,6 +97,33 @@ class Settings(BaseSettings):
         86400, ge=60, description="How long Idempotency-Key responses are kept."
     )
 
+    # --- web app (Cliply Studio) ------------------------------------------------------------------
+    web_session_ttl_s: int = Field(
+        14 * 86400, ge=300, description="Lifetime of a browser session (seconds, sliding)."
+    )
+    password_reset_ttl_s: int = Field(
+        3600, ge=60, description="Lifetime of an emailed password-reset link (seconds)."
+    )
+    mail_from: str = Field(
+        "Cliply <no-reply@localhost>", description="Sender of emails (password resets, invites)."
+    )
+    smtp_host: str = Field(
+        "",
+        description="SMTP server for outgoing mail. Empty: mails are written as .eml files to "
+        "CLIPLY_DATA_DIR/mail and logged (the file mailer).",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str = Field("", description="SMTP user name (empty: no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    web_upload_chunk_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Chunk size of browser uploads (tus PATCH); a dropped chunk is resent whole.",
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="SMTP transport security: starttls, tls (implicit) or none."
+    )
+
     # --- jobs -------------------------------------------------------------------------------------
     worker_slots: int = Field(2, ge=1, description="Concurrent job slots per worker process.")
     worker_kinds: str = Field(

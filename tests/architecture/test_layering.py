@@ -80,10 +80,15 @@ LOCAL_IMPORT_ALLOWED: dict[tuple[str, str], str] = {
     # The embedded PostgreSQL package is optional and heavy: imported only when no
     # DATABASE_URL is set.
     ("cliply.db.engine", "cliply.db.embedded"): "optional embedded PostgreSQL",
+    # H7 (web/): no cycle behind it; moves to module level.
+    ("cliply.web.templating", "cliply.config"): "H7: move to module level",
 }
 
 # Writes to another unit's model still being moved to their owner (writer module, model).
-WRITE_ALLOWED: dict[tuple[str, str], str] = {}
+WRITE_ALLOWED: dict[tuple[str, str], str] = {
+    # H7: a password reset sets the user's password hash; goes through auth.service.
+    ("cliply.web.session", "User"): "H7: set the password through auth.service",
+}
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,8 @@ def render_spec(
     max_short_side: int | None = None,
     watermark: bool = False,
     settings: Settings | None = None,
+    overlay_title: str | None = None,
+    word_edits: tuple[tuple[int, str], ...] = (),
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
@@ -113,4 +115,6 @@ def render_spec(
         watermark=watermark,
         preset=s.render_preset,
         crf=s.render_crf,
+        overlay_title=overlay_title,
+        word_edits=word_edits,
     )
