@@ -30,6 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm(studio: Any) -> None:
+    """First page renders of a fresh server (templates, DB pool) can take long on a busy
+    machine; do them before the browser's 15 s step timeouts apply."""
+    import httpx
+
+    for path in ("/signup", "/login", "/projects/new"):
+        httpx.get(studio.url(path), timeout=120, follow_redirects=True)
+
+
 def _offline(page: Any) -> list[str]:
     """Answer every non-loopback request in the browser; returns the URLs it asked for."""
     asked: list[str] = []
