@@ -183,8 +183,8 @@ def test_usage_endpoint_shows_usage_against_limits(harness: StripeHarness) -> No
 def test_plans_listing_marks_purchasable_plans(harness: StripeHarness) -> None:
     r = harness.api.get("/api/v1/billing/plans")
     assert r.status_code == 200
-    plans = {p["name"]: p for p in r.json()}
-    assert [p["purchasable"] for p in r.json()] == [False, True, True]
+    plans = {p["name"]: p for p in r.json()["items"]}
+    assert [p["purchasable"] for p in r.json()["items"]] == [False, True, True]
     assert plans["pro"]["limits"]["projects_per_month"] == 100
 
 

@@ -94,7 +94,7 @@ def test_manual_clip_snaps_and_edits_rerender(client: TestClient) -> None:
     past = client.post(f"/api/v1/projects/{pid}/clips", headers=h, json={"start": 70, "end": 80})
     assert past.status_code == 422
 
-    listed = client.get(f"/api/v1/projects/{pid}/clips", headers=h).json()
+    listed = client.get(f"/api/v1/projects/{pid}/clips", headers=h).json()["items"]
     assert [c["id"] for c in listed] == [clip["id"]]
 
     _, other = owner_ws(client)

@@ -114,9 +114,9 @@ def test_products_gated_scoped_and_linked(client):
     prod = client.post("/api/v1/products", json=body, headers=h).json()
     clip = _clip(ws["id"])
     assert client.put(f"/api/v1/clips/{clip}/products/{prod['id']}", headers=h).status_code == 204
-    assert [p["name"] for p in client.get(f"/api/v1/clips/{clip}/products", headers=h).json()] == [
-        "Mug"
-    ]
+    assert [
+        p["name"] for p in client.get(f"/api/v1/clips/{clip}/products", headers=h).json()["items"]
+    ] == ["Mug"]
     # Another workspace cannot see or link it.
     other = signup_login(client)
     ows = make_workspace(client, other)

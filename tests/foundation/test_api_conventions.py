@@ -33,7 +33,10 @@ def test_malformed_json_wrong_types_unknown_fields(client):
         "validation-error",
     )
     assert any(e["loc"][-1] == "plan" for e in body["errors"])
-    assert client.get("/api/v1/workspaces", headers=acct.h).json() == []
+    assert client.get("/api/v1/workspaces", headers=acct.h).json() == {
+        "items": [],
+        "next_cursor": None,
+    }
 
 
 def test_oversized_body_is_413(client):
@@ -96,8 +99,17 @@ def test_workspace_list_is_scoped_and_members_paginate(client):
         make_workspace(client, a, f"W{i}")
     b = signup_login(client)
     make_workspace(client, b, "other")
-    names = [w["name"] for w in client.get("/api/v1/workspaces", headers=a.h).json()]
+    names = [w["name"] for w in client.get("/api/v1/workspaces", headers=a.h).json()["items"]]
     assert names == ["W0", "W1", "W2"]
+    # Cursor pages: oldest first, two at a time, stable and complete.
+    first = client.get("/api/v1/workspaces?limit=2", headers=a.h).json()
+    assert [w["name"] for w in first["items"]] == ["W0", "W1"] and first["next_cursor"]
+    rest = client.get(
+        "/api/v1/workspaces", params={"limit": 2, "cursor": first["next_cursor"]}, headers=a.h
+    ).json()
+    assert [w["name"] for w in rest["items"]] == ["W2"] and rest["next_cursor"] is None
+    bad = client.get("/api/v1/workspaces", params={"cursor": "not-a-cursor"}, headers=a.h)
+    assert bad.status_code == 400
 
 
 def test_dashboard_page_and_assets(client):

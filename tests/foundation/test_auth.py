@@ -117,7 +117,7 @@ def test_api_key_shown_once_hashed_and_revocable(client, db_url):
     assert r.status_code == 201
     key = r.json()["key"]
     assert key.startswith("clk_")
-    listed = client.get("/api/v1/api-keys", headers=acct.h).json()
+    listed = client.get("/api/v1/api-keys", headers=acct.h).json()["items"]
     assert "key" not in listed[0]
     from sqlalchemy import text
 

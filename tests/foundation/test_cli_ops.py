@@ -39,7 +39,7 @@ def test_user_create_and_login(db_url, client):
     ws = client.get(
         "/api/v1/workspaces", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
     ).json()
-    assert [(w["name"], w["role"]) for w in ws] == [("Ops", "owner")]
+    assert [(w["name"], w["role"]) for w in ws["items"]] == [("Ops", "owner")]
 
 
 def test_user_create_bad_input_is_a_clear_message(db_url):

@@ -7,5 +7,5 @@ def test_signup_workspace_invite_flow(client):
     member = add_member(client, owner, ws["id"], "viewer")
     r = client.get(f"/api/v1/workspaces/{ws['id']}/members", headers=member.h)
     assert r.status_code == 200
-    assert {m["role"] for m in r.json()} == {"owner", "viewer"}
+    assert {m["role"] for m in r.json()["items"]} == {"owner", "viewer"}
     assert "x-request-id" in r.headers

@@ -79,7 +79,7 @@ def test_upload_to_rendered_clips(
     assert vtt.text.startswith("WEBVTT") and "yeast" in vtt.text.lower()
 
     # Clips: ranked, with reasons, rendered at the plan's size (Basic: 720 px short side).
-    clips = client.get(f"/api/v1/projects/{pid}/clips", headers=h).json()
+    clips = client.get(f"/api/v1/projects/{pid}/clips", headers=h).json()["items"]
     assert 1 <= len(clips) <= 2
     assert [c["rank"] for c in clips] == list(range(1, len(clips) + 1))
     for c in clips:

@@ -51,7 +51,7 @@ def test_connect_tiktok_and_youtube(world: World) -> None:
     listed = world.api.get("/api/v1/accounts", headers=world.h)
     assert listed.status_code == 200
     body = listed.text
-    assert {a["platform"] for a in listed.json()} == {"tiktok", "youtube"}
+    assert {a["platform"] for a in listed.json()["items"]} == {"tiktok", "youtube"}
     assert "token" not in body.replace("token_expires", "")  # no token field, no token value
 
     # At rest: ciphertexts under the current key, bound to the row, decryptable.
@@ -75,7 +75,7 @@ def test_reconnecting_the_same_account_updates_it(world: World) -> None:
     first = connect(world, "tiktok")
     again = connect(world, "tiktok")
     assert again["id"] == first["id"]
-    listed = world.api.get("/api/v1/accounts", headers=world.h).json()
+    listed = world.api.get("/api/v1/accounts", headers=world.h).json()["items"]
     assert len(listed) == 1
 
 
@@ -96,7 +96,7 @@ def test_forged_state_is_refused(world: World) -> None:
     unissued = sign_state({"w": str(world.workspace_id), "p": "tiktok"}, app_secret(), 600)
     r = world.api.get(parsed.path, params={"code": q["code"], "state": unissued})
     assert r.status_code == 400
-    assert world.api.get("/api/v1/accounts", headers=world.h).json() == []
+    assert world.api.get("/api/v1/accounts", headers=world.h).json()["items"] == []
 
 
 def test_replayed_state_is_refused(world: World) -> None:
@@ -137,7 +137,7 @@ def test_denied_consent_is_a_clear_error(world: World) -> None:
     problem = r.json()
     assert problem["type"].endswith("/oauth-access-denied")
     assert "User cancelled" in problem["detail"]
-    assert world.api.get("/api/v1/accounts", headers=world.h).json() == []
+    assert world.api.get("/api/v1/accounts", headers=world.h).json()["items"] == []
     # The state was consumed: it cannot be used afterwards either.
     r = world.api.get("/api/v1/accounts/tiktok/callback", params={"code": "x", "state": state})
     assert r.status_code == 400 and r.json()["type"].endswith("/oauth-state-replayed")
@@ -173,7 +173,9 @@ def test_disconnect_revokes_and_wipes_tokens(world: World) -> None:
     r = world.api.delete(f"/api/v1/accounts/{yt['id']}", headers=world.h)
     assert r.status_code == 200
     assert all(g.revoked for g in world.fakes.google.refresh_tokens.values())
-    listed = {a["id"]: a for a in world.api.get("/api/v1/accounts", headers=world.h).json()}
+    listed = {
+        a["id"]: a for a in world.api.get("/api/v1/accounts", headers=world.h).json()["items"]
+    }
     assert listed[account["id"]]["status"] == "disconnected"
     # Another workspace cannot see or touch it.
     r = world.api.delete(f"/api/v1/accounts/{uuid.uuid4()}", headers=world.h)
@@ -210,7 +212,7 @@ def test_permanent_refresh_failure_asks_for_reconnect(world: World) -> None:
     world.fakes.tiktok.refresh_tokens.clear()  # the grant is gone at TikTok
     _expire_in_db(tiktok["id"])
     refresh_tokens()
-    listed = world.api.get("/api/v1/accounts", headers=world.h).json()
+    listed = world.api.get("/api/v1/accounts", headers=world.h).json()["items"]
     assert listed[0]["status"] == "needs_reconnect"
     assert "refresh" in listed[0]["status_reason"].lower()
     # Reconnecting makes it active again.

@@ -90,7 +90,7 @@ def test_facebook_login_connects_instagram_and_page_accounts(world: World) -> No
     # Connecting the same Instagram account again updates it (no second account).
     again = connect(world, "instagram")
     assert again["id"] == ig["id"]
-    accounts = world.api.get("/api/v1/accounts", headers=world.h).json()
+    accounts = world.api.get("/api/v1/accounts", headers=world.h).json()["items"]
     assert sorted(a["platform"] for a in accounts) == ["facebook", "instagram"]
 
 
@@ -105,7 +105,7 @@ def test_missing_permission_or_instagram_link_is_refused(world: World) -> None:
     r = world.api.get(consent(start_connect(world, "instagram")))
     assert r.status_code == 400
     assert r.json()["type"].endswith("/meta-page-missing")
-    assert world.api.get("/api/v1/accounts", headers=world.h).json() == []
+    assert world.api.get("/api/v1/accounts", headers=world.h).json()["items"] == []
 
 
 def test_token_refresh_expiry_and_reconnect(world: World) -> None:

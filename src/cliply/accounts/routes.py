@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from cliply.accounts import oauth, service
 from cliply.accounts.schemas import AccountOut, ConnectIn, ConnectOut
 from cliply.api.deps import DB, HeaderTenant
+from cliply.api.paging import Cursor, Limit
 from cliply.db.engine import owner_session
+from cliply.db.pagination import Page
 from cliply.platforms import registry
 
 router = APIRouter(tags=["accounts"])
@@ -74,16 +76,20 @@ def _account_out(workspace_id: uuid.UUID, account_id: uuid.UUID) -> AccountOut:
         return AccountOut.model_validate(service.get_account(db, workspace_id, account_id))
 
 
-@router.get("/accounts", response_model=list[AccountOut])
+@router.get("/accounts", response_model=Page[AccountOut])
 def list_accounts(
     tenant: HeaderTenant,
     db: DB,
     platform: Annotated[str | None, Query(max_length=20)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
-) -> list[AccountOut]:
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AccountOut]:
     tenant.require("accounts.read")
-    rows = service.list_accounts(db, tenant.workspace_id, platform=platform, status=status)
-    return [AccountOut.model_validate(a) for a in rows]
+    rows, nxt = service.page_accounts(
+        db, tenant.workspace_id, platform=platform, status=status, cursor=cursor, limit=limit
+    )
+    return Page[AccountOut](items=[AccountOut.model_validate(a) for a in rows], next_cursor=nxt)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)

@@ -27,6 +27,7 @@ from cliply.accounts.tokens import (
 from cliply.audit.service import record as audit
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
+from cliply.db.pagination import paginate
 from cliply.errors import CliplyError, Conflict, NotFound
 from cliply.integrations.oauth_common import IntegrationError, RefreshFailed
 from cliply.platforms import registry
@@ -59,6 +60,25 @@ def list_accounts(
     if status is not None:
         stmt = stmt.where(ConnectedAccount.status == status)
     return list(db.scalars(stmt.order_by(ConnectedAccount.created_at.desc())))
+
+
+def page_accounts(
+    db: Session,
+    workspace_id: uuid.UUID,
+    *,
+    platform: str | None = None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[ConnectedAccount], str | None]:
+    """One page of the workspace's accounts, newest first (GET /accounts)."""
+    stmt = select(ConnectedAccount).where(ConnectedAccount.workspace_id == workspace_id)
+    if platform is not None:
+        stmt = stmt.where(ConnectedAccount.platform == platform)
+    if status is not None:
+        stmt = stmt.where(ConnectedAccount.status == status)
+    keys = (ConnectedAccount.created_at, ConnectedAccount.id)
+    return paginate(db, stmt, keys, cursor, limit)
 
 
 def get_account(

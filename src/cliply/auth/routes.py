@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Response, status
 
 from cliply.api.deps import DB, CurrentPrincipal, auth_rate_limit
+from cliply.api.paging import Cursor, Limit
 from cliply.auth import service
 from cliply.auth.schemas import (
     ApiKeyCreated,
@@ -18,6 +19,7 @@ from cliply.auth.schemas import (
     TokenPair,
     UserOut,
 )
+from cliply.db.pagination import Page
 
 router = APIRouter(tags=["auth"])
 
@@ -62,9 +64,12 @@ def create_api_key(body: ApiKeyIn, principal: CurrentPrincipal, db: DB) -> ApiKe
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=raw)
 
 
-@router.get("/api-keys", response_model=list[ApiKeyOut])
-def list_api_keys(principal: CurrentPrincipal, db: DB) -> list[ApiKeyOut]:
-    return [ApiKeyOut.model_validate(k) for k in service.list_api_keys(db, principal.user_id)]
+@router.get("/api-keys", response_model=Page[ApiKeyOut])
+def list_api_keys(
+    principal: CurrentPrincipal, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ApiKeyOut]:
+    rows, nxt = service.list_api_keys(db, principal.user_id, cursor=cursor, limit=limit)
+    return Page[ApiKeyOut](items=[ApiKeyOut.model_validate(k) for k in rows], next_cursor=nxt)
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,7 @@ from cliply.auth.models import ApiKey, RefreshToken, User
 from cliply.auth.schemas import TokenPair
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, NotFound, Unauthorized
 from cliply.keys import app_secret
 
@@ -138,12 +139,11 @@ def create_api_key(
     return key, raw
 
 
-def list_api_keys(db: Session, user_id: uuid.UUID) -> list[ApiKey]:
-    return list(
-        db.scalars(
-            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
-        )
-    )
+def list_api_keys(
+    db: Session, user_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[ApiKey], str | None]:
+    stmt = select(ApiKey).where(ApiKey.user_id == user_id)
+    return paginate(db, stmt, (ApiKey.created_at, ApiKey.id), cursor, limit)
 
 
 def revoke_api_key(db: Session, user_id: uuid.UUID, key_id: uuid.UUID) -> None:

@@ -21,6 +21,7 @@ from cliply.billing.schemas import (
     WebhookAck,
 )
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.errors import PayloadTooLarge
 from cliply.integrations.stripe_client import (
     BillingNotConfigured,
@@ -34,10 +35,11 @@ router = APIRouter(tags=["billing"])
 MAX_WEBHOOK_BYTES = 1024 * 1024
 
 
-@router.get("/billing/plans", response_model=list[PlanOut])
-def list_plans() -> list[PlanOut]:
+@router.get("/billing/plans", response_model=Page[PlanOut])
+def list_plans() -> Page[PlanOut]:
+    """The plan catalogue: a handful of fixed entries, so always one page."""
     prices = service.plan_prices()
-    return [
+    items = [
         PlanOut(
             name=p.name,
             title=p.title,
@@ -48,6 +50,7 @@ def list_plans() -> list[PlanOut]:
         )
         for p in (PLANS[n] for n in ORDER)
     ]
+    return Page[PlanOut](items=items)
 
 
 @router.get("/billing", response_model=BillingOut)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 
 from cliply.api.deps import DB, HeaderTenant
+from cliply.api.paging import Cursor, Limit
 from cliply.billing.service import resolve_workspace_plan
 from cliply.clips import service
 from cliply.clips.models import Clip
@@ -28,6 +29,7 @@ from cliply.clips.schemas import (
     WordOut,
 )
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound
 from cliply.jobs.models import Job
 from cliply.storage import LocalStorage, app_storage
@@ -89,14 +91,15 @@ def clip_out(c: Clip, job: Job | None = None) -> ClipOut:
 
 @router.get(
     "/projects/{project_id}/clips",
-    response_model=list[ClipOut],
+    response_model=Page[ClipOut],
     summary="The project's clips, best first",
 )
-def list_clips(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> list[ClipOut]:
+def list_clips(
+    project_id: uuid.UUID, tenant: HeaderTenant, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ClipOut]:
     tenant.require("clips.read")
-    return clips_out(
-        db, tenant.workspace_id, service.list_clips(db, tenant.workspace_id, project_id)
-    )
+    rows, nxt = service.page_clips(db, tenant.workspace_id, project_id, cursor=cursor, limit=limit)
+    return Page[ClipOut](items=clips_out(db, tenant.workspace_id, rows), next_cursor=nxt)
 
 
 @router.post(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from cliply.billing.plans import Plan
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, NotFound, ValidationFailed
 from cliply.highlights.models import Highlight
 from cliply.jobs import registry
@@ -224,6 +225,25 @@ def list_clips(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> l
             .order_by(Clip.rank.asc().nulls_last(), Clip.score.desc().nulls_last(), Clip.start_s)
         )
     )
+
+
+# Keyset of the API's clip list: rank first (auto clips), then manual clips by start time.
+_UNRANKED = 2**31 - 1
+
+
+def page_clips(
+    db: Session,
+    workspace_id: uuid.UUID,
+    project_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Clip], str | None]:
+    """One page of the project's clips, best first (GET /projects/{id}/clips)."""
+    projects.get_project(db, workspace_id, project_id)
+    stmt = select(Clip).where(Clip.project_id == project_id, Clip.workspace_id == workspace_id)
+    keys = (func.coalesce(Clip.rank, _UNRANKED), Clip.start_s, Clip.id)
+    return paginate(db, stmt, keys, cursor, limit, descending=False)
 
 
 def recent_clips(

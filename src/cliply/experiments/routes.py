@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Response, status
 
 from cliply.api.deps import DB, Tenant
+from cliply.api.paging import Cursor, Limit
 from cliply.auth.schemas import Strict
 from cliply.billing.deps import require_feature
+from cliply.db.pagination import Page
 from cliply.experiments import service
 from cliply.experiments.schemas import ExperimentIn, ExperimentOut, VariantPostIn
 
@@ -27,9 +29,12 @@ def create(body: ExperimentIn, tenant: Gated, db: DB) -> ExperimentOut:
     return service.to_out(db, service.create(db, tenant.workspace_id, tenant.user_id, body))
 
 
-@router.get("/experiments", response_model=list[ExperimentOut])
-def list_experiments(tenant: Gated, db: DB) -> list[ExperimentOut]:
-    return [service.to_out(db, e) for e in service.list_(db, tenant.workspace_id)]
+@router.get("/experiments", response_model=Page[ExperimentOut])
+def list_experiments(
+    tenant: Gated, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ExperimentOut]:
+    rows, nxt = service.list_(db, tenant.workspace_id, cursor=cursor, limit=limit)
+    return Page[ExperimentOut](items=[service.to_out(db, e) for e in rows], next_cursor=nxt)
 
 
 @router.get("/experiments/{experiment_id}", response_model=ExperimentOut)

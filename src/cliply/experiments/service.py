@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cliply.analytics.models import PostMetric
 from cliply.clips.models import Clip
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, NotFound
 from cliply.experiments.models import Experiment, ExperimentVariant, VariantPost
 from cliply.experiments.schemas import ExperimentIn, ExperimentOut, VariantOut
@@ -67,14 +68,11 @@ def get(db: Session, workspace_id: uuid.UUID, experiment_id: uuid.UUID) -> Exper
     return exp
 
 
-def list_(db: Session, workspace_id: uuid.UUID) -> list[Experiment]:
-    return list(
-        db.scalars(
-            select(Experiment)
-            .where(Experiment.workspace_id == workspace_id)
-            .order_by(Experiment.created_at.desc())
-        )
-    )
+def list_(
+    db: Session, workspace_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[Experiment], str | None]:
+    stmt = select(Experiment).where(Experiment.workspace_id == workspace_id)
+    return paginate(db, stmt, (Experiment.created_at, Experiment.id), cursor, limit)
 
 
 def set_status(

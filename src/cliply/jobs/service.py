@@ -31,7 +31,7 @@ def list_jobs(
         stmt = stmt.where(Job.kind == kind)
     if status is not None:
         stmt = stmt.where(Job.status == status)
-    return paginate(db, stmt, Job.created_at, Job.id, cursor, limit)
+    return paginate(db, stmt, (Job.created_at, Job.id), cursor, limit)
 
 
 def count_running(db: Session, workspace_id: uuid.UUID) -> int:

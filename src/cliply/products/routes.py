@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from cliply.api.deps import DB, Tenant
+from cliply.api.paging import Cursor, Limit
 from cliply.billing.deps import require_feature
+from cliply.db.pagination import Page
 from cliply.products import service
 from cliply.products.schemas import ProductIn, ProductOut, ProductPatch
 
@@ -22,9 +24,12 @@ def create(body: ProductIn, tenant: Gated, db: DB) -> ProductOut:
     return ProductOut.model_validate(service.create(db, tenant.workspace_id, body.model_dump()))
 
 
-@router.get("/products", response_model=list[ProductOut])
-def list_products(tenant: Gated, db: DB) -> list[ProductOut]:
-    return [ProductOut.model_validate(p) for p in service.list_(db, tenant.workspace_id)]
+@router.get("/products", response_model=Page[ProductOut])
+def list_products(
+    tenant: Gated, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ProductOut]:
+    rows, nxt = service.list_(db, tenant.workspace_id, cursor=cursor, limit=limit)
+    return Page[ProductOut](items=[ProductOut.model_validate(p) for p in rows], next_cursor=nxt)
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
@@ -46,11 +51,12 @@ def delete(product_id: uuid.UUID, tenant: Gated, db: DB) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/clips/{clip_id}/products", response_model=list[ProductOut])
-def clip_products(clip_id: uuid.UUID, tenant: Gated, db: DB) -> list[ProductOut]:
-    return [
-        ProductOut.model_validate(p) for p in service.for_clip(db, tenant.workspace_id, clip_id)
-    ]
+@router.get("/clips/{clip_id}/products", response_model=Page[ProductOut])
+def clip_products(
+    clip_id: uuid.UUID, tenant: Gated, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ProductOut]:
+    rows, nxt = service.for_clip(db, tenant.workspace_id, clip_id, cursor=cursor, limit=limit)
+    return Page[ProductOut](items=[ProductOut.model_validate(p) for p in rows], next_cursor=nxt)
 
 
 @router.put("/clips/{clip_id}/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)

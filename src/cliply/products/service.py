@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from cliply.clips.models import Clip
+from cliply.db.pagination import paginate
 from cliply.errors import NotFound
 from cliply.products.models import ClipProduct, Product
 
@@ -36,14 +37,11 @@ def get(db: Session, workspace_id: uuid.UUID, product_id: uuid.UUID) -> Product:
     return p
 
 
-def list_(db: Session, workspace_id: uuid.UUID) -> list[Product]:
-    return list(
-        db.scalars(
-            select(Product)
-            .where(Product.workspace_id == workspace_id)
-            .order_by(Product.created_at.desc())
-        )
-    )
+def list_(
+    db: Session, workspace_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[Product], str | None]:
+    stmt = select(Product).where(Product.workspace_id == workspace_id)
+    return paginate(db, stmt, (Product.created_at, Product.id), cursor, limit)
 
 
 def update(
@@ -98,13 +96,20 @@ def unlink(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, product_id:
     )
 
 
-def for_clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> list[Product]:
+def for_clip(
+    db: Session,
+    workspace_id: uuid.UUID,
+    clip_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> tuple[list[Product], str | None]:
+    """The clip's products in their position order."""
     _clip(db, workspace_id, clip_id)
-    return list(
-        db.scalars(
-            select(Product)
-            .join(ClipProduct, ClipProduct.product_id == Product.id)
-            .where(ClipProduct.clip_id == clip_id)
-            .order_by(ClipProduct.position)
-        )
+    stmt = (
+        select(Product)
+        .join(ClipProduct, ClipProduct.product_id == Product.id)
+        .where(ClipProduct.clip_id == clip_id)
     )
+    keys = (ClipProduct.position, ClipProduct.product_id)
+    return paginate(db, stmt, keys, cursor, limit, descending=False)

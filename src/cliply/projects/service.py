@@ -150,7 +150,7 @@ def list_projects(
     db: Session, workspace_id: uuid.UUID, *, cursor: str | None = None, limit: int = 20
 ) -> tuple[list[Project], str | None]:
     stmt = select(Project).where(Project.workspace_id == workspace_id)
-    return paginate(db, stmt, Project.created_at, Project.id, cursor, limit)
+    return paginate(db, stmt, (Project.created_at, Project.id), cursor, limit)
 
 
 def delete_project(

@@ -57,7 +57,7 @@ def list_posts(
         stmt = stmt.where(Post.status == status)
     if platform is not None:
         stmt = stmt.where(Post.platform == platform)
-    return paginate(db, stmt, Post.created_at, Post.id, cursor, limit)
+    return paginate(db, stmt, (Post.created_at, Post.id), cursor, limit)
 
 
 def get_post(db: Session, workspace_id: uuid.UUID, post_id: uuid.UUID) -> Post:

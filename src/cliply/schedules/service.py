@@ -325,7 +325,7 @@ def list_schedules(
         stmt = stmt.where(Schedule.clip_id == clip_id)
     if account_id is not None:
         stmt = stmt.where(Schedule.account_id == account_id)
-    return paginate(db, stmt, Schedule.created_at, Schedule.id, cursor, limit)
+    return paginate(db, stmt, (Schedule.created_at, Schedule.id), cursor, limit)
 
 
 @dataclass(frozen=True)

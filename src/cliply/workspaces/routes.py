@@ -7,8 +7,10 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from cliply.api.deps import DB, CurrentPrincipal, PathTenant
+from cliply.api.paging import Cursor, Limit
 from cliply.auth import service as auth_service
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.workspaces import service
 from cliply.workspaces.schemas import (
     AcceptIn,
@@ -33,12 +35,16 @@ def create_workspace(body: WorkspaceIn, principal: CurrentPrincipal, db: DB) -> 
     )
 
 
-@router.get("/workspaces", response_model=list[WorkspaceOut])
-def list_workspaces(principal: CurrentPrincipal, db: DB) -> list[WorkspaceOut]:
-    return [
+@router.get("/workspaces", response_model=Page[WorkspaceOut])
+def list_workspaces(
+    principal: CurrentPrincipal, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[WorkspaceOut]:
+    rows, nxt = service.page_for_user(db, principal.user_id, cursor=cursor, limit=limit)
+    items = [
         WorkspaceOut(id=w.id, name=w.name, plan=w.plan, role=r, created_at=w.created_at)
-        for w, r in service.list_for_user(db, principal.user_id)
+        for w, r in rows
     ]
+    return Page[WorkspaceOut](items=items, next_cursor=nxt)
 
 
 @router.get("/workspaces/{workspace_id}", response_model=WorkspaceOut)
@@ -68,13 +74,17 @@ def delete_workspace(tenant: PathTenant, db: DB) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/workspaces/{workspace_id}/members", response_model=list[MemberOut])
-def list_members(tenant: PathTenant, db: DB) -> list[MemberOut]:
+@router.get("/workspaces/{workspace_id}/members", response_model=Page[MemberOut])
+def list_members(
+    tenant: PathTenant, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[MemberOut]:
     tenant.require("members.read")
-    return [
+    rows, nxt = service.list_members(db, tenant.workspace_id, cursor=cursor, limit=limit)
+    items = [
         MemberOut(user_id=u.id, email=u.email, name=u.name, role=m.role, joined_at=m.created_at)
-        for m, u in service.list_members(db, tenant.workspace_id)
+        for m, u in rows
     ]
+    return Page[MemberOut](items=items, next_cursor=nxt)
 
 
 @router.patch("/workspaces/{workspace_id}/members/{user_id}", response_model=MemberOut)
@@ -113,12 +123,14 @@ def invite(body: InvitationIn, tenant: PathTenant, db: DB) -> InvitationCreated:
     )
 
 
-@router.get("/workspaces/{workspace_id}/invitations", response_model=list[InvitationOut])
-def list_invitations(tenant: PathTenant, db: DB) -> list[InvitationOut]:
+@router.get("/workspaces/{workspace_id}/invitations", response_model=Page[InvitationOut])
+def list_invitations(
+    tenant: PathTenant, db: DB, cursor: Cursor = None, limit: Limit = 50
+) -> Page[InvitationOut]:
     tenant.require("invitations.manage")
-    return [
-        InvitationOut.model_validate(i) for i in service.list_invitations(db, tenant.workspace_id)
-    ]
+    rows, nxt = service.list_invitations(db, tenant.workspace_id, cursor=cursor, limit=limit)
+    items = [InvitationOut.model_validate(i) for i in rows]
+    return Page[InvitationOut](items=items, next_cursor=nxt)
 
 
 @router.delete(

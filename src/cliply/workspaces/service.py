@@ -13,6 +13,7 @@ from cliply.auth import security
 from cliply.auth.models import User
 from cliply.auth.permissions import can_assign
 from cliply.config import get_settings
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, Forbidden, Gone, NotFound
 from cliply.workspaces.models import Invitation, Workspace, WorkspaceMember
 
@@ -54,6 +55,19 @@ def list_for_user(db: Session, user_id: uuid.UUID) -> list[tuple[Workspace, str]
         .order_by(Workspace.created_at)
     ).all()
     return [(w, r) for w, r in rows]
+
+
+def page_for_user(
+    db: Session, user_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[tuple[Workspace, str]], str | None]:
+    """The user's workspaces with their role, oldest first (GET /workspaces)."""
+    stmt = (
+        select(Workspace, WorkspaceMember.role)
+        .join(WorkspaceMember, WorkspaceMember.workspace_id == Workspace.id)
+        .where(WorkspaceMember.user_id == user_id)
+    )
+    keys = (Workspace.created_at, Workspace.id)
+    return paginate(db, stmt, keys, cursor, limit, descending=False)
 
 
 def get(db: Session, workspace_id: uuid.UUID) -> Workspace:
@@ -106,14 +120,17 @@ def delete(db: Session, workspace_id: uuid.UUID) -> None:
     db.flush()
 
 
-def list_members(db: Session, workspace_id: uuid.UUID) -> list[tuple[WorkspaceMember, User]]:
-    rows = db.execute(
+def list_members(
+    db: Session, workspace_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[tuple[WorkspaceMember, User]], str | None]:
+    """Members in the order they joined."""
+    stmt = (
         select(WorkspaceMember, User)
         .join(User, User.id == WorkspaceMember.user_id)
         .where(WorkspaceMember.workspace_id == workspace_id)
-        .order_by(WorkspaceMember.created_at)
-    ).all()
-    return [(m, u) for m, u in rows]
+    )
+    keys = (WorkspaceMember.created_at, WorkspaceMember.user_id)
+    return paginate(db, stmt, keys, cursor, limit, descending=False)
 
 
 def _member(db: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> WorkspaceMember:
@@ -227,14 +244,11 @@ def invite(
     return inv, token
 
 
-def list_invitations(db: Session, workspace_id: uuid.UUID) -> list[Invitation]:
-    return list(
-        db.scalars(
-            select(Invitation)
-            .where(Invitation.workspace_id == workspace_id)
-            .order_by(Invitation.created_at.desc())
-        )
-    )
+def list_invitations(
+    db: Session, workspace_id: uuid.UUID, *, cursor: str | None = None, limit: int = 50
+) -> tuple[list[Invitation], str | None]:
+    stmt = select(Invitation).where(Invitation.workspace_id == workspace_id)
+    return paginate(db, stmt, (Invitation.created_at, Invitation.id), cursor, limit)
 
 
 def revoke_invitation(db: Session, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
