@@ -175,6 +175,7 @@ HANDLER_MODULES: list[str] = [
     "cliply.billing.tasks",
     "cliply.accounts.tasks",
     "cliply.schedules.tasks",  # also the PUBLISH_<PLATFORM> jobs, one per platform adapter
+    "cliply.analytics.tasks",  # METRICS_COLLECT and the metrics scan
 ]
 
 
