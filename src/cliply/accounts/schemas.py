@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Strict
 
 
 class ConnectIn(Strict):

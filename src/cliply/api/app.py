@@ -9,7 +9,11 @@ from fastapi import FastAPI
 from cliply import __version__
 from cliply.api import health, problems
 from cliply.api.idempotency import IdempotencyMiddleware
-from cliply.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from cliply.api.middleware import (
+    BodySizeLimitMiddleware,
+    InputTextMiddleware,
+    RequestContextMiddleware,
+)
 from cliply.api.routers import ROUTER_MODULES
 from cliply.config import get_settings
 from cliply.logging import configure, init_sentry
@@ -39,13 +43,14 @@ def create_app() -> FastAPI:
         app.include_router(importlib.import_module(module).router, prefix=API_PREFIX)
     app.include_router(health.router)
     _mount_web(app)
-    # Outermost last: request id → body cap → idempotency → app.
+    # Outermost last: request id → NUL guard → body cap → idempotency → app.
     app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,
         exempt_prefixes=UPLOAD_PREFIXES,
     )
+    app.add_middleware(InputTextMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from cliply.auth.schemas import Strict
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
+from cliply.schemas import Omittable, Strict
 
 
 def _check_choices(aspect: str | None, caption_style: str | None) -> None:
@@ -38,13 +38,13 @@ class ClipIn(Strict):
 
 
 class ClipPatch(Strict):
-    start: float | None = Field(None, ge=0)
-    end: float | None = Field(None, gt=0)
-    title: str | None = Field(None, max_length=300)
-    description: str | None = Field(None, max_length=5000)
-    hashtags: list[str] | None = Field(None, max_length=30)
-    caption_style: str | None = None
-    aspect: str | None = None
+    start: Omittable[float] = Field(None, ge=0)
+    end: Omittable[float] = Field(None, gt=0)
+    title: Omittable[str] = Field(None, max_length=300)
+    description: Omittable[str] = Field(None, max_length=5000)
+    hashtags: Omittable[list[str]] = Field(None, max_length=30)
+    caption_style: Omittable[str] = None
+    aspect: Omittable[str] = None
 
     @model_validator(mode="after")
     def _valid(self) -> ClipPatch:
