@@ -7,7 +7,7 @@ import importlib
 from fastapi import FastAPI
 
 from cliply import __version__
-from cliply.api import health, problems
+from cliply.api import health, openapi, problems
 from cliply.api.idempotency import IdempotencyMiddleware
 from cliply.api.middleware import (
     BodySizeLimitMiddleware,
@@ -43,6 +43,7 @@ def create_app() -> FastAPI:
         app.include_router(importlib.import_module(module).router, prefix=API_PREFIX)
     app.include_router(health.router)
     _mount_web(app)
+    openapi.install(app)
     # Outermost last: request id → NUL guard → body cap → idempotency → app.
     app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
     app.add_middleware(

@@ -10,6 +10,7 @@ Database errors are sorted by cause, so that no input and no outage reads as a b
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Any
@@ -171,6 +172,29 @@ def _internal(request: Request, exc: BaseException) -> JSONResponse:
     )
 
 
+def _allowed_methods(app: FastAPI, path: str) -> set[str]:
+    """Every method the API documents for `path` (HEAD wherever GET is)."""
+    templates = getattr(app.state, "path_methods", None)
+    if templates is None:
+        templates = []
+        for template, item in app.openapi().get("paths", {}).items():
+            parts = re.split(r"\{[^}]+\}", template)
+            pattern = re.compile("^" + "[^/]+".join(re.escape(part) for part in parts) + "$")
+            methods = {m.upper() for m in item if m.upper() in _METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")
+            templates.append((pattern, methods))
+        app.state.path_methods = templates
+    out: set[str] = set()
+    for pattern, methods in templates:
+        if pattern.match(path):
+            out |= methods
+    return out
+
+
+_METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CliplyError)
     async def _domain(request: Request, exc: CliplyError) -> JSONResponse:
@@ -207,13 +231,20 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else None
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # The router names only the first route matching the path; list them all.
+            allowed = _allowed_methods(app, request.url.path)
+            if allowed:
+                named = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
+                headers["Allow"] = ", ".join(sorted(allowed | named))
         return problem(
             exc.status_code,
             code,
             detail or code.replace("-", " ").capitalize(),
             detail,
             instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(sa_exc.SQLAlchemyError)
