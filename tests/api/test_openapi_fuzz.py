@@ -32,7 +32,7 @@ from tests.fakes.server import serve
 from tests.fakes.stripe import FakeStripe
 from tests.foundation.helpers import PASSWORD
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 20
 
 # The app (and its document) is built at collection: it reaches the database only per request.
 APP = create_app()
