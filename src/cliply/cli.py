@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from cliply import subprocs
 from cliply.config import SettingsError, get_settings
 
 app = typer.Typer(
@@ -115,8 +116,13 @@ def serve(
     upgrade(url)
     # Children share the (embedded) database through its URL.
     env = {**os.environ, "DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://")}
+    # Workers lead their own sessions: a group signal (Ctrl-C, systemctl stop) reaches only
+    # serve, which then stops them once, so they get their grace period (a second signal
+    # would hurry them); if serve dies without stopping them, they get SIGTERM anyway.
     procs = [
-        subprocess.Popen([sys.executable, "-m", "cliply", "worker"], env=env)
+        subprocs.popen(
+            [sys.executable, "-m", "cliply", "worker"], env=env, parent_death_signal=signal.SIGTERM
+        )
         for _ in range(s.serve_workers if workers is None else workers)
     ]
     typer.echo(f"Cliply on http://{h}:{p}  (API docs: /api/docs, {len(procs)} worker(s))")

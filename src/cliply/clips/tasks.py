@@ -15,9 +15,10 @@ from typing import Any
 from cliply.clips import service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
-from cliply.jobs import registry
-from cliply.jobs.registry import JobContext, PermanentError
+from cliply.jobs import queue, registry
+from cliply.jobs.registry import JobContext, JobInterrupted, PermanentError, RetryableError
 from cliply.media import MediaError, probe
+from cliply.media.errors import MediaInterrupted
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import stage
@@ -25,9 +26,13 @@ from cliply.projects.models import Project
 from cliply.storage.keys import render_key, thumbnail_key
 
 
-def _set_clip(clip_id: uuid.UUID, version: int, **values: Any) -> None:
-    """Update the clip if it still is at `version`, then settle its project."""
+def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
+    """Update the clip if it still is at `version` and this attempt still holds its job (one
+    released at shutdown or reclaimed must not write over the next attempt), then settle
+    its project."""
     with owner_session() as db:
+        if not queue.holds(db, ctx.job_id, ctx.worker_id, ctx.attempt):
+            return
         clip = db.get(Clip, clip_id, with_for_update=True)
         if clip is None or clip.render_version != version:
             return
@@ -68,7 +73,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
         info = probe(path)
-        with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=config.work_root()) as tmp:
+        with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=ctx.scratch_dir()) as tmp:
             out = steps.render_clip_files(
                 path,
                 info,
@@ -84,14 +89,23 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
+    except JobInterrupted:
+        raise  # the worker stopped this attempt (shutdown, reclaimed): the job runs again
+    except MediaInterrupted as exc:  # ffmpeg stopped by a signal: not the clip's fault
+        if ctx.interrupted:
+            raise
+        if stage.last_attempt(ctx):
+            _set_clip(ctx, clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
+        raise RetryableError(exc.message, exc.code) from exc
     except MediaError as exc:
-        _set_clip(clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
+        _set_clip(ctx, clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
         raise PermanentError(exc.message, exc.code) from exc
     except Exception as exc:
-        if stage.last_attempt(ctx):
-            _set_clip(clip_id, version, status="failed", error=str(exc) or repr(exc))
+        if not ctx.interrupted and stage.last_attempt(ctx):
+            _set_clip(ctx, clip_id, version, status="failed", error=str(exc) or repr(exc))
         raise
     _set_clip(
+        ctx,
         clip_id,
         version,
         status="ready",

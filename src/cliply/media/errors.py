@@ -16,6 +16,7 @@ BAD_ARGUMENT: Final = "bad_argument"
 FFMPEG_FAILED: Final = "ffmpeg_failed"
 RENDER_FAILED: Final = "render_failed"
 TOOL_MISSING: Final = "tool_missing"
+INTERRUPTED: Final = "interrupted"
 
 
 class MediaError(Exception):
@@ -25,3 +26,13 @@ class MediaError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class MediaInterrupted(MediaError):
+    """A tool was stopped by a signal (worker shutdown, OOM killer): the input is not at
+    fault, so the work is retried, never failed for good."""
+
+    retryable = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(INTERRUPTED, message)

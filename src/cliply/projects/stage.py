@@ -15,8 +15,15 @@ from cliply.billing.service import resolve_workspace_plan
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError
 from cliply.jobs.models import Job
-from cliply.jobs.registry import JobCancelled, JobContext, PermanentError
+from cliply.jobs.registry import (
+    JobCancelled,
+    JobContext,
+    JobInterrupted,
+    PermanentError,
+    RetryableError,
+)
 from cliply.media import MediaError
+from cliply.media.errors import MediaInterrupted
 from cliply.projects import service
 from cliply.projects.models import Project
 from cliply.storage import Storage
@@ -101,9 +108,17 @@ def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
     error's code and message (GET /projects/{id} then says why)."""
     try:
         yield
+    except JobInterrupted:
+        raise  # the worker stopped this attempt (shutdown, reclaimed): the job runs again
     except JobCancelled:
         fail(project_id, "cancelled", "Processing was cancelled.")
         raise
+    except MediaInterrupted as exc:  # a tool stopped by a signal: not the input's fault
+        if ctx.interrupted:
+            raise
+        if last_attempt(ctx):
+            fail(project_id, exc.code, exc.message)
+        raise RetryableError(exc.message, exc.code) from exc
     except MediaError as exc:
         fail(project_id, exc.code, exc.message)
         raise PermanentError(exc.message, exc.code) from exc
@@ -114,6 +129,6 @@ def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
         fail(project_id, exc.code, str(exc))
         raise
     except Exception as exc:
-        if last_attempt(ctx):
+        if not ctx.interrupted and last_attempt(ctx):
             fail(project_id, getattr(exc, "code", "processing-failed"), str(exc) or repr(exc))
         raise

@@ -11,7 +11,6 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,10 +18,15 @@ from sqlalchemy.dialects.postgresql import insert
 from cliply.billing import gate
 from cliply.clips.models import Clip
 from cliply.clips.service import queue_render
-from cliply.config import get_settings
 from cliply.db.engine import owner_session
-from cliply.ingest.download import IngestLimits, download_url
-from cliply.ingest.ssrf import UrlPolicy, UrlRefused
+from cliply.ingest.download import (
+    RETRYABLE_CODES,
+    default_project_name,
+    download_url,
+    limits_from_settings,
+    policy_from_settings,
+)
+from cliply.ingest.ssrf import UrlRefused
 from cliply.jobs import registry
 from cliply.jobs.registry import JobContext, PermanentError, RetryableError
 from cliply.pipeline import config, steps
@@ -35,8 +39,9 @@ from cliply.transcribe.base import TranscriptionError
 CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
-def _tmpdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix=prefix, dir=config.work_root())
+def _tmpdir(ctx: JobContext, prefix: str) -> tempfile.TemporaryDirectory[str]:
+    # In the attempt's scratch folder: pruned by the cleanup task if its worker is killed.
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=ctx.scratch_dir())
 
 
 @registry.handler(registry.YOUTUBE_DOWNLOAD, capability="io")
@@ -46,26 +51,23 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
     project = stage.load_project(ws, pid)
     if project is None or project.source_url is None:
         return {"skipped": "project gone"}
-    settings = get_settings()
     storage = config.app_storage()
     with stage.project_stage(ctx, pid):
         stage.enter_stage(pid, "downloading")
         plan = stage.plan_of(ws)
-        limits = IngestLimits(
-            max_bytes=settings.url_ingest_max_bytes, max_duration_s=plan.max_source_minutes * 60.0
-        )
+        limits = limits_from_settings(plan.max_source_minutes * 60.0)
         report = stage.StageProgress(ctx, pid, "downloading")
-        with _tmpdir("cliply-dl-") as tmp:
+        with _tmpdir(ctx, "cliply-dl-") as tmp:
             try:
                 got = download_url(
                     project.source_url,
                     Path(tmp),
-                    policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
+                    policy=policy_from_settings(),
                     limits=limits,
                     progress=report,
                 )
             except UrlRefused as exc:
-                if exc.code == "url-download-failed":
+                if exc.code in RETRYABLE_CODES:
                     raise RetryableError(exc.message, exc.code) from exc
                 raise PermanentError(exc.message, exc.code) from exc
             ctx.event(
@@ -79,8 +81,8 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
         with owner_session() as db:
             p = service.get_project(db, ws, pid, lock=True)
             p.source_key, p.size_bytes, p.original_filename = key, got.size_bytes, got.filename
-            if got.title and p.name == urlsplit(p.source_url or "").hostname:
-                p.name = got.title[:300]  # the name was only the default (the host)
+            if got.title and p.name == default_project_name(p.source_url or ""):
+                p.name = got.title[:300]  # the name was only the default (from the URL)
             db.flush()
             service.start_ingest(db, p)
     return {"source_key": key, "size_bytes": got.size_bytes, "via": got.via}
@@ -145,7 +147,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             )
         path = local_source(storage, project.source_key, config.work_root())
         report = stage.StageProgress(ctx, pid, "transcribing")
-        with _tmpdir("cliply-stt-") as tmp:
+        with _tmpdir(ctx, "cliply-stt-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             report(0.05, "audio extracted")
             try:
@@ -221,7 +223,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         options = config.clip_options(project.options, plan)
         transcript = stage.load_transcript(storage, ws, pid)
         path = local_source(storage, project.source_key, config.work_root())
-        with _tmpdir("cliply-hl-") as tmp:
+        with _tmpdir(ctx, "cliply-hl-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             found = steps.find_highlights(transcript, wav, options, config.llm_client())
         label = steps.embedder_label(found.embedder_name)

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from cliply.publishing.privacy import Privacy
+from cliply.platforms.base import Privacy
 from cliply.schemas import Omittable, Strict
 
 _HASHTAG = re.compile(r"^[^\s#,]{1,100}$")
