@@ -23,7 +23,7 @@ from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import stage
 from cliply.projects.models import Project
-from cliply.storage.keys import render_key, thumbnail_key
+from cliply.storage.keys import captions_key, render_key, thumbnail_key
 
 
 def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
@@ -57,7 +57,8 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         if project is None or project.source_key is None:
             return {"skipped": "project gone"}
         clip.status = "rendering"
-        start, end, aspect, style = clip.start_s, clip.end_s, clip.aspect, clip.caption_style
+        look = service.look_of(clip)
+        start, end = look.start, look.end
         pid, source_key = project.id, project.source_key
     storage = config.app_storage()
     last = [0.0]
@@ -69,7 +70,9 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             ctx.progress(fraction, "rendering")
 
     try:
-        spec = config.render_spec(aspect, style, stage.plan_of(ws))
+        # The same look → spec step as the editor's preview (clips.service.preview).
+        spec = service.render_spec_for(look, stage.plan_of(ws))
+        digest = service.look_digest(source_key, start, end, spec)
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
         info = probe(path)
@@ -85,8 +88,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
                 out_jpg=Path(tmp) / "thumb.jpg",
                 work_dir=Path(tmp),
                 progress=report,
+                keep_captions=True,
             )
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
+            if out.captions is not None:
+                storage.put_file(
+                    captions_key(ws, pid, clip_id), out.captions, content_type="text/x-ssa"
+                )
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
     except JobInterrupted:
@@ -123,5 +131,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         height=out.height,
         layout=out.layout,
         render_version=version,
+        look=digest,
     )
-    return {"render_key": rkey, "width": out.width, "height": out.height, "layout": out.layout}
+    return {
+        "render_key": rkey,
+        "width": out.width,
+        "height": out.height,
+        "layout": out.layout,
+        "duration": out.duration,
+        "look": digest,
+    }

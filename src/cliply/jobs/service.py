@@ -91,3 +91,16 @@ def _reload(db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     job = get_job(db, workspace_id, job_id)
     db.refresh(job)  # the queue changed the row with SQL behind the ORM's back
     return job
+
+
+def latest_by_dedupe_keys(db: Session, workspace_id: uuid.UUID, keys: list[str]) -> dict[str, Job]:
+    """The newest job of each dedupe key (e.g. a clip version's render), in one query."""
+    if not keys:
+        return {}
+    rows = db.scalars(
+        select(Job)
+        .where(Job.workspace_id == workspace_id, Job.dedupe_key.in_(keys))
+        .order_by(Job.dedupe_key, Job.created_at.desc())
+        .distinct(Job.dedupe_key)
+    )
+    return {job.dedupe_key: job for job in rows if job.dedupe_key is not None}

@@ -115,7 +115,13 @@ def clip_options(
 
 
 def render_spec(
-    aspect: str, caption_style: str, plan: Plan | None, settings: Settings | None = None
+    aspect: str,
+    caption_style: str,
+    plan: Plan | None,
+    settings: Settings | None = None,
+    *,
+    overlay_title: str | None = None,
+    word_edits: tuple[tuple[int, str], ...] = (),
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
@@ -126,4 +132,6 @@ def render_spec(
         watermark=plan.watermark if plan is not None else False,
         preset=s.render_preset,
         crf=s.render_crf,
+        overlay_title=overlay_title,
+        word_edits=word_edits,
     )

@@ -141,6 +141,17 @@ class PostMetrics:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
+@dataclass(frozen=True)
+class Audience:
+    """What one account may choose for a post right now (asked of the platform, where it
+    says): the audiences (our vocabulary), switches the account has turned off, the
+    longest video it may post. An adapter that can tell offers `audience(caller)`."""
+
+    privacy: tuple[str, ...]
+    disabled: frozenset[str] = frozenset()
+    max_duration_s: int | None = None
+
+
 class TokenCaller(Protocol):
     """Calls with the account's access token, refreshing it once the platform says 401."""
 

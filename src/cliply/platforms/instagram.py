@@ -31,7 +31,6 @@ from cliply.integrations.meta import (
     MetaClient,
 )
 from cliply.integrations.oauth_common import (
-    IntegrationError,
     PermanentError,
     RateLimited,
     TokenSet,
@@ -277,8 +276,6 @@ class Instagram:
                     log.info("instagram.media_gone", media_id=media_id, error=str(exc))
                     out.append(PostMetrics(platform_post_id=media_id, gone=True))
                     continue
-                except IntegrationError:
-                    raise
                 out.append(
                     PostMetrics(
                         platform_post_id=media_id,

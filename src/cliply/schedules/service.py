@@ -265,6 +265,20 @@ def update_schedule(
     return schedule
 
 
+def retry_schedule(
+    db: Session, workspace_id: uuid.UUID, schedule_id: uuid.UUID, user_id: uuid.UUID | None
+) -> Schedule:
+    """Publish a failed schedule again, now (or at its time when that is still ahead)."""
+    schedule = get_schedule(db, workspace_id, schedule_id)
+    if schedule.status != "failed":
+        raise Conflict(
+            f"The schedule is {schedule.status}; only a failed one can be retried.",
+            code="schedule-not-failed",
+            schedule_status=schedule.status,
+        )
+    return update_schedule(db, workspace_id, schedule_id, user_id, SchedulePatch())
+
+
 def cancel_schedule(
     db: Session, workspace_id: uuid.UUID, schedule_id: uuid.UUID, user_id: uuid.UUID | None
 ) -> Schedule:
