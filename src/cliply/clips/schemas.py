@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from cliply.schemas import Int32, Omittable, Strict
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
+from cliply.schemas import Int32, Omittable, Strict
 
 
 def _check_choices(aspect: str | None, caption_style: str | None) -> None:
