@@ -13,7 +13,7 @@ import uvicorn
 @pytest.fixture
 def live(db_url: str) -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1 (its own event loop and connection pool)."""
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")

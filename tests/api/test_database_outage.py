@@ -69,7 +69,7 @@ def _events(err: str) -> list[dict[str, Any]]:
 def test_requests_answer_503_while_the_database_is_down(
     own_postgres: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from cliply.api.app import create_app
+    from cliply.app import create_app
     from cliply.db.engine import get_engine
 
     email = f"u{uuid.uuid4().hex[:8]}@example.com"

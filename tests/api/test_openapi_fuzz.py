@@ -29,7 +29,7 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 from sqlalchemy import text
 
-from cliply.api.app import create_app
+from cliply.app import create_app
 from tests.fakes.server import serve
 from tests.fakes.stripe import FakeStripe
 from tests.foundation.helpers import PASSWORD
@@ -58,10 +58,10 @@ def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
 @pytest.fixture(scope="module")
 def fuzz_world(pg_server_url: str) -> Iterator[dict[str, Any]]:
     """One owner, one premium workspace, fake Stripe: for every operation of the module."""
+    from cliply.db.models import Base
     from fastapi.testclient import TestClient
 
     from cliply.db.engine import get_engine
-    from cliply.db.models import Base
     from tests.conftest import reset_caches
 
     fake = FakeStripe(api_key="sk_test_fuzz")
