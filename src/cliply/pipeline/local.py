@@ -158,7 +158,7 @@ def _run(
             return EXIT_OK
         with stages.stage("find highlights"):
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
-        spec = config.render_spec(options.aspect, options.caption_style, None, settings)
+        spec = config.render_spec(options.aspect, options.caption_style, settings=settings)
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()
