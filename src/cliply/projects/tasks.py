@@ -170,6 +170,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             model=transcript.model,
             attempts=[a.__dict__ for a in result.attempts],
         )
+        steps.require_speech(transcript)  # no-speech fails the project with its reason
         for fmt, text in steps.transcript_documents(transcript).items():
             storage.put_bytes(
                 transcript_key(ws, pid, fmt), text.encode("utf-8"), content_type=CONTENT_TYPES[fmt]
@@ -226,6 +227,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         with _tmpdir(ctx, "cliply-hl-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             found = steps.find_highlights(transcript, wav, options, config.llm_client())
+        steps.require_clips(found, transcript)  # zero clips always says why
         label = steps.embedder_label(found.embedder_name)
         ctx.event(
             "highlights",
