@@ -188,3 +188,27 @@ def test_failed_post_retry_and_account_health(world: World) -> None:
     # Reconnecting (the same OAuth flow) makes it healthy again.
     again = connect(world, "tiktok")
     assert again["id"] == tt["id"] and again["health"]["state"] == "ok"
+
+
+def test_batch_takes_other_platforms_fields(world: World) -> None:
+    """Platforms without a section of their own (Instagram, Facebook) take `others`."""
+    with owner_session() as db:
+        account = ConnectedAccount(
+            workspace_id=world.workspace_id,
+            platform="instagram",
+            external_id="ig-1",
+            display_name="Cliply IG",
+            access_token_enc="unused-by-scheduling",
+            status="active",
+        )
+        db.add(account)
+        db.flush()
+        ig = str(account.id)
+    base = {"clip_ids": [str(world.clip_id)], "account_ids": [ig]}
+    r = _batch(world, **base)
+    assert r.status_code == 422 and r.json()["type"].endswith("/platform-fields-required")
+    r = _batch(world, **base, others={"instagram": {"privacy": "private"}})
+    assert r.status_code == 422 and r.json()["type"].endswith("/privacy-not-supported")
+    r = _batch(world, **base, others={"instagram": {"privacy": "public", "caption": "Hi"}})
+    assert r.status_code == 201, r.text
+    assert [(s["platform"], s["caption"]) for s in r.json()] == [("instagram", "Hi")]

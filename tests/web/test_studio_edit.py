@@ -30,6 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm(studio: Any) -> None:
+    """First page renders of a fresh server (templates, DB pool) can take long on a busy
+    machine; do them before the browser's 15 s step timeouts apply."""
+    import httpx
+
+    for path in ("/signup", "/login", "/projects/new"):
+        httpx.get(studio.url(path), timeout=120, follow_redirects=True)
+
+
 def _offline(page: Any) -> list[str]:
     """Answer every non-loopback request in the browser; returns the URLs it asked for."""
     asked: list[str] = []
@@ -116,11 +126,25 @@ def test_editor_trim_by_words_fix_caption_and_rerender(
     check_page(page, "editor")
     DOCS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.screenshot(path=str(tmp_path / "editor.png"))
+    page.screenshot(path=str(tmp_path / "editor.png"), full_page=True)
     _small_png(tmp_path / "editor.png", DOCS / "studio-editor.png")
 
-    # Trim by selecting words: drag over sentence 1 and 2 (which starts before the cut).
     words = _api(page, "GET", f"/api/v1/clips/{cid}/words")["words"]
+    # Drag the timeline's end handle to the left: the end snaps to a word's end.
+    handle = page.locator('#wave [part~="region-handle-right"]')
+    hb = handle.bounding_box()
+    assert hb is not None
+    page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(hb["x"] - 60, hb["y"] + hb["height"] / 2, steps=10)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => Number(document.getElementById('trim-readout').dataset.end) < {e1} - 0.2"
+    )
+    dragged_end = float(page.get_attribute("#trim-readout", "data-end") or 0)
+    assert dragged_end in {w["end"] for w in words}
+
+    # Trim by selecting words: drag over sentence 1 and 2 (which starts before the cut).
     a = next(w for w in words if w["start"] >= timeline[0][0] - 1e-3)
     b = max((w for w in words if w["end"] <= e1 + 1e-3), key=lambda w: w["index"])
     wa, wb = page.locator(f"#w-{a['index']}"), page.locator(f"#w-{b['index']}")

@@ -164,7 +164,7 @@ def _run(
             steps.require_speech(transcript)
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
-        spec = config.render_spec(options.aspect, options.caption_style, None, settings)
+        spec = config.render_spec(options.aspect, options.caption_style, settings=settings)
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()

@@ -18,8 +18,8 @@ from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from cliply.api.pagination import paginate
 from cliply.db.engine import owner_session
+from cliply.db.pagination import paginate
 from cliply.errors import NotFound
 from cliply.platforms.base import Published
 from cliply.publishing.models import Post

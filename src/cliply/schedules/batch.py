@@ -63,6 +63,13 @@ class YouTubeFields(Strict):
         return self
 
 
+class OtherFields(Strict):
+    """Any other platform's post (Instagram, Facebook, …): audience and caption."""
+
+    privacy: Privacy
+    caption: str | None = Field(None, max_length=forms.CAPTION_MAX)
+
+
 class BatchIn(Strict):
     clip_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
     account_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
@@ -74,6 +81,9 @@ class BatchIn(Strict):
     spread: Spread | None = None
     tiktok: TikTokFields | None = None
     youtube: YouTubeFields | None = None
+    others: dict[str, OtherFields] = Field(
+        default_factory=dict, description="Fields of other platforms' posts, by platform name."
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> BatchIn:
@@ -147,10 +157,20 @@ def _schedule_in(
                 made_for_kids=y.made_for_kids, notify_subscribers=y.notify_subscribers
             ),
         )
-    raise ValidationFailed(
-        f"Scheduling several posts at once is not available for {platform} yet; "
-        "schedule its posts one by one.",
-        code="platform-not-batchable",
+    other = body.others.get(platform)
+    if other is None:
+        raise ValidationFailed(
+            f"Fill in the {platform} fields (at least the audience).",
+            code="platform-fields-required",
+            platform=platform,
+        )
+    return ScheduleIn(
+        clip_id=clip_id,
+        account_id=account_id,
+        scheduled_at=at,
+        timezone=body.timezone,
+        caption=other.caption,
+        privacy=other.privacy,
     )
 
 

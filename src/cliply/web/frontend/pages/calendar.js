@@ -9,7 +9,7 @@ const COLORS = {
   scheduled: "#2563eb", queued: "#7c3aed", publishing: "#7c3aed",
   published: "#15803d", failed: "#b91c1c", cancelled: "#6b7280",
 };
-const NAMES = { tiktok: "TikTok", youtube: "YouTube" };
+const NAMES = { tiktok: "TikTok", youtube: "YouTube", instagram: "Instagram", facebook: "Facebook" };
 
 async function allSchedules() {
   const items = [];

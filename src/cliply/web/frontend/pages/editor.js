@@ -238,9 +238,12 @@ function nudge(which, delta) {
 }
 
 function showTrim() {
+  const out = $("trim-readout");
+  out.dataset.start = String(draft.start); // machine-readable (and for the browser tests)
+  out.dataset.end = String(draft.end);
   const len = draft.end - draft.start;
   const moved = draft.start !== clip.start || draft.end !== clip.end;
-  $("trim-readout").textContent = `${fmt(draft.start)} – ${fmt(draft.end)} · ${len.toFixed(1)} s` +
+  out.textContent = `${fmt(draft.start)} – ${fmt(draft.end)} · ${len.toFixed(1)} s` +
     (moved ? ` (was ${(clip.end - clip.start).toFixed(1)} s)` : "");
 }
 
@@ -289,8 +292,9 @@ function drawWave(peaks, length) {
     setMode("source");
     player.currentTime = view[0] + t;
   });
-  wave.on("ready", () => syncRegion(regions));
-  syncRegion(regions);
+  // A region added before the duration is known is clamped to 0 s: add it once it is.
+  wave.on("decode", () => syncRegion(regions));
+  if (wave.getDuration() > 0) syncRegion(regions);
   regions.on("region-updated", (r) => {
     const s = snapStart(view[0] + r.start);
     const e = snapEnd(view[0] + r.end, s);
@@ -300,7 +304,7 @@ function drawWave(peaks, length) {
 }
 
 function syncRegion(regions = wave?._regions) {
-  if (!regions || !view) return;
+  if (!regions || !view || !(wave?.getDuration() > 0)) return;
   const opts = { start: draft.start - view[0], end: draft.end - view[0] };
   if (!region) {
     region = regions.addRegion({

@@ -6,7 +6,7 @@ import { api, showError, clearError, messageOf } from "../lib/api.js";
 import "./schedule.css";
 
 const form = document.getElementById("schedule-form");
-const NAMES = { tiktok: "TikTok", youtube: "YouTube" };
+const NAMES = { tiktok: "TikTok", youtube: "YouTube", instagram: "Instagram", facebook: "Facebook" };
 const forms = new Map(); // account id -> post form
 const $ = (id) => document.getElementById(id);
 
@@ -237,6 +237,11 @@ function body() {
       notify_subscribers: val("youtube.notify_subscribers") !== false,
     };
   }
+  for (const p of platforms) {
+    if (p === "tiktok" || p === "youtube") continue;
+    b.others = b.others || {};
+    b.others[p] = { privacy: val(`${p}.privacy`) ?? null, caption: val(`${p}.caption`) || null };
+  }
   return b;
 }
 
@@ -253,6 +258,7 @@ function target(problem) {
     "schedule-in-past": "when",
     "account-unusable": "account_ids",
     "clip-not-rendered": "clip_ids",
+    "platform-fields-required": problem.platform ? `${problem.platform}.privacy` : "account_ids",
   };
   let field = byCode[code];
   if (!field && problem.errors && problem.errors.length) {
@@ -274,6 +280,9 @@ form.addEventListener("submit", async (e) => {
   if (!b.account_ids.length) return showError($("accounts-set"), "Pick at least one account.");
   if (b.tiktok && !b.tiktok.privacy) return showError(form.querySelector('[data-field="tiktok.privacy"]'), "Choose who can view the TikTok post.");
   if (b.youtube && !b.youtube.privacy) return showError(form.querySelector('[data-field="youtube.privacy"]'), "Choose the YouTube visibility.");
+  for (const [p, f] of Object.entries(b.others || {})) {
+    if (!f.privacy) return showError(form.querySelector(`[data-field="${p}.privacy"]`), "Choose who can view the post.");
+  }
   if (b.youtube && b.youtube.made_for_kids === null) return showError(form.querySelector('[data-field="youtube.made_for_kids"]'), "Tell YouTube whether the video is made for kids.");
   const btn = $("schedule-submit");
   btn.disabled = true;
