@@ -15,7 +15,6 @@ from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
 from cliply.accounts.service import get_account
-from cliply.auth.schemas import Strict
 from cliply.errors import CliplyError, ValidationFailed
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.platforms import registry
@@ -24,6 +23,7 @@ from cliply.publishing import forms
 from cliply.schedules import service
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import PostOptions, ScheduleIn, _clean_hashtags
+from cliply.schemas import Strict
 
 MAX_BATCH = 200
 
