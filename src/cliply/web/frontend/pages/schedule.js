@@ -236,16 +236,17 @@ function body() {
   return b;
 }
 
-function missingField() {
-  // The first required field left empty, to point at before sending anything.
+function missingFields() {
+  // Every required field left empty, to point at before sending anything.
+  const out = [];
   for (const [platform, specs] of shown) {
     for (const spec of specs) {
       if (!spec.required) continue;
       const v = val(`${platform}.${spec.name}`);
-      if (v === undefined || v === null || v === "") return [platform, spec];
+      if (v === undefined || v === null || v === "") out.push([platform, spec]);
     }
   }
-  return null;
+  return out;
 }
 
 function target(problem) {
@@ -280,10 +281,13 @@ form.addEventListener("submit", async (e) => {
   const b = body();
   if (!b.clip_ids.length) return showError($("clips-set"), "Pick at least one clip.");
   if (!b.account_ids.length) return showError($("accounts-set"), "Pick at least one account.");
-  const gap = missingField();
-  if (gap) {
-    const [platform, spec] = gap;
-    return showError(form.querySelector(`[data-field="${platform}.${spec.name}"]`), `${spec.kind === "choice" ? "Choose" : "Fill in"}: ${spec.label}.`);
+  const gaps = missingFields();
+  for (const [platform, spec] of gaps) {
+    showError(form.querySelector(`[data-field="${platform}.${spec.name}"]`), `${spec.kind === "choice" ? "Choose" : "Fill in"}: ${spec.label}.`);
+  }
+  if (gaps.length) {
+    form.querySelector(".js-error")?.scrollIntoView({ block: "center" });
+    return;
   }
   const btn = $("schedule-submit");
   btn.disabled = true;
