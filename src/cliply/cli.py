@@ -88,7 +88,7 @@ def _bind(host: str | None, port: int | None) -> tuple[str, int]:
 def _run_api(host: str, port: int) -> None:
     import uvicorn
 
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
 
@@ -156,7 +156,10 @@ def worker(
     scheduler: Annotated[bool, typer.Option(help="Also run periodic tasks.")] = True,
 ) -> None:
     """Run jobs from the queue until SIGTERM/SIGINT."""
+    from cliply.app import install_hooks
     from cliply.jobs.worker import run_worker
+
+    install_hooks()  # importing cliply.app also registers every domain's job handlers
 
     s = get_settings()
     code = run_worker(

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from cliply.db.engine import owner_session
 from cliply.jobs.models import Job
 from cliply.media import parse_ass, probe
-from cliply.pipeline.config import app_storage
 from cliply.projects.models import Project, Transcript
+from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key, transcript_key
 from cliply.transcribe.formats import to_json
 from cliply.transcribe.models import Segment, Word

@@ -262,8 +262,8 @@ def test_group_sigterm_mid_render_leaves_clips_to_render_and_the_project_not_rea
     from cliply.clips.models import Clip
     from cliply.clips.service import queue_render
     from cliply.db.engine import owner_session
-    from cliply.pipeline.config import app_storage
     from cliply.projects.models import Project
+    from cliply.storage import app_storage
     from cliply.storage.keys import source_video_key, transcript_key
     from cliply.transcribe.formats import to_json
     from cliply.transcribe.models import Segment, Transcript, Word

@@ -30,8 +30,7 @@ from cliply.clips.schemas import (
 from cliply.config import get_settings
 from cliply.errors import Forbidden, NotFound
 from cliply.jobs.models import Job
-from cliply.pipeline.config import app_storage
-from cliply.storage import LocalStorage
+from cliply.storage import LocalStorage, app_storage
 from cliply.storage.base import StorageError
 
 router = APIRouter(tags=["clips"])

@@ -16,16 +16,19 @@ import hashlib
 import json
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cliply.billing.plans import Plan
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
 from cliply.errors import Conflict, NotFound, ValidationFailed
+from cliply.highlights.models import Highlight
 from cliply.jobs import registry
 from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
@@ -119,7 +122,8 @@ def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
     return render_spec(
         look.aspect,
         look.caption_style,
-        plan,
+        max_short_side=plan.max_render_height if plan is not None else None,
+        watermark=plan.watermark if plan is not None else False,
         overlay_title=(look.title.strip() or None) if look.title_overlay else None,
         word_edits=look.word_edits(),
     )
@@ -479,6 +483,64 @@ def media_key(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, what: st
     return key
 
 
+def replace_auto_clips(
+    db: Session,
+    workspace_id: uuid.UUID,
+    project_id: uuid.UUID,
+    highlights: Sequence[Highlight],
+    *,
+    caption_style: str,
+    aspect: str,
+) -> tuple[list[Clip], list[str]]:
+    """The project's auto clips become `highlights` (ranked in order; manual clips stay), one
+    CLIP_RENDER queued per clip. Returns the new clips and the storage keys of the old ones'
+    renders, to delete once the transaction committed."""
+    old = list(
+        db.scalars(
+            select(Clip).where(
+                Clip.project_id == project_id,
+                Clip.workspace_id == workspace_id,
+                Clip.origin == "auto",
+            )
+        )
+    )
+    stale = [k for c in old for k in (c.render_key, c.thumb_key) if k]
+    db.execute(
+        delete(Clip).where(
+            Clip.project_id == project_id,
+            Clip.workspace_id == workspace_id,
+            Clip.origin == "auto",
+        )
+    )
+    clips = [
+        Clip(
+            workspace_id=workspace_id,
+            project_id=project_id,
+            origin="auto",
+            rank=i + 1,
+            start_s=h.start,
+            end_s=h.end,
+            title=h.title[:300],
+            description=h.description or "",
+            hashtags=h.hashtags,
+            text=h.text,
+            score=h.score,
+            reasons=[r.model_dump() for r in h.reasons],
+            caption_style=caption_style,
+            aspect=aspect,
+            status="queued",
+            render_version=1,
+        )
+        for i, h in enumerate(highlights)
+    ]
+    db.add_all(clips)
+    db.flush()
+    for clip in clips:
+        queue_render(db, clip)
+    db.flush()
+    return clips, stale
+
+
 def captions_text(
     db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, storage: Storage
 ) -> str:
@@ -497,12 +559,8 @@ def captions_text(
     return raw.decode("utf-8-sig")
 
 
-def settle_project(db: Session, project_id: uuid.UUID) -> None:
-    """After a render ended: the project's progress follows its clips; with none left to
-    render, a project in `rendering` becomes ready."""
-    project = db.scalar(select(Project).where(Project.id == project_id).with_for_update())
-    if project is None or project.status != "rendering":
-        return
+def render_counts(db: Session, project_id: uuid.UUID) -> tuple[int, int]:
+    """(clips of the project, those still queued or rendering)."""
     counts = dict(
         db.execute(
             select(Clip.status, func.count())
@@ -510,9 +568,17 @@ def settle_project(db: Session, project_id: uuid.UUID) -> None:
             .group_by(Clip.status)
         ).all()
     )
-    total = sum(counts.values())
-    pending = sum(counts.get(s, 0) for s in ACTIVE)
-    if pending == 0:
-        projects.set_stage(db, project_id, "ready", 1.0)
-    else:
-        projects.set_progress(db, project_id, "rendering", (total - pending) / max(1, total))
+    return sum(counts.values()), sum(counts.get(s, 0) for s in ACTIVE)
+
+
+def update_render_state(
+    db: Session, clip_id: uuid.UUID, version: int, **values: Any
+) -> Clip | None:
+    """Update the clip if it still is at render `version` (a newer edit wins); None if not."""
+    clip = db.get(Clip, clip_id, with_for_update=True)
+    if clip is None or clip.render_version != version:
+        return None
+    for name, value in values.items():
+        setattr(clip, name, value)
+    db.flush()
+    return clip

@@ -33,6 +33,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from cliply import subprocs
+from cliply.config import get_settings
+from cliply.db.engine import database_url
 from cliply.errors import CliplyError
 from cliply.jobs import metrics, queue, scratch
 from cliply.jobs.limits import CapCache
@@ -51,6 +53,7 @@ from cliply.jobs.registry import (
     load_handlers,
 )
 from cliply.jobs.scheduler import Scheduler
+from cliply.logging import configure
 
 log = structlog.get_logger("cliply.worker")
 T = TypeVar("T")
@@ -754,9 +757,6 @@ def queue_engine(url: str, pool_size: int, *, autocommit: bool = False) -> Engin
 
 
 def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions:
-    from cliply.config import get_settings
-    from cliply.db.engine import database_url
-
     s = get_settings()
     if slots < 1:
         raise WorkerConfigError("A worker needs at least one slot.")
@@ -780,9 +780,6 @@ def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions
 
 def run_worker(kinds: str, slots: int, with_scheduler: bool) -> int:
     """Run a worker until SIGTERM/SIGINT; returns the process exit code."""
-    from cliply.config import get_settings
-    from cliply.logging import configure
-
     s = get_settings()
     configure(s.log_level, s.log_json)
     extra = [m.strip() for m in s.cliply_extra_handler_modules.split(",") if m.strip()]

@@ -43,12 +43,12 @@ from cliply.ingest.tus import (
     staging_path,
     upload_expiry,
 )
-from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Upload
 from cliply.projects.schemas import UploadOut
+from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["uploads"])

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cliply.api.deps import DB, HeaderTenant
-from cliply.api.pagination import Page
+from cliply.db.pagination import Page
 from cliply.publishing import forms, service
 from cliply.publishing.schemas import PostOut
 

@@ -24,10 +24,10 @@ from cliply.db.engine import get_engine
 from cliply.errors import CliplyError
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.jobs.registry import JobContext, RetryableError
-from cliply.pipeline.config import app_storage, work_root
+from cliply.pipeline.config import work_root
 from cliply.platforms.base import Platform, Published, PublishRefused, PublishTarget
 from cliply.publishing.session import AttemptSession
-from cliply.storage import ObjectNotFound, StorageError
+from cliply.storage import ObjectNotFound, StorageError, app_storage
 
 LOCK_WAIT_S: Final = 5.0
 

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from cliply.accounts.models import ConnectedAccount
 from cliply.accounts.service import get_account
-from cliply.auth.schemas import Strict
 from cliply.errors import CliplyError, ValidationFailed
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.platforms import registry
@@ -29,6 +28,7 @@ from cliply.publishing import forms
 from cliply.schedules import service
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import PostOptions, ScheduleIn
+from cliply.schemas import Strict
 
 MAX_BATCH = 200
 TEXT_KEYS = {"title": "title", "caption": "caption", "description": "caption", "tags": "hashtags"}

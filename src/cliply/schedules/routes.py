@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from cliply.accounts.schemas import AccountOut
 from cliply.api.deps import DB, HeaderTenant
-from cliply.api.pagination import Page
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound, Unauthorized
 from cliply.publishing import service as posts
 from cliply.schedules import batch, flows, service

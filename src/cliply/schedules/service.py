@@ -20,10 +20,10 @@ from sqlalchemy import CursorResult, Select, select, text, update
 from sqlalchemy.orm import Session
 
 from cliply.accounts.service import get_account, platforms_of, usable_reason
-from cliply.api.pagination import paginate
 from cliply.audit.service import record as audit
 from cliply.billing.gate import check_feature
 from cliply.clips.models import Clip
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, NotFound, ValidationFailed
 from cliply.jobs import queue
 from cliply.platforms import registry
