@@ -15,6 +15,7 @@ from cliply import __version__
 from cliply.accounts import routes as accounts_routes
 from cliply.accounts import service as accounts_service
 from cliply.accounts import tasks as accounts_tasks
+from cliply.analytics import tasks as analytics_tasks
 from cliply.api import health, openapi, problems
 from cliply.api.idempotency import IdempotencyMiddleware
 from cliply.api.middleware import (
@@ -74,6 +75,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     billing_tasks,
     accounts_tasks,
     schedules_tasks,
+    analytics_tasks,
 )
 
 

@@ -195,6 +195,19 @@ class Platform(Protocol):
         """The queue kind of its publish jobs."""
 
     @property
+    def metrics_batch(self) -> int:
+        """Most post ids one metrics call reads (the collector sizes its batches by it)."""
+
+    @property
+    def metrics_quota_units(self) -> int:
+        """Daily-quota units one metrics call costs (0: the platform counts no units)."""
+
+    @property
+    def metrics_scope(self) -> str | None:
+        """The grant scope the metrics query needs (an account without it must reconnect
+        for analytics), or None when publishing's scopes suffice."""
+
+    @property
     def privacy_choices(self) -> Mapping[str, str]:
         """Our audience vocabulary -> the platform's value, for the audiences it offers."""
 

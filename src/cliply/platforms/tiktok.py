@@ -66,6 +66,9 @@ class TikTok:
     name: Final = "tiktok"
     label: Final = "TikTok"
     job_kind: Final = "PUBLISH_TIKTOK"
+    metrics_batch: Final = METRICS_BATCH
+    metrics_quota_units: Final = 0
+    metrics_scope: Final[str | None] = "video.list"
     privacy_choices: Mapping[str, str] = {
         "public": "PUBLIC_TO_EVERYONE",
         "followers": "FOLLOWER_OF_CREATOR",
