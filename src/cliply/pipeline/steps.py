@@ -15,7 +15,9 @@ from typing import Any
 
 from cliply.errors import CliplyError
 from cliply.highlights import TFIDF_NAME, HighlightResult, detect_highlights
+from cliply.highlights.candidates import MIN_CLIP_SPEECH_S
 from cliply.highlights.llm import ChatJsonClient
+from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.captions import clip_words, write_ass
 from cliply.media.probe import ProbeResult
@@ -97,12 +99,6 @@ def transcript_documents(transcript: Transcript) -> dict[str, str]:
     return {fmt: render_transcript(transcript, fmt) for fmt in TRANSCRIPT_FORMATS}
 
 
-# Whisper writes these for music and noise; they are not speech.
-_NON_SPEECH = re.compile(r"^[\W_]*$|^[\[(♪*].*[\])♪*]$")
-MIN_CLIP_SPEECH_S = 10.0
-"""Seconds of speech from which a source must give at least one clip (see highlights)."""
-
-
 class NoSpeech(CliplyError):
     """Nothing in the source was heard as speech: the project cannot have clips."""
 
@@ -115,22 +111,6 @@ class TooLittleSpeech(CliplyError):
 
     status, code, title = 422, "too-little-speech", "Too little speech"
     retryable = False
-
-
-def spoken_words(words: Sequence[Word]) -> list[Word]:
-    """The words that are speech: no "[Music]", "(applause)", "♪" or bare punctuation."""
-    return [w for w in words if not _NON_SPEECH.match(w.text.strip())]
-
-
-def speech_seconds(words: Sequence[Word]) -> float:
-    """Seconds covered by spoken words (overlaps counted once)."""
-    total, reach = 0.0, 0.0
-    for w in sorted(spoken_words(words), key=lambda w: w.start):
-        start = max(w.start, reach)
-        if w.end > start:
-            total += w.end - start
-        reach = max(reach, w.end)
-    return round(total, 3)
 
 
 NO_SPEECH_MESSAGE = (
