@@ -14,8 +14,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from cliply.analytics import service
+from cliply.analytics import calibration, service
 from cliply.analytics.schemas import (
+    CalibrationOut,
     ClipAnalyticsOut,
     ClipStatsOut,
     KeyedTotals,
@@ -171,3 +172,15 @@ def top_clips(
     if _wants_csv(request, format):
         return _csv(items, f"top-clips-{by}")
     return Page[ClipStatsOut](items=items, next_cursor=_cursor(nxt))
+
+
+@router.get(
+    "/score-calibration",
+    response_model=CalibrationOut,
+    summary="How well the highlight score ranked this workspace's posts by views",
+)
+def score_calibration(
+    tenant: HeaderTenant, db: DB, days: Annotated[int, Query(ge=1, le=90)] = 7
+) -> CalibrationOut:
+    tenant.require("posts.read")
+    return CalibrationOut.model_validate(calibration.calibrate(db, tenant.workspace_id, days))

@@ -80,3 +80,14 @@ class ClipStatsOut(BaseModel):
 
 class ClipAnalyticsOut(ClipStatsOut):
     items: list[PostStatsOut]
+
+
+class CalibrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    days: int
+    posts: int
+    spearman: float | None  # None below 20 posts
+    ci_low: float | None  # 95% bootstrap interval
+    ci_high: float | None
+    message: str

@@ -464,3 +464,9 @@ def top_clips(
     )
     page = ranked[offset : offset + limit]
     return page, (offset + limit if len(ranked) > offset + limit else None)
+
+
+def views_at(db: Session, workspace_id: uuid.UUID, post_id: uuid.UUID, at: datetime) -> int | None:
+    """The post's views at `at` (its latest snapshot then), None when none was taken yet."""
+    m = _values_at(db, workspace_id, at, [post_id]).get(post_id)
+    return int(m.views) if m is not None else None
