@@ -15,9 +15,15 @@ from cliply import __version__
 from cliply.accounts import routes as accounts_routes
 from cliply.accounts import service as accounts_service
 from cliply.accounts import tasks as accounts_tasks
-from cliply.api import health, problems
+from cliply.analytics import routes as analytics_routes
+from cliply.analytics import tasks as analytics_tasks
+from cliply.api import health, openapi, problems
 from cliply.api.idempotency import IdempotencyMiddleware
-from cliply.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from cliply.api.middleware import (
+    BodySizeLimitMiddleware,
+    InputTextMiddleware,
+    RequestContextMiddleware,
+)
 from cliply.auth import routes as auth_routes
 from cliply.billing import gate
 from cliply.billing import routes as billing_routes
@@ -58,6 +64,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     publishing_routes.router,
     experiments_routes.router,
     products_routes.router,
+    analytics_routes.router,
 )
 
 # The modules whose `@registry.handler` / `@registry.periodic` functions the worker runs
@@ -70,6 +77,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     billing_tasks,
     accounts_tasks,
     schedules_tasks,
+    analytics_tasks,
 )
 
 
@@ -109,12 +117,14 @@ def create_app() -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     install_studio(app)  # Cliply Studio: pages, built assets, browser middleware
-    # Outermost last: request id → body cap → idempotency → app.
+    openapi.install(app)  # errors documented as problem+json on every operation
+    # Outermost last: request id → NUL guard → body cap → idempotency → app.
     app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,
         exempt_prefixes=UPLOAD_PREFIXES,
     )
+    app.add_middleware(InputTextMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Strict
 
 
 class ConnectIn(Strict):

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from cliply.auth.schemas import Strict
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
+from cliply.schemas import Int32, Omittable, Strict
 
 
 def _check_choices(aspect: str | None, caption_style: str | None) -> None:
@@ -48,14 +48,14 @@ class ClipLookIn(Strict):
     list, both included); either may reach past the original cut, anywhere in the source.
     """
 
-    start: float | None = Field(None, ge=0, description="Start in source seconds.")
-    end: float | None = Field(None, gt=0, description="End in source seconds.")
-    start_word: int | None = Field(None, ge=0, description="First word (transcript index).")
-    end_word: int | None = Field(None, ge=0, description="Last word (transcript index).")
-    title: str | None = Field(None, max_length=300)
-    caption_style: str | None = None
-    aspect: str | None = None
-    title_overlay: bool | None = Field(
+    start: Omittable[float] = Field(None, ge=0, description="Start in source seconds.")
+    end: Omittable[float] = Field(None, gt=0, description="End in source seconds.")
+    start_word: Int32 | None = Field(None, ge=0, description="First word (transcript index).")
+    end_word: Int32 | None = Field(None, ge=0, description="Last word (transcript index).")
+    title: Omittable[str] = Field(None, max_length=300)
+    caption_style: Omittable[str] = None
+    aspect: Omittable[str] = None
+    title_overlay: Omittable[bool] = Field(
         None, description="Show the title over the first seconds (the hook)."
     )
     caption_edits: CaptionEdits | None = Field(
@@ -84,8 +84,8 @@ class ClipLookIn(Strict):
 
 
 class ClipPatch(ClipLookIn):
-    description: str | None = Field(None, max_length=5000)
-    hashtags: list[str] | None = Field(None, max_length=30)
+    description: Omittable[str] = Field(None, max_length=5000)
+    hashtags: Omittable[list[str]] = Field(None, max_length=30)
 
 
 class PreviewIn(ClipLookIn):

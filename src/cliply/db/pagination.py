@@ -69,6 +69,23 @@ def decode_cursor(cursor: str, keys: Sequence[ColumnElement[Any]]) -> list[Any]:
         raise BadRequest("The cursor is not valid.", code="invalid-cursor") from None
 
 
+def encode_offset(offset: int) -> str:
+    """The cursor of a list ranked in memory (e.g. by a computed metric): a position."""
+    return encode_cursor(["offset", offset])
+
+
+def decode_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        tag, offset = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if tag != "offset" or not isinstance(offset, int) or offset < 0:
+            raise ValueError("not an offset cursor")
+        return offset
+    except (ValueError, TypeError):
+        raise BadRequest("The cursor is not valid.", code="invalid-cursor") from None
+
+
 def _column(key: Key) -> ColumnElement[Any]:
     return key.expression if isinstance(key, QueryableAttribute) else key
 
