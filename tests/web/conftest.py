@@ -86,7 +86,15 @@ class Studio:
         folder = self.data_dir / "mail"
         if not folder.exists():
             return []
-        return [p.read_text() for p in sorted(folder.glob("*.eml"))]
+        import email
+        from email import policy
+
+        out = []
+        for p in sorted(folder.glob("*.eml")):
+            msg = email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            body = msg.get_body(("plain",))
+            out.append(f"To: {msg['To']}\nSubject: {msg['Subject']}\n\n" + body.get_content())
+        return out
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         from sqlalchemy import create_engine, pool, text
@@ -114,8 +122,25 @@ def _create_database(pg_server_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+STRIPE_KEY = "sk_test_studio"
+
+
 @pytest.fixture(scope="session")
-def studio_env(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def fake_stripe() -> Iterator[Any]:
+    """Stripe's API faked on 127.0.0.1 (tests/fakes/stripe.py) for checkout and portal."""
+    from tests.fakes.server import serve
+    from tests.fakes.stripe import FakeStripe
+
+    fake = FakeStripe(api_key=STRIPE_KEY)
+    with serve(fake.app) as server:
+        fake.base_url = server.base_url
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def studio_env(
+    pg_server_url: str, tmp_path_factory: pytest.TempPathFactory, fake_stripe: Any
+) -> dict[str, str]:
     """Environment of the Studio server; tests may add to it before `studio` starts."""
     from cliply.db.migrate import upgrade
 
@@ -138,6 +163,13 @@ def studio_env(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "LOG_JSON": "true",
         "LOG_LEVEL": "INFO",
         "WEB_UPLOAD_CHUNK_BYTES": str(64 * 1024),
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_WEBHOOK_SECRET": "whsec_studio",
+        "STRIPE_API_BASE": fake_stripe.base_url,
+        "STRIPE_PRICE_BASIC": "",
+        "STRIPE_PRICE_PRO": "price_pro",
+        "STRIPE_PRICE_PREMIUM": "price_premium",
+        "SMTP_HOST": "",
     }
 
 
