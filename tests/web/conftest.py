@@ -17,10 +17,12 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -148,7 +150,9 @@ def studio_env(
     db_url = _create_database(pg_server_url, f"cliply_studio_{worker}")
     upgrade(db_url)
     port = _free_port()
-    data = tmp_path_factory.mktemp("studio-data")
+    # Not under pytest's basetemp: with several pytest sessions on one machine, pytest's
+    # cleanup of old basetemps could delete a running server's data dir.
+    data = Path(tempfile.mkdtemp(prefix="cliply-studio-"))
     return {
         "DATABASE_URL": db_url.replace("postgresql+psycopg://", "postgresql://"),
         "CLIPLY_DATA_DIR": str(data),
@@ -189,7 +193,7 @@ def studio(studio_env: dict[str, str]) -> Iterator[Studio]:
             cwd=ROOT,
         )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a loaded 2-core machine starts slowly
         while True:
             try:
                 if httpx.get(base + "/readyz", timeout=2).status_code == 200:
@@ -214,6 +218,10 @@ def studio(studio_env: dict[str, str]) -> Iterator[Studio]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         _print_weights()
+        with contextlib.suppress(OSError):  # kept for a failed run's post-mortem
+            SHOTS.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, SHOTS.parent / "studio-serve.log")
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _print_weights() -> None:
@@ -326,7 +334,23 @@ def check_page(page: Any, name: str) -> None:
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        assert overflow <= 1, f"{name} scrolls sideways by {overflow}px at {w}x{h}"
+        if overflow > 1:  # measured again once layout has settled after the resize
+            page.wait_for_timeout(500)
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+        if overflow > 1:
+            culprits = page.evaluate(
+                """() => { const W = document.documentElement.clientWidth;
+                  return [...document.querySelectorAll('body *')].filter(e => {
+                    const r = e.getBoundingClientRect();
+                    if (r.right <= W + 1) return false;
+                    for (let p = e.parentElement; p; p = p.parentElement) {
+                      if (getComputedStyle(p).overflowX !== 'visible') return false; }
+                    return true; }).slice(-3).map(e => e.tagName + '#' + e.id + '.' +
+                    e.className + ' ' + Math.round(e.getBoundingClientRect().right)); }"""
+            )
+            raise AssertionError(f"{name} scrolls sideways by {overflow}px at {w}x{h}: {culprits}")
     page.set_viewport_size(size)
     urls = page.evaluate(
         "() => performance.getEntriesByType('resource').map(e => e.name)"
@@ -388,10 +412,10 @@ class ProcessedProject:
 
 
 @pytest.fixture(scope="session")
-def talk_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def talk_file() -> Path:
     from tests.mediagen import TOPIC_SENTENCES, talk_audio, video_with_audio
 
-    folder = tmp_path_factory.mktemp("studio-talk")
+    folder = Path(tempfile.mkdtemp(prefix="cliply-studio-talk-"))
     wav, _ = talk_audio(folder, TOPIC_SENTENCES[0] + TOPIC_SENTENCES[1])
     return video_with_audio(folder / "bread-and-bees.mp4", wav, size="640x360", source="color")
 

@@ -36,7 +36,7 @@ def get_db() -> Iterator[Session]:
         yield session
 
 
-DB = Annotated[Session, Depends(get_db)]
+DB = Annotated[Session, Depends(get_db, scope="function")]  # commit before the response (as H1)
 
 
 # The identity dependencies are async so that the context they bind (user_id, workspace_id)
