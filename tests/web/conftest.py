@@ -344,10 +344,9 @@ def check_page(page: Any, name: str) -> None:
                 """() => { const W = document.documentElement.clientWidth;
                   return [...document.querySelectorAll('body *')].filter(e => {
                     const r = e.getBoundingClientRect();
-                    if (r.right <= W + 1) return false;
-                    for (let p = e.parentElement; p; p = p.parentElement) {
-                      if (getComputedStyle(p).overflowX !== 'visible') return false; }
-                    return true; }).slice(-3).map(e => e.tagName + '#' + e.id + '.' +
+                    return r.right > W + 1 && getComputedStyle(e).position === 'absolute';
+                  }).concat([...document.querySelectorAll('body *')].filter(
+                    e => e.getBoundingClientRect().right > W + 1)).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' +
                     e.className + ' ' + Math.round(e.getBoundingClientRect().right)); }"""
             )
             raise AssertionError(f"{name} scrolls sideways by {overflow}px at {w}x{h}: {culprits}")
