@@ -21,24 +21,27 @@ from sqlalchemy import text
 from cliply.accounts.service import AccountUnusable
 from cliply.accounts.tokens import TokensUnreadable
 from cliply.db.engine import get_engine
+from cliply.errors import CliplyError
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.jobs.registry import JobContext, RetryableError
-from cliply.pipeline.config import app_storage, work_root
+from cliply.pipeline.config import work_root
 from cliply.platforms.base import Platform, Published, PublishRefused, PublishTarget
 from cliply.publishing.session import AttemptSession
-from cliply.storage import ObjectNotFound, StorageError
+from cliply.storage import ObjectNotFound, StorageError, app_storage
 
 LOCK_WAIT_S: Final = 5.0
 
 
-class AttemptFailed(Exception):
+class AttemptFailed(CliplyError):
     """The attempt did not publish. `permanent`: retrying will not help."""
 
+    status, code, title = 502, "publish-failed", "The post was not published"
+
     def __init__(self, message: str, code: str, *, permanent: bool) -> None:
-        super().__init__(message)
+        super().__init__(message, code=code)
         self.message = message
-        self.code = code
         self.permanent = permanent
+        self.retryable = not permanent
 
 
 def _lock_key(key: uuid.UUID) -> int:
