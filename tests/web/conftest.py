@@ -263,12 +263,21 @@ def studio(studio_env: dict[str, str]) -> Iterator[Studio]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _print_weights() -> None:
-    if not WEIGHTS:
-        return
-    lines = ["", "Studio page weights (JS+CSS, gzipped):"]
+def _weights_report() -> str:
+    lines = ["Studio page weights (JS+CSS each page loads, gzipped; limit 250 KB):"]
     lines += [f"  {name:<28} {size / 1024:7.1f} KB" for name, size in sorted(WEIGHTS.items())]
-    print("\n".join(lines), file=sys.__stdout__)
+    return "\n".join(lines)
+
+
+def _print_weights() -> None:
+    if WEIGHTS:
+        SHOTS.parent.mkdir(parents=True, exist_ok=True)
+        (SHOTS.parent / "page-weights.txt").write_text(_weights_report() + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if WEIGHTS:
+        terminalreporter.write_line(_weights_report())
 
 
 @pytest.fixture(scope="session")

@@ -61,8 +61,8 @@ def test_step2_gallery_plays_a_clip(processed_project, page, studio):
     assert page.locator(".clip-card .reasons li").first.inner_text().startswith("+")
     check_page(page, "gallery")
     # A compact picture of the gallery for the README (docs/studio-gallery.png is a copy).
-    page.set_viewport_size({"width": 1100, "height": 720})
-    page.evaluate("() => window.scrollTo(0, 0)")
+    page.set_viewport_size({"width": 1100, "height": 820})
+    page.evaluate("() => document.querySelector('.clip-grid').scrollIntoView()")
     page.screenshot(path=str(SHOTS / "readme-gallery.png"))
     page.set_viewport_size({"width": 1440, "height": 900})
     video = page.locator(".clip-card video").first
