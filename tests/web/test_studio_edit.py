@@ -99,6 +99,15 @@ def test_editor_trim_by_words_fix_caption_and_rerender(
     tmp_path: Path,
 ) -> None:
     _offline(page)
+    failed: list[str] = []
+    page.on(
+        "response",
+        lambda r: (
+            failed.append(f"{r.status} {r.request.method} {r.url} {r.request.post_data}")
+            if r.status >= 400
+            else None
+        ),
+    )
     video, timeline = talk_video
     ws = seed.workspace_of(studio, studio_user)
     pid = seed.talk_project(studio, ws, video, timeline)
@@ -185,6 +194,7 @@ def test_editor_trim_by_words_fix_caption_and_rerender(
     shown = " ".join(e.plain for e in doc.events if e.style != "Title").lower()
     assert "saccharomyces" in shown and "yeast" not in shown
     assert any(e.style == "Title" for e in doc.events)
+    assert failed == [], failed
 
 
 def _small_png(src: Path, dst: Path) -> None:
