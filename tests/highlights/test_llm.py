@@ -115,7 +115,7 @@ def test_client_errors_are_not_retried(fake: FakeOpenAIChat) -> None:
     fake.default = ErrorReply(401, "Incorrect API key provided", "invalid_request_error")
     with client(fake) as llm, pytest.raises(OpenAIChatHTTPError) as info:
         llm.complete_json([{"role": "user", "content": "Reply in JSON."}])
-    assert info.value.status == 401 and "Incorrect API key" in info.value.message
+    assert info.value.upstream_status == 401 and "Incorrect API key" in info.value.message
     assert len(fake.requests) == 1
 
 
@@ -198,4 +198,4 @@ def test_bad_completion_shape_is_a_typed_error(fake: FakeOpenAIChat) -> None:
     fake.push(RawReply(200, b'{"choices": []}', "application/json"))
     with client(fake) as llm, pytest.raises(OpenAIChatBadResponse) as info:
         llm.complete_json([{"role": "user", "content": "json"}])
-    assert info.value.code == "openai_chat.bad_response"
+    assert info.value.code == "openai-chat-bad-response"

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError, handler
+from cliply.errors import PermanentError, RetryableError
+from cliply.jobs.registry import JobContext, handler
 
 NOOP = "T_NOOP"
 SLEEP = "T_SLEEP"

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cliply.db.engine import owner_session
+from cliply.errors import CliplyError
 from cliply.jobs import queue
-from cliply.jobs.registry import HANDLERS, JobContext, PermanentError, load_handlers
+from cliply.jobs.registry import HANDLERS, JobContext, load_handlers
 
 WORKER = "test-worker"
 
@@ -56,7 +57,7 @@ def run_jobs(kinds: list[str] | None = None, limit: int = 60) -> list[Ran]:
         try:
             result = HANDLERS[job.kind].fn(ctx)
         except Exception as exc:
-            permanent = isinstance(exc, PermanentError)
+            permanent = isinstance(exc, CliplyError) and not exc.retryable  # as the worker
             with owner_session() as db:
                 status = queue.fail(
                     db,

@@ -15,9 +15,10 @@ from typing import Any
 from cliply.clips import service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
+from cliply.errors import CliplyError
 from cliply.jobs import registry
-from cliply.jobs.registry import JobContext, PermanentError
-from cliply.media import MediaError, probe
+from cliply.jobs.registry import JobContext
+from cliply.media import probe
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import stage
@@ -84,12 +85,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
-    except MediaError as exc:
-        _set_clip(clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
-        raise PermanentError(exc.message, exc.code) from exc
     except Exception as exc:
-        if stage.last_attempt(ctx):
-            _set_clip(clip_id, version, status="failed", error=str(exc) or repr(exc))
+        # Final (not retryable, or no attempts left): the clip says why; the error itself
+        # goes on unchanged to the worker, which fails or retries the job.
+        final = isinstance(exc, CliplyError) and not exc.retryable
+        if final or stage.last_attempt(ctx):
+            code = exc.code if isinstance(exc, CliplyError) else "render-failed"
+            _set_clip(clip_id, version, status="failed", error=f"{code}: {exc}")
         raise
     _set_clip(
         clip_id,

@@ -26,23 +26,10 @@ CAPABILITIES = ("cpu", "gpu", "publish", "io")
 
 
 class JobCancelled(Exception):
-    """Raised inside a handler (by progress/heartbeat) once the job was cancelled."""
+    """Raised inside a handler (by progress/heartbeat) once the job was cancelled.
 
-
-class PermanentError(Exception):
-    """The job cannot succeed by retrying (bad input, missing object): fail it now."""
-
-    def __init__(self, message: str, code: str = "permanent") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class RetryableError(Exception):
-    """A passing failure (network, 5xx): retry with backoff while attempts remain."""
-
-    def __init__(self, message: str, code: str = "retryable") -> None:
-        super().__init__(message)
-        self.code = code
+    Handlers fail a job by raising any `cliply.errors.CliplyError`: the worker retries it
+    with backoff when `retryable`, otherwise fails the job with its code and message."""
 
 
 class ProgressSink(Protocol):

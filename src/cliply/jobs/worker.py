@@ -43,9 +43,7 @@ from cliply.jobs.registry import (
     HandlerSpec,
     JobCancelled,
     JobContext,
-    PermanentError,
     ProgressSink,
-    RetryableError,
     load_handlers,
 )
 from cliply.jobs.scheduler import Scheduler
@@ -106,6 +104,12 @@ class _Outcome:
     error: str = ""
     code: str = ""
     permanent: bool = False
+
+
+def failure_outcome(exc: CliplyError) -> _Outcome:
+    """The one mapping from an error to a job failure: a retryable error is retried with
+    backoff while attempts remain; any other fails the job now. Code and message are kept."""
+    return _Outcome("failed", error=exc.message, code=exc.code, permanent=not exc.retryable)
 
 
 @dataclass
@@ -404,12 +408,8 @@ class Worker:
             if reason in ("lost", "shutdown"):
                 return _Outcome("dropped", error=reason)
             return _Outcome("cancelled", error="cancelled while running")
-        except PermanentError as exc:
-            return _Outcome(
-                "failed", error=str(exc) or type(exc).__name__, code=exc.code, permanent=True
-            )
-        except RetryableError as exc:
-            return _Outcome("failed", error=str(exc) or type(exc).__name__, code=exc.code)
+        except CliplyError as exc:
+            return failure_outcome(exc)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}"

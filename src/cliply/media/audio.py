@@ -96,7 +96,7 @@ def iter_audio_chunks(
     sit in memory. Closing the generator early stops ffmpeg.
     """
     if chunk_seconds <= 0:
-        raise MediaError(BAD_ARGUMENT, "chunk_seconds must be positive")
+        raise MediaError("chunk_seconds must be positive", code=BAD_ARGUMENT)
     cmd = [ffmpeg_bin(), "-nostdin", "-v", "error"]
     if start is not None:
         cmd += ["-ss", f"{start:.3f}"]
@@ -123,7 +123,7 @@ def iter_audio_chunks(
             code = proc.wait()
         if finished and code != 0:
             err.seek(0)
-            raise MediaError(FFMPEG_FAILED, stderr_tail(err.read().decode("utf-8", "replace")))
+            raise MediaError(stderr_tail(err.read().decode("utf-8", "replace")), code=FFMPEG_FAILED)
 
 
 def _read_exact(stream: IO[bytes], n: int) -> bytes:
@@ -241,7 +241,7 @@ def audio_features(
     out: list[AudioFeatures] = []
     for start, end in windows:
         if end <= start:
-            raise MediaError(BAD_ARGUMENT, f"window ({start}, {end}) is empty")
+            raise MediaError(f"window ({start}, {end}) is empty", code=BAD_ARGUMENT)
         a = max(0, int(np.floor(start / ff.frame_s)))
         b = min(level.size, int(np.ceil(end / ff.frame_s)))
         if b <= a:

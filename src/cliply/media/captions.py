@@ -109,7 +109,8 @@ def get_style(style: str | CaptionStyle) -> CaptionStyle:
         return CAPTION_STYLES[style]
     except KeyError:
         raise MediaError(
-            BAD_ARGUMENT, f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}"
+            f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}",
+            code=BAD_ARGUMENT,
         ) from None
 
 
@@ -263,7 +264,7 @@ def write_ass(
     Event times are relative to the clip start, ready to burn into the rendered clip.
     """
     if clip_end <= clip_start:
-        raise MediaError(BAD_ARGUMENT, f"empty clip window {clip_start}..{clip_end}")
+        raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
     st = get_style(style)
     timed = clip_words(words, clip_start, clip_end)
     if st.uppercase:

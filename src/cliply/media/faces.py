@@ -118,7 +118,7 @@ def sample_frames(
             code = proc.wait()
         if finished and code != 0:
             err.seek(0)
-            raise MediaError(FFMPEG_FAILED, stderr_tail(err.read().decode("utf-8", "replace")))
+            raise MediaError(stderr_tail(err.read().decode("utf-8", "replace")), code=FFMPEG_FAILED)
 
 
 @lru_cache(maxsize=4)
@@ -127,7 +127,7 @@ def _cascade(name: str) -> Any:
     path = str(Path(cv2.data.haarcascades) / name)  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
-        raise MediaError("tool_missing", f"OpenCV cascade {name} not found")
+        raise MediaError(f"OpenCV cascade {name} not found", code="tool-missing")
     return cascade
 
 

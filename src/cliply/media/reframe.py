@@ -91,7 +91,7 @@ def aspect_size(aspect: str) -> tuple[int, int]:
         return ASPECTS[aspect]
     except KeyError:
         raise MediaError(
-            BAD_ARGUMENT, f"unknown aspect {aspect!r}; choose one of {sorted(ASPECTS)}"
+            f"unknown aspect {aspect!r}; choose one of {sorted(ASPECTS)}", code=BAD_ARGUMENT
         ) from None
 
 
@@ -152,7 +152,7 @@ def plan_crop(
     src_w, src_h = info.display_width, info.display_height
     stop = info.duration if end is None else min(end, info.duration)
     if stop <= start:
-        raise MediaError(BAD_ARGUMENT, f"empty clip window {start}..{stop}")
+        raise MediaError(f"empty clip window {start}..{stop}", code=BAD_ARGUMENT)
     cw, ch = crop_size(src_w, src_h, aspect)
     if cw >= src_w and ch >= src_h:
         return static_plan(src_w, src_h, aspect=aspect, t=start)

@@ -72,11 +72,11 @@ def build_render_command(
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
-        raise MediaError(BAD_ARGUMENT, f"bad clip window {start}..{end}")
+        raise MediaError(f"bad clip window {start}..{end}", code=BAD_ARGUMENT)
     default_w, default_h = aspect_size(crop_plan.aspect)
     out_w, out_h = width or default_w, height or default_h
     if out_w % 2 or out_h % 2 or out_w < 16 or out_h < 16:
-        raise MediaError(BAD_ARGUMENT, f"output size {out_w}x{out_h} must be even and >= 16")
+        raise MediaError(f"output size {out_w}x{out_h} must be even and >= 16", code=BAD_ARGUMENT)
 
     chain = video_filter(
         crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
@@ -147,7 +147,9 @@ def render_clip(
     """
     info = source_info or probe(source)
     if start >= info.duration:
-        raise MediaError(BAD_ARGUMENT, f"clip start {start} s is past the end ({info.duration} s)")
+        raise MediaError(
+            f"clip start {start} s is past the end ({info.duration} s)", code=BAD_ARGUMENT
+        )
     end = min(end, info.duration)
     plan = crop_plan or static_plan(info.display_width, info.display_height, aspect=aspect)
     out = Path(out_mp4)
@@ -214,6 +216,6 @@ def _run_with_progress(
         if code != 0:
             err.seek(0)
             detail = stderr_tail(err.read().decode("utf-8", "replace"))
-            raise MediaError(RENDER_FAILED, f"ffmpeg exited with {code}: {detail}")
+            raise MediaError(f"ffmpeg exited with {code}: {detail}", code=RENDER_FAILED)
     if progress is not None:
         progress(1.0)

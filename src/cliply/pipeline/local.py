@@ -95,14 +95,14 @@ def _bad(console: Console, message: str) -> int:
 
 def _media_reason(code: str) -> str:
     return {
-        "not_found": "no such file",
-        "not_a_video": "not a video",
-        "no_video_stream": "no video stream",
-        "no_audio_stream": "no audio stream",
-        "zero_length": "empty video",
+        "media-not-found": "no such file",
+        "not-a-video": "not a video",
+        "no-video-stream": "no video stream",
+        "no-audio-stream": "no audio stream",
+        "zero-length": "empty video",
         "truncated": "the file is incomplete",
-        "too_long": "the video is too long",
-        "bad_dimensions": "unsupported picture size",
+        "too-long": "the video is too long",
+        "bad-dimensions": "unsupported picture size",
     }.get(code, code)
 
 

@@ -13,10 +13,9 @@ from sqlalchemy import select
 from cliply.billing.plans import Plan
 from cliply.billing.service import resolve_workspace_plan
 from cliply.db.engine import owner_session
-from cliply.errors import CliplyError
+from cliply.errors import CliplyError, PermanentError
 from cliply.jobs.models import Job
-from cliply.jobs.registry import JobCancelled, JobContext, PermanentError
-from cliply.media import MediaError
+from cliply.jobs.registry import JobCancelled, JobContext
 from cliply.projects import service
 from cliply.projects.models import Project
 from cliply.storage import Storage
@@ -97,23 +96,20 @@ def fail(project_id: uuid.UUID, code: str, message: str) -> None:
 
 @contextmanager
 def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
-    """Run a stage; a failure that will not be retried marks the project failed with the
-    error's code and message (GET /projects/{id} then says why)."""
+    """Run a stage; a failure that will not be retried (a `CliplyError` that is not
+    retryable, or any error on the last attempt) marks the project failed with the error's
+    code and message (GET /projects/{id} then says why). The error itself goes on unchanged
+    to the worker, which maps it to the job's outcome."""
     try:
         yield
     except JobCancelled:
         fail(project_id, "cancelled", "Processing was cancelled.")
         raise
-    except MediaError as exc:
-        fail(project_id, exc.code, exc.message)
-        raise PermanentError(exc.message, exc.code) from exc
-    except CliplyError as exc:  # plan limits and other domain refusals are final
-        fail(project_id, exc.code, exc.detail)
-        raise PermanentError(exc.detail, exc.code) from exc
-    except PermanentError as exc:
-        fail(project_id, exc.code, str(exc))
+    except CliplyError as exc:
+        if not exc.retryable or last_attempt(ctx):
+            fail(project_id, exc.code, exc.message)
         raise
     except Exception as exc:
         if last_attempt(ctx):
-            fail(project_id, getattr(exc, "code", "processing-failed"), str(exc) or repr(exc))
+            fail(project_id, "processing-failed", str(exc) or repr(exc))
         raise

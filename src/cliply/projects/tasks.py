@@ -21,17 +21,17 @@ from cliply.clips.models import Clip
 from cliply.clips.service import queue_render
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
+from cliply.errors import PermanentError
 from cliply.jobs import registry
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError
+from cliply.jobs.registry import JobContext
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import clean_cache, local_source
 from cliply.projects import service, stage
 from cliply.projects.models import Transcript
-from cliply.projects.ssrf import UrlPolicy, UrlRefused
+from cliply.projects.ssrf import UrlPolicy
 from cliply.projects.tus import abort_expired
 from cliply.projects.urlingest import IngestLimits, download_url
 from cliply.storage.keys import source_video_key, transcript_key
-from cliply.transcribe.base import TranscriptionError
 
 CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
 
@@ -57,18 +57,13 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
         )
         report = stage.StageProgress(ctx, pid, "downloading")
         with _tmpdir("cliply-dl-") as tmp:
-            try:
-                got = download_url(
-                    project.source_url,
-                    Path(tmp),
-                    policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
-                    limits=limits,
-                    progress=report,
-                )
-            except UrlRefused as exc:
-                if exc.code == "url-download-failed":
-                    raise RetryableError(exc.message, exc.code) from exc
-                raise PermanentError(exc.message, exc.code) from exc
+            got = download_url(
+                project.source_url,
+                Path(tmp),
+                policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
+                limits=limits,
+                progress=report,
+            )
             ctx.event(
                 "downloaded",
                 f"downloaded via {got.via}: {got.size_bytes} bytes",
@@ -97,7 +92,7 @@ def ingest(ctx: JobContext) -> dict[str, Any] | None:
         return {"skipped": "project gone"}
     with stage.project_stage(ctx, pid):
         if project.source_key is None:
-            raise PermanentError("The project has no source video.", "no-source")
+            raise PermanentError("The project has no source video.", code="no-source")
         stage.enter_stage(pid, "probing")
         plan = stage.plan_of(ws)
         path = local_source(config.app_storage(), project.source_key, config.work_root())
@@ -134,7 +129,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
     storage = config.app_storage()
     with stage.project_stage(ctx, pid):
         if project.source_key is None or project.duration_s is None:
-            raise PermanentError("The project was not ingested.", "not-ingested")
+            raise PermanentError("The project was not ingested.", code="not-ingested")
         stage.enter_stage(pid, "transcribing")
         with owner_session() as db:
             gate.consume(
@@ -149,16 +144,11 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
         with _tmpdir("cliply-stt-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             report(0.05, "audio extracted")
-            try:
-                result = steps.transcribe(
-                    wav,
-                    config.transcriber_chain(),
-                    lambda f: report(0.05 + 0.9 * f, "transcribing"),
-                )
-            except TranscriptionError as exc:
-                if exc.retryable:
-                    raise RetryableError(exc.message, exc.code) from exc
-                raise PermanentError(exc.message, exc.code) from exc
+            result = steps.transcribe(
+                wav,
+                config.transcriber_chain(),
+                lambda f: report(0.05 + 0.9 * f, "transcribing"),
+            )
         transcript = result.transcript
         failed = [f"{a.engine}: {a.code}" for a in result.attempts if not a.ok]
         ctx.event(
@@ -216,7 +206,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
     storage = config.app_storage()
     with stage.project_stage(ctx, pid):
         if project.source_key is None:
-            raise PermanentError("The project has no source video.", "no-source")
+            raise PermanentError("The project has no source video.", code="no-source")
         stage.enter_stage(pid, "detecting")
         plan = stage.plan_of(ws)
         options = config.clip_options(project.options, plan)

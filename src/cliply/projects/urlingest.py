@@ -87,7 +87,9 @@ def open_guarded(
         try:
             response = client.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise UrlRefused("url-download-failed", f"cannot fetch {checked.host}: {exc}") from exc
+            raise UrlRefused(
+                f"cannot fetch {checked.host}: {exc}", code="url-download-failed"
+            ) from exc
         if response.is_redirect and "location" in response.headers:
             response.close()
             current = urljoin(current, response.headers["location"])
@@ -95,10 +97,10 @@ def open_guarded(
         if response.status_code >= 400:
             response.close()
             raise UrlRefused(
-                "url-download-failed", f"{checked.host} answered HTTP {response.status_code}"
+                f"{checked.host} answered HTTP {response.status_code}", code="url-download-failed"
             )
         return response, checked
-    raise UrlRefused("url-too-many-redirects", f"more than {MAX_REDIRECTS} redirects")
+    raise UrlRefused(f"more than {MAX_REDIRECTS} redirects", code="url-too-many-redirects")
 
 
 def _is_direct(response: httpx.Response, url: str) -> bool:
@@ -127,7 +129,7 @@ def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: 
     total = int(declared) if declared and declared.isdigit() else None
     if total is not None and total > limits.max_bytes:
         raise UrlRefused(
-            "url-too-large", f"the file is {total} bytes; the limit is {limits.max_bytes}"
+            f"the file is {total} bytes; the limit is {limits.max_bytes}", code="url-too-large"
         )
     done = 0
     part = dest.with_name(dest.name + ".part")
@@ -137,13 +139,14 @@ def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: 
                 done += len(block)
                 if done > limits.max_bytes:
                     raise UrlRefused(
-                        "url-too-large", f"the download passed the {limits.max_bytes}-byte limit"
+                        f"the download passed the {limits.max_bytes}-byte limit",
+                        code="url-too-large",
                     )
                 out.write(block)
                 progress(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
         part.replace(dest)
     except httpx.HTTPError as exc:
-        raise UrlRefused("url-download-failed", f"the download broke off: {exc}") from exc
+        raise UrlRefused(f"the download broke off: {exc}", code="url-download-failed") from exc
     finally:
         part.unlink(missing_ok=True)
     return done
@@ -249,28 +252,31 @@ def _via_ytdlp(
     except DownloadError as exc:
         if ydl.refusal is not None:
             raise ydl.refusal from None
-        raise UrlRefused("url-not-video", f"no video found at the URL: {_short(exc)}") from None
+        raise UrlRefused(
+            f"no video found at the URL: {_short(exc)}", code="url-not-video"
+        ) from None
     if info is None:
-        raise UrlRefused("url-not-video", "no video found at the URL")
+        raise UrlRefused("no video found at the URL", code="url-not-video")
     if info.get("_type") in ("playlist", "multi_video"):
         entries = [e for e in info.get("entries") or [] if e]
         if not entries:
-            raise UrlRefused("url-not-video", "the URL is an empty playlist")
+            raise UrlRefused("the URL is an empty playlist", code="url-not-video")
         info = entries[0]
     duration = info.get("duration")
     if isinstance(duration, int | float) and duration > limits.max_duration_s:
         raise UrlRefused(
-            "url-too-long",
             f"the video lasts {duration:.0f} s; the limit is {limits.max_duration_s:.0f} s",
+            code="url-too-long",
         )
     size = info.get("filesize") or info.get("filesize_approx")
     if isinstance(size, int | float) and size > limits.max_bytes:
         raise UrlRefused(
-            "url-too-large", f"the video is about {size:.0f} bytes; the limit is {limits.max_bytes}"
+            f"the video is about {size:.0f} bytes; the limit is {limits.max_bytes}",
+            code="url-too-large",
         )
     media_url = info.get("url")
     if not isinstance(media_url, str):
-        raise UrlRefused("url-not-video", "the page has no single-file video format")
+        raise UrlRefused("the page has no single-file video format", code="url-not-video")
     check_url(media_url, policy)
     title = info.get("title") if isinstance(info.get("title"), str) else None
     protocol = str(info.get("protocol") or "https")
@@ -308,7 +314,7 @@ def _ytdlp_download(
             total = d.get("total_bytes") or d.get("total_bytes_estimate")
             done = int(d.get("downloaded_bytes") or 0)
             if done > limits.max_bytes:
-                raise UrlRefused("url-too-large", f"passed the {limits.max_bytes}-byte limit")
+                raise UrlRefused(f"passed the {limits.max_bytes}-byte limit", code="url-too-large")
             report(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
 
     params = {
@@ -322,14 +328,14 @@ def _ytdlp_download(
     except DownloadError as exc:
         if ydl.refusal is not None:
             raise ydl.refusal from None
-        raise UrlRefused("url-download-failed", f"download failed: {_short(exc)}") from None
+        raise UrlRefused(f"download failed: {_short(exc)}", code="url-download-failed") from None
     files = [
         Path(d["filepath"])
         for d in (done or {}).get("requested_downloads") or []
         if d.get("filepath")
     ]
     if not files or not files[0].is_file():
-        raise UrlRefused("url-download-failed", "yt-dlp produced no file")
+        raise UrlRefused("yt-dlp produced no file", code="url-download-failed")
     path = files[0]
     if path.suffix.lstrip(".") not in VIDEO_EXTENSIONS:
         path = path.replace(path.with_suffix(".mp4"))

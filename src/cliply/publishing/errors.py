@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from cliply.errors import CliplyError
 
-class PublishRefused(Exception):
+
+class PublishRefused(CliplyError):
     """The post cannot be made as asked (audience not offered, clip too long, ...);
-    retrying will not help. `code` is stable."""
+    retrying will not help. Raise sites give the specific `code`."""
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    status, code, title = 422, "publish-refused", "Cannot publish"

@@ -1,5 +1,5 @@
 """One publish attempt for one schedule: lock, prepare, fetch the render, run the platform
-flow, record the outcome; platform and account errors become retries or final failures.
+flow, record the outcome; the error goes on unchanged to the worker (retry or final failure).
 
 A PostgreSQL advisory lock per schedule (held on its own connection for the attempt, freed
 by the server if the worker dies) keeps two workers from driving the same post at once,
@@ -18,13 +18,10 @@ from typing import Any, Final
 import structlog
 from sqlalchemy import text
 
-from cliply.accounts.service import AccountUnusable
-from cliply.accounts.tokens import TokensUnreadable
 from cliply.db.engine import get_engine
-from cliply.integrations.oauth_common import IntegrationError
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError
+from cliply.errors import CliplyError, PermanentError, RetryableError
+from cliply.jobs.registry import JobContext
 from cliply.pipeline.config import app_storage, work_root
-from cliply.publishing.errors import PublishRefused
 from cliply.publishing.records import (
     Finished,
     NotYet,
@@ -35,7 +32,7 @@ from cliply.publishing.records import (
     record_failure,
     record_published,
 )
-from cliply.storage import ObjectNotFound, StorageError
+from cliply.storage import ObjectNotFound
 
 log = structlog.get_logger(__name__)
 
@@ -114,26 +111,18 @@ def run_publish(ctx: JobContext, platform: str, flow: Flow) -> dict[str, Any]:
         try:
             with _local_render(target) as (path, size):
                 published = flow(target, path, size, ctx)
-        except PublishRefused as exc:
-            raise _final(target, exc.message, exc.code) from None
-        except AccountUnusable as exc:
-            raise _final(target, exc.detail, exc.code) from None
-        except TokensUnreadable as exc:
-            raise _final(target, exc.detail, exc.code) from None
         except ObjectNotFound:
             raise _final(
                 target, "The rendered clip file is missing from storage.", "render-missing"
             ) from None
-        except StorageError as exc:
-            record_failure(target, f"Storage error: {exc}", final=last_attempt)
-            raise RetryableError(f"Storage error: {exc}", code="storage-error") from None
-        except IntegrationError as exc:
-            message = f"{platform}: {exc.message}"
-            if not exc.retryable:
-                raise _final(target, message, exc.code) from None
-            record_failure(target, message, final=last_attempt)
-            log.warning("publish.retry", error=message, attempt=ctx.attempt)
-            raise RetryableError(message, code=exc.code) from None
+        except CliplyError as exc:
+            # The post records why it stopped; the error goes on unchanged to the worker,
+            # which retries the job when it is retryable and fails it otherwise.
+            final = not exc.retryable or last_attempt
+            record_failure(target, f"{platform}: {exc.message}", final=final)
+            if not final:
+                log.warning("publish.retry", code=exc.code, error=exc.message, attempt=ctx.attempt)
+            raise
         result = record_published(target, published)
         ctx.progress(1.0, "published")
         ctx.event("published", f"published on {platform}", **result)
