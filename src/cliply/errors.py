@@ -38,6 +38,11 @@ class CliplyError(Exception):
     title: str = "Bad request"
     retryable: bool = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not KEBAB.match(cls.code):
+            raise TypeError(f"{cls.__name__}.code {cls.code!r} is not kebab-case")
+
     def __init__(
         self,
         message: str | None = None,

@@ -181,7 +181,7 @@ def test_timeouts_fall_back_without_failing(fake: FakeOpenAIChat) -> None:
         with pytest.raises(OpenAIChatTimeout):
             llm.complete_json([{"role": "user", "content": "JSON please"}])
     assert not result.llm_applied
-    assert "openai_chat.timeout" in (result.llm_fallback_reason or "")
+    assert "openai-chat-timeout" in (result.llm_fallback_reason or "")
     assert result.highlights
 
 
@@ -191,7 +191,7 @@ def test_unreachable_endpoint_falls_back() -> None:
     with OpenAIChatClient(base_url=url, model="m", max_retries=0) as llm:
         result = detect(llm)
     assert not result.llm_applied
-    assert "openai_chat.connection_error" in (result.llm_fallback_reason or "")
+    assert "openai-chat-connection-error" in (result.llm_fallback_reason or "")
 
 
 def test_bad_completion_shape_is_a_typed_error(fake: FakeOpenAIChat) -> None:

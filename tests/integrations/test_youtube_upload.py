@@ -233,7 +233,7 @@ def test_quota_exceeded(google: GoogleEnv) -> None:
     google.faults.fail_next("POST", "/upload/youtube/v3/videos", status=403, body=body)
     with pytest.raises(UpstreamRateLimited) as err:
         google.youtube.start_resumable_upload(token, META, 1000)
-    assert err.value.code == "quotaExceeded" and err.value.retryable
+    assert err.value.code == "quota-exceeded" and err.value.retryable
 
 
 def test_chunk_size_must_be_256k_multiple(

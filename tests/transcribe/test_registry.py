@@ -32,7 +32,7 @@ def test_deepgram_failure_falls_back_to_local(short_talk: Talk) -> None:
         transcript, engine, attempts = transcribe_with_fallback(chain, short_talk.wav)
     assert engine == "local" and transcript.engine == "local"
     assert [(a.engine, a.ok, a.code) for a in attempts] == [
-        ("deepgram", False, "deepgram_unauthorized"),
+        ("deepgram", False, "deepgram-unauthorized"),
         ("local", True, None),
     ]
     assert "Invalid credentials" in (attempts[0].message or "")
@@ -71,9 +71,9 @@ def test_all_engines_failing(short_talk: Talk, tmp_path: Path) -> None:
             transcribe_with_fallback(chain, short_talk.wav)
     assert err.value.code == "all-engines-failed"
     assert [a.code for a in err.value.attempts] == [
-        "deepgram_server_error",
-        "openai_unauthorized",
-        "model_load_failed",
+        "deepgram-server-error",
+        "openai-unauthorized",
+        "model-load-failed",
     ]
     assert err.value.retryable  # the 5xx might clear up later
     assert "deepgram: deepgram_server_error" in err.value.message

@@ -1,4 +1,8 @@
-"""RFC 9457 problem+json for every error, validation errors included."""
+"""RFC 9457 problem+json for every error, validation errors included.
+
+The one mapping from `CliplyError` to an HTTP answer: status from the error, `type` from its
+code, `detail` from its message, `extra` as members. The OpenAPI description lists every
+code (`cliply.error_codes`)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cliply.error_codes import markdown_table
 from cliply.errors import PROBLEM_BASE, CliplyError
 
 log = structlog.get_logger()
@@ -51,6 +56,11 @@ def problem(
 
 
 def install(app: FastAPI) -> None:
+    app.description = (
+        f"{app.description}\n\n## Error codes\n\nA problem's `type` is `{PROBLEM_BASE}<code>`;"
+        " failed jobs and projects carry the same codes as `error_code`.\n\n" + markdown_table()
+    ).strip()
+
     @app.exception_handler(CliplyError)
     async def _domain(request: Request, exc: CliplyError) -> JSONResponse:
         headers = {}
@@ -61,7 +71,7 @@ def install(app: FastAPI) -> None:
             exc.status,
             exc.code,
             exc.title,
-            exc.detail,
+            exc.message,
             instance=request.url.path,
             headers=headers,
             **exc.extra,

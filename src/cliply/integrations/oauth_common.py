@@ -81,7 +81,7 @@ class UpstreamRateLimited(IntegrationError):
     """The platform asked us to slow down; retry after `retry_after_s` when given.
     (`cliply.errors.RateLimited` is the 429 we send our own clients.)"""
 
-    code = "rate-limited"
+    code = "upstream-rate-limited"
     retryable = True
 
     def __init__(self, message: str, *, retry_after_s: float | None = None, **kwargs: Any) -> None:
@@ -99,7 +99,7 @@ class TransientError(IntegrationError):
 class UpstreamRejected(IntegrationError):
     """The platform rejected the request for a reason retrying will not fix."""
 
-    code = "permanent-error"
+    code = "upstream-rejected"
     retryable = False
 
 
