@@ -76,7 +76,7 @@ def test_all_engines_failing(short_talk: Talk, tmp_path: Path) -> None:
         "model-load-failed",
     ]
     assert err.value.retryable  # the 5xx might clear up later
-    assert "deepgram: deepgram_server_error" in err.value.message
+    assert "deepgram: deepgram-server-error" in err.value.message
 
 
 def test_missing_input_stops_the_chain() -> None:
