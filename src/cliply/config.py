@@ -216,8 +216,8 @@ class Settings(BaseSettings):
     reframe_fallback: Literal["blur", "center"] = Field(
         "blur", description="Layout when no face is found: blurred background or centred crop."
     )
-    caption_style_default: str = Field(
-        "bold", description="Caption style of new clips (bold, minimal, karaoke, boxed)."
+    caption_style_default: Literal["bold", "minimal", "karaoke", "boxed"] = Field(
+        "bold", description="Caption style of new clips when a project does not choose one."
     )
 
     # --- billing ----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, MediaError
+from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
 from cliply.media.tools import ffmpeg_bin, stderr_tail
@@ -198,7 +198,13 @@ def _run_with_progress(
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         assert proc.stdout is not None
-        timer = threading.Timer(timeout_s, proc.kill) if timeout_s else None
+        timed_out = threading.Event()
+
+        def kill() -> None:
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout_s, kill) if timeout_s else None
         if timer:
             timer.start()
         try:
@@ -213,6 +219,8 @@ def _run_with_progress(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        if timed_out.is_set():
+            raise MediaError(f"the render ran longer than {timeout_s:g} s", code=RENDER_TIMEOUT)
         if code != 0:
             err.seek(0)
             detail = stderr_tail(err.read().decode("utf-8", "replace"))

@@ -95,6 +95,8 @@ def llm_client(settings: Settings | None = None) -> ChatJsonClient | None:
         base_url=s.llm_base_url,
         model=s.llm_model,
         api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+        timeout_s=s.llm_timeout_s,
+        max_retries=s.llm_max_retries,
     )
 
 
@@ -111,6 +113,10 @@ def clip_options(
         default_top_k=s.clip_top_k,
         max_overlap=s.clip_max_overlap,
         clips_limit=plan.clips_per_project if plan is not None else None,
+        default_caption_style=s.caption_style_default,
+        min_score=s.clip_min_score,
+        embedder=s.highlight_embedder,
+        llm_top_n=s.llm_top_n,
     )
 
 
@@ -126,4 +132,8 @@ def render_spec(
         watermark=plan.watermark if plan is not None else False,
         preset=s.render_preset,
         crf=s.render_crf,
+        threads=s.render_threads,
+        timeout_s=s.render_timeout_s,
+        reframe_fallback=s.reframe_fallback,
+        reframe_sample_fps=s.reframe_sample_fps,
     )

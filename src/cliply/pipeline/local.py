@@ -55,7 +55,7 @@ def run_local(
     out: Path,
     top_k: int | None = None,
     aspect: str = "9:16",
-    caption_style: str = "bold",
+    caption_style: str | None = None,
     min_s: float | None = None,
     max_s: float | None = None,
     transcript_only: bool = False,

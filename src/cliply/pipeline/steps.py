@@ -11,9 +11,9 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from cliply.highlights import TFIDF_NAME, HighlightResult, detect_highlights
+from cliply.highlights import TFIDF_NAME, HighlightResult, choose_embedder, detect_highlights
 from cliply.highlights.llm import ChatJsonClient
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.captions import write_ass
@@ -111,7 +111,11 @@ def find_highlights(
         max_s=options.max_s,
         top_k=options.top_k,
         max_overlap=options.max_overlap,
+        min_score=options.min_score,
+        # "auto" leaves the choice to detection (MiniLM when installed, else TF-IDF).
+        embedder=None if options.embedder == "auto" else choose_embedder(options.embedder)[0],
         llm=llm,
+        llm_top_n=options.llm_top_n,
     )
 
 
@@ -157,6 +161,10 @@ class RenderSpec:
     watermark: bool = False
     preset: str = "veryfast"
     crf: int = 21
+    threads: int | None = None  # ffmpeg -threads (None: ffmpeg decides)
+    timeout_s: float | None = None  # a render running longer is killed (render-timeout)
+    reframe_fallback: Literal["blur", "center"] = "blur"  # layout when no face is found
+    reframe_sample_fps: float = 3.0  # frames per second sampled for face tracking
 
 
 @dataclass(frozen=True)
@@ -169,6 +177,7 @@ class RenderedClip:
     size_bytes: int
     layout: str
     thumb_t: float
+    command: list[str]
 
 
 def render_clip_files(
@@ -188,7 +197,15 @@ def render_clip_files(
     encode [start, end) in one ffmpeg pass, then pick a thumbnail framed the same way."""
     report = progress or _noop
     width, height = render_size(spec.aspect, spec.max_short_side)
-    plan = plan_crop(source, start=start, end=end, aspect=spec.aspect, probe_result=info)
+    plan = plan_crop(
+        source,
+        start=start,
+        end=end,
+        aspect=spec.aspect,
+        fallback=spec.reframe_fallback,
+        sample_fps=spec.reframe_sample_fps,
+        probe_result=info,
+    )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
     ass = write_ass(
@@ -213,6 +230,8 @@ def render_clip_files(
         preset=spec.preset,
         crf=spec.crf,
         watermark_text=WATERMARK_TEXT if spec.watermark else None,
+        threads=spec.threads,
+        timeout_s=spec.timeout_s,
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
     )
@@ -237,6 +256,7 @@ def render_clip_files(
         size_bytes=result.size_bytes,
         layout=plan.layout,
         thumb_t=thumb.t,
+        command=result.command,
     )
 
 
