@@ -53,6 +53,8 @@ class CropPlan:
     face_coverage: float = 0.0
     face_boxes: tuple[tuple[float, float, float, float, float], ...] = field(default=())
     """(t, x, y, w, h) of the followed face at each sample where it was seen (diagnostics)."""
+    samples: int = 0
+    """Frames analysed for faces (diagnostics: follows `sample_fps`)."""
 
     def box_at(self, t: float) -> CropKeyframe:
         """The crop at source time `t`, interpolated exactly as the render filter does."""
@@ -187,6 +189,7 @@ def plan_crop(
             scene_cuts=cuts,
             face_coverage=coverage,
             face_boxes=face_boxes,
+            samples=len(samples),
         )
 
     horizontal = cw < src_w
@@ -221,6 +224,7 @@ def plan_crop(
         scene_cuts=cuts,
         face_coverage=coverage,
         face_boxes=face_boxes,
+        samples=len(samples),
     )
 
 

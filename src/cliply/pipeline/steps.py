@@ -177,7 +177,8 @@ class RenderedClip:
     size_bytes: int
     layout: str
     thumb_t: float
-    command: list[str]
+    command: list[str]  # the ffmpeg render command (diagnostics)
+    crop_samples: int  # frames analysed for face tracking
 
 
 def render_clip_files(
@@ -257,6 +258,7 @@ def render_clip_files(
         layout=plan.layout,
         thumb_t=thumb.t,
         command=result.command,
+        crop_samples=plan.samples,
     )
 
 
