@@ -148,7 +148,40 @@ class Settings(BaseSettings):
 
     # --- ingest -----------------------------------------------------------------------------------
     url_ingest_allow_private: bool = Field(
-        False, description="Allow URL ingest from loopback/private addresses (tests only)."
+        False,
+        description="Allow URL ingest from loopback and private (RFC 1918, unique-local, CGNAT) "
+        "addresses, for trusted LANs. Metadata, link-local and multicast stay refused.",
+    )
+    url_ingest_allow_loopback: bool = Field(
+        False,
+        description="Allow URL ingest from loopback addresses only (tests against local servers).",
+    )
+    url_connect_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Connect timeout for each URL-ingest connection (seconds)."
+    )
+    url_read_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Read timeout for URL ingest: longest wait for the next bytes (seconds).",
+    )
+    tus_patch_idle_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="A tus PATCH whose body sends nothing for this long is ended (bytes kept).",
+    )
+    tus_lock_takeover_s: float = Field(
+        20.0,
+        gt=0,
+        le=3600,
+        description="A tus PATCH may take over an upload whose writer made no progress this long.",
+    )
+    data_dir_min_free_bytes: int = Field(
+        2 * 1024**3,
+        ge=0,
+        description="Free space in CLIPLY_DATA_DIR below which /readyz and the "
+        "cliply_data_dir_low_space metric warn.",
     )
     url_ingest_max_bytes: int = Field(4 * 1024**3, ge=1, description="Size cap for URL downloads.")
     max_video_width: int = Field(7680, ge=16, description="Widest source video accepted (pixels).")

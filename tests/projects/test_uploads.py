@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from cliply.billing import gate
@@ -23,26 +20,6 @@ from tests.conftest import reset_caches
 from tests.projects.helpers import owner_ws, upload
 
 TUS = {"Tus-Resumable": "1.0.0"}
-
-
-@pytest.fixture
-def live(db_url: str) -> Iterator[str]:
-    """The app under a real uvicorn on 127.0.0.1, so a client can drop its connection."""
-    from cliply.api.app import create_app
-
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def _create(c: httpx.Client | TestClient, h: dict[str, str], length: int) -> tuple[str, str]:

@@ -21,11 +21,11 @@ from rich.table import Table
 
 from cliply.config import get_settings
 from cliply.highlights import HighlightError
+from cliply.ingest.download import IngestLimits, download_url
+from cliply.ingest.ssrf import UrlPolicy, UrlRefused
 from cliply.media import MediaError
 from cliply.pipeline import config, steps
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
-from cliply.projects.ssrf import UrlPolicy, UrlRefused
-from cliply.projects.urlingest import IngestLimits, download_url
 from cliply.transcribe.base import TranscriptionError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -16,19 +16,16 @@ from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.api.pagination import Page, paginate
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, PayloadTooLarge, ValidationFailed
+from cliply.ingest.multipart import receive_multipart
+from cliply.ingest.ssrf import UrlPolicy, UrlRefused, check_url
+from cliply.ingest.staging import extension_of, move_to_storage, staging_root
+from cliply.ingest.text import optional_header_int
 from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service, tus
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Project
 from cliply.projects.schemas import OptionsIn, ProjectOut, TranscriptFormat, UrlProjectIn
-from cliply.projects.ssrf import UrlPolicy, UrlRefused, check_url
-from cliply.projects.uploads import (
-    extension_of,
-    move_to_storage,
-    receive_multipart,
-    staging_root,
-)
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["projects"])
@@ -113,8 +110,8 @@ def _from_url(tenant: Tenant, body: UrlProjectIn) -> ProjectOut:
 async def _from_upload(request: Request, tenant: Tenant) -> Any:
     settings = get_settings()
     limit = min(settings.direct_upload_max_bytes, settings.max_upload_bytes)
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + MULTIPART_SLACK:
+    declared = optional_header_int(request.headers.get("content-length"))
+    if declared is not None and declared > limit + MULTIPART_SLACK:
         raise PayloadTooLarge(
             f"Direct uploads are limited to {limit} bytes; use the resumable upload "
             "(POST /api/v1/uploads) for bigger files.",
@@ -137,6 +134,7 @@ async def _from_upload(request: Request, tenant: Tenant) -> Any:
 
     project_id = await run_in_threadpool(_create)
     staging = staging_root(settings.cliply_data_dir) / f"direct-{project_id}.part"
+    key: str | None = None
     try:
         got = await receive_multipart(
             request.stream(), request.headers["content-type"], staging, limit
@@ -148,28 +146,31 @@ async def _from_upload(request: Request, tenant: Tenant) -> Any:
             raise RequestValidationError(exc.errors()) from None
         key = source_video_key(tenant.workspace_id, project_id, extension_of(got.filename))
         await run_in_threadpool(move_to_storage, staging, app_storage(), key)
+
+        def _finish() -> ProjectOut:
+            with tenant_db(tenant) as db:
+                p = service.get_project(db, tenant.workspace_id, project_id, lock=True)
+                p.name = (got.fields.get("name") or got.filename or "Upload")[:300]
+                p.original_filename, p.size_bytes, p.source_key = got.filename, got.size, key
+                p.options = options.model_dump(exclude_none=True)
+                db.flush()
+                service.start_ingest(db, p)
+                db.refresh(p)
+                return project_out(p)
+
+        return await run_in_threadpool(_finish)
     except BaseException as exc:
+        # No path may leave the project in `uploading`: it goes, with its quota and bytes.
         staging.unlink(missing_ok=True)
-        await run_in_threadpool(_withdraw, tenant, project_id)
+        await run_in_threadpool(_withdraw, tenant, project_id, key)
         if isinstance(exc, ClientDisconnect):
             return Response(status_code=400)  # nobody is listening any more
         raise
 
-    def _finish() -> ProjectOut:
-        with tenant_db(tenant) as db:
-            p = service.get_project(db, tenant.workspace_id, project_id, lock=True)
-            p.name = (got.fields.get("name") or got.filename or "Upload")[:300]
-            p.original_filename, p.size_bytes, p.source_key = got.filename, got.size, key
-            p.options = options.model_dump(exclude_none=True)
-            db.flush()
-            service.start_ingest(db, p)
-            db.refresh(p)
-            return project_out(p)
 
-    return await run_in_threadpool(_finish)
-
-
-def _withdraw(tenant: Tenant, project_id: uuid.UUID) -> None:
+def _withdraw(tenant: Tenant, project_id: uuid.UUID, key: str | None) -> None:
+    if key is not None:
+        app_storage().delete(key)
     with tenant_db(tenant) as db:
         service.withdraw_project(db, tenant.workspace_id, project_id)
 

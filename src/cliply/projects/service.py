@@ -4,6 +4,8 @@ job chain, transcripts. Every query is scoped to one workspace."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -11,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from cliply.billing import gate
 from cliply.errors import BadRequest, Conflict, NotFound
+from cliply.ingest.tus import discard_staging
 from cliply.jobs import registry
 from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
 from cliply.pipeline.options import ClipOptions
-from cliply.projects.models import Project, Transcript
+from cliply.projects.models import Project, Transcript, Upload
 from cliply.storage import ObjectNotFound, Storage
 from cliply.storage.keys import project_prefixes, transcript_key
 
@@ -37,6 +40,7 @@ TRANSCRIPT_MEDIA_TYPES = {
     "vtt": "text/vtt",
 }
 PROJECTS_METRIC = "projects"
+DIRECT_UPLOAD_STALE = timedelta(hours=6)  # no multipart request lives this long
 SOURCE_MINUTES_METRIC = "source_minutes"
 
 
@@ -88,6 +92,40 @@ def withdraw_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
         delete(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
     )
     gate.release(db, workspace_id, PROJECTS_METRIC, event_key=project_event_key(project_id))
+
+
+def abort_expired_uploads(db: Session, now: datetime) -> int:
+    """Abandon open resumable uploads past their expiry (periodic task): their staging files
+    go, and so do their projects (quota given back)."""
+    rows = list(db.scalars(select(Upload).where(Upload.status == "open", Upload.expires_at < now)))
+    for u in rows:
+        discard_staging(Path(u.staging_path))
+        withdraw_project(db, u.workspace_id, u.project_id)
+    return len(rows)
+
+
+def fail_stalled_uploads(db: Session, now: datetime) -> int:
+    """Direct (multipart) uploads whose request died with its process stay `uploading` with
+    no resumable upload behind them: fail them and give their quota back."""
+    open_upload = select(Upload.id).where(Upload.project_id == Project.id, Upload.status == "open")
+    rows = list(
+        db.scalars(
+            select(Project).where(
+                Project.status == "uploading",
+                Project.created_at < now - DIRECT_UPLOAD_STALE,
+                ~open_upload.exists(),
+            )
+        )
+    )
+    for p in rows:
+        fail_project(db, p.id, "upload-interrupted", "The upload did not finish; send it again.")
+        refund_project(db, p.workspace_id, p.id)
+    return len(rows)
+
+
+def refund_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> bool:
+    """Give back the month's project slot of a project that never got a usable video."""
+    return gate.release(db, workspace_id, PROJECTS_METRIC, event_key=project_event_key(project_id))
 
 
 def get_project(

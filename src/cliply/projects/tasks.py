@@ -22,15 +22,14 @@ from cliply.clips.service import queue_render
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
 from cliply.errors import PermanentError
+from cliply.ingest.download import IngestLimits, download_url
+from cliply.ingest.ssrf import UrlPolicy
 from cliply.jobs import registry
 from cliply.jobs.registry import JobContext
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import clean_cache, local_source
 from cliply.projects import service, stage
 from cliply.projects.models import Transcript
-from cliply.projects.ssrf import UrlPolicy
-from cliply.projects.tus import abort_expired
-from cliply.projects.urlingest import IngestLimits, download_url
 from cliply.storage.keys import source_video_key, transcript_key
 
 CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
@@ -272,7 +271,8 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
 
 @registry.periodic("pipeline.cleanup", every_s=3600)
 def cleanup() -> None:
-    """Abandon expired resumable uploads and drop cached sources unused for a day."""
+    """Abandon expired resumable uploads, fail stalled direct ones, and drop cached sources unused for a day."""
     with owner_session() as db:
-        abort_expired(db, datetime.now(UTC))
+        service.abort_expired_uploads(db, datetime.now(UTC))
+        service.fail_stalled_uploads(db, datetime.now(UTC))
     clean_cache(config.work_root(), 86400)

@@ -9,8 +9,10 @@ The last byte moves the file into storage and starts the pipeline. DELETE abando
 
 from __future__ import annotations
 
-import os
+import asyncio
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -22,26 +24,33 @@ from starlette.requests import ClientDisconnect
 from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, Conflict, Gone, NotFound, PayloadTooLarge
+from cliply.ingest.staging import (
+    extension_of,
+    is_disk_full,
+    move_to_storage,
+    staging_root,
+    storage_full,
+)
+from cliply.ingest.text import optional_header_int
+from cliply.ingest.tus import (
+    OFFSET_CONTENT_TYPE,
+    TUS_EXTENSIONS,
+    TUS_VERSION,
+    LeaseLost,
+    acquire,
+    current_offset,
+    discard_staging,
+    parse_metadata,
+    parse_offset,
+    staging_path,
+    upload_expiry,
+)
 from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Upload
 from cliply.projects.schemas import UploadOut
-from cliply.projects.uploads import (
-    OFFSET_CONTENT_TYPE,
-    TUS_EXTENSIONS,
-    TUS_VERSION,
-    current_offset,
-    extension_of,
-    locked,
-    move_to_storage,
-    parse_metadata,
-    parse_offset,
-    staging_path,
-    staging_root,
-    upload_expiry,
-)
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["uploads"])
@@ -90,9 +99,7 @@ def _offset(u: Upload) -> int:
     return u.size_total if u.status == "complete" else current_offset(_staging(u))
 
 
-def _staging(u: Upload) -> Any:
-    from pathlib import Path
-
+def _staging(u: Upload) -> Path:
     return Path(u.staging_path)
 
 
@@ -158,7 +165,12 @@ def create_upload(request: Request, tenant: HeaderTenant, db: DB) -> Response:
     )
     upload_id = uuid.uuid4()
     path = staging_path(staging_root(settings.cliply_data_dir), upload_id)
-    path.touch()
+    try:
+        path.touch()
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise storage_full() from exc
+        raise
     upload = Upload(
         id=upload_id,
         workspace_id=tenant.workspace_id,
@@ -236,12 +248,13 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
                 upload_offset=length,
             )
         return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(length)}))
-    from pathlib import Path
-
+    settings = get_settings()
     path = Path(path_s)
-    declared = request.headers.get("content-length")
-    with locked(path) as fh:
-        have = current_offset(path)
+    declared = optional_header_int(request.headers.get("content-length"))
+    lease = await run_in_threadpool(acquire, path, settings.tus_lock_takeover_s)
+    ended: CliplyError | None = None  # answered after the progress is recorded
+    try:
+        have = lease.offset()
         if offset != have:
             raise Conflict(
                 f"Upload-Offset is {offset} but the server has {have} bytes.",
@@ -249,29 +262,22 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
                 upload_offset=have,
             )
         remaining = length - have
-        if declared and declared.isdigit() and int(declared) > remaining:
+        if declared is not None and declared > remaining:
             raise BadRequest(
                 f"Only {remaining} more bytes fit this upload.", code="upload-exceeds-length"
             )
-        overflow = False
+        ended = await _receive(request, lease.append, remaining, settings.tus_patch_idle_timeout_s)
+    finally:
         try:
-            async for chunk in request.stream():
-                if len(chunk) > remaining:
-                    fh.write(chunk[:remaining])
-                    overflow = True
-                    break
-                fh.write(chunk)
-                remaining -= len(chunk)
-        except ClientDisconnect:
-            pass  # keep what arrived; the client resumes from HEAD's offset
+            await run_in_threadpool(lease.sync)
         finally:
-            fh.flush()
-            os.fsync(fh.fileno())
-        new_offset = current_offset(path)
-        done = new_offset >= length
-        if done:
-            key = source_video_key(tenant.workspace_id, project_id, extension_of(filename))
-            await run_in_threadpool(move_to_storage, path, app_storage(), key)
+            await run_in_threadpool(lease.release)
+    new_offset = current_offset(path)
+    done = new_offset >= length
+    if done:
+        key = source_video_key(tenant.workspace_id, project_id, extension_of(filename))
+        await run_in_threadpool(move_to_storage, path, app_storage(), key)
+        discard_staging(path)
 
     def _record() -> None:
         with tenant_db(tenant) as db:
@@ -287,11 +293,48 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
                 service.set_progress(db, project_id, "uploading", new_offset / length)
 
     await run_in_threadpool(_record)
-    if overflow:
-        raise BadRequest(
-            "The request carried more bytes than the upload's length.", code="upload-exceeds-length"
-        )
+    if ended is not None:
+        raise ended
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(new_offset)}))
+
+
+async def _receive(
+    request: Request, append: Callable[[bytes], None], remaining: int, idle_timeout_s: float
+) -> CliplyError | None:
+    """Append the body (at most `remaining` bytes) through `append`. Returns the error to
+    answer once progress is recorded (too many bytes, an idle body); raises 409 when another
+    PATCH took the upload over."""
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            # A client that vanished without FIN/RST sends nothing: end the PATCH after the
+            # idle timeout rather than hold the upload for as long as the dead socket lives.
+            chunk = await asyncio.wait_for(anext(stream), idle_timeout_s)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            return CliplyError(
+                f"No bytes arrived for {idle_timeout_s:g} s; resume from HEAD's Upload-Offset.",
+                code="upload-idle-timeout",
+                status=408,
+            )
+        except ClientDisconnect:
+            return None  # keep what arrived; the client resumes from HEAD's offset
+        try:
+            if len(chunk) > remaining:
+                append(chunk[:remaining])
+                return BadRequest(
+                    "The request carried more bytes than the upload's length.",
+                    code="upload-exceeds-length",
+                )
+            append(chunk)
+        except LeaseLost:
+            # Raised, not returned: the new holder records progress, this request nothing.
+            raise Conflict(
+                "Another request took this upload over; resume from HEAD's Upload-Offset.",
+                code="upload-taken-over",
+            ) from None
+        remaining -= len(chunk)
 
 
 @router.delete(
@@ -307,18 +350,9 @@ def delete_upload(upload_id: uuid.UUID, request: Request, tenant: HeaderTenant, 
         raise Conflict(
             "The upload is complete; delete the project instead.", code="upload-complete"
         )
-    _staging(u).unlink(missing_ok=True)
+    discard_staging(_staging(u))
     service.withdraw_project(db, tenant.workspace_id, u.project_id)
     return Response(status_code=204, headers=_tus_headers())
-
-
-def abort_expired(db: Any, now: Any) -> int:
-    """Abandon open uploads past their expiry (periodic task): staging files go, projects too."""
-    rows = list(db.scalars(select(Upload).where(Upload.status == "open", Upload.expires_at < now)))
-    for u in rows:
-        _staging(u).unlink(missing_ok=True)
-        service.withdraw_project(db, u.workspace_id, u.project_id)
-    return len(rows)
 
 
 __all__ = ["Tenant", "router"]

@@ -4,7 +4,7 @@ A URL is refused when its host resolves to any loopback, private, link-local, mu
 reserved, unspecified or otherwise non-global address, or to a cloud metadata endpoint.
 `URL_INGEST_ALLOW_PRIVATE` (tests, trusted LANs) lifts the loopback/private rule but never
 the metadata and multicast ones. Callers connect to the address that was checked (see
-urlingest), so a DNS answer that changes between check and connect cannot slip through.
+ingest.download), so a DNS answer that changes between check and connect cannot slip through.
 """
 
 from __future__ import annotations

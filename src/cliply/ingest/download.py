@@ -24,7 +24,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import httpx
 
 from cliply import __version__
-from cliply.projects.ssrf import CheckedUrl, UrlPolicy, UrlRefused, check_url
+from cliply.ingest.ssrf import CheckedUrl, UrlPolicy, UrlRefused, check_url
 from cliply.storage.keys import VIDEO_EXTENSIONS
 
 ProgressFn = Callable[[float, str], None]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cliply.projects.ssrf import UrlPolicy, UrlRefused, check_url
-from cliply.projects.urlingest import IngestLimits, download_url
+from cliply.ingest.download import IngestLimits, download_url
+from cliply.ingest.ssrf import UrlPolicy, UrlRefused, check_url
 from tests.conftest import reset_caches
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws
