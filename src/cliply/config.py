@@ -242,7 +242,9 @@ class Settings(BaseSettings):
     render_threads: int | None = Field(
         None, ge=1, description="ffmpeg threads per render (unset: ffmpeg decides)."
     )
-    render_timeout_s: float = Field(1800.0, gt=0, description="A render running longer is killed.")
+    render_timeout_s: float = Field(
+        1800.0, gt=0, description="A render running longer is killed (error code render-timeout)."
+    )
     reframe_sample_fps: float = Field(
         3.0, gt=0, le=30, description="Frames per second sampled for face tracking."
     )
@@ -250,7 +252,8 @@ class Settings(BaseSettings):
         "blur", description="Layout when no face is found: blurred background or centred crop."
     )
     caption_style_default: Literal["bold", "minimal", "karaoke", "boxed"] = Field(
-        "bold", description="Caption style of new clips when a project does not choose one."
+        "bold",
+        description="Caption style when a project does not choose one (bold, minimal, karaoke, boxed).",
     )
 
     # --- billing ----------------------------------------------------------------------------------------

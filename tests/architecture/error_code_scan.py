@@ -4,6 +4,7 @@ keep codes kebab-case and listed in the API docs."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,12 @@ _SQL_CODE = re.compile(r"error_code\b[^,\n]*?'([a-z0-9-]+)'")
 
 # Functions whose second positional argument is an error code.
 _CODE_SECOND_ARG = {"problem", "_problem", "fail", "fail_project"}
+
+
+@functools.cache
+def tree(path: Path) -> ast.Module:
+    """The parsed source of one file (parsed once per test session)."""
+    return ast.parse(path.read_text(), filename=str(path))
 
 
 def _strings(node: ast.AST) -> Iterator[str]:
@@ -38,8 +45,7 @@ def _names(target: ast.expr) -> list[str | None]:
 
 
 def codes_in(path: Path) -> Iterator[tuple[str, int]]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:

@@ -6,7 +6,7 @@ import ast
 
 from cliply.error_codes import CODES, markdown_table
 from cliply.errors import KEBAB, CliplyError, kebab
-from tests.architecture.error_code_scan import SRC, all_codes
+from tests.architecture.error_code_scan import SRC, all_codes, tree
 
 
 def test_every_code_in_the_source_is_kebab_case_and_listed() -> None:
@@ -40,7 +40,7 @@ def test_exception_classes_subclass_the_one_base() -> None:
     allowed = {"JobCancelled", "_TooLarge", "LeaseLost"}
     bases_of: dict[str, list[str]] = {}
     for path in SRC.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.ClassDef):
                 bases_of[node.name] = [ast.unparse(b).split(".")[-1] for b in node.bases]
 

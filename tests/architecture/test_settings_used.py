@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from cliply.config import Settings
-from tests.architecture.error_code_scan import SRC
+from tests.architecture.error_code_scan import SRC, tree
 
 
 def _read_names() -> set[str]:
@@ -15,7 +15,7 @@ def _read_names() -> set[str]:
     for path in SRC.rglob("*.py"):
         if path == SRC / "config.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.Attribute):
                 names.add(node.attr)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -26,9 +26,9 @@ def _read_names() -> set[str]:
 def _via_methods(read: set[str]) -> set[str]:
     """Fields read by a Settings method or property that is itself read outside config.py
     (`settings.engines()` reads `transcribe_engines`)."""
-    tree = ast.parse((SRC / "config.py").read_text())
+    config = tree(SRC / "config.py")
     fields: set[str] = set()
-    for cls in (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Settings"):
+    for cls in (n for n in config.body if isinstance(n, ast.ClassDef) and n.name == "Settings"):
         for fn in cls.body:
             if isinstance(fn, ast.FunctionDef) and fn.name in read:
                 fields |= {
