@@ -8,8 +8,8 @@ SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PYTEST_ARGS ?=
 PYTEST ?= $(UV) run --frozen --inexact pytest
 # The unit tier: no PostgreSQL, ffmpeg, model or other process (tests/conftest.py marks the
-# rest `integration`); the two pytest plugins below are only needed by no unit test.
-FAST_ARGS := -m "not integration" -p no:hypothesispytest -p no:schemathesis
+# rest `integration`), on two workers; no unit test needs the two plugins turned off.
+FAST_ARGS := -m "not integration" -n 2 -p no:hypothesispytest -p no:schemathesis
 
 .PHONY: setup system uv venv embeddings serve process test test-fast lint typecheck bench env-md
 
