@@ -11,13 +11,16 @@ PYTEST ?= $(UV) run --frozen --inexact pytest
 # rest `integration`), on two workers; no unit test needs the two plugins turned off.
 FAST_ARGS := -m "not integration" -n 2 -p no:hypothesispytest -p no:schemathesis
 
-.PHONY: setup system uv venv embeddings serve process test test-fast lint typecheck bench env-md
+.PHONY: setup system uv venv frontend embeddings serve process test test-fast lint typecheck bench env-md
 
-setup: system uv venv embeddings
+setup: system uv venv frontend embeddings
 
 system:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
@@ -30,6 +33,16 @@ uv:
 
 venv:
 	@$(UV) sync --frozen --inexact --quiet
+
+# The web app's JS/CSS: npm packages pinned by package-lock.json, bundled by esbuild into
+# src/cliply/web/static/dist (rebuilt when the lockfile or a front-end source is newer).
+WEB_DIST := src/cliply/web/static/dist/app.js
+WEB_SRC := $(shell find src/cliply/web/frontend -type f 2>/dev/null) src/cliply/web/build.mjs package-lock.json
+frontend: $(WEB_DIST)
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+$(WEB_DIST): node_modules/.package-lock.json $(WEB_SRC)
+	npm run build --silent
 
 # Sentence embeddings for topic segmentation need torch. Installed only where a CPU build
 # is at hand for pip (cheap); otherwise Cliply uses its lexical TF-IDF segmentation.

@@ -99,6 +99,33 @@ class Settings(BaseSettings):
         86400, ge=60, description="How long Idempotency-Key responses are kept."
     )
 
+    # --- web app (Cliply Studio) ------------------------------------------------------------------
+    web_session_ttl_s: int = Field(
+        14 * 86400, ge=300, description="Lifetime of a browser session (seconds, sliding)."
+    )
+    password_reset_ttl_s: int = Field(
+        3600, ge=60, description="Lifetime of an emailed password-reset link (seconds)."
+    )
+    mail_from: str = Field(
+        "Cliply <no-reply@localhost>", description="Sender of emails (password resets, invites)."
+    )
+    smtp_host: str = Field(
+        "",
+        description="SMTP server for outgoing mail. Empty: mails are written as .eml files to "
+        "CLIPLY_DATA_DIR/mail and logged (the file mailer).",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str = Field("", description="SMTP user name (empty: no login).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    web_upload_chunk_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Chunk size of browser uploads (tus PATCH); a dropped chunk is resent whole.",
+    )
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="SMTP transport security: starttls, tls (implicit) or none."
+    )
+
     # --- jobs -------------------------------------------------------------------------------------
     worker_slots: int = Field(2, ge=1, description="Concurrent job slots per worker process.")
     worker_kinds: str = Field(
@@ -324,6 +351,31 @@ class Settings(BaseSettings):
     )
     integration_retry_base_s: float = Field(
         1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."
+    )
+    meta_app_id: str = Field("", description="Meta app id (Facebook Login: Instagram, Facebook).")
+    meta_app_secret: SecretStr | None = Field(None, description="Meta app secret.")
+    graph_api_base: str = Field(
+        "https://graph.facebook.com", description="Meta Graph API base URL."
+    )
+    graph_api_version: str = Field("v21.0", description="Meta Graph API version (vNN.N).")
+    graph_upload_base: str = Field(
+        "https://rupload.facebook.com",
+        description="Meta upload host, used when an answer names no upload URL.",
+    )
+    facebook_auth_base: str = Field(
+        "https://www.facebook.com", description="Facebook Login dialog base URL."
+    )
+    meta_throttle_at_pct: float = Field(
+        95.0,
+        gt=0,
+        le=100,
+        description="Stop calling Meta once a rate-limit usage header reaches this percentage.",
+    )
+    instagram_daily_post_limit: int = Field(
+        50, ge=1, description="Reels one Instagram account may publish per 24 h (Meta's cap)."
+    )
+    facebook_daily_reel_limit: int = Field(
+        30, ge=1, description="Reels one Facebook Page may publish per 24 h (Meta's cap)."
     )
 
     @field_validator("cliply_data_dir")

@@ -130,6 +130,7 @@ class FakeTikTok:
                 Route("/v2/post/publish/inbox/video/init/", self._init_inbox, methods=["POST"]),
                 Route("/video/", self._upload, methods=["PUT"]),
                 Route("/v2/post/publish/status/fetch/", self._status, methods=["POST"]),
+                Route("/v2/video/query/", self._video_query, methods=["POST"]),
             ]
         )
 
@@ -449,6 +450,12 @@ class FakeTikTok:
                     "privacy_level": publish.post_info.get("privacy_level"),
                     "size": len(publish.received),
                     "sha256": hashlib.sha256(publish.received).hexdigest(),
+                    # Display API counters (the tests may change them).
+                    "view_count": 1500,
+                    "like_count": 90,
+                    "comment_count": 12,
+                    "share_count": 5,
+                    "duration": 2,
                 }
             )
 
@@ -481,8 +488,31 @@ class FakeTikTok:
                 data["publicaly_available_post_id"] = [int(publish.post_id or 0)]
         return _api_ok(data)
 
+    async def _video_query(self, request: Request) -> Response:
+        """Display API: counters of the user's own videos; others are left out."""
+        grant = self._auth(request, "video.list")
+        if isinstance(grant, Response):
+            return grant
+        fields = [f for f in request.query_params.get("fields", "").split(",") if f]
+        if not fields:
+            return _api_error("invalid_params", "fields is required.", 400)
+        try:
+            body = await request.json()
+        except ValueError:
+            return _api_error("invalid_params", "Body is not JSON.", 400)
+        ids = (body.get("filters") or {}).get("video_ids") or []
+        if not isinstance(ids, list) or not 0 < len(ids) <= 20:
+            return _api_error("invalid_params", "video_ids takes 1 to 20 ids.", 400)
+        with self._lock:
+            videos = [
+                {"id": p["post_id"], **{k: p[k] for k in fields if k in p and k != "id"}}
+                for p in self.published_posts
+                if p["post_id"] in ids and p["open_id"] == grant.open_id
+            ]
+        return _api_ok({"videos": videos, "cursor": 0, "has_more": False})
 
-_ALL_SCOPES = ("user.info.basic", "video.publish", "video.upload")
+
+_ALL_SCOPES = ("user.info.basic", "video.publish", "video.upload", "video.list")
 
 
 def _api_ok(data: dict[str, Any]) -> JSONResponse:

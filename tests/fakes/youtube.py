@@ -76,6 +76,7 @@ class FakeYouTube:
         self.sessions: dict[str, _Session] = {}
         self.videos: list[dict[str, Any]] = []  # oldest first
         self.video_bytes: dict[str, str] = {}  # video id -> sha256 of the uploaded file
+        self.stats: dict[str, dict[str, int]] = {}  # video id -> statistics to report
         self.authorize_requests: list[dict[str, str]] = []
         self.upload_puts = 0
         self.status_queries = 0
@@ -347,8 +348,13 @@ class FakeYouTube:
         if isinstance(grant, Response):
             return grant
         wanted = [i for i in request.query_params.get("id", "").split(",") if i]
+        parts = set(request.query_params.get("part", "snippet").split(","))
         with self._lock:
-            items = [v for v in self.videos if v["id"] in wanted]
+            items = [dict(v) for v in self.videos if v["id"] in wanted]
+        for item in items:
+            if "statistics" in parts:  # counts come as strings
+                stats = self.stats.get(item["id"], {"viewCount": 800, "likeCount": 40})
+                item["statistics"] = {k: str(v) for k, v in {"commentCount": 3, **stats}.items()}
         return JSONResponse(
             {
                 "kind": "youtube#videoListResponse",

@@ -112,12 +112,12 @@ def test_redirect_to_metadata_refused(media_server: str, tmp_path: Path) -> None
         download_url(
             f"{media_server}/to-metadata",
             tmp_path,
-            policy=UrlPolicy(allow_private=True),
+            policy=UrlPolicy(allow_loopback=True),
             limits=LIMITS,
         )
     assert err.value.code == "url-metadata-address"
     got = download_url(
-        f"{media_server}/hop", tmp_path, policy=UrlPolicy(allow_private=True), limits=LIMITS
+        f"{media_server}/hop", tmp_path, policy=UrlPolicy(allow_loopback=True), limits=LIMITS
     )
     assert got.via == "direct" and got.final_url.endswith("/talk.mp4")
     small = IngestLimits(max_bytes=1000, max_duration_s=3600)
@@ -125,7 +125,7 @@ def test_redirect_to_metadata_refused(media_server: str, tmp_path: Path) -> None
         download_url(
             f"{media_server}/talk.mp4",
             tmp_path / "s",
-            policy=UrlPolicy(allow_private=True),
+            policy=UrlPolicy(allow_loopback=True),
             limits=small,
         )
     assert err.value.code == "url-too-large"
@@ -135,7 +135,7 @@ def test_redirect_to_metadata_refused(media_server: str, tmp_path: Path) -> None
 def test_url_project_from_local_server(
     media_server: str, client: TestClient, monkeypatch: pytest.MonkeyPatch, path: str, via: str
 ) -> None:
-    monkeypatch.setenv("URL_INGEST_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("URL_INGEST_ALLOW_LOOPBACK", "true")
     reset_caches()
     _, h = owner_ws(client)
     r = client.post(
@@ -157,7 +157,7 @@ def test_url_project_from_local_server(
 def test_url_project_redirected_to_metadata_fails(
     media_server: str, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("URL_INGEST_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("URL_INGEST_ALLOW_LOOPBACK", "true")
     reset_caches()
     _, h = owner_ws(client)
     r = client.post("/api/v1/projects", headers=h, json={"url": media_server + "/to-metadata"})

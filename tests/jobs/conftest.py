@@ -78,8 +78,15 @@ class WorkerProcs:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, kinds: str, slots: int = 2, scheduler: bool = False, **env: str
+        self,
+        kinds: str,
+        slots: int = 2,
+        scheduler: bool = False,
+        new_session: bool = False,
+        **env: str,
     ) -> subprocess.Popen[bytes]:
+        """A worker process; with `new_session` it leads its own process group, so a test can
+        signal the whole group the way a terminal or service manager does."""
         n = len(self.procs)
         out = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115
         args = [
@@ -98,7 +105,14 @@ class WorkerProcs:
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **WORKER_ENV, "PYTHONPATH": str(ROOT), **env},
+            start_new_session=new_session,
+            # src first: the worker runs this tree's code even where the venv points elsewhere.
+            env={
+                **os.environ,
+                **WORKER_ENV,
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+                **env,
+            },
         )
         self.procs.append(proc)
         return proc

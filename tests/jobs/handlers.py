@@ -20,7 +20,8 @@ HANG = "T_HANG"
 FAIL = "T_FAIL"
 STRICT = "T_STRICT"
 EVENTS = "T_EVENTS"
-KINDS = ",".join([NOOP, SLEEP, POLL, HANG, FAIL, STRICT, EVENTS])
+FFMPEG = "T_FFMPEG"
+KINDS = ",".join([NOOP, SLEEP, POLL, HANG, FAIL, STRICT, EVENTS, FFMPEG])
 
 
 def note(ctx: JobContext, what: str) -> None:
@@ -103,6 +104,24 @@ def events(ctx: JobContext) -> dict[str, Any]:
     if ctx.payload.get("fail"):
         raise PermanentError("gave up after noting things", code="gave-up")
     return {"ok": True}
+
+
+@handler(FFMPEG)
+def ffmpeg(ctx: JobContext) -> dict[str, Any]:
+    """A real ffmpeg run of `s` seconds (`s_first` on attempt 1), the way render handlers
+    run tools: a media error fails the job for good, as bad input would. Leaves a file in
+    its scratch folder first."""
+    from cliply.media.tools import run_ffmpeg
+
+    (ctx.scratch_dir() / "partial.bin").write_bytes(b"x" * 1024)
+    note(ctx, "start")
+    secs = float(ctx.payload.get("s_first" if ctx.attempt == 1 else "s", ctx.payload.get("s", 1)))
+    args = ["-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-t", f"{secs:g}"]
+    # A MediaError goes to the worker unchanged: retried when retryable (stopped by a
+    # signal), failed for good otherwise (bad input).
+    run_ffmpeg([*args, "-f", "null", "-"])
+    note(ctx, "end")
+    return {"seconds": secs}
 
 
 def read_log(path: Path) -> list[tuple[str, int, int, str]]:

@@ -1,4 +1,4 @@
-"""Publishing fixtures: fake TikTok and Google/YouTube on 127.0.0.1, settings pointing at
+"""Publishing fixtures: fake TikTok, Google/YouTube and Meta Graph API on 127.0.0.1, settings pointing at
 them, an API client, a workspace with a rendered clip in storage."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.fakes.meta import VERSION as GRAPH_VERSION
+from tests.fakes.meta import FakeMeta
 from tests.fakes.server import ServerPool
 from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.youtube import FakeYouTube
@@ -37,6 +39,8 @@ def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -
     google = FakeYouTube()
     tt_server = _pub_pool.lease(tiktok.app)
     g_server = _pub_pool.lease(google.app)
+    meta = FakeMeta()
+    m_server = _pub_pool.lease(meta.app)
     env = {
         "TIKTOK_CLIENT_KEY": tiktok.config.client_key,
         "TIKTOK_CLIENT_SECRET": tiktok.config.client_secret,
@@ -53,11 +57,24 @@ def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -
         "PUBLISH_POLL_INTERVAL_S": "0.05",
         "PUBLISH_POLL_TIMEOUT_S": "20",
         "CRON_SECRET": CRON_SECRET,
+        "META_APP_ID": meta.config.app_id,
+        "META_APP_SECRET": meta.config.app_secret,
+        "GRAPH_API_BASE": m_server.base_url,
+        "GRAPH_API_VERSION": GRAPH_VERSION,
+        "GRAPH_UPLOAD_BASE": m_server.base_url,
+        "FACEBOOK_AUTH_BASE": m_server.base_url,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     reset_caches()
-    yield Fakes(tiktok=tiktok, google=google, tiktok_server=tt_server, google_server=g_server)
+    yield Fakes(
+        tiktok=tiktok,
+        google=google,
+        tiktok_server=tt_server,
+        google_server=g_server,
+        meta=meta,
+        meta_server=m_server,
+    )
     _pub_pool.release_all()
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
+from tests.fakes.meta import FakeMeta
 from tests.fakes.server import RunningServer
 from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.youtube import FakeYouTube
@@ -23,15 +24,14 @@ from cliply.errors import CliplyError
 from cliply.jobs import queue
 from cliply.jobs.registry import (
     HANDLERS,
-    PUBLISH_TIKTOK,
-    PUBLISH_YOUTUBE,
     JobContext,
     load_handlers,
 )
+from cliply.platforms.registry import all_platforms
 
 CRON_SECRET = "cron-secret-for-tests-0123456789"
 WORKER = "publishing-test-worker"
-PUBLISH_KINDS = [PUBLISH_TIKTOK, PUBLISH_YOUTUBE]
+PUBLISH_KINDS = [p.job_kind for p in all_platforms()]
 
 
 @dataclass
@@ -40,6 +40,8 @@ class Fakes:
     google: FakeYouTube
     tiktok_server: RunningServer
     google_server: RunningServer
+    meta: FakeMeta
+    meta_server: RunningServer
 
 
 @dataclass

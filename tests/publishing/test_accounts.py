@@ -149,7 +149,11 @@ def test_connect_needs_permission_and_plan_room(world: World) -> None:
     r = world.api.post("/api/v1/accounts/youtube/connect", headers=world.h)
     assert r.status_code == 402
     assert r.json()["type"].endswith("/plan-limit-exceeded")
-    r = world.api.post("/api/v1/accounts/instagram/connect", headers=world.h)
+    # A name no adapter is registered under never takes another platform's path.
+    r = world.api.post("/api/v1/accounts/myspace/connect", headers=world.h)
+    assert r.status_code == 404
+    assert r.json()["type"].endswith("/unknown-platform")
+    r = world.api.get("/api/v1/accounts/myspace/callback?code=x&state=y")
     assert r.status_code == 404
 
 

@@ -1,4 +1,7 @@
-"""Connected TikTok / YouTube accounts (tokens encrypted) and pending OAuth flows."""
+"""Connected platform accounts (tokens encrypted) and pending OAuth flows.
+
+`platform` is the name of an adapter in `cliply.platforms.registry`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cliply.db.base import Base, created_at, tstz, updated_at, uuid_pk, workspace_fk
-
-PLATFORMS = ("tiktok", "youtube")
 
 
 class ConnectedAccount(Base):

@@ -18,9 +18,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cliply.accounts import platforms
 from cliply.accounts.models import ConnectedAccount, OAuthState
-from cliply.accounts.platforms import Platform, PlatformUnavailable
 from cliply.accounts.service import ACTIVE, NEEDS_RECONNECT, counted_accounts
 from cliply.accounts.tokens import encrypt_verifier, keyring, store_tokens, verifier_of
 from cliply.audit.service import record as audit
@@ -29,8 +27,14 @@ from cliply.config import get_settings
 from cliply.crypto import CryptoError, sign_state, verify_state
 from cliply.db.engine import owner_session
 from cliply.errors import BadRequest
-from cliply.integrations.oauth_common import IntegrationError, OAuthError, TokenSet
+from cliply.integrations.oauth_common import IntegrationError, OAuthError
 from cliply.keys import app_secret
+from cliply.platforms.base import (
+    Connection,
+    ConnectRefused,
+    Platform,
+    PlatformUnavailable,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -59,14 +63,6 @@ class _Flow:
     user_id: uuid.UUID | None
     verifier: str
     redirect_after: str | None
-
-
-@dataclass(frozen=True)
-class Identity:
-    external_id: str
-    display_name: str
-    avatar_url: str | None
-    info: dict[str, object]
 
 
 @dataclass(frozen=True)
@@ -114,7 +110,7 @@ def start_connect(
     """Begin connecting an account: returns the platform's consent URL to send the user to."""
     settings = get_settings()
     redirect_after = _check_redirect_after(redirect_after)
-    if not _has_reconnectable(db, workspace_id, platform):
+    if not _has_reconnectable(db, workspace_id, platform.name):
         # Reconnecting an account that already counts is always allowed; a new account is
         # checked again at the callback, once we know which one it is.
         check_limit(
@@ -122,30 +118,23 @@ def start_connect(
         )
     ttl = settings.oauth_state_ttl_s
     secret = app_secret()
-    state = sign_state({"w": str(workspace_id), "p": platform}, secret, ttl)
+    state = sign_state({"w": str(workspace_id), "p": platform.name}, secret, ttl)
     nonce = verify_state(state, secret).nonce
-    if platform == "tiktok":
-        with platforms.tiktok_client(settings) as tiktok:
-            pkce = tiktok.new_pkce()
-            url = tiktok.authorize_url(platforms.redirect_uri(platform), state, pkce.challenge)
-    else:
-        with platforms.google_oauth_client(settings) as google:
-            pkce = google.new_pkce()
-            url = google.authorize_url(platforms.redirect_uri(platform), state, pkce.challenge)
+    started = platform.authorize(redirect_uri(platform.name), state)
     expires_at = datetime.now(UTC) + timedelta(seconds=ttl)
     db.add(
         OAuthState(
             nonce=nonce,
             workspace_id=workspace_id,
             user_id=user_id,
-            platform=platform,
-            code_verifier_enc=encrypt_verifier(keyring(), workspace_id, nonce, pkce.verifier),
+            platform=platform.name,
+            code_verifier_enc=encrypt_verifier(keyring(), workspace_id, nonce, started.verifier),
             redirect_after=redirect_after,
             expires_at=expires_at,
         )
     )
     db.flush()
-    return ConnectStart(authorize_url=url, expires_at=expires_at)
+    return ConnectStart(authorize_url=started.url, expires_at=expires_at)
 
 
 def _verify(state: str | None) -> tuple[str, uuid.UUID, str]:
@@ -193,50 +182,21 @@ def _claim(nonce: str, workspace_id: uuid.UUID, platform: str) -> _Flow:
         )
 
 
-def _identify(platform: Platform, tokens: TokenSet) -> Identity:
-    if platform == "tiktok":
-        with platforms.tiktok_client() as tiktok:
-            user = tiktok.user_info(tokens.access_token)
-            info: dict[str, object] = {"union_id": user.union_id}
-            try:
-                creator = tiktok.creator_info(tokens.access_token)
-                info["username"] = creator.username
-            except IntegrationError as exc:  # needs video.publish; publishing re-reads it
-                log.info("tiktok.creator_info_unavailable", error=str(exc))
-        return Identity(
-            external_id=user.open_id or tokens.open_id or "",
-            display_name=user.display_name,
-            avatar_url=user.avatar_url,
-            info=info,
-        )
-    with platforms.youtube_client() as youtube:
-        channel = youtube.my_channel(tokens.access_token)
-    if channel is None:
-        raise OAuthExchangeFailed(
-            "This Google account has no YouTube channel; create one, then connect again.",
-            code="youtube-channel-missing",
-        )
-    return Identity(
-        external_id=channel.id,
-        display_name=channel.title or channel.id,
-        avatar_url=channel.thumbnail_url,
-        info={"channel_id": channel.id},
-    )
+def redirect_uri(platform: str) -> str:
+    """Our callback URL for a platform (registered with the platform's app settings)."""
+    return f"{get_settings().public_base_url.rstrip('/')}/api/v1/accounts/{platform}/callback"
 
 
-def _exchange(platform: Platform, code: str, verifier: str) -> TokenSet:
-    redirect = platforms.redirect_uri(platform)
+def _connect(platform: Platform, code: str, verifier: str) -> Connection:
     try:
-        if platform == "tiktok":
-            with platforms.tiktok_client() as tiktok:
-                return tiktok.exchange_code(code, redirect, verifier)
-        with platforms.google_oauth_client() as google:
-            return google.exchange_code(code, redirect, verifier)
+        return platform.connect(code, redirect_uri(platform.name), verifier)
     except OAuthError as exc:
         raise OAuthExchangeFailed(
             f"The platform refused the authorization code ({exc.code}): {exc.message}",
             platform_error=exc.code,
         ) from None
+    except ConnectRefused as exc:
+        raise OAuthExchangeFailed(exc.detail, code=exc.code, **exc.extra) from None
 
 
 def complete_connect(
@@ -250,31 +210,29 @@ def complete_connect(
     """Handle the platform's redirect back to us: verify and consume the state, exchange the
     code, identify the account, and store it (or refresh a reconnected one)."""
     nonce, workspace_id, state_platform = _verify(state)
-    if state_platform != platform:
+    if state_platform != platform.name:
         raise OAuthStateInvalid("The state was issued for another platform.")
-    flow = _claim(nonce, workspace_id, platform)
+    flow = _claim(nonce, workspace_id, platform.name)
     if error:
         detail = f" ({error_description})" if error_description else ""
         if error == "access_denied":
-            raise OAuthDenied(f"Access was not granted on {platform}{detail}.", error=error)
-        raise OAuthDenied(f"{platform} refused the connection: {error}{detail}.", error=error)
+            raise OAuthDenied(f"Access was not granted on {platform.label}{detail}.", error=error)
+        raise OAuthDenied(f"{platform.label} refused the connection: {error}{detail}.", error=error)
     if not code:
         raise BadRequest("The callback has no authorization code.", code="oauth-code-missing")
     try:
-        tokens = _exchange(platform, code, flow.verifier)
-        identity = _identify(platform, tokens)
+        connection = _connect(platform, code, flow.verifier)
     except IntegrationError as exc:
         raise PlatformUnavailable(
-            f"{platform} could not be reached to finish connecting: {exc.message}"
+            f"{platform.label} could not be reached to finish connecting: {exc.message}"
         ) from None
-    if not identity.external_id:
+    if not connection.identity.external_id:
         raise OAuthExchangeFailed("The platform did not say which account was connected.")
-    if platform == "tiktok" and not tokens.refresh_token:
-        log.warning("tiktok.no_refresh_token", workspace_id=str(workspace_id))
-    return _save(platform, flow, tokens, identity)
+    return _save(platform.name, flow, connection)
 
 
-def _save(platform: Platform, flow: _Flow, tokens: TokenSet, identity: Identity) -> Connected:
+def _save(platform: str, flow: _Flow, connection: Connection) -> Connected:
+    tokens, identity = connection.tokens, connection.identity
     ring = keyring()
     with owner_session() as db:
         account = db.scalar(

@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from cliply.accounts import oauth, service
-from cliply.accounts.platforms import check_platform
 from cliply.accounts.schemas import AccountOut, ConnectIn, ConnectOut
 from cliply.api.deps import DB, HeaderTenant
+from cliply.db.engine import owner_session
+from cliply.platforms import registry
 
 router = APIRouter(tags=["accounts"])
 
@@ -20,7 +21,8 @@ router = APIRouter(tags=["accounts"])
 @router.post(
     "/accounts/{platform}/connect",
     response_model=ConnectOut,
-    summary="Start connecting a TikTok or YouTube account: send the user to authorize_url",
+    summary="Start connecting an account (tiktok, youtube, instagram, facebook): send the "
+    "user to authorize_url",
 )
 def connect(
     platform: str, tenant: HeaderTenant, db: DB, body: ConnectIn | None = None
@@ -30,7 +32,7 @@ def connect(
         db,
         tenant.workspace_id,
         tenant.user_id,
-        check_platform(platform),
+        registry.get(platform),
         body.redirect_after if body else None,
     )
     return ConnectOut(authorize_url=started.authorize_url, expires_at=started.expires_at)
@@ -49,7 +51,7 @@ async def callback(
     error: Annotated[str | None, Query(max_length=200)] = None,
     error_description: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response | AccountOut:
-    known = check_platform(platform)
+    known = registry.get(platform)
     done = await run_in_threadpool(
         lambda: oauth.complete_connect(
             known, code=code, state=state, error=error, error_description=error_description
@@ -57,14 +59,12 @@ async def callback(
     )
     if done.redirect_after:
         sep = "&" if "?" in done.redirect_after else "?"
-        target = f"{done.redirect_after}{sep}connected={known}&account_id={done.account_id}"
+        target = f"{done.redirect_after}{sep}connected={known.name}&account_id={done.account_id}"
         return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     return await run_in_threadpool(_account_out, done.workspace_id, done.account_id)
 
 
 def _account_out(workspace_id: uuid.UUID, account_id: uuid.UUID) -> AccountOut:
-    from cliply.db.engine import owner_session
-
     with owner_session() as db:
         return AccountOut.model_validate(service.get_account(db, workspace_id, account_id))
 
@@ -87,12 +87,5 @@ def get_account(account_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> AccountO
     return AccountOut.model_validate(service.get_account(db, tenant.workspace_id, account_id))
 
 
-@router.delete(
-    "/accounts/{account_id}",
-    response_model=AccountOut,
-    summary="Disconnect: revoke at the platform where possible, wipe tokens",
-)
-def disconnect(account_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> AccountOut:
-    tenant.require("accounts.manage")
-    account = service.disconnect(db, tenant.workspace_id, account_id, tenant.user_id)
-    return AccountOut.model_validate(account)
+# DELETE /accounts/{account_id} lives in schedules/routes.py: disconnecting also ends the
+# account's pending schedules, a step the schedules domain leads (accounts sits below it).

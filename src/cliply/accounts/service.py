@@ -12,10 +12,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cliply.accounts import platforms
 from cliply.accounts.models import ConnectedAccount
 from cliply.accounts.tokens import (
     TokensUnreadable,
@@ -29,8 +28,9 @@ from cliply.audit.service import record as audit
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError, Conflict, NotFound
-from cliply.integrations.oauth_common import IntegrationError, RefreshFailed, TokenSet
-from cliply.schedules.models import Schedule
+from cliply.integrations.oauth_common import IntegrationError, RefreshFailed
+from cliply.platforms import registry
+from cliply.platforms.base import AccountRef
 
 log = structlog.get_logger(__name__)
 
@@ -106,18 +106,29 @@ def check_usable(account: ConnectedAccount) -> None:
         raise AccountUnusable(reason, account_id=str(account.id), account_status=account.status)
 
 
+def account_ref(account: ConnectedAccount) -> AccountRef:
+    return AccountRef(external_id=account.external_id, info=dict(account.info or {}))
+
+
+def platforms_of(db: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The platform of each account (one query)."""
+    if not account_ids:
+        return {}
+    rows = db.execute(
+        select(ConnectedAccount.id, ConnectedAccount.platform).where(
+            ConnectedAccount.id.in_(account_ids)
+        )
+    ).tuples()
+    return {account_id: platform for account_id, platform in rows}
+
+
 def _revoke(account: ConnectedAccount) -> bool:
     """Tell the platform to drop our grant; False when that was not possible."""
     ring = keyring()
     try:
-        if account.platform == "tiktok":
-            token = access_token(ring, account)
-            with platforms.tiktok_client() as tiktok:
-                tiktok.revoke(token)
-            return True
-        token = refresh_token(ring, account) or access_token(ring, account)
-        with platforms.google_oauth_client() as google:
-            google.revoke(token)
+        registry.get(account.platform).revoke(
+            access_token(ring, account), refresh_token(ring, account), account_ref(account)
+        )
         return True
     except (IntegrationError, CliplyError) as exc:
         log.warning("account.revoke_failed", account_id=str(account.id), error=str(exc)[:300])
@@ -127,7 +138,8 @@ def _revoke(account: ConnectedAccount) -> bool:
 def disconnect(
     db: Session, workspace_id: uuid.UUID, account_id: uuid.UUID, user_id: uuid.UUID | None
 ) -> ConnectedAccount:
-    """Revoke at the platform where possible, wipe the tokens, fail pending schedules."""
+    """Revoke at the platform where possible and wipe the tokens (the account's schedules
+    are ended by `schedules.flows.disconnect_account`, which calls this)."""
     account = get_account(db, workspace_id, account_id, lock=True)
     if account.status == DISCONNECTED:
         return account
@@ -136,15 +148,6 @@ def disconnect(
     account.status = DISCONNECTED
     account.status_reason = "Disconnected by a workspace member" + (
         "." if revoked else "; the platform could not be told (revoke it there too)."
-    )
-    db.execute(
-        update(Schedule)
-        .where(
-            Schedule.workspace_id == workspace_id,
-            Schedule.account_id == account.id,
-            Schedule.status.in_(("scheduled", "queued")),
-        )
-        .values(status="failed", error="The account was disconnected before publishing.")
     )
     audit(
         db,
@@ -160,14 +163,6 @@ def disconnect(
 
 
 # --- tokens ---------------------------------------------------------------------------------
-
-
-def _refresh_call(platform: str, token: str) -> TokenSet:
-    if platform == "tiktok":
-        with platforms.tiktok_client() as tiktok:
-            return tiktok.refresh(token)
-    with platforms.google_oauth_client() as google:
-        return google.refresh(token)
 
 
 def ensure_access_token(
@@ -199,7 +194,8 @@ def ensure_access_token(
             failure = "no refresh token is stored"
         else:
             try:
-                tokens = _refresh_call(account.platform, stored_refresh)
+                adapter = registry.get(account.platform)
+                tokens = adapter.refresh(stored_refresh, account_ref(account))
             except RefreshFailed as exc:
                 if not exc.permanent:
                     raise

@@ -51,7 +51,6 @@ def create_app() -> FastAPI:
 
 
 def _mount_web(app: FastAPI) -> None:
-    from cliply.web import routes as web
+    from cliply.web.app import install
 
-    app.include_router(web.router)
-    app.mount("/static", web.static, name="static")
+    install(app)

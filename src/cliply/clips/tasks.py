@@ -16,8 +16,8 @@ from cliply.clips import service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError
-from cliply.jobs import registry
-from cliply.jobs.registry import JobContext
+from cliply.jobs import queue, registry
+from cliply.jobs.registry import JobContext, JobInterrupted
 from cliply.media import probe
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
@@ -26,9 +26,13 @@ from cliply.projects.models import Project
 from cliply.storage.keys import render_key, thumbnail_key
 
 
-def _set_clip(clip_id: uuid.UUID, version: int, **values: Any) -> None:
-    """Update the clip if it still is at `version`, then settle its project."""
+def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
+    """Update the clip if it still is at `version` and this attempt still holds its job (one
+    released at shutdown or reclaimed must not write over the next attempt), then settle
+    its project."""
     with owner_session() as db:
+        if not queue.holds(db, ctx.job_id, ctx.worker_id, ctx.attempt):
+            return
         clip = db.get(Clip, clip_id, with_for_update=True)
         if clip is None or clip.render_version != version:
             return
@@ -69,7 +73,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
         info = probe(path)
-        with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=config.work_root()) as tmp:
+        with tempfile.TemporaryDirectory(prefix="cliply-render-", dir=ctx.scratch_dir()) as tmp:
             out = steps.render_clip_files(
                 path,
                 info,
@@ -85,15 +89,18 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
+    except JobInterrupted:
+        raise  # the worker stopped this attempt (shutdown, reclaimed): the job runs again
     except Exception as exc:
         # Final (not retryable, or no attempts left): the clip says why; the error itself
         # goes on unchanged to the worker, which fails or retries the job.
         final = isinstance(exc, CliplyError) and not exc.retryable
-        if final or stage.last_attempt(ctx):
+        if final or (not ctx.interrupted and stage.last_attempt(ctx)):
             code = exc.code if isinstance(exc, CliplyError) else "render-failed"
-            _set_clip(clip_id, version, status="failed", error=f"{code}: {exc}")
+            _set_clip(ctx, clip_id, version, status="failed", error=f"{code}: {exc}")
         raise
     _set_clip(
+        ctx,
         clip_id,
         version,
         status="ready",

@@ -14,6 +14,7 @@ from cliply.products import models as products
 from cliply.projects import models as projects
 from cliply.publishing import models as publishing
 from cliply.schedules import models as schedules
+from cliply.web import models as web
 from cliply.workspaces import models as workspaces
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "projects",
     "publishing",
     "schedules",
+    "web",
     "workspaces",
 ]
 

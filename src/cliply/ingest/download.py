@@ -5,11 +5,10 @@ Two routes, both checked on every hop:
   own httpx download. Redirects are followed by hand; each hop's host is resolved, checked
   and connected to by that checked address (Host header and TLS SNI keep the name), so a
   rebinding DNS answer cannot reach an internal address.
-- a page (anything else): yt-dlp extracts the media URL. Every request yt-dlp makes goes
-  through `YoutubeDL.urlopen`, which we check (request URL and the URL it ended at); the
-  chosen format's URL is checked too and, for plain http(s) formats, downloaded with the
-  guarded downloader above. Streaming formats (HLS/DASH) are downloaded by yt-dlp itself,
-  its progress hook reporting ours.
+- a page (anything else): yt-dlp extracts the media and downloads it, every request it makes
+  (redirects included) going through the same guard (see ingest.ytdlp).
+
+Failures carry a stable code and a sentence for the user; internals go to the log.
 """
 
 from __future__ import annotations
@@ -22,11 +21,18 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
+import structlog
 
 from cliply import __version__
+from cliply.config import get_settings
+from cliply.ingest.ssrf import (  # RETRYABLE_CODES: re-exported
+    RETRYABLE_CODES as RETRYABLE_CODES,
+)
 from cliply.ingest.ssrf import CheckedUrl, UrlPolicy, UrlRefused, check_url
+from cliply.ingest.ytdlp import GuardLog, guarded_ydl
 from cliply.storage.keys import VIDEO_EXTENSIONS
 
+log = structlog.get_logger()
 ProgressFn = Callable[[float, str], None]
 MAX_REDIRECTS = 5
 CHUNK = 1024 * 1024
@@ -45,6 +51,8 @@ _USER_AGENT = f"Cliply/{__version__} (+https://cliply.dev)"
 class IngestLimits:
     max_bytes: int
     max_duration_s: float
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -61,17 +69,71 @@ def _noop(_: float, __: str) -> None:
     return None
 
 
-def _client() -> httpx.Client:
+def _client(limits: IngestLimits) -> httpx.Client:
     # trust_env=False: no proxy from the environment may reroute the checked connection.
     return httpx.Client(
-        timeout=httpx.Timeout(30.0, read=120.0),
+        timeout=httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s),
         trust_env=False,
         headers={"User-Agent": _USER_AGENT},
     )
 
 
+def default_project_name(url: str) -> str:
+    """A name for a URL project before its title is known: the file or page name from the
+    path ("my-talk" for .../videos/my-talk.mp4), else the host."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        return "Video"
+    stem = PurePosixPath(unquote(parts.path)).stem.strip()
+    name = stem if stem and stem.lower() not in ("index", "watch", "video", "embed") else ""
+    return (name or host or "Video").replace("\x00", "")[:300]
+
+
+def http_refusal(host: str, status: int) -> UrlRefused:
+    """A sentence for an HTTP error answer (4xx final, 5xx worth a retry)."""
+    if status in (404, 410):
+        return UrlRefused(
+            f"Nothing was found at that address ({host} answered {status}).", code="url-not-found"
+        )
+    if status in (401, 403):
+        return UrlRefused(
+            f"{host} refused access to the video (HTTP {status}); it may be private.",
+            code="url-forbidden",
+        )
+    if status in (408, 429) or status >= 500:
+        return UrlRefused(
+            f"{host} could not serve the video right now (HTTP {status}).",
+            code="url-download-failed",
+        )
+    return UrlRefused(f"{host} refused the request (HTTP {status}).", code="url-http-error")
+
+
+def transport_refusal(host: str, exc: httpx.HTTPError, limits: IngestLimits) -> UrlRefused:
+    log.info("url_ingest_transport_error", host=host, error=repr(exc))
+    if isinstance(exc, httpx.ConnectTimeout):
+        return UrlRefused(
+            f"Could not connect to {host} within {limits.connect_timeout_s:g} s.",
+            code="url-unreachable",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return UrlRefused(f"Could not connect to {host}.", code="url-unreachable")
+    if isinstance(exc, httpx.TimeoutException):
+        return UrlRefused(
+            f"{host} stopped sending data for {limits.read_timeout_s:g} s.",
+            code="url-download-failed",
+        )
+    return UrlRefused(f"The connection to {host} broke off.", code="url-download-failed")
+
+
 def open_guarded(
-    client: httpx.Client, url: str, policy: UrlPolicy, *, headers: dict[str, str] | None = None
+    client: httpx.Client,
+    url: str,
+    policy: UrlPolicy,
+    limits: IngestLimits,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> tuple[httpx.Response, CheckedUrl]:
     """GET `url` (streamed), following up to MAX_REDIRECTS redirects, each hop checked and
     pinned to its checked address. The caller closes the response."""
@@ -87,18 +149,14 @@ def open_guarded(
         try:
             response = client.send(request, stream=True, follow_redirects=False)
         except httpx.HTTPError as exc:
-            raise UrlRefused(
-                f"cannot fetch {checked.host}: {exc}", code="url-download-failed"
-            ) from exc
+            raise transport_refusal(checked.host, exc, limits) from exc
         if response.is_redirect and "location" in response.headers:
             response.close()
             current = urljoin(current, response.headers["location"])
             continue
         if response.status_code >= 400:
             response.close()
-            raise UrlRefused(
-                f"{checked.host} answered HTTP {response.status_code}", code="url-download-failed"
-            )
+            raise http_refusal(checked.host, response.status_code)
         return response, checked
     raise UrlRefused(f"more than {MAX_REDIRECTS} redirects", code="url-too-many-redirects")
 
@@ -146,7 +204,8 @@ def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: 
                 progress(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
         part.replace(dest)
     except httpx.HTTPError as exc:
-        raise UrlRefused(f"the download broke off: {exc}", code="url-download-failed") from exc
+        host = urlsplit(str(response.request.url)).hostname or "the server"
+        raise transport_refusal(host, exc, limits) from exc
     finally:
         part.unlink(missing_ok=True)
     return done
@@ -163,8 +222,8 @@ def download_url(
     """Download the video behind `url` into `dest_dir` (raises UrlRefused)."""
     report = progress or _noop
     dest_dir.mkdir(parents=True, exist_ok=True)
-    with _client() as client:
-        response, checked = open_guarded(client, url, policy)
+    with _client(limits) as client:
+        response, checked = open_guarded(client, url, policy, limits)
         try:
             if _is_direct(response, checked.url):
                 name, ext = _filename(checked.url, response)
@@ -193,33 +252,6 @@ class _QuietLogger:
         return None
 
 
-def _guarded_ydl(policy: UrlPolicy, params: dict[str, Any]) -> Any:
-    from yt_dlp import YoutubeDL
-
-    class GuardedYDL(YoutubeDL):  # type: ignore[misc]
-        refusal: UrlRefused | None = None
-
-        def urlopen(self, req: Any) -> Any:
-            target = req if isinstance(req, str) else req.url
-            try:
-                check_url(target, policy)
-            except UrlRefused as exc:
-                self.refusal = exc
-                raise
-            response = super().urlopen(req)
-            final = getattr(response, "url", None)
-            if final and final != target:
-                try:
-                    check_url(final, policy)
-                except UrlRefused as exc:
-                    response.close()
-                    self.refusal = exc
-                    raise
-            return response
-
-    return GuardedYDL(params)
-
-
 def _ydl_params(limits: IngestLimits) -> dict[str, Any]:
     return {
         "quiet": True,
@@ -228,11 +260,13 @@ def _ydl_params(limits: IngestLimits) -> dict[str, Any]:
         "noplaylist": True,
         "logger": _QuietLogger(),
         "cachedir": False,
-        "socket_timeout": 30,
         # One file with picture and sound: no merge step, one URL to check.
         "format": "best",
         "max_filesize": limits.max_bytes,
         "restrictfilenames": True,
+        "skip_unavailable_fragments": False,
+        "fragment_retries": 1,
+        "retries": 1,
     }
 
 
@@ -244,17 +278,15 @@ def _via_ytdlp(
     limits: IngestLimits,
     report: ProgressFn,
 ) -> Downloaded:
-    from yt_dlp.utils import DownloadError
 
-    ydl = _guarded_ydl(policy, _ydl_params(limits))
+    guard = GuardLog()
+    ydl = _ydl(policy, _ydl_params(limits), guard, limits)
     try:
         info = ydl.extract_info(url, download=False)
-    except DownloadError as exc:
-        if ydl.refusal is not None:
-            raise ydl.refusal from None
-        raise UrlRefused(
-            f"no video found at the URL: {_short(exc)}", code="url-not-video"
-        ) from None
+    except UrlRefused:
+        raise
+    except Exception as exc:  # DownloadError, or a yt-dlp error it did not wrap
+        raise _ytdlp_failure(guard, url, exc, "url-not-video") from None
     if info is None:
         raise UrlRefused("no video found at the URL", code="url-not-video")
     if info.get("_type") in ("playlist", "multi_video"):
@@ -286,7 +318,7 @@ def _via_ytdlp(
             for k, v in (info.get("http_headers") or {}).items()
             if k.lower() not in ("host", "cookie")
         }
-        response, checked = open_guarded(client, media_url, policy, headers=headers)
+        response, checked = open_guarded(client, media_url, policy, limits, headers=headers)
         try:
             ext = str(info.get("ext") or "")
             dest = dest_dir / f"source.{ext if ext in VIDEO_EXTENSIONS else 'mp4'}"
@@ -307,7 +339,6 @@ def _ytdlp_download(
     info: dict[str, Any],
 ) -> Downloaded:
     """Streaming formats (HLS/DASH): yt-dlp downloads; every request it makes is checked."""
-    from yt_dlp.utils import DownloadError
 
     def hook(d: dict[str, Any]) -> None:
         if d.get("status") == "downloading":
@@ -322,13 +353,16 @@ def _ytdlp_download(
         "outtmpl": str(dest_dir / "source.%(ext)s"),
         "progress_hooks": [hook],
     }
-    ydl = _guarded_ydl(policy, params)
+    guard = GuardLog()
+    ydl = _ydl(policy, params, guard, limits)
     try:
         done = ydl.extract_info(url, download=True)
-    except DownloadError as exc:
-        if ydl.refusal is not None:
-            raise ydl.refusal from None
-        raise UrlRefused(f"download failed: {_short(exc)}", code="url-download-failed") from None
+    except UrlRefused:
+        raise
+    except Exception as exc:  # DownloadError, or a yt-dlp error it did not wrap
+        raise _ytdlp_failure(guard, url, exc, "url-download-failed") from None
+    if guard.refusals:  # a refused fragment must not pass as a shorter video
+        raise guard.refusals[0]
     files = [
         Path(d["filepath"])
         for d in (done or {}).get("requested_downloads") or []
@@ -346,5 +380,36 @@ def _display_name(title: str | None, info: dict[str, Any]) -> str:
     return (title or str(info.get("id") or "video"))[:300]
 
 
-def _short(exc: Exception) -> str:
-    return str(exc).replace("ERROR: ", "")[:300]
+def _ydl(policy: UrlPolicy, params: dict[str, Any], guard: GuardLog, limits: IngestLimits) -> Any:
+    return guarded_ydl(policy, params, guard, limits.connect_timeout_s, limits.read_timeout_s)
+
+
+def _ytdlp_failure(guard: GuardLog, url: str, exc: Exception, code: str) -> UrlRefused:
+    """The guard's refusal when there was one, else a sentence for what yt-dlp reported."""
+    if guard.refusals:
+        return guard.refusals[0]
+    host = urlsplit(url).hostname or "the server"
+    if guard.http_status is not None and guard.http_status >= 400:
+        return http_refusal(host, guard.http_status)
+    log.info("url_ingest_ytdlp_failed", url=url, error=str(exc)[:500])
+    if code == "url-not-video":
+        return UrlRefused(f"No video was found at that address on {host}.", code="url-not-video")
+    return UrlRefused(f"The video on {host} could not be downloaded.", code="url-download-failed")
+
+
+def policy_from_settings() -> UrlPolicy:
+    settings = get_settings()
+    return UrlPolicy(
+        allow_private=settings.url_ingest_allow_private,
+        allow_loopback=settings.url_ingest_allow_loopback,
+    )
+
+
+def limits_from_settings(max_duration_s: float) -> IngestLimits:
+    settings = get_settings()
+    return IngestLimits(
+        max_bytes=settings.url_ingest_max_bytes,
+        max_duration_s=max_duration_s,
+        connect_timeout_s=settings.url_connect_timeout_s,
+        read_timeout_s=settings.url_read_timeout_s,
+    )

@@ -1,10 +1,13 @@
 """SSRF guard for URL ingest: only http(s) to public addresses, checked on every hop.
 
-A URL is refused when its host resolves to any loopback, private, link-local, multicast,
-reserved, unspecified or otherwise non-global address, or to a cloud metadata endpoint.
-`URL_INGEST_ALLOW_PRIVATE` (tests, trusted LANs) lifts the loopback/private rule but never
-the metadata and multicast ones. Callers connect to the address that was checked (see
-ingest.download), so a DNS answer that changes between check and connect cannot slip through.
+A URL is refused when its host resolves to any loopback, private (RFC 1918, unique-local
+fc00::/7 with fd00:ec2::254), CGNAT (100.64.0.0/10, with Alibaba's 100.100.100.200),
+link-local, multicast, reserved, unspecified or otherwise non-global address, or to a cloud
+metadata endpoint; IPv4 embedded in IPv6 (mapped, NAT64, 6to4, Teredo) is judged as IPv4.
+`URL_INGEST_ALLOW_PRIVATE` (trusted LANs) lifts the loopback/private/CGNAT rule and
+`URL_INGEST_ALLOW_LOOPBACK` (tests) the loopback rule only; neither ever lifts metadata,
+link-local or multicast. Callers connect to the address that was checked (ingest.download,
+ingest.ytdlp), so a DNS answer that changes between check and connect cannot slip through.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import structlog
+
 from cliply.errors import CliplyError
 
+log = structlog.get_logger()
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
@@ -27,29 +33,43 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 )
 
 
+# Codes worth another attempt later (the server or the network may recover).
+RETRYABLE_CODES = frozenset({"url-download-failed", "url-unreachable"})
+
+
 class UrlRefused(CliplyError):
     """The URL may not be fetched. Codes: url-scheme, url-invalid, url-unresolvable,
     url-private-address, url-metadata-address, url-too-many-redirects, url-too-large,
-    url-too-long, url-not-video, url-download-failed (only the last is retryable)."""
+    url-too-long, url-not-video, url-download-failed, url-unreachable (the last two are
+    retryable)."""
 
     status, code, title = 422, "url-refused", "URL refused"
 
     def __init__(self, message: str, *, code: str) -> None:
-        # A download that broke off may work later; every other refusal is final.
-        super().__init__(message, code=code, retryable=code == "url-download-failed")
+        super().__init__(message, code=code, retryable=code in RETRYABLE_CODES)
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
 def system_resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise UrlRefused(f"cannot resolve host {host!r}: {exc}", code="url-unresolvable") from None
+    except (OSError, UnicodeError) as exc:
+        # The resolver's words ("[Errno -2] Name or service not known") are for the log.
+        log.info("url_ingest_dns_failed", host=host, error=repr(exc))
+        raise UrlRefused(
+            f"The address {host} could not be found. Check the URL for typos.",
+            code="url-unresolvable",
+        ) from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 @dataclass(frozen=True)
 class UrlPolicy:
     allow_private: bool = False
+    allow_loopback: bool = False
     resolver: Resolver = field(default=system_resolve)
 
 
@@ -76,19 +96,46 @@ class CheckedUrl:
         return parts._replace(netloc=netloc).geturl()
 
 
-def address_refusal(ip: IPAddress, *, allow_private: bool) -> tuple[str, str] | None:
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
+def address_refusal(
+    ip: IPAddress, *, allow_private: bool, allow_loopback: bool = False
+) -> tuple[str, str] | None:
     """(code, reason) when `ip` may not be contacted, else None."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return address_refusal(ip.ipv4_mapped, allow_private=allow_private)
+    if isinstance(ip, ipaddress.IPv6Address):
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return address_refusal(
+                inner, allow_private=allow_private, allow_loopback=allow_loopback
+            )
     if ip in METADATA_ADDRESSES:
         return "url-metadata-address", f"{ip} is a cloud metadata address"
-    if ip.is_multicast:
-        return "url-private-address", f"{ip} is a multicast address"
-    if allow_private:
-        return None
-    for flag in ("loopback", "private", "link_local", "reserved", "unspecified"):
+    # Never lifted: multicast, link-local (where metadata services live), unspecified.
+    for flag in ("multicast", "link_local", "unspecified"):
         if getattr(ip, f"is_{flag}"):
             return "url-private-address", f"{ip} is a {flag.replace('_', '-')} address"
+    if ip.is_loopback:
+        if allow_loopback or allow_private:
+            return None
+        return "url-private-address", f"{ip} is a loopback address"
+    lan = ip.is_private or (isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT)
+    if lan and allow_private and not ip.is_reserved:
+        return None
+    if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
+        return "url-private-address", f"{ip} is a carrier-grade NAT address"
+    for flag in ("private", "reserved"):
+        if getattr(ip, f"is_{flag}"):
+            return "url-private-address", f"{ip} is a {flag} address"
     if not ip.is_global:
         return "url-private-address", f"{ip} is not a public address"
     return None
@@ -120,7 +167,9 @@ def check_url(url: str, policy: UrlPolicy) -> CheckedUrl:
         raise UrlRefused(f"host {host!r} has no address", code="url-unresolvable")
     for raw in addresses:
         refusal = address_refusal(
-            ipaddress.ip_address(raw.split("%")[0]), allow_private=policy.allow_private
+            ipaddress.ip_address(raw.split("%")[0]),
+            allow_private=policy.allow_private,
+            allow_loopback=policy.allow_loopback,
         )
         if refusal is not None:
             code, reason = refusal

@@ -460,6 +460,22 @@ class YouTubeClient:
                 return video
         return None
 
+    def video_statistics(self, access_token: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """`videos.list?part=statistics,status` for up to 50 ids (1 quota unit): the raw
+        resource per id. Ids missing from the answer were deleted (or are not ours)."""
+        if len(ids) > 50:
+            raise InvalidUpload("videos.list takes at most 50 ids", platform=PLATFORM)
+        if not ids:
+            return {}
+        body = self._get_json(
+            access_token,
+            "/youtube/v3/videos",
+            {"part": "statistics,status", "id": ",".join(ids), "maxResults": "50"},
+        )
+        return {
+            str(item.get("id")): item for item in body.get("items") or [] if isinstance(item, dict)
+        }
+
     # --- internals --------------------------------------------------------------------------
 
     def _videos_by_id(self, access_token: str, ids: list[str]) -> list[YouTubeVideo]:

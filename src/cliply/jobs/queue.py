@@ -647,17 +647,48 @@ def release(
     return len(rows)
 
 
-def reclaim_stale(db: DB, stale_after_s: float, reclaimer: str | None = None) -> int:
+def holds(db: DB, job_id: uuid.UUID, worker_id: str, attempt: int) -> bool:
+    """Whether this attempt still holds the job (running, on `worker_id`, at `attempt`).
+
+    Handlers check it in the transaction that writes their results, so an attempt that was
+    released (shutdown) or reclaimed, and runs on, cannot overwrite what the next one does;
+    the row stays share-locked until that transaction ends.
+    """
+    row = db.execute(
+        text("""
+        SELECT 1 FROM jobs
+        WHERE id = :id AND status = 'running' AND worker_id = :worker AND attempts = :attempt
+        FOR SHARE"""),
+        {"id": job_id, "worker": worker_id, "attempt": attempt},
+    ).first()
+    return row is not None
+
+
+def reclaim_stale(
+    db: DB,
+    stale_after_s: float,
+    reclaimer: str | None = None,
+    *,
+    except_worker: str | None = None,
+    after_restart: bool = False,
+) -> int:
     """Running jobs whose heartbeat is older than `stale_after_s` go back to the queue.
 
     Their worker died (or hung); the attempt counts, so a job that kills its worker every
     time ends failed after max_attempts. A job whose cancel was requested ends cancelled.
+    With `after_restart`, nothing is stale until the server has been up for `stale_after_s`:
+    after a restart, live workers first get the chance to heartbeat and write the outcomes
+    they held meanwhile. `except_worker`'s jobs are left alone (a worker never reclaims its
+    own).
     """
     rows = db.execute(
         text(f"""
         WITH stale AS (
           SELECT id, worker_id AS prev_worker FROM jobs
           WHERE status = 'running' AND last_heartbeat < now() - make_interval(secs => :stale)
+            AND worker_id IS DISTINCT FROM CAST(:except_worker AS text)
+            AND (NOT :after_restart
+                 OR pg_postmaster_start_time() < now() - make_interval(secs => :stale))
           FOR UPDATE SKIP LOCKED
         ), upd AS (
           UPDATE jobs j SET
@@ -684,6 +715,8 @@ def reclaim_stale(db: DB, stale_after_s: float, reclaimer: str | None = None) ->
         {
             "stale": float(stale_after_s),
             "reclaimer": reclaimer,
+            "except_worker": except_worker,
+            "after_restart": after_restart,
             "error": f"Worker lost: no heartbeat for {stale_after_s:g} s.",
         },
     ).all()
@@ -760,6 +793,31 @@ def cancel(db: DB, job_id: uuid.UUID, *, by: str | None = None) -> str:
         code="job-not-cancellable",
         status_now=status,
     )
+
+
+def cancel_for_project(db: DB, project_id: uuid.UUID, *, by: str | None = None) -> int:
+    """Cancel every queued or running job of a project (it is being deleted), each with its
+    timeline event: queued ones at once, running ones at their next heartbeat or progress."""
+    rows = db.execute(
+        text("""
+        WITH upd AS (
+          UPDATE jobs SET
+            status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+            finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
+            cancel_requested = true, updated_at = now()
+          WHERE project_id = :pid AND status IN ('queued', 'running') AND NOT cancel_requested
+          RETURNING id, workspace_id, attempts, status
+        ), ev AS (
+          INSERT INTO job_events (job_id, workspace_id, at, event, attempt, message)
+          SELECT id, workspace_id, now(),
+                 CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'cancel_requested' END,
+                 attempts, :by
+          FROM upd
+        )
+        SELECT id FROM upd"""),
+        {"pid": project_id, "by": by},
+    ).all()
+    return len(rows)
 
 
 def retry(db: DB, job_id: uuid.UUID, *, by: str | None = None) -> None:

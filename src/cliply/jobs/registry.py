@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 # Pipeline kinds (DESIGN.md "Jobs")
@@ -32,6 +33,15 @@ class JobCancelled(Exception):
     with backoff when `retryable`, otherwise fails the job with its code and message."""
 
 
+class JobInterrupted(JobCancelled):
+    """The worker stopped the job without ending it (shutting down, or the job was reclaimed):
+    it runs again, so a handler leaves its project and clips as they are."""
+
+
+# Stop reasons after which the job runs again (it is released or was reclaimed), not ended.
+INTERRUPTED = frozenset({"shutdown", "lost"})
+
+
 class ProgressSink(Protocol):
     def __call__(self, job_id: uuid.UUID, fraction: float, message: str | None) -> bool:
         """Record progress; returns True when the job has been cancelled."""
@@ -48,6 +58,8 @@ class JobContext:
     worker_id: str
     sink: ProgressSink | None = None
     cancelled: bool = False
+    stop_reason: str | None = None  # set by the worker: cancelled | timeout | shutdown | lost
+    scratch_root: Path | None = None  # where scratch_dir() creates this attempt's folder
     events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     # When each entry of `events` was noted (same order), for the timeline.
     event_times: list[datetime] = field(default_factory=list)
@@ -59,9 +71,27 @@ class JobContext:
             self.cancelled = True
         self.check_cancelled()
 
+    @property
+    def interrupted(self) -> bool:
+        """The worker stopped this attempt and the job runs again (shutdown, reclaimed)."""
+        return self.stop_reason in INTERRUPTED
+
     def check_cancelled(self) -> None:
         if self.cancelled:
+            if self.interrupted:
+                raise JobInterrupted(f"job {self.job_id} was stopped ({self.stop_reason})")
             raise JobCancelled(f"job {self.job_id} was cancelled")
+
+    def scratch_dir(self) -> Path:
+        """This attempt's scratch folder (created on first use). The worker removes it when
+        the attempt ends; the cleanup task removes those of attempts that died with their
+        worker. Use it (or temp folders inside it) for every file a job writes locally."""
+        if self.scratch_root is None:
+            from cliply.jobs.scratch import attempt_dir
+
+            self.scratch_root = attempt_dir(self.job_id, self.attempt, self.worker_id)
+        self.scratch_root.mkdir(parents=True, exist_ok=True)
+        return self.scratch_root
 
     def event(self, event: str, message: str, **data: Any) -> None:
         """Note something for the job's timeline (e.g. which engine produced a transcript)."""
@@ -132,8 +162,7 @@ HANDLER_MODULES: list[str] = [
     "cliply.clips.tasks",
     "cliply.billing.tasks",
     "cliply.accounts.tasks",
-    "cliply.schedules.tasks",
-    "cliply.publishing.tasks",
+    "cliply.schedules.tasks",  # also the PUBLISH_<PLATFORM> jobs, one per platform adapter
 ]
 
 

@@ -65,6 +65,12 @@ def cancel_job(
     return _reload(db, workspace_id, job_id)
 
 
+def cancel_project_jobs(db: Session, project_id: uuid.UUID, *, by: str | None = None) -> int:
+    """Stop a project's pipeline (it is being deleted): its queued and running jobs are
+    cancelled, each transition in its timeline."""
+    return queue.cancel_for_project(db, project_id, by=by)
+
+
 def retry_job(
     db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID, user_id: uuid.UUID | None
 ) -> Job:

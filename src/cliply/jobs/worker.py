@@ -32,13 +32,15 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from cliply import subprocs
 from cliply.errors import CliplyError
-from cliply.jobs import metrics, queue
+from cliply.jobs import metrics, queue, scratch
 from cliply.jobs.limits import CapCache
 from cliply.jobs.queue import ClaimedJob, HandlerEvent
 from cliply.jobs.registry import (
     CAPABILITIES,
     HANDLERS,
+    INTERRUPTED,
     PERIODIC,
     HandlerSpec,
     JobCancelled,
@@ -52,6 +54,13 @@ log = structlog.get_logger("cliply.worker")
 T = TypeVar("T")
 
 PROGRESS_MIN_INTERVAL_S = 0.2  # progress rows are written at most this often per job
+# A job's outcome that cannot be written (database down) is retried this long, then left to
+# stale reclamation; while shutting down, only until SHUTDOWN_DB_S past the grace period.
+OUTCOME_RETRY_S = 600.0
+OUTCOME_RETRY_MAX_DELAY_S = 1.0
+SHUTDOWN_DB_S = 10.0
+CHILD_STOP_S = 3.0  # a stopped job's tools get SIGTERM, then SIGKILL after this long
+DB_CONNECT_TIMEOUT_S = 5  # no call waits longer for a database that does not answer
 SUCCESS_BATCH_MAX = 200  # successes written per statement at most
 MAX_CLAIMS_IN_FLIGHT = 2  # overlapping claims per worker (each for distinct free slots)
 
@@ -115,9 +124,9 @@ def failure_outcome(exc: CliplyError) -> _Outcome:
 @dataclass
 class _Active:
     job: ClaimedJob
-    ctx: JobContext
-    stop_reason: str | None = None  # cancelled | lost | timeout | shutdown
+    ctx: JobContext  # ctx.stop_reason: cancelled | lost | timeout | shutdown
     task: asyncio.Task[None] | None = None
+    recording: bool = False  # the handler ended; its outcome is being written
 
 
 class Worker:
@@ -148,6 +157,8 @@ class Worker:
         self._done: list[tuple[queue.Success, asyncio.Future[None]]] = []
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None  # held so it is not collected
+        self._exit_by: float | None = None  # loop time by which a stopping worker gives up
+        self._stopping_children: set[asyncio.Future[int]] = set()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -224,23 +235,35 @@ class Worker:
         scheduler_task: asyncio.Task[None] | None,
     ) -> None:
         log.info("worker stopping", running=len(self.active), grace_s=self.o.grace_s)
+        assert self._loop is not None
+        self._exit_by = self._loop.time() + self.o.grace_s + SHUTDOWN_DB_S
         await self._wait_running(self.o.grace_s)
         if scheduler_task is not None:
             await scheduler_task
         if scheduler is not None:
             await scheduler.drain(max(0.0, self.o.grace_s))
-        left = [a for a in self.active.values() if a.task is not None and not a.task.done()]
+        # Handlers still running past the grace period: stop them and their tools (which run
+        # in their own sessions, so only we stop them) and hand their jobs back unharmed.
+        left = [
+            a
+            for a in self.active.values()
+            if a.task is not None and not a.task.done() and not a.recording
+        ]
+        for a in left:
+            self._stop_job(a.job.id, "shutdown")
         if left:
-            for a in left:
-                self._stop_job(a.job.id, "shutdown")
-            try:
-                n = await self._db(queue.release, self.o.worker_id, [a.job.id for a in left])
+            n = await self._write_outcome(
+                "release", queue.release, self.o.worker_id, [a.job.id for a in left]
+            )
+            if n is not None:
                 log.info("released jobs back to the queue", count=n)
-            except Exception as exc:
-                log.error(
-                    "could not release jobs; they will be reclaimed when stale", error=str(exc)
-                )
-            await asyncio.wait([a.task for a in left if a.task is not None], timeout=1.0)
+        if self._stopping_children:
+            await asyncio.wait(self._stopping_children, timeout=CHILD_STOP_S + 2.0)
+        # Outcomes still being written (database away) get until _exit_by, stopped handlers
+        # a moment to notice; then stale reclamation covers whatever is left.
+        pending = [a.task for a in self.active.values() if a.task is not None and not a.task.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=max(1.0, self._exit_by - self._loop.time()))
         for t in background:
             t.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -399,14 +422,48 @@ class Worker:
         call = functools.partial(contextvars.copy_context().run, self._call_handler, spec, ctx)
         try:
             result = await self._loop.run_in_executor(self.handler_pool, call)
+        except Exception as exc:
+            # Stopped by the worker: the stop decides, whatever the handler raised on the way
+            # out (a tool killed during shutdown is not a failure of the job).
+            return self._stopped(spec, ctx.stop_reason) or self._failure(job, spec, exc)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if result is not None and not isinstance(result, dict):
+            return _Outcome(
+                "failed",
+                error=f"The handler returned {type(result).__name__}, not a dict or None.",
+                code="invalid-result",
+                permanent=True,
+            )
+        try:
+            queue.dumps(result)
+        except (TypeError, ValueError) as exc:
+            return _Outcome(
+                "failed",
+                error=f"The handler's result is not JSON: {exc}",
+                code="invalid-result",
+                permanent=True,
+            )
+        return _Outcome("succeeded", result=result)
+
+    @staticmethod
+    def _stopped(spec: HandlerSpec, reason: str | None) -> _Outcome | None:
+        if reason is None:
+            return None
+        if reason == "timeout":
+            return _Outcome(
+                "failed", error=f"Timed out after {spec.timeout_s:g} s.", code="timeout"
+            )
+        if reason in INTERRUPTED:
+            return _Outcome("dropped", error=reason)
+        return _Outcome("cancelled", error="cancelled while running")
+
+    @staticmethod
+    def _failure(job: ClaimedJob, spec: HandlerSpec, exc: Exception) -> _Outcome:
+        try:
+            raise exc
         except JobCancelled:
-            reason = a.stop_reason or "cancelled"
-            if reason == "timeout":
-                return _Outcome(
-                    "failed", error=f"Timed out after {spec.timeout_s:g} s.", code="timeout"
-                )
-            if reason in ("lost", "shutdown"):
-                return _Outcome("dropped", error=reason)
             return _Outcome("cancelled", error="cancelled while running")
         except CliplyError as exc:
             return failure_outcome(exc)
@@ -429,38 +486,23 @@ class Worker:
                 error=f"{type(exc).__name__}: {exc}",
             )
             return _Outcome("failed", error=f"{type(exc).__name__}: {exc}", code="handler-error")
-        finally:
-            if timer is not None:
-                timer.cancel()
-        if result is not None and not isinstance(result, dict):
-            return _Outcome(
-                "failed",
-                error=f"The handler returned {type(result).__name__}, not a dict or None.",
-                code="invalid-result",
-                permanent=True,
-            )
-        try:
-            queue.dumps(result)
-        except (TypeError, ValueError) as exc:
-            return _Outcome(
-                "failed",
-                error=f"The handler's result is not JSON: {exc}",
-                code="invalid-result",
-                permanent=True,
-            )
-        return _Outcome("succeeded", result=result)
 
     def _call_handler(self, spec: HandlerSpec, ctx: JobContext) -> dict[str, Any] | None:
         with self._lock:
             self.handlers_running += 1
+        ctx.scratch_root = scratch.attempt_dir(ctx.job_id, ctx.attempt, self.o.worker_id)
         try:
-            with structlog.contextvars.bound_contextvars(
-                job_id=str(ctx.job_id),
-                job_kind=ctx.kind,
-                workspace_id=str(ctx.workspace_id) if ctx.workspace_id else None,
+            with (
+                structlog.contextvars.bound_contextvars(
+                    job_id=str(ctx.job_id),
+                    job_kind=ctx.kind,
+                    workspace_id=str(ctx.workspace_id) if ctx.workspace_id else None,
+                ),
+                subprocs.owned_by(ctx.job_id),  # its tools, for _stop_job to stop
             ):
                 return spec.fn(ctx)
         finally:
+            scratch.remove(ctx.scratch_root)  # the attempt is over, whatever its outcome
             with self._lock:
                 self.handlers_running -= 1
 
@@ -472,41 +514,60 @@ class Worker:
         ]
         if outcome.status == "dropped":
             return
+        a.recording = True
         if outcome.status == "succeeded":
             await self._record_success(queue.Success(job.id, job.attempt, outcome.result, events))
-            return
-        for attempt in range(5):
+        elif outcome.status == "cancelled":
+            await self._write_outcome(
+                "cancelled",
+                queue.mark_cancelled,
+                job.id,
+                self.o.worker_id,
+                job.attempt,
+                outcome.error,
+                events,
+            )
+        else:
+            await self._write_outcome(
+                "failure",
+                functools.partial(
+                    queue.fail, code=outcome.code, permanent=outcome.permanent, events=events
+                ),
+                job.id,
+                self.o.worker_id,
+                job.attempt,
+                outcome.error,
+            )
+
+    async def _write_outcome(self, what: str, fn: Callable[..., T], *args: Any) -> T | None:
+        """Write a job outcome, retrying through a database outage (bounded: OUTCOME_RETRY_S,
+        or until _exit_by while stopping); None when given up (stale reclamation redoes the
+        job). Each write checks the job is still this attempt's, so a retry never doubles."""
+        assert self._loop is not None
+        give_up = self._loop.time() + OUTCOME_RETRY_S
+        delay, failures = 0.1, 0
+        while True:
             try:
-                if outcome.status == "succeeded":
-                    await self._db(
-                        queue.succeed, job.id, self.o.worker_id, job.attempt, outcome.result, events
+                result = await self._db(fn, *args)
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("could not write job outcome; retrying", what=what, error=str(exc))
+                limit = give_up if self._exit_by is None else min(give_up, self._exit_by)
+                if self._loop.time() + delay > limit:
+                    log.error(
+                        "gave up writing job outcome; stale reclamation will redo the job",
+                        what=what,
+                        failures=failures,
+                        error=str(exc),
                     )
-                elif outcome.status == "cancelled":
-                    await self._db(
-                        queue.mark_cancelled,
-                        job.id,
-                        self.o.worker_id,
-                        job.attempt,
-                        outcome.error,
-                        events,
-                    )
-                else:
-                    await self._db(
-                        functools.partial(
-                            queue.fail,
-                            code=outcome.code,
-                            permanent=outcome.permanent,
-                            events=events,
-                        ),
-                        job.id,
-                        self.o.worker_id,
-                        job.attempt,
-                        outcome.error,
-                    )
-                return
-            except Exception as exc:  # the database blinked: retry, else stale reclaim redoes it
-                log.warning("could not record job outcome", job_id=str(job.id), error=str(exc))
-                await asyncio.sleep(0.5 * (attempt + 1))
+                    return None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, OUTCOME_RETRY_MAX_DELAY_S)
+                continue
+            if failures:
+                log.info("job outcome written after retries", what=what, failures=failures)
+            return result
 
     async def _record_success(self, done: queue.Success) -> None:
         """Queue a success for the next batch write; returns once it is written (or given up).
@@ -526,15 +587,9 @@ class Worker:
         try:
             while self._done:
                 batch, self._done = self._done[:SUCCESS_BATCH_MAX], self._done[SUCCESS_BATCH_MAX:]
-                for attempt in range(5):
-                    try:
-                        await self._db(queue.succeed_many, self.o.worker_id, [d for d, _ in batch])
-                        break
-                    except Exception as exc:  # retry; else stale reclaim redoes the jobs
-                        log.warning(
-                            "could not record job outcomes", count=len(batch), error=str(exc)
-                        )
-                        await asyncio.sleep(0.5 * (attempt + 1))
+                await self._write_outcome(
+                    "successes", queue.succeed_many, self.o.worker_id, [d for d, _ in batch]
+                )
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_result(None)
@@ -547,11 +602,17 @@ class Worker:
 
     def _stop_job(self, job_id: uuid.UUID, reason: str) -> None:
         a = self.active.get(job_id)
-        if a is None:
+        if a is None or a.recording:
             return
-        if a.stop_reason is None:
-            a.stop_reason = reason
+        if a.ctx.stop_reason is None:
+            a.ctx.stop_reason = reason
         a.ctx.cancelled = True
+        # Its tools (ffmpeg, …) run in their own sessions: stop them here, or a long one
+        # would run on after its job, and past the worker's exit.
+        assert self._loop is not None
+        fut = self._loop.run_in_executor(None, subprocs.terminate, job_id, CHILD_STOP_S)
+        self._stopping_children.add(fut)
+        fut.add_done_callback(self._stopping_children.discard)
 
     def _progress_sink(self, a: _Active) -> ProgressSink:
         last = [0.0]
@@ -563,15 +624,19 @@ class Worker:
             if now - last[0] < PROGRESS_MIN_INTERVAL_S and fraction < 1.0:
                 return False
             last[0] = now
-            with self.autocommit.connect() as conn:
-                state = queue.progress(
-                    conn, job_id, self.o.worker_id, a.job.attempt, fraction, message
-                )
+            try:
+                with self.autocommit.connect() as conn:
+                    state = queue.progress(
+                        conn, job_id, self.o.worker_id, a.job.attempt, fraction, message
+                    )
+            except Exception as exc:  # progress is best effort: the job goes on (db away)
+                log.debug("progress not written", job_id=str(job_id), error=str(exc))
+                return False
             if state is None:
-                a.stop_reason = a.stop_reason or "lost"
+                a.ctx.stop_reason = a.ctx.stop_reason or "lost"
                 return True
             if state:
-                a.stop_reason = a.stop_reason or "cancelled"
+                a.ctx.stop_reason = a.ctx.stop_reason or "cancelled"
             return state
 
         return sink
@@ -598,7 +663,15 @@ class Worker:
 
     async def _maintain_once(self) -> None:
         try:
-            n = await self._db(queue.reclaim_stale, self.o.stale_after_s, self.o.worker_id)
+            # Never our own jobs: we are alive, so they are too (after an outage their
+            # heartbeats and outcomes resume; reclaiming them would redo finished work).
+            n = await self._db(
+                functools.partial(
+                    queue.reclaim_stale, except_worker=self.o.worker_id, after_restart=True
+                ),
+                self.o.stale_after_s,
+                self.o.worker_id,
+            )
             if n:
                 metrics.JOBS_RECLAIMED.inc(n)
                 log.info("reclaimed stale jobs", count=n)
@@ -626,7 +699,9 @@ class Worker:
         backoff = 0.5
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(
+                    conninfo, autocommit=True, connect_timeout=DB_CONNECT_TIMEOUT_S
+                )
                 async with conn:
                     await conn.execute(f"LISTEN {queue.NOTIFY_CHANNEL}")
                     backoff = 0.5
@@ -652,7 +727,12 @@ def queue_engine(url: str, pool_size: int, *, autocommit: bool = False) -> Engin
     pre-ping: every caller retries or leaves the job to stale reclamation.
     """
     engine = create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": DB_CONNECT_TIMEOUT_S},
     )
 
     # One pool per mode, fixed when each connection opens: the claim must never run in

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cliply.media.errors import BAD_ARGUMENT, FFMPEG_FAILED, MediaError
-from cliply.media.tools import ffmpeg_bin, run_ffmpeg, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, run_ffmpeg, stderr_tail
 
 SAMPLE_RATE = 16_000
 FRAME_S = 0.05
@@ -105,7 +105,7 @@ def iter_audio_chunks(
     chunk_bytes = round(chunk_seconds * sample_rate) * 4
     # stderr goes to a file so a chatty ffmpeg can never block on a full pipe.
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        proc = popen(cmd, stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
         finished = False
         try:
@@ -123,7 +123,9 @@ def iter_audio_chunks(
             code = proc.wait()
         if finished and code != 0:
             err.seek(0)
-            raise MediaError(stderr_tail(err.read().decode("utf-8", "replace")), code=FFMPEG_FAILED)
+            text = err.read().decode("utf-8", "replace")
+            check_interrupted(cmd, code, text)
+            raise MediaError(stderr_tail(text), code=FFMPEG_FAILED)
 
 
 def _read_exact(stream: IO[bytes], n: int) -> bytes:

@@ -19,6 +19,7 @@ FFMPEG_FAILED: Final = "ffmpeg-failed"
 RENDER_FAILED: Final = "render-failed"
 RENDER_TIMEOUT: Final = "render-timeout"
 TOOL_MISSING: Final = "tool-missing"
+INTERRUPTED: Final = "interrupted"
 
 
 class MediaError(CliplyError):
@@ -26,3 +27,10 @@ class MediaError(CliplyError):
     Retrying the same input gives the same result, so media errors are not retryable."""
 
     status, code, title = 422, "media-error", "Media cannot be processed"
+
+
+class MediaInterrupted(MediaError):
+    """A tool was stopped by a signal (worker shutdown, OOM killer): the input is not at
+    fault, so the work is retried, never failed for good."""
+
+    status, code, retryable = 503, INTERRUPTED, True

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cliply.media.errors import FFMPEG_FAILED, MediaError
-from cliply.media.tools import ffmpeg_bin, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, stderr_tail
 
 Frame = npt.NDArray[np.uint8]
 
@@ -97,7 +97,7 @@ def sample_frames(
     ]
     frame_bytes = width * height * 3
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        proc = popen(cmd, stdout=subprocess.PIPE, stderr=err)
         assert proc.stdout is not None
         i = 0
         finished = False
@@ -118,7 +118,9 @@ def sample_frames(
             code = proc.wait()
         if finished and code != 0:
             err.seek(0)
-            raise MediaError(stderr_tail(err.read().decode("utf-8", "replace")), code=FFMPEG_FAILED)
+            text = err.read().decode("utf-8", "replace")
+            check_interrupted(cmd, code, text)
+            raise MediaError(stderr_tail(text), code=FFMPEG_FAILED)
 
 
 @lru_cache(maxsize=4)

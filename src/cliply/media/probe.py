@@ -24,7 +24,7 @@ from cliply.media.errors import (
     ZERO_LENGTH,
     MediaError,
 )
-from cliply.media.tools import ffmpeg_bin, ffprobe_bin, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, ffprobe_bin, run, stderr_tail
 
 ABSOLUTE_MAX_SIDE = 8192
 ABSOLUTE_MIN_SIDE = 16
@@ -86,12 +86,11 @@ def probe(path: str | Path) -> ProbeResult:
         str(p),
     ]
     try:
-        done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False
-        )
+        done = run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"{p.name}: ffprobe timed out", code=NOT_A_VIDEO) from exc
     if done.returncode != 0:
+        check_interrupted(cmd, done.returncode, done.stderr)
         if "moov atom not found" in done.stderr and _looks_like_mp4(p):
             # An MP4 whose index (written last) never arrived: the classic cut-off upload.
             raise MediaError(f"{p.name} is incomplete (MP4 index missing)", code=TRUNCATED)
@@ -254,9 +253,11 @@ def _check_tail_decodes(result: ProbeResult) -> None:
         "pipe:1",
     ]
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
+        done = run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"{result.path.name}: decoding the end timed out", code=TRUNCATED) from exc
+    if done.returncode != 0:
+        check_interrupted(cmd, done.returncode, done.stderr)
     if done.returncode != 0 or len(done.stdout) < 64:
         detail = stderr_tail(done.stderr.decode("utf-8", "replace"), 2)
         raise MediaError(

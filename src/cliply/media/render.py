@@ -20,7 +20,7 @@ from pathlib import Path
 from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
-from cliply.media.tools import ffmpeg_bin, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, stderr_tail
 
 __all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip"]
 
@@ -196,15 +196,15 @@ def _run_with_progress(
     cmd: list[str], duration: float, progress: ProgressCallback | None, timeout_s: float | None
 ) -> None:
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        proc = popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         assert proc.stdout is not None
         timed_out = threading.Event()
 
-        def kill() -> None:
+        def expire() -> None:
             timed_out.set()
             proc.kill()
 
-        timer = threading.Timer(timeout_s, kill) if timeout_s else None
+        timer = threading.Timer(timeout_s, expire) if timeout_s else None
         if timer:
             timer.start()
         try:
@@ -223,7 +223,8 @@ def _run_with_progress(
             raise MediaError(f"the render ran longer than {timeout_s:g} s", code=RENDER_TIMEOUT)
         if code != 0:
             err.seek(0)
-            detail = stderr_tail(err.read().decode("utf-8", "replace"))
-            raise MediaError(f"ffmpeg exited with {code}: {detail}", code=RENDER_FAILED)
+            text = err.read().decode("utf-8", "replace")
+            check_interrupted(cmd, code, text)
+            raise MediaError(f"ffmpeg exited with {code}: {stderr_tail(text)}", code=RENDER_FAILED)
     if progress is not None:
         progress(1.0)

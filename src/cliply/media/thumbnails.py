@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from cliply.media.errors import BAD_ARGUMENT, FFMPEG_FAILED, MediaError
 from cliply.media.faces import Frame, detect_faces, sample_frames
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import CropPlan, aspect_size, static_plan
-from cliply.media.tools import ffmpeg_bin, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, run, stderr_tail
 
 # A face is worth about as much as a 7x sharper picture (the score is log-sharpness).
 FACE_BONUS = 2.0
@@ -100,7 +99,9 @@ def make_thumbnail(
 def _grab(source: str | Path, t: float, w: int, h: int) -> Frame:
     cmd = [ffmpeg_bin(), "-nostdin", "-v", "error", "-ss", f"{t:.3f}", "-i", str(source)]
     cmd += ["-map", "0:v:0", "-frames:v", "1", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:1"]
-    done = subprocess.run(cmd, capture_output=True, check=False, timeout=120)
+    done = run(cmd, capture_output=True, check=False, timeout=120)
+    if done.returncode != 0:
+        check_interrupted(cmd, done.returncode, done.stderr)
     if done.returncode != 0 or len(done.stdout) < w * h * 3:
         detail = stderr_tail(done.stderr.decode("utf-8", "replace"))
         raise MediaError(f"could not read the frame at {t:.2f} s: {detail}", code=FFMPEG_FAILED)

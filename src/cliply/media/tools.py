@@ -1,4 +1,9 @@
-"""Locating and running the ffmpeg / ffprobe binaries."""
+"""Locating and running the ffmpeg / ffprobe binaries.
+
+Every tool runs through `cliply.subprocs`: in its own session (a terminal's or a service
+manager's group signal stops the worker, which then stops its children itself), killed if its
+worker dies. A tool ended by a signal raises MediaInterrupted (retry), never a media error.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from cliply.media.errors import FFMPEG_FAILED, TOOL_MISSING, MediaError
+from cliply import subprocs
+from cliply.media.errors import FFMPEG_FAILED, TOOL_MISSING, MediaError, MediaInterrupted
 
 
 def ffmpeg_bin() -> str:
@@ -25,16 +32,35 @@ def _which(name: str) -> str:
     return found
 
 
+def popen(cmd: Sequence[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """Start a media tool (see the module docstring)."""
+    return subprocs.popen(cmd, **kwargs)
+
+
+def run(cmd: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """`subprocess.run` for a media tool (see the module docstring)."""
+    return subprocs.run(cmd, **kwargs)
+
+
+def check_interrupted(cmd: Sequence[str], returncode: int, stderr: str | bytes) -> None:
+    """Raise MediaInterrupted if the tool was stopped by a signal rather than failing."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    if subprocs.killed_by_signal(returncode, text):
+        name = Path(cmd[0]).name if cmd else "tool"
+        raise MediaInterrupted(f"{name} was stopped by a signal (exit {returncode})")
+
+
 def run_ffmpeg(args: Sequence[str], *, timeout: float | None = None) -> str:
     """Run ffmpeg with `args` (no binary name); return stderr, raise MediaError on failure."""
     cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", *args]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        done = run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"ffmpeg timed out after {timeout} s", code=FFMPEG_FAILED) from exc
     if done.returncode != 0:
+        check_interrupted(cmd, done.returncode, done.stderr)
         raise MediaError(stderr_tail(done.stderr), code=FFMPEG_FAILED)
-    return done.stderr
+    return str(done.stderr)
 
 
 def stderr_tail(text: str, lines: int = 8) -> str:

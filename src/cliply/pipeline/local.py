@@ -21,8 +21,8 @@ from rich.table import Table
 
 from cliply.config import get_settings
 from cliply.highlights import HighlightError
-from cliply.ingest.download import IngestLimits, download_url
-from cliply.ingest.ssrf import UrlPolicy, UrlRefused
+from cliply.ingest.download import download_url, limits_from_settings, policy_from_settings
+from cliply.ingest.ssrf import UrlRefused
 from cliply.media import MediaError
 from cliply.pipeline import config, steps
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
@@ -132,11 +132,8 @@ def _run(
                 got = download_url(
                     source,
                     tmp / "download",
-                    policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
-                    limits=IngestLimits(
-                        max_bytes=settings.url_ingest_max_bytes,
-                        max_duration_s=limits.max_duration_s,
-                    ),
+                    policy=policy_from_settings(),
+                    limits=limits_from_settings(limits.max_duration_s),
                     progress=lambda f, _msg: update(f),
                 )
             video = got.path

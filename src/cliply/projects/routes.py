@@ -16,8 +16,9 @@ from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.api.pagination import Page, paginate
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, PayloadTooLarge, ValidationFailed
+from cliply.ingest.download import default_project_name, policy_from_settings
 from cliply.ingest.multipart import receive_multipart
-from cliply.ingest.ssrf import UrlPolicy, UrlRefused, check_url
+from cliply.ingest.ssrf import UrlRefused, check_url
 from cliply.ingest.staging import extension_of, move_to_storage, staging_root
 from cliply.ingest.text import optional_header_int
 from cliply.pipeline.config import app_storage
@@ -86,9 +87,8 @@ async def create_project(request: Request, tenant: StreamTenant) -> Any:
 
 
 def _from_url(tenant: Tenant, body: UrlProjectIn) -> ProjectOut:
-    settings = get_settings()
     try:
-        checked = check_url(body.url, UrlPolicy(allow_private=settings.url_ingest_allow_private))
+        checked = check_url(body.url, policy_from_settings())
     except UrlRefused as exc:
         raise ValidationFailed(exc.message, code=exc.code) from None
     with tenant_db(tenant) as db:
@@ -96,7 +96,7 @@ def _from_url(tenant: Tenant, body: UrlProjectIn) -> ProjectOut:
             db,
             tenant.workspace_id,
             tenant.user_id,
-            name=body.name or checked.host,
+            name=body.name or default_project_name(checked.url),
             source_type="url",
             source_url=checked.url,
             options=body.options,
@@ -205,6 +205,16 @@ def delete_project(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> Respo
     tenant.require("projects.write")
     service.delete_project(db, tenant.workspace_id, project_id, app_storage())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/projects/{project_id}/retry",
+    response_model=ProjectOut,
+    summary="Run a failed project again from the stage that failed (409 when its source is gone)",
+)
+def retry_project(project_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ProjectOut:
+    tenant.require("projects.write")
+    return project_out(service.retry_project(db, tenant.workspace_id, project_id, app_storage()))
 
 
 @router.post(

@@ -15,6 +15,7 @@ from cliply.billing import gate
 from cliply.errors import BadRequest, Conflict, NotFound
 from cliply.ingest.tus import discard_staging
 from cliply.jobs import registry
+from cliply.jobs import service as jobs_service
 from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
 from cliply.pipeline.options import ClipOptions
@@ -119,7 +120,6 @@ def fail_stalled_uploads(db: Session, now: datetime) -> int:
     )
     for p in rows:
         fail_project(db, p.id, "upload-interrupted", "The upload did not finish; send it again.")
-        refund_project(db, p.workspace_id, p.id)
     return len(rows)
 
 
@@ -148,12 +148,8 @@ def delete_project(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, storage: Storage
 ) -> None:
     project = get_project(db, workspace_id, project_id)
-    # Stop the pipeline: queued jobs of this project would only find it gone.
-    db.execute(
-        update(Job)
-        .where(Job.project_id == project.id, Job.status == "queued")
-        .values(status="cancelled")
-    )
+    # Stop the pipeline: its jobs would only find the project gone.
+    jobs_service.cancel_project_jobs(db, project.id, by="project deleted")
     db.delete(project)
     db.flush()
     for prefix in project_prefixes(workspace_id, project_id):
@@ -188,11 +184,16 @@ def set_progress(db: Session, project_id: uuid.UUID, status: str, fraction: floa
 
 
 def fail_project(db: Session, project_id: uuid.UUID, code: str, message: str) -> None:
-    db.execute(
+    """Mark the project failed. One whose video never passed probing (a refused URL, a file
+    that is not a video, an upload that broke off) gives its month's project slot back."""
+    row = db.execute(
         update(Project)
         .where(Project.id == project_id)
         .values(status="failed", error_code=code[:50], error_message=message[:2000])
-    )
+        .returning(Project.workspace_id, Project.duration_s)
+    ).first()
+    if row is not None and row.duration_s is None:
+        refund_project(db, row.workspace_id, project_id)
 
 
 def start_stage(db: Session, project: Project, kind: str, **payload: Any) -> Job:
@@ -216,6 +217,36 @@ def start_ingest(db: Session, project: Project) -> Job:
 def start_download(db: Session, project: Project) -> Job:
     set_stage(db, project.id, "downloading")
     return start_stage(db, project, registry.YOUTUBE_DOWNLOAD)
+
+
+def retry_project(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, storage: Storage
+) -> Project:
+    """Run a failed project again from the stage that failed, when its source is still there
+    (a URL project downloads again). It counts against the month's projects again if its
+    slot was given back when it failed (402 when the plan has no room left)."""
+    project = get_project(db, workspace_id, project_id, lock=True)
+    if project.status != "failed":
+        raise Conflict("Only a failed project can be retried.", code="project-not-failed")
+    if project.source_key is None or not storage.exists(project.source_key):
+        if project.source_type != "url" or not project.source_url:
+            raise Conflict(
+                "The uploaded video is no longer here; upload it again.", code="source-missing"
+            )
+        status, kind = "downloading", registry.YOUTUBE_DOWNLOAD
+    elif project.duration_s is None:
+        status, kind = "probing", registry.INGEST
+    elif transcript_row(db, workspace_id, project_id) is None:
+        status, kind = "transcribing", registry.TRANSCRIBE
+    else:
+        status, kind = "detecting", registry.HIGHLIGHT_DETECT
+    gate.consume(db, workspace_id, PROJECTS_METRIC, 1, event_key=project_event_key(project.id))
+    project.status, project.error_code, project.error_message = status, None, None
+    project.progress = overall_progress(status, 0.0)
+    db.flush()
+    start_stage(db, project, kind)
+    db.refresh(project)
+    return project
 
 
 def rerun_highlights(

@@ -15,7 +15,7 @@ from cliply.billing.service import resolve_workspace_plan
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError, PermanentError
 from cliply.jobs.models import Job
-from cliply.jobs.registry import JobCancelled, JobContext
+from cliply.jobs.registry import JobCancelled, JobContext, JobInterrupted
 from cliply.projects import service
 from cliply.projects.models import Project
 from cliply.storage import Storage
@@ -102,14 +102,18 @@ def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
     to the worker, which maps it to the job's outcome."""
     try:
         yield
+    except JobInterrupted:
+        raise  # the worker stopped this attempt (shutdown, reclaimed): the job runs again
     except JobCancelled:
         fail(project_id, "cancelled", "Processing was cancelled.")
         raise
     except CliplyError as exc:
-        if not exc.retryable or last_attempt(ctx):
+        # A retryable error (a tool stopped by a signal, a network blip) fails the project
+        # only on the last attempt, and never while the worker itself stops the job.
+        if not exc.retryable or (not ctx.interrupted and last_attempt(ctx)):
             fail(project_id, exc.code, exc.message)
         raise
     except Exception as exc:
-        if last_attempt(ctx):
+        if not ctx.interrupted and last_attempt(ctx):
             fail(project_id, "processing-failed", str(exc) or repr(exc))
         raise

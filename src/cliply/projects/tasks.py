@@ -11,7 +11,6 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,11 +18,14 @@ from sqlalchemy.dialects.postgresql import insert
 from cliply.billing import gate
 from cliply.clips.models import Clip
 from cliply.clips.service import queue_render
-from cliply.config import get_settings
 from cliply.db.engine import owner_session
 from cliply.errors import PermanentError
-from cliply.ingest.download import IngestLimits, download_url
-from cliply.ingest.ssrf import UrlPolicy
+from cliply.ingest.download import (
+    default_project_name,
+    download_url,
+    limits_from_settings,
+    policy_from_settings,
+)
 from cliply.jobs import registry
 from cliply.jobs.registry import JobContext
 from cliply.pipeline import config, steps
@@ -46,20 +48,17 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
     project = stage.load_project(ws, pid)
     if project is None or project.source_url is None:
         return {"skipped": "project gone"}
-    settings = get_settings()
     storage = config.app_storage()
     with stage.project_stage(ctx, pid):
         stage.enter_stage(pid, "downloading")
         plan = stage.plan_of(ws)
-        limits = IngestLimits(
-            max_bytes=settings.url_ingest_max_bytes, max_duration_s=plan.max_source_minutes * 60.0
-        )
+        limits = limits_from_settings(plan.max_source_minutes * 60.0)
         report = stage.StageProgress(ctx, pid, "downloading")
         with _tmpdir("cliply-dl-") as tmp:
             got = download_url(
                 project.source_url,
                 Path(tmp),
-                policy=UrlPolicy(allow_private=settings.url_ingest_allow_private),
+                policy=policy_from_settings(),
                 limits=limits,
                 progress=report,
             )
@@ -74,8 +73,8 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
         with owner_session() as db:
             p = service.get_project(db, ws, pid, lock=True)
             p.source_key, p.size_bytes, p.original_filename = key, got.size_bytes, got.filename
-            if got.title and p.name == urlsplit(p.source_url or "").hostname:
-                p.name = got.title[:300]  # the name was only the default (the host)
+            if got.title and p.name == default_project_name(p.source_url or ""):
+                p.name = got.title[:300]  # the name was only the default (from the URL)
             db.flush()
             service.start_ingest(db, p)
     return {"source_key": key, "size_bytes": got.size_bytes, "via": got.via}

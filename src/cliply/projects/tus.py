@@ -251,16 +251,12 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     settings = get_settings()
     path = Path(path_s)
     declared = optional_header_int(request.headers.get("content-length"))
+    _check_offset(offset, current_offset(path))  # a stale offset is answered without the lease
     lease = await run_in_threadpool(acquire, path, settings.tus_lock_takeover_s)
     ended: CliplyError | None = None  # answered after the progress is recorded
     try:
         have = lease.offset()
-        if offset != have:
-            raise Conflict(
-                f"Upload-Offset is {offset} but the server has {have} bytes.",
-                code="offset-mismatch",
-                upload_offset=have,
-            )
+        _check_offset(offset, have)
         remaining = length - have
         if declared is not None and declared > remaining:
             raise BadRequest(
@@ -296,6 +292,15 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     if ended is not None:
         raise ended
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(new_offset)}))
+
+
+def _check_offset(offset: int, have: int) -> None:
+    if offset != have:
+        raise Conflict(
+            f"Upload-Offset is {offset} but the server has {have} bytes.",
+            code="offset-mismatch",
+            upload_offset=have,
+        )
 
 
 async def _receive(

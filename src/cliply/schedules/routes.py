@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.orm import Session
 
+from cliply.accounts.schemas import AccountOut
 from cliply.api.deps import DB, HeaderTenant
 from cliply.api.pagination import Page
 from cliply.config import get_settings
 from cliply.errors import Forbidden, NotFound, Unauthorized
-from cliply.schedules import service
+from cliply.schedules import flows, service
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import PostSummary, ScanOut, ScheduleIn, ScheduleOut, SchedulePatch
 
@@ -156,7 +157,22 @@ def cron_scan_schedules(
     x_cron_secret: Annotated[str | None, Header(alias="X-CRON-SECRET")] = None,
 ) -> ScanOut:
     _check_cron_secret(authorization, x_cron_secret)
-    result = service.scan_due(db)
+    result = flows.scan(db)
     return ScanOut(
-        claimed=len(result.claimed), schedule_ids=result.claimed, repaired=result.repaired
+        claimed=len(result.claimed), schedule_ids=result.claimed, repaired=len(result.repaired)
     )
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    response_model=AccountOut,
+    tags=["accounts"],
+    summary="Disconnect: revoke at the platform where possible, wipe tokens, fail the "
+    "account's pending schedules",
+)
+def disconnect_account(account_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> AccountOut:
+    # Here rather than in accounts/routes.py: ending the schedules is this domain's step,
+    # and accounts sits below schedules (no import back up).
+    tenant.require("accounts.manage")
+    account = flows.disconnect_account(db, tenant.workspace_id, account_id, tenant.user_id)
+    return AccountOut.model_validate(account)

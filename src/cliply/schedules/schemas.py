@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from cliply.auth.schemas import Strict
-from cliply.publishing.privacy import Privacy
+from cliply.platforms.base import Privacy
 
 _HASHTAG = re.compile(r"^[^\s#,]{1,100}$")
 

@@ -1,4 +1,5 @@
 """Schedules: create, edit, cancel, and the scan that hands due ones to the publish jobs.
+The one module that writes the schedules table.
 
 Times arrive as ISO datetimes plus an IANA zone and are stored in UTC with the zone kept for
 display. The scan claims due schedules atomically (one UPDATE over rows taken with
@@ -12,32 +13,35 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import CursorResult, Select, select, text, update
 from sqlalchemy.orm import Session
 
-from cliply.accounts.models import ConnectedAccount
-from cliply.accounts.service import get_account, usable_reason
+from cliply.accounts.service import get_account, platforms_of, usable_reason
 from cliply.api.pagination import paginate
 from cliply.audit.service import record as audit
 from cliply.billing.gate import check_feature
 from cliply.clips.models import Clip
 from cliply.errors import Conflict, NotFound, ValidationFailed
-from cliply.jobs import queue, registry
+from cliply.jobs import queue
+from cliply.platforms import registry
+from cliply.platforms.base import Platform, PostText
 from cliply.publishing.models import Post
-from cliply.publishing.privacy import check_privacy
+from cliply.publishing.service import posts_for_schedules
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import ScheduleIn, SchedulePatch
 
 # "Publish now" may arrive a little late (clock skew, slow clients): up to this is not past.
 NOW_TOLERANCE: Final = timedelta(minutes=2)
 PUBLISH_MAX_ATTEMPTS: Final = 5
-YOUTUBE_TITLE_MAX: Final = 100
 EDITABLE: Final = ("scheduled", "failed")
 CANCELLABLE: Final = ("scheduled", "queued", "failed")
-KIND_BY_PLATFORM: Final = {"tiktok": registry.PUBLISH_TIKTOK, "youtube": registry.PUBLISH_YOUTUBE}
+PENDING: Final = ("scheduled", "queued")
+# Schedules that will post (or did): what a platform's daily cap counts.
+COUNTS_FOR_CAP: Final = ("scheduled", "queued", "publishing", "published")
+CAP_WINDOW: Final = timedelta(hours=24)
 # Clips in these states will have a render by the time they are due (or the publish retries).
 SCHEDULABLE_CLIP: Final = ("ready", "queued", "rendering")
 
@@ -84,17 +88,52 @@ def _gate(db: Session, workspace_id: uuid.UUID, at: datetime, now: datetime) -> 
     check_feature(db, workspace_id, "scheduling" if at > now + NOW_TOLERANCE else "publishing")
 
 
-def _check_title(platform: str, title: str) -> None:
-    if platform != "youtube":
+def _text_of(schedule: Schedule) -> PostText:
+    return PostText(
+        title=schedule.title,
+        caption=schedule.caption,
+        hashtags=tuple(schedule.hashtags or ()),
+        privacy=schedule.privacy,
+        options=dict(schedule.options or {}),
+    )
+
+
+def _check_cap(
+    db: Session,
+    platform: Platform,
+    account_id: uuid.UUID,
+    at: datetime,
+    *,
+    exclude: uuid.UUID | None = None,
+) -> None:
+    """Refuse a post that would put more than the platform's daily cap into some 24 h."""
+    cap = platform.daily_post_cap()
+    if cap is None:
         return
-    if not title.strip():
-        raise ValidationFailed("YouTube needs a title.", code="title-required")
-    if len(title.strip()) > YOUTUBE_TITLE_MAX:
-        raise ValidationFailed(
-            f"YouTube titles have at most {YOUTUBE_TITLE_MAX} characters.", code="title-too-long"
+    stmt = select(Schedule.scheduled_at).where(
+        Schedule.account_id == account_id,
+        Schedule.status.in_(COUNTS_FOR_CAP),
+        Schedule.scheduled_at > at - CAP_WINDOW,
+        Schedule.scheduled_at < at + CAP_WINDOW,
+    )
+    if exclude is not None:
+        stmt = stmt.where(Schedule.id != exclude)
+    times = sorted([*db.scalars(stmt), at])
+    # Sliding 24 h window over the sorted times: the fullest window that holds `at`.
+    fullest, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= CAP_WINDOW:
+            lo += 1
+        if times[lo] <= at <= t:
+            fullest = max(fullest, hi - lo + 1)
+    if fullest > cap:
+        raise Conflict(
+            f"{platform.label} lets an account publish {cap} posts in 24 hours; this one would "
+            "be over that limit. Pick another time.",
+            code="publishing-limit-reached",
+            platform=platform.name,
+            limit=cap,
         )
-    if "<" in title or ">" in title:
-        raise ValidationFailed("YouTube titles may not contain '<' or '>'.", code="invalid-title")
 
 
 def _clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> Clip:
@@ -129,9 +168,8 @@ def create_schedule(
             code="clip-not-rendered",
             clip_status=clip.status,
         )
-    check_privacy(account.platform, body.privacy)
+    platform = registry.get(account.platform)
     title = body.title if body.title is not None else clip.title
-    _check_title(account.platform, title)
     at = resolve_time(body.scheduled_at, body.timezone, now)
     _gate(db, workspace_id, at, now)
     schedule = Schedule(
@@ -149,6 +187,8 @@ def create_schedule(
         status="scheduled",
         created_by=user_id,
     )
+    platform.validate(_text_of(schedule))
+    _check_cap(db, platform, account.id, at)
     db.add(schedule)
     db.flush()
     audit(
@@ -183,11 +223,10 @@ def update_schedule(
     account = get_account(db, workspace_id, schedule.account_id)
     fields = body.model_dump(exclude_unset=True)
     now = _now()
+    platform = registry.get(account.platform)
     if body.privacy is not None:
-        check_privacy(account.platform, body.privacy)
         schedule.privacy = body.privacy
     if body.title is not None:
-        _check_title(account.platform, body.title)
         schedule.title = body.title
     if body.caption is not None:
         schedule.caption = body.caption
@@ -201,6 +240,7 @@ def update_schedule(
         if "scheduled_at" in fields:
             schedule.scheduled_at = resolve_time(body.scheduled_at, tz_name, now)
         schedule.timezone = tz_name
+    platform.validate(_text_of(schedule))
     if schedule.status == "failed":
         reason = usable_reason(account)
         if reason is not None:
@@ -209,6 +249,7 @@ def update_schedule(
             schedule.scheduled_at = now
         schedule.status, schedule.error = "scheduled", None
     _gate(db, workspace_id, schedule.scheduled_at, now)
+    _check_cap(db, platform, account.id, schedule.scheduled_at, exclude=schedule.id)
     audit(
         db,
         "schedule.updated",
@@ -281,31 +322,19 @@ class Related:
 
 def related(db: Session, schedules: list[Schedule]) -> Related:
     """The platform of each schedule's account and each schedule's post, in two queries."""
-    account_ids = {s.account_id for s in schedules}
-    schedule_ids = [s.id for s in schedules]
-    platforms: dict[uuid.UUID, str] = {}
-    posts: dict[uuid.UUID, Post] = {}
-    if account_ids:
-        platforms = {
-            a_id: platform
-            for a_id, platform in db.execute(
-                select(ConnectedAccount.id, ConnectedAccount.platform).where(
-                    ConnectedAccount.id.in_(account_ids)
-                )
-            ).tuples()
-        }
-        for post in db.scalars(select(Post).where(Post.schedule_id.in_(schedule_ids))):
-            if post.schedule_id is not None:
-                posts[post.schedule_id] = post
-    return Related(platforms=platforms, posts=posts)
+    return Related(
+        platforms=platforms_of(db, {s.account_id for s in schedules}),
+        posts=posts_for_schedules(db, [s.id for s in schedules]),
+    )
 
 
 # --- the scan ---------------------------------------------------------------------------------
 
 
 def _enqueue(db: Session, schedule: Schedule, platform: str) -> None:
-    kind = KIND_BY_PLATFORM.get(platform)
-    if kind is None:
+    try:
+        kind = registry.get(platform).job_kind
+    except NotFound:
         schedule.status, schedule.error = "failed", f"Unknown platform {platform!r}."
         return
     job = queue.enqueue(
@@ -335,32 +364,27 @@ RETURNING s.id, s.workspace_id, a.platform
 
 # A schedule whose publish job ended without the handler recording an outcome (the worker
 # died on its last attempt, or the job was cancelled) would otherwise stay queued forever.
+# (Their posts are failed by the caller: `schedules.flows.scan`.)
 _REPAIR_SQL = text("""
-WITH ended AS (
-  UPDATE schedules s
-  SET status = 'failed', updated_at = now(),
-      error = 'The publish job ' || j.status || COALESCE(': ' || j.error, '.')
-  FROM jobs j
-  WHERE s.job_id = j.id AND s.status IN ('queued', 'publishing')
-    AND j.status IN ('failed', 'cancelled')
-  RETURNING s.id, s.error
-), posts_failed AS (
-  UPDATE posts p SET status = 'failed', error = ended.error, updated_at = now()
-  FROM ended WHERE p.schedule_id = ended.id AND p.status <> 'published'
-  RETURNING p.id
-)
-SELECT id FROM ended
+UPDATE schedules s
+SET status = 'failed', updated_at = now(),
+    error = 'The publish job ' || j.status || COALESCE(': ' || j.error, '.')
+FROM jobs j
+WHERE s.job_id = j.id AND s.status IN ('queued', 'publishing')
+  AND j.status IN ('failed', 'cancelled')
+RETURNING s.id, s.error
 """)
 
 
 @dataclass(frozen=True)
 class ScanResult:
     claimed: list[uuid.UUID]
-    repaired: int
+    repaired: dict[uuid.UUID, str]
 
 
 def scan_due(db: Session, *, limit: int = 200) -> ScanResult:
-    """Claim due schedules and queue one publish job each (in the caller's transaction)."""
+    """Claim due schedules and queue one publish job each (in the caller's transaction);
+    fail those whose publish job ended without an outcome."""
     rows = db.execute(_CLAIM_DUE_SQL, {"n": limit}).tuples().all()
     claimed: list[uuid.UUID] = []
     for schedule_id, _workspace_id, platform in rows:
@@ -370,5 +394,48 @@ def scan_due(db: Session, *, limit: int = 200) -> ScanResult:
         _enqueue(db, schedule, platform)
         claimed.append(schedule_id)
     db.flush()
-    repaired = len(db.execute(_REPAIR_SQL).all())
+    repaired = {sid: str(error) for sid, error in db.execute(_REPAIR_SQL).tuples()}
     return ScanResult(claimed=claimed, repaired=repaired)
+
+
+# --- a publish attempt's view of its schedule --------------------------------------------------
+
+
+def lock_runnable(db: Session, schedule_id: uuid.UUID) -> Schedule | str:
+    """The schedule, locked, when a publish attempt may run it; else why not."""
+    schedule = db.scalar(select(Schedule).where(Schedule.id == schedule_id).with_for_update())
+    if schedule is None:
+        return "schedule-deleted"
+    if schedule.status not in ("queued", "publishing"):
+        return schedule.status
+    return schedule
+
+
+def text_of(schedule: Schedule) -> PostText:
+    return _text_of(schedule)
+
+
+def mark(db: Session, schedule_id: uuid.UUID, status: str, error: str | None = None) -> None:
+    """Record an attempt's outcome; a schedule no longer queued or publishing keeps its state
+    (e.g. cancelled meanwhile), except that a published post always wins."""
+    schedule = db.get(Schedule, schedule_id, with_for_update=True)
+    if schedule is None:
+        return
+    if status == "published" or schedule.status in ("queued", "publishing"):
+        schedule.status, schedule.error = status, (error[:2000] if error else None)
+
+
+def fail_pending_for_account(
+    db: Session, workspace_id: uuid.UUID, account_id: uuid.UUID, reason: str
+) -> int:
+    """Fail the account's schedules that have not started publishing."""
+    rows = db.execute(
+        update(Schedule)
+        .where(
+            Schedule.workspace_id == workspace_id,
+            Schedule.account_id == account_id,
+            Schedule.status.in_(PENDING),
+        )
+        .values(status="failed", error=reason)
+    )
+    return int(cast(CursorResult[Any], rows).rowcount or 0)

@@ -4,7 +4,6 @@ compressed upload copies. The media package owns everything else about media."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from cliply import subprocs
 from cliply.transcribe.base import TranscriptionError
 
 SAMPLE_RATE = 16_000
@@ -27,7 +27,8 @@ def _ffmpeg() -> str:
 
 
 def _run_ffmpeg(args: list[str], what: str) -> None:
-    proc = subprocess.run(
+    # Own session, dies with its worker (see cliply.subprocs).
+    proc = subprocs.run(
         [_ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args],
         capture_output=True,
         text=True,

@@ -1,0 +1,1 @@
+"""Publishing platforms: one adapter each behind the `Platform` protocol (see base.py)."""
