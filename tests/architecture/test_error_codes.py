@@ -35,9 +35,17 @@ def test_openapi_description_lists_every_code() -> None:
 
 
 def test_exception_classes_subclass_the_one_base() -> None:
-    """Every exception class defined in src/ derives from CliplyError (control-flow signals
-    that never leave their module aside: a job's cancellation, a lost tus write lease)."""
-    allowed = {"JobCancelled", "_TooLarge", "LeaseLost"}
+    """Every exception class defined in src/ derives from CliplyError; control-flow signals
+    aside (a job's cancellation or interruption, a lost tus write lease, the web pages'
+    redirects to sign in or to create a workspace), which never reach a client or a job."""
+    allowed = {
+        "JobCancelled",
+        "JobInterrupted",
+        "_TooLarge",
+        "LeaseLost",
+        "LoginRequired",
+        "NoWorkspace",
+    }
     bases_of: dict[str, list[str]] = {}
     for path in SRC.rglob("*.py"):
         for node in ast.walk(tree(path)):
