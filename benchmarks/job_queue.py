@@ -63,7 +63,10 @@ def _setup() -> Engine:
     from cliply.logging import configure
 
     configure("WARNING", True)
+    from cliply.app import install_hooks
     from cliply.jobs.registry import JobContext, handler
+
+    install_hooks()  # per-workspace job caps come from billing through this hook
 
     @handler(KIND)
     def _noop(ctx: JobContext) -> None:

@@ -129,7 +129,7 @@ def main() -> int:
         opts = config.clip_options(ClipOptions(top_k=args.clips), None)
         with timed("highlights"):
             found = steps.find_highlights(result.transcript, wav, opts)
-        spec = config.render_spec("9:16", "bold", None)
+        spec = config.render_spec("9:16", "bold")
         with timed(f"render {len(found.highlights)} clips"):
             for i, h in enumerate(found.highlights):
                 steps.render_clip_files(

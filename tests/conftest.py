@@ -84,7 +84,7 @@ def db_url(pg_server_url: str) -> Iterator[str]:
     from sqlalchemy import text
 
     from cliply.db.engine import get_engine
-    from cliply.db.models import Base
+    from cliply.models import Base
 
     reset_caches()
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
@@ -98,7 +98,7 @@ def db_url(pg_server_url: str) -> Iterator[str]:
 def client(db_url: str) -> Iterator[TestClient]:  # noqa: F821
     from fastapi.testclient import TestClient
 
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     with TestClient(create_app()) as c:
         yield c

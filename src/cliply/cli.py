@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from cliply import subprocs
 from cliply.config import SettingsError, get_settings
 
 app = typer.Typer(
@@ -87,7 +88,7 @@ def _bind(host: str | None, port: int | None) -> tuple[str, int]:
 def _run_api(host: str, port: int) -> None:
     import uvicorn
 
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_config=None, access_log=False)
 
@@ -115,8 +116,13 @@ def serve(
     upgrade(url)
     # Children share the (embedded) database through its URL.
     env = {**os.environ, "DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://")}
+    # Workers lead their own sessions: a group signal (Ctrl-C, systemctl stop) reaches only
+    # serve, which then stops them once, so they get their grace period (a second signal
+    # would hurry them); if serve dies without stopping them, they get SIGTERM anyway.
     procs = [
-        subprocess.Popen([sys.executable, "-m", "cliply", "worker"], env=env)
+        subprocs.popen(
+            [sys.executable, "-m", "cliply", "worker"], env=env, parent_death_signal=signal.SIGTERM
+        )
         for _ in range(s.serve_workers if workers is None else workers)
     ]
     typer.echo(f"Cliply on http://{h}:{p}  (API docs: /api/docs, {len(procs)} worker(s))")
@@ -150,7 +156,10 @@ def worker(
     scheduler: Annotated[bool, typer.Option(help="Also run periodic tasks.")] = True,
 ) -> None:
     """Run jobs from the queue until SIGTERM/SIGINT."""
+    from cliply.app import install_hooks
     from cliply.jobs.worker import run_worker
+
+    install_hooks()  # importing cliply.app also registers every domain's job handlers
 
     s = get_settings()
     code = run_worker(

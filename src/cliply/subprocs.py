@@ -139,7 +139,7 @@ def children_of(owner: object) -> list[subprocess.Popen[Any]]:
 
 def terminate(owner: object, grace_s: float = 3.0) -> int:
     """Stop `owner`'s children: SIGTERM to each group, SIGKILL after `grace_s`; returns how
-    many were running. Blocking (call it from a thread in async code)."""
+    many needed the SIGKILL. Blocking (call it from a thread in async code)."""
     procs = children_of(owner)
     for p in procs:
         kill_group(p, signal.SIGTERM)
@@ -154,7 +154,7 @@ def terminate(owner: object, grace_s: float = 3.0) -> int:
 
 
 def _group_alive(proc: subprocess.Popen[Any]) -> bool:
-    if proc.returncode is not None:
+    if proc.poll() is not None:  # reaped (here, or by the thread that waits for it)
         return False
     try:
         os.killpg(proc.pid, 0)

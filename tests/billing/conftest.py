@@ -77,7 +77,7 @@ def stripe_env(
 def harness(
     stripe_env: None, fake_stripe: tuple[FakeStripe, RunningServer]
 ) -> Iterator[StripeHarness]:
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     fake, server = fake_stripe
     with TestClient(create_app()) as api:

@@ -241,10 +241,12 @@ def test_require_feature_answers_problem_json(client: TestClient) -> None:
 
 def test_gate_works_inside_a_tenant_transaction(db_url: str) -> None:
     """API requests run under row-level security as the app role; the gate must too."""
+    from cliply.app import install_hooks
     from cliply.config import get_settings
     from cliply.db.engine import get_sessionmaker
     from cliply.db.tenancy import enter_tenant
 
+    install_hooks()  # usage_summary counts connected accounts through the assembly's hook
     ws = new_workspace("basic")
     with get_sessionmaker()() as db, db.begin():
         enter_tenant(db, role=get_settings().database_app_role, workspace_id=ws, user_id=None)

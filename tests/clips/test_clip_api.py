@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from cliply.db.engine import owner_session
 from cliply.jobs.models import Job
-from cliply.pipeline.config import app_storage
 from cliply.projects.models import Project, Transcript
+from cliply.storage import app_storage
 from cliply.storage.keys import transcript_key
 from cliply.transcribe.formats import to_json
 from cliply.transcribe.models import Segment, Word

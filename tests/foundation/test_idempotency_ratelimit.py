@@ -58,7 +58,7 @@ def live_api(db_url):
 
     import uvicorn
 
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

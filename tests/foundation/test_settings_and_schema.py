@@ -37,7 +37,7 @@ def test_bad_setting_stops_startup_naming_the_variable():
 
 
 def test_models_match_migrated_schema(db_url):
-    from cliply.db.models import Base
+    from cliply.models import Base
 
     eng = create_engine(db_url, poolclass=pool.NullPool)
     with eng.connect() as conn:
@@ -48,7 +48,7 @@ def test_models_match_migrated_schema(db_url):
 
 
 def test_every_tenant_table_has_rls(db_url):
-    from cliply.db.models import tenant_tables
+    from cliply.models import tenant_tables
 
     eng = create_engine(db_url, poolclass=pool.NullPool)
     with eng.connect() as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.server
 import shutil
 import socket
+import subprocess
 import threading
 import uuid
 from collections import Counter
@@ -53,7 +54,7 @@ PAGE = (
 class _Flip(http.server.SimpleHTTPRequestHandler):
     hits: Counter[str] = Counter()
     target = ""
-    hang: list[socket.socket] = []
+    directory_root = ""
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
@@ -103,6 +104,7 @@ def flip_server(
     tmp_path_factory: pytest.TempPathFactory, bad_inputs: dict[str, Path]
 ) -> Iterator[str]:
     root = tmp_path_factory.mktemp("flip")
+    _Flip.directory_root = str(root)
     shutil.copy(bad_inputs["ok"], root / "talk.mp4")
     server = _Server(("127.0.0.1", 0), lambda *a: _Flip(*a, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -265,3 +267,16 @@ def test_a_text_file_does_not_use_up_a_project(
     assert _used(h) == 0
     assert client.delete(f"/api/v1/projects/{pid}", headers=h).status_code == 204
     assert client.get(f"/api/v1/projects/{pid}", headers=h).status_code == 404
+
+
+def test_a_clean_hls_stream_downloads_through_the_guard(
+    flip_server: str, bad_inputs: dict[str, Path], tmp_path: Path, tripwire: list[str]
+) -> None:
+    # The positive path of the same handler: playlist and every fragment fetched through it.
+    root = Path(_Flip.directory_root)
+    hls = ["-c", "copy", "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod"]
+    ffmpeg = ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(bad_inputs["ok"])]
+    subprocess.run([*ffmpeg, *hls, str(root / "clean.m3u8")], check=True)
+    got = download_url(f"{flip_server}/clean.m3u8", tmp_path, policy=LOOPBACK, limits=LIMITS)
+    assert got.via == "yt-dlp" and got.size_bytes > 10_000
+    assert tripwire == []

@@ -43,7 +43,10 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
 @pytest.fixture
 def engine(db_url: str) -> Engine:
     import tests.jobs.handlers  # noqa: F401  (registers the test handlers here too)
+    from cliply.app import install_hooks
     from cliply.db.engine import get_engine
+
+    install_hooks()  # the queue's per-workspace caps come from billing through this hook
 
     return get_engine()
 

@@ -7,9 +7,12 @@ Waits are safety nets for hangs; assertions are on states, events and processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,11 +156,16 @@ class Postgres:
 
 
 @pytest.fixture
-def own_pg(tmp_path_factory: pytest.TempPathFactory, db_url: str) -> Iterator[Postgres]:
-    pg = Postgres(tmp_path_factory.mktemp("faultpg"))
+def own_pg(db_url: str) -> Iterator[Postgres]:
+    # Not under pytest's tmp root: every pytest session resets that to mode 0700, and the
+    # server (run as its own system user when we are root) must reach its data dir.
+    base = Path(tempfile.mkdtemp(prefix="cliply-faultpg-"))
+    pg = Postgres(base)
     yield pg
-    pg.start()  # if a test failed while it was stopped: let the server be stopped at exit
     pg.engine.dispose()
+    with contextlib.suppress(Exception):
+        pg.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_outcome_written_when_the_database_returns_and_sigterm_never_hangs(
@@ -189,3 +197,145 @@ def test_outcome_written_when_the_database_returns_and_sigterm_never_hangs(
     workers.start(h.SLEEP, slots=1, **own_pg.worker_env())
     wait_until(lambda: row(engine, held)["status"] == "succeeded", 120, "held job redone")
     assert "failed" not in [e for e, _ in timeline(engine, held)]
+
+
+def test_serve_group_sigterm_gives_workers_their_grace_and_loses_no_render(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """`cliply serve` stopped the normal way: its worker gets one stop (from serve), not the
+    group's signal plus serve's (which skipped the grace period), and ffmpeg gets none."""
+    import socket
+    import sys
+
+    from tests.jobs.conftest import ROOT, WORKER_ENV
+
+    log = tmp_path / "runs.log"
+    short = enqueue(engine, h.FFMPEG, {"log": str(log), "s": 2.5})
+    long = enqueue(engine, h.FFMPEG, {"log": str(log), "s": 300})
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        **WORKER_ENV,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+        "CLIPLY_PORT": str(port),
+        "SERVE_WORKERS": "1",
+        "WORKER_KINDS": h.FFMPEG,
+        "WORKER_SLOTS": "2",
+        "WORKER_SHUTDOWN_GRACE_S": "6",
+    }
+    out = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "cliply", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: len(h.read_log(log)) == 2, 180, "both renders started in serve")
+        [worker] = {int(r[2]) for r in h.read_log(log)}
+        ffmpegs = wait_until(
+            lambda: len(children(worker, "ffmpeg")) == 2 and children(worker, "ffmpeg"), 30
+        )
+        os.killpg(serve.pid, signal.SIGTERM)  # Ctrl-C / systemctl stop: the whole group
+        assert serve.wait(timeout=120) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        out.close()
+    text_log = (tmp_path / "serve.log").read_text(errors="replace")
+    short_row, long_row = row(engine, short), row(engine, long)
+    assert short_row["status"] == "succeeded", (short_row["error"], text_log[-3000:])
+    assert (long_row["status"], long_row["attempts"]) == ("queued", 0), text_log[-3000:]
+    assert timeline(engine, long)[-1] == ("released", 1)
+    assert not alive(worker) and all(not alive(p) for p in ffmpegs)
+
+
+def test_group_sigterm_mid_render_leaves_clips_to_render_and_the_project_not_ready(
+    engine: Engine, make_ws, workers: WorkerProcs, tmp_path: Path
+) -> None:
+    """The real CLIP_RENDER handler: stopping the worker the normal way mid-render fails no
+    clip, and the project stays `rendering` until every clip is rendered by the next worker."""
+    from cliply.clips.models import Clip
+    from cliply.clips.service import queue_render
+    from cliply.db.engine import owner_session
+    from cliply.projects.models import Project
+    from cliply.storage import app_storage
+    from cliply.storage.keys import source_video_key, transcript_key
+    from cliply.transcribe.formats import to_json
+    from cliply.transcribe.models import Segment, Transcript, Word
+    from tests import mediagen as mg
+
+    src = mg.ffmpeg_lavfi(
+        tmp_path / "src.mp4",
+        ["testsrc2=size=640x360:rate=25:d=40", "sine=f=440:d=40"],
+        *("-shortest", *mg.H264_FAST, "-c:a", "aac", "-b:a", "64k"),
+    )
+    words = [Word(text=f"w{i}", start=i * 0.5, end=i * 0.5 + 0.4) for i in range(80)]
+    transcript = Transcript(
+        duration=40.0, engine="test", segments=[Segment(start=0, end=40, text="", words=words)]
+    )
+    ws = make_ws(plan="premium")
+    storage = app_storage()
+    with owner_session() as db:
+        project = Project(
+            workspace_id=ws, name="p", source_type="upload", status="rendering", duration_s=40.0
+        )
+        db.add(project)
+        db.flush()
+        pid = project.id
+        project.source_key = source_video_key(ws, pid, "mp4")
+        storage.put_file(project.source_key, src)
+        storage.put_bytes(transcript_key(ws, pid, "json"), to_json(transcript).encode())
+        clips = [
+            Clip(workspace_id=ws, project_id=pid, start_s=s, end_s=s + 20.0) for s in (0.0, 15.0)
+        ]
+        db.add_all(clips)
+        db.flush()
+        clip_ids = [c.id for c in clips]
+        jobs = [queue_render(db, c).id for c in clips]
+
+    def project_status() -> str:
+        with engine.begin() as conn:
+            return str(
+                conn.execute(
+                    text("SELECT status FROM projects WHERE id = :id"), {"id": pid}
+                ).scalar_one()
+            )
+
+    def clip_statuses() -> list[str]:
+        with engine.begin() as conn:
+            return [
+                str(
+                    conn.execute(
+                        text("SELECT status FROM clips WHERE id = :id"), {"id": c}
+                    ).scalar()
+                )
+                for c in clip_ids
+            ]
+
+    slow = workers.start(
+        "CLIP_RENDER",
+        slots=2,
+        new_session=True,
+        RENDER_PRESET="veryslow",
+        WORKER_SHUTDOWN_GRACE_S="2",
+    )
+    wait_until(lambda: clip_statuses() == ["rendering", "rendering"], 120, "both renders running")
+    wait_until(lambda: children(slow.pid, "ffmpeg"), 60, "ffmpeg running")
+    os.killpg(slow.pid, signal.SIGTERM)
+    assert slow.wait(timeout=120) == 0, workers.log(0)[-3000:]
+    rows = [row(engine, j) for j in jobs]
+    assert [(r["status"], r["attempts"]) for r in rows] == [("queued", 0)] * 2, workers.log(0)[
+        -3000:
+    ]
+    assert "failed" not in clip_statuses()
+    assert project_status() == "rendering"  # not ready: its clips are still to be rendered
+
+    workers.start("CLIP_RENDER", slots=2, RENDER_PRESET="ultrafast")
+    wait_until(lambda: project_status() == "ready", 300, "project ready")
+    assert clip_statuses() == ["ready", "ready"]
+    assert all(row(engine, j)["status"] == "succeeded" for j in jobs)

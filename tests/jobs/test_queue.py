@@ -403,3 +403,40 @@ def test_succeed_many_records_each_job_and_skips_lost_ones(engine):
     assert (note["message"], note["data"], note["worker_id"]) == ("hi", {"a": 1}, "w1")
     with engine.begin() as conn:
         assert queue.succeed_many(conn, "w1", []) == set()
+
+
+def test_cancelling_a_projects_jobs_writes_each_transition(engine, make_ws):
+    """A deleted project's pipeline stops through the jobs service: every job it cancels gets
+    its timeline event (queued → cancelled at once; running → cancel requested)."""
+    from cliply.jobs import service
+
+    ws = make_ws()
+    with engine.begin() as conn:
+        pid = conn.execute(
+            text(
+                "INSERT INTO projects (workspace_id, name, source_type) "
+                "VALUES (:ws, 'p', 'upload') RETURNING id"
+            ),
+            {"ws": ws},
+        ).scalar_one()
+    queued, running, done = (enqueue(ws, project_id=pid) for _ in range(3))
+    other = enqueue(ws)  # another project's (none): untouched
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE jobs SET run_at = now() + interval '1 hour' WHERE id <> :id"),
+            {"id": running},
+        )
+    [job] = claim(engine)
+    assert job.id == running
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET status = 'succeeded' WHERE id = :id"), {"id": done})
+    with owner_session() as db:
+        assert service.cancel_project_jobs(db, pid, by="project deleted") == 2
+    with engine.begin() as conn:
+        rows = {j: job_row(conn, j) for j in (queued, running, done, other)}
+        last = {j: events_of(conn, j)[-1] for j in (queued, running)}
+    assert rows[queued]["status"] == "cancelled"
+    assert (rows[running]["status"], rows[running]["cancel_requested"]) == ("running", True)
+    assert rows[done]["status"] == "succeeded" and rows[other]["status"] == "queued"
+    assert (last[queued]["event"], last[queued]["message"]) == ("cancelled", "project deleted")
+    assert last[running]["event"] == "cancel_requested"

@@ -7,10 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from cliply.app import install_hooks
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError
 from cliply.jobs import queue
-from cliply.jobs.registry import HANDLERS, JobContext, load_handlers
+from cliply.jobs.registry import HANDLERS, JobContext
 
 WORKER = "test-worker"
 
@@ -36,7 +37,7 @@ def _sink(job_id: uuid.UUID, fraction: float, message: str | None) -> bool:
 
 
 def run_jobs(kinds: list[str] | None = None, limit: int = 60) -> list[Ran]:
-    load_handlers()
+    install_hooks()
     ran: list[Ran] = []
     for _ in range(limit):
         with owner_session() as db:

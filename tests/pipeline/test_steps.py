@@ -42,7 +42,7 @@ def test_render_size_respects_plan_height() -> None:
 
 def test_options_defaults_and_plan_cap() -> None:
     basic = PLANS["basic"]
-    opts = clip_options({"top_k": 50, "min_s": 30}, basic)
+    opts = clip_options({"top_k": 50, "min_s": 30}, basic.clips_per_project)
     assert opts.top_k == basic.clips_per_project and opts.min_s == 30 and opts.max_s == 60
     assert clip_options({"max_s": 15}, None).min_s < 15
     with pytest.raises(ValidationError):

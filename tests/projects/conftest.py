@@ -15,7 +15,7 @@ __all__ = ["bad_inputs", "fast_render", "live", "talk_video"]
 @pytest.fixture
 def live(db_url: str) -> Iterator[str]:
     """The app under a real uvicorn on 127.0.0.1, so a client can drop its connection."""
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     server = uvicorn.Server(
         uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_config=None, lifespan="off")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cliply.pipeline.config import app_storage
+from cliply.storage import app_storage
 from tests.conftest import reset_caches
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from cliply.billing import gate
 from cliply.db.engine import owner_session
-from cliply.pipeline.config import app_storage
 from cliply.projects.models import Project
+from cliply.storage import app_storage
 from tests.conftest import reset_caches
 from tests.projects.helpers import owner_ws, upload
 

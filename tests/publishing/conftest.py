@@ -80,7 +80,7 @@ def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def api(fakes: Fakes) -> Iterator[TestClient]:
-    from cliply.api.app import create_app
+    from cliply.app import create_app
 
     with TestClient(create_app()) as client:
         yield client

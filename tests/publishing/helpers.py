@@ -19,13 +19,13 @@ from tests.fakes.tiktok import FakeTikTok
 from tests.fakes.youtube import FakeYouTube
 from tests.foundation.helpers import Account, make_workspace, signup_login
 
+from cliply.app import install_hooks
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError
 from cliply.jobs import queue
 from cliply.jobs.registry import (
     HANDLERS,
     JobContext,
-    load_handlers,
 )
 from cliply.platforms.registry import all_platforms
 
@@ -77,8 +77,8 @@ def add_clip(
 ) -> tuple[uuid.UUID, uuid.UUID]:
     """A project and a clip; with `video`, the clip's render is that file in storage."""
     from cliply.clips.models import Clip
-    from cliply.pipeline.config import app_storage
     from cliply.projects.models import Project
+    from cliply.storage import app_storage
     from cliply.storage.keys import render_key
 
     with owner_session() as db:
@@ -198,7 +198,7 @@ def run_due_jobs(kinds: list[str] | None = None, limit: int = 20) -> list[Ran]:
     A handler raising BaseException (SystemExit: a simulated crash) leaves its job running,
     like a dead worker; `reclaim_dead_jobs` puts it back.
     """
-    load_handlers()
+    install_hooks()
     ran: list[Ran] = []
     for _ in range(limit):
         with owner_session() as db:

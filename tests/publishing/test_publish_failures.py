@@ -24,7 +24,6 @@ from tests.publishing.helpers import (
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.jobs.queue import enqueue
-from cliply.jobs.registry import PUBLISH_YOUTUBE
 
 
 def _nothing_posted(world: World) -> None:
@@ -149,8 +148,8 @@ def test_account_of_another_workspace_cannot_be_used_by_a_job(world: World) -> N
     connect(world, "youtube")
     s = schedule(world, "youtube")
     with owner_session() as db:
-        enqueue(db, PUBLISH_YOUTUBE, {"schedule_id": str(uuid.uuid4())}, workspace_id=None)
-        enqueue(db, PUBLISH_YOUTUBE, {"schedule_id": "not-a-uuid"}, workspace_id=None)
+        enqueue(db, "PUBLISH_YOUTUBE", {"schedule_id": str(uuid.uuid4())}, workspace_id=None)
+        enqueue(db, "PUBLISH_YOUTUBE", {"schedule_id": "not-a-uuid"}, workspace_id=None)
     ran = run_due_jobs()
     assert sorted(r.status for r in ran) == ["failed", "succeeded"]
     assert schedule_row(s["id"]).status == "scheduled"

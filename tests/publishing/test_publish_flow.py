@@ -113,10 +113,9 @@ def test_scheduled_clip_is_published_once_on_each_platform(world: World) -> None
     assert run_due_jobs() == []
     from cliply.db.engine import owner_session
     from cliply.jobs.queue import enqueue
-    from cliply.jobs.registry import PUBLISH_TIKTOK
 
     with owner_session() as db:
-        enqueue(db, PUBLISH_TIKTOK, {"schedule_id": a["id"]}, workspace_id=world.workspace_id)
+        enqueue(db, "PUBLISH_TIKTOK", {"schedule_id": a["id"]}, workspace_id=world.workspace_id)
     assert [r.status for r in run_due_jobs()] == ["succeeded"]
     _one_post_each(world)
 

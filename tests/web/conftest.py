@@ -114,8 +114,45 @@ def _create_database(pg_server_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+@dataclass
+class PlatformFakes:
+    """Fake TikTok and Google/YouTube on loopback, which the Studio server is configured for."""
+
+    tiktok: Any
+    google: Any
+    env: dict[str, str]
+
+
 @pytest.fixture(scope="session")
-def studio_env(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def platform_fakes() -> Iterator[PlatformFakes]:
+    from tests.fakes.server import serve
+    from tests.fakes.tiktok import FakeTikTok
+    from tests.fakes.youtube import FakeYouTube
+
+    tiktok, google = FakeTikTok(), FakeYouTube()
+    with serve(tiktok.app) as tt, serve(google.app) as g:
+        env = {
+            "TIKTOK_CLIENT_KEY": tiktok.config.client_key,
+            "TIKTOK_CLIENT_SECRET": tiktok.config.client_secret,
+            "TIKTOK_AUTH_BASE": tt.base_url,
+            "TIKTOK_API_BASE": tt.base_url,
+            "GOOGLE_CLIENT_ID": google.config.client_id,
+            "GOOGLE_CLIENT_SECRET": google.config.client_secret,
+            "GOOGLE_AUTH_BASE": g.base_url,
+            "GOOGLE_TOKEN_BASE": g.base_url,
+            "YOUTUBE_API_BASE": g.base_url,
+            "YOUTUBE_UPLOAD_BASE": g.base_url,
+            "YOUTUBE_CHUNK_SIZE": str(256 * 1024),
+            "INTEGRATION_RETRY_BASE_S": "0.05",
+            "PUBLISH_POLL_INTERVAL_S": "0.2",
+        }
+        yield PlatformFakes(tiktok=tiktok, google=google, env=env)
+
+
+@pytest.fixture(scope="session")
+def studio_env(
+    pg_server_url: str, tmp_path_factory: pytest.TempPathFactory, platform_fakes: PlatformFakes
+) -> dict[str, str]:
     """Environment of the Studio server; tests may add to it before `studio` starts."""
     from cliply.db.migrate import upgrade
 
@@ -138,6 +175,7 @@ def studio_env(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "LOG_JSON": "true",
         "LOG_LEVEL": "INFO",
         "WEB_UPLOAD_CHUNK_BYTES": str(64 * 1024),
+        **platform_fakes.env,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +17,11 @@ from cliply.platforms import registry
 
 router = APIRouter(tags=["accounts"])
 
+PlatformName = Annotated[
+    str,
+    Path(max_length=40, description=f"One of: {', '.join(registry.PLATFORMS)}."),
+]
+
 
 @router.post(
     "/accounts/{platform}/connect",
@@ -25,7 +30,7 @@ router = APIRouter(tags=["accounts"])
     "user to authorize_url",
 )
 def connect(
-    platform: str, tenant: HeaderTenant, db: DB, body: ConnectIn | None = None
+    platform: PlatformName, tenant: HeaderTenant, db: DB, body: ConnectIn | None = None
 ) -> ConnectOut:
     tenant.require("accounts.manage")
     started = oauth.start_connect(
@@ -45,7 +50,7 @@ def connect(
     summary="OAuth redirect target (no bearer: the signed state identifies the workspace)",
 )
 async def callback(
-    platform: str,
+    platform: PlatformName,
     code: Annotated[str | None, Query(max_length=2000)] = None,
     state: Annotated[str | None, Query(max_length=4000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Strict
 
 
 class ConnectIn(Strict):
@@ -36,6 +36,7 @@ class AccountOut(BaseModel):
     status: str
     status_reason: str | None
     access_expires_at: datetime | None
+    refresh_expires_at: datetime | None = None
     info: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -46,3 +47,53 @@ class AccountOut(BaseModel):
         if isinstance(value, str):
             return [s for s in value.split(",") if s]
         return value
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def health(self) -> AccountHealth:
+        return account_health(self.status, self.status_reason, self.refresh_expires_at)
+
+
+# An access token expires every few hours and is refreshed on its own; what needs the user is
+# a refresh grant running out (TikTok: a year; then only reconnecting helps).
+EXPIRING_SOON = timedelta(days=7)
+
+
+class AccountHealth(BaseModel):
+    state: Literal["ok", "expiring", "needs_reconnect", "disconnected"]
+    message: str
+    reconnect: bool = Field(description="The user should connect the account again.")
+    expires_at: datetime | None = Field(
+        None, description="When the grant runs out and posting stops without a reconnect."
+    )
+
+
+def account_health(
+    status: str, reason: str | None, refresh_expires_at: datetime | None
+) -> AccountHealth:
+    if status == "disconnected":
+        return AccountHealth(
+            state="disconnected",
+            message=reason or "Disconnected. Connect it again to publish.",
+            reconnect=True,
+        )
+    if status == "needs_reconnect":
+        return AccountHealth(
+            state="needs_reconnect",
+            message=f"Reconnect needed: {reason}" if reason else "Reconnect needed.",
+            reconnect=True,
+        )
+    now = datetime.now(UTC)
+    if refresh_expires_at is not None and refresh_expires_at <= now + EXPIRING_SOON:
+        return AccountHealth(
+            state="expiring",
+            message="Access runs out soon; reconnect to keep posting.",
+            reconnect=True,
+            expires_at=refresh_expires_at,
+        )
+    return AccountHealth(
+        state="ok",
+        message="Connected. Tokens are refreshed automatically.",
+        reconnect=False,
+        expires_at=refresh_expires_at,
+    )

@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from cliply.api.problems import outage
 from cliply.api.ratelimit import enforce as enforce_rate_limit
 from cliply.auth import service as auth_service
 from cliply.auth.permissions import has_permission
@@ -34,9 +35,14 @@ bearer = HTTPBearer(auto_error=False, description="JWT access token or personal 
 def get_db() -> Iterator[Session]:
     with get_sessionmaker()() as session, session.begin():
         yield session
+    outage.up()  # committed: the database is back if it was down
 
 
-DB = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction ends (commit, or rollback on an error) once the route has
+# returned and its response is built, but BEFORE that response is sent. A 2xx therefore means
+# committed, and a commit that fails is answered as an error (FastAPI's default scope would
+# commit after the response had gone out).
+DB = Annotated[Session, Depends(get_db, scope="function")]
 
 
 # The identity dependencies are async so that the context they bind (user_id, workspace_id)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import structlog
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlalchemy import text
 
@@ -56,7 +57,11 @@ def readyz() -> dict[str, str] | Response:
     return {"status": "ready", "database": "ok", "disk": note}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 def metrics() -> Response:
     try:
         _disk()

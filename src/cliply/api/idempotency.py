@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cliply.api.problems import MEDIA_TYPE
+from cliply.api.problems import DB_RETRY_AFTER_S, MEDIA_TYPE, database_unreachable, outage
 from cliply.auth import security
 from cliply.config import get_settings
 from cliply.db.engine import get_engine
@@ -101,7 +101,27 @@ class IdempotencyMiddleware:
         req_hash = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
         ws_scope = _scope_of(scope, headers)
 
-        owned = await asyncio.to_thread(_claim, principal, ws_scope, key, scope["path"], req_hash)
+        try:
+            owned = await asyncio.to_thread(
+                _claim, principal, ws_scope, key, scope["path"], req_hash
+            )
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            outage.down(exc)
+            await _send_json(
+                send,
+                503,
+                _problem(
+                    503,
+                    "database-unavailable",
+                    "Service unavailable",
+                    "The database is not reachable right now; retry shortly.",
+                ),
+                [(b"retry-after", str(DB_RETRY_AFTER_S).encode())],
+                media_type=MEDIA_TYPE,
+            )
+            return
         if not owned:
             await self._replay(send, principal, ws_scope, key, req_hash)
             return
@@ -124,7 +144,13 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, _receive, _send)
         finally:
-            await asyncio.to_thread(_complete, principal, ws_scope, key, captured)
+            try:
+                await asyncio.to_thread(_complete, principal, ws_scope, key, captured)
+            except Exception as exc:
+                # The answer is out already; the key expires with its TTL.
+                if not database_unreachable(exc):
+                    raise
+                outage.down(exc)
 
     async def _replay(
         self, send: Send, principal: str, ws_scope: str, key: str, req_hash: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cliply.api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 from cliply.api.problems import MEDIA_TYPE
 from cliply.errors import PROBLEM_BASE
+from cliply.schemas import has_bad_text
 
 log = structlog.get_logger()
 
@@ -78,8 +80,11 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuses request bodies over the limit with 413.
+    """Refuses request bodies over the limit with 413, whether sized or chunked.
 
+    The body is read (up to the limit) before the app runs, so a chunked body without
+    Content-Length is refused the same way as one that declares its size: the route's body
+    parser never sees a partial body (FastAPI would answer 400 "error parsing the body").
     Upload paths are exempt for non-JSON bodies only (multipart / raw chunks are streamed to
     storage under their own limit); JSON sent there is capped like everywhere else.
     """
@@ -102,46 +107,104 @@ class BodySizeLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(send)
             return
+        chunks: list[bytes] = []
         received = 0
-        too_large = False
+        first: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client left: let the app see it
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
+                await self._reject(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        if first is None:
+            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        pending: Message | None = first
 
         async def _receive() -> Message:
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
-                    raise _TooLarge()
-            return message
+            nonlocal pending
+            if pending is not None:
+                message, pending = pending, None
+                return message
+            return await receive()  # after the body: only http.disconnect comes
 
-        try:
-            await self.app(scope, _receive, send)
-        except _TooLarge:
-            await self._reject(send)
+        await self.app(scope, _receive, send)
 
     async def _reject(self, send: Send) -> None:
-        import json
-
-        body: dict[str, Any] = {
-            "type": PROBLEM_BASE + "payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"Request bodies are limited to {self.max_bytes} bytes.",
-        }
-        raw = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(raw)).encode()),
-                ],
-            }
+        await _send_problem(
+            send,
+            413,
+            "payload-too-large",
+            "Payload too large",
+            f"Request bodies are limited to {self.max_bytes} bytes.",
         )
-        await send({"type": "http.response.body", "body": raw})
 
 
-class _TooLarge(Exception):
-    pass
+class InputTextMiddleware:
+    """Refuses text PostgreSQL cannot store (NUL) in the path, query string and headers: 422.
+
+    Bodies are checked by their schemas (`cliply.schemas.Strict`); this covers every query
+    parameter, path parameter and header value of every route in one place, with the same rule.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        where = _bad_text_in(scope)
+        if where is not None:
+            await _send_problem(
+                send,
+                422,
+                "validation-error",
+                "Request validation failed",
+                f"The {where} must not contain the NUL character.",
+                errors=[{"loc": [where], "msg": "NUL character", "type": "value_error"}],
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+def _bad_text_in(scope: Scope) -> str | None:
+    if has_bad_text(scope["path"]):
+        return "path"
+    query = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        return "query"
+    for _name, value in scope["headers"]:
+        if b"\x00" in value:
+            return "header"
+    return None
+
+
+async def _send_problem(
+    send: Send, status: int, code: str, title: str, detail: str, **extra: Any
+) -> None:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", MEDIA_TYPE.encode()),
+                (b"content-length", str(len(raw)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})

@@ -16,6 +16,7 @@ The billing period for metered usage is the calendar month in UTC.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from cliply.billing.models import UsageEvent, WorkspaceUsage
 from cliply.billing.plans import FEATURES, LIMITS, METERED, PLANS, Plan, lifting_plan
 from cliply.billing.service import resolve_workspace_plan
 from cliply.errors import PlanLimitExceeded
+from cliply.jobs import service as jobs_service
 
 __all__ = [
     "FEATURES",
@@ -238,26 +240,30 @@ def release(db: Session, workspace_id: uuid.UUID, metric: str, *, event_key: str
     return True
 
 
-def _count_running_jobs(db: Session, workspace_id: uuid.UUID) -> int:
-    from cliply.jobs.models import Job
+# Counters of things other domains own that a plan limits "right now" (not per period).
+# The gate sits below those domains (they check their limits here), so each counter is handed
+# in by the assembly (`cliply.app.install_hooks`), never imported from above.
+CurrentCounter = Callable[[Session, uuid.UUID], int]
+_current_counters: dict[str, CurrentCounter] = {}
 
-    return int(
-        db.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(Job.workspace_id == workspace_id, Job.status == "running")
-        )
-        or 0
-    )
+
+def set_current_counter(limit: str, counter: CurrentCounter) -> None:
+    if limit not in LIMITS:
+        raise ValueError(f"unknown plan limit {limit!r}")
+    _current_counters[limit] = counter
+
+
+def _current(db: Session, workspace_id: uuid.UUID, limit: str) -> int:
+    counter = _current_counters.get(limit)
+    if counter is None:
+        raise RuntimeError(f"no counter for {limit!r} (call cliply.app.install_hooks())")
+    return counter(db, workspace_id)
 
 
 def usage_summary(
     db: Session, workspace_id: uuid.UUID, *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The plan, the period, and usage against each limit, for GET /billing/usage."""
-    # Imported here: accounts.oauth imports this gate. Disconnected accounts free their slot.
-    from cliply.accounts.service import counted_accounts
-
     plan = resolve_workspace_plan(db, workspace_id, now=now)
     start, end = period_bounds(now)
     lines: list[dict[str, Any]] = []
@@ -275,8 +281,8 @@ def usage_summary(
             }
         )
     for field, used_now in (
-        ("connected_accounts", counted_accounts(db, workspace_id)),
-        ("concurrent_jobs", _count_running_jobs(db, workspace_id)),
+        ("connected_accounts", _current(db, workspace_id, "connected_accounts")),
+        ("concurrent_jobs", jobs_service.count_running(db, workspace_id)),
     ):
         limit_value = getattr(plan, field)
         lines.append(

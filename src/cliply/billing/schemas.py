@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Strict
 
 
 class PlanOut(BaseModel):

@@ -25,6 +25,7 @@ from cliply.billing.plans import ORDER, Plan, get_plan, rank
 from cliply.config import Settings, get_settings
 from cliply.errors import BadRequest, Conflict, NotFound
 from cliply.integrations.stripe_client import BillingNotConfigured, StripeBilling, idempotency_key
+from cliply.workspaces import service as workspaces
 from cliply.workspaces.models import Workspace
 
 GRANTING = frozenset({"active", "trialing"})
@@ -75,6 +76,11 @@ def resolve_workspace_plans(
     return out
 
 
+def workspace_job_caps(db: Session, workspace_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many jobs each workspace may run at once (the job queue's cap resolver)."""
+    return {ws: p.concurrent_jobs for ws, p in resolve_workspace_plans(db, workspace_ids).items()}
+
+
 def resolve_workspace_plan(
     db: Session, workspace_id: uuid.UUID, *, now: datetime | None = None
 ) -> Plan:
@@ -120,11 +126,8 @@ def sync_workspace_plans(db: Session, *, now: datetime | None = None) -> int:
     ids = list(db.scalars(select(Subscription.workspace_id).distinct()))
     changed = 0
     for ws_id, plan in resolve_workspace_plans(db, ids, now=now).items():
-        ws = db.get(Workspace, ws_id)
-        if ws is not None and ws.plan != plan.name:
-            ws.plan = plan.name
+        if workspaces.set_plan(db, ws_id, plan.name) is not None:
             changed += 1
-    db.flush()
     return changed
 
 

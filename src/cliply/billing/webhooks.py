@@ -31,6 +31,7 @@ from cliply.billing.plans import PLANS
 from cliply.billing.service import resolve_workspace_plan
 from cliply.config import get_settings
 from cliply.integrations.stripe_client import StripeBilling, StripeRequestFailed
+from cliply.workspaces import service as workspaces
 from cliply.workspaces.models import Workspace
 
 log = structlog.get_logger(__name__)
@@ -126,11 +127,7 @@ def find_workspace(
 
 
 def _link_customer(db: Session, ws: Workspace, customer: str | None) -> None:
-    if not customer or ws.stripe_customer_id:
-        return
-    taken = db.scalar(select(Workspace.id).where(Workspace.stripe_customer_id == customer))
-    if taken is None:
-        ws.stripe_customer_id = customer
+    workspaces.link_stripe_customer(db, ws.id, customer)
 
 
 def _plan_for(sub: Mapping[str, Any], price_id: str | None, price_plans: Mapping[str, str]) -> str:
@@ -243,23 +240,21 @@ def apply_subscription(
     row.stripe_state_at = max(row.stripe_state_at, state_at)
     db.flush()
 
-    owner = db.get(Workspace, row.workspace_id)
-    assert owner is not None
-    _link_customer(db, owner, customer)
-    before = owner.plan
-    owner.plan = resolve_workspace_plan(db, owner.id).name
-    db.flush()
-    if owner.plan != before:
+    owner = row.workspace_id
+    workspaces.link_stripe_customer(db, owner, customer)
+    plan = resolve_workspace_plan(db, owner).name
+    before = workspaces.set_plan(db, owner, plan)
+    if before is not None:
         record(
             db,
             "billing.plan_changed",
-            workspace_id=owner.id,
+            workspace_id=owner,
             user_id=None,
             target_type="subscription",
             target_id=sub_id,
-            data={"from": before, "to": owner.plan, "status": status},
+            data={"from": before, "to": plan, "status": status},
         )
-    return Outcome(f"applied:{status}", owner.id)
+    return Outcome(f"applied:{status}", owner)
 
 
 def _retrieve(ctx: WebhookContext, sub_id: str) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +35,10 @@ class Clip(Base):
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     caption_style: Mapped[str] = mapped_column(String(30), server_default="bold")
     aspect: Mapped[str] = mapped_column(String(10), server_default="9:16")
+    # Caption fixes: {"<index in the transcript's word list>": "corrected text"}.
+    caption_edits: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
+    # Draw the title over the first seconds (the hook).
+    title_overlay: Mapped[bool] = mapped_column(Boolean, server_default="false")
     status: Mapped[str] = mapped_column(String(20), server_default="suggested", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     render_version: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from cliply.auth.schemas import Strict
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
+from cliply.schemas import Int32, Omittable, Strict
 
 
 def _check_choices(aspect: str | None, caption_style: str | None) -> None:
@@ -37,21 +37,103 @@ class ClipIn(Strict):
         return self
 
 
-class ClipPatch(Strict):
-    start: float | None = Field(None, ge=0)
-    end: float | None = Field(None, gt=0)
-    title: str | None = Field(None, max_length=300)
-    description: str | None = Field(None, max_length=5000)
-    hashtags: list[str] | None = Field(None, max_length=30)
-    caption_style: str | None = None
-    aspect: str | None = None
+CaptionEdits = dict[int, Annotated[str, Field(max_length=100)] | None]
+
+
+class ClipLookIn(Strict):
+    """How the clip should look: what the editor previews and, once saved, what renders.
+
+    Every field left out keeps the clip's current value. Trim by seconds (`start`/`end`,
+    snapped to words) or by words (`start_word`/`end_word`, indices in the transcript's word
+    list, both included); either may reach past the original cut, anywhere in the source.
+    """
+
+    start: Omittable[float] = Field(None, ge=0, description="Start in source seconds.")
+    end: Omittable[float] = Field(None, gt=0, description="End in source seconds.")
+    start_word: Int32 | None = Field(None, ge=0, description="First word (transcript index).")
+    end_word: Int32 | None = Field(None, ge=0, description="Last word (transcript index).")
+    title: Omittable[str] = Field(None, max_length=300)
+    caption_style: Omittable[str] = None
+    aspect: Omittable[str] = None
+    title_overlay: Omittable[bool] = Field(
+        None, description="Show the title over the first seconds (the hook)."
+    )
+    caption_edits: CaptionEdits | None = Field(
+        None,
+        max_length=2000,
+        description='Caption fixes by word index: {"42": "Kubernetes"}; "" hides the word, '
+        "null drops the fix. Merged into the clip's fixes.",
+    )
 
     @model_validator(mode="after")
-    def _valid(self) -> ClipPatch:
+    def _valid_look(self) -> ClipLookIn:
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise ValueError("end must be after start")
+        if (self.start_word is None) != (self.end_word is None):
+            raise ValueError("give both start_word and end_word")
+        if self.start_word is not None and (self.start is not None or self.end is not None):
+            raise ValueError("trim by seconds or by words, not both")
+        if (
+            self.start_word is not None
+            and self.end_word is not None
+            and self.end_word < self.start_word
+        ):
+            raise ValueError("end_word must not be before start_word")
         _check_choices(self.aspect, self.caption_style)
         return self
+
+
+class ClipPatch(ClipLookIn):
+    description: Omittable[str] = Field(None, max_length=5000)
+    hashtags: Omittable[list[str]] = Field(None, max_length=30)
+
+
+class PreviewIn(ClipLookIn):
+    styles: list[str] | None = Field(
+        None, max_length=len(CAPTION_STYLES), description="Caption styles to draw (default all)."
+    )
+
+    @model_validator(mode="after")
+    def _valid_styles(self) -> PreviewIn:
+        for name in self.styles or []:
+            _check_choices(None, name)
+        return self
+
+
+class PreviewItem(BaseModel):
+    caption_style: str
+    url: str
+    look: str = Field(description="Digest of the look drawn; a render of this look matches.")
+
+
+class PreviewOut(BaseModel):
+    start: float
+    end: float
+    frame_at: float = Field(description="Clip time of the frame shown.")
+    look: str = Field(description="Digest of the look with the clip's caption style.")
+    items: list[PreviewItem]
+
+
+class RenderJobOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    progress: float
+    message: str | None
+    error: str | None
+
+
+class WordOut(BaseModel):
+    index: int
+    text: str
+    original: str
+    start: float
+    end: float
+    in_clip: bool
+
+
+class ClipWordsOut(BaseModel):
+    duration: float | None = Field(description="Source duration (s): how far a trim may reach.")
+    words: list[WordOut]
 
 
 class ClipOut(BaseModel):
@@ -70,9 +152,14 @@ class ClipOut(BaseModel):
     reasons: list[dict[str, Any]]
     caption_style: str
     aspect: str
+    title_overlay: bool
+    caption_edits: dict[str, str]
     status: str
     error: str | None
     render_version: int
+    render_job: RenderJobOut | None = Field(
+        None, description="The latest render of this version: state and progress."
+    )
     width: int | None
     height: int | None
     layout: str | None
@@ -85,3 +172,10 @@ class ClipOut(BaseModel):
 class MediaLink(BaseModel):
     url: str
     expires_in: int
+
+
+class WaveformOut(BaseModel):
+    start: float
+    end: float
+    per_second: int
+    peaks: list[float] = Field(description="Peak level 0..1 of each 1/per_second s.")

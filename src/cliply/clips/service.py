@@ -1,34 +1,59 @@
 """Clips: listing, manual clips and edits (trims snapped to words), renders and their links.
 
-Every change that shows in the video (times, caption style, aspect) bumps `render_version`
-and queues a CLIP_RENDER for that version; an older render still running finds itself stale.
+Every change that shows in the video (times, caption style, aspect, caption fixes, the title
+overlay) bumps `render_version` and queues a CLIP_RENDER for that version; an older render
+still running finds itself stale.
+
+How a clip looks is one value, `Look`, resolved from the clip plus an editor draft by
+`resolve_look`. The editor's previews draw a draft's Look, a save stores it, and the render
+draws the stored one through the same `render_spec_for`: a previewed look renders the same
+(both report its `digest`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import tempfile
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from cliply.billing.plans import Plan
 from cliply.clips.models import Clip
-from cliply.clips.schemas import ClipIn, ClipPatch
+from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
 from cliply.config import get_settings
 from cliply.errors import Conflict, NotFound, ValidationFailed
+from cliply.highlights.models import Highlight
 from cliply.jobs import registry
 from cliply.jobs.models import Job
 from cliply.jobs.queue import enqueue
+from cliply.jobs.service import latest_by_dedupe_keys
+from cliply.media import probe
+from cliply.media.audio import waveform_peaks
+from cliply.media.captions import CAPTION_STYLES
+from cliply.pipeline.config import render_spec, work_root
 from cliply.pipeline.options import MAX_CLIP_S
-from cliply.pipeline.steps import snap_to_words
+from cliply.pipeline.sources import local_source
+from cliply.pipeline.steps import RenderSpec, preview_frames, preview_time, snap_to_words
 from cliply.projects import service as projects
 from cliply.projects.models import Project
 from cliply.storage import ObjectNotFound, Storage
-from cliply.storage.keys import transcript_key
+from cliply.storage.keys import captions_key, preview_key, transcript_key
 from cliply.transcribe.formats import from_json
 from cliply.transcribe.models import Word
 
 MIN_CLIP_S = 1.0
 ACTIVE = ("queued", "rendering")
+
+
+def render_dedupe_key(clip: Clip) -> str:
+    return f"clip_render:{clip.id}:{clip.render_version}"
 
 
 def queue_render(db: Session, clip: Clip) -> Job:
@@ -43,7 +68,151 @@ def queue_render(db: Session, clip: Clip) -> Job:
         },
         workspace_id=clip.workspace_id,
         project_id=clip.project_id,
-        dedupe_key=f"clip_render:{clip.id}:{clip.render_version}",
+        dedupe_key=render_dedupe_key(clip),
+    )
+
+
+def render_jobs(db: Session, workspace_id: uuid.UUID, clips: list[Clip]) -> dict[uuid.UUID, Job]:
+    """The newest render job of each clip's current version (its live status and progress)."""
+    by_key = latest_by_dedupe_keys(db, workspace_id, [render_dedupe_key(c) for c in clips])
+    return {c.id: by_key[k] for c in clips if (k := render_dedupe_key(c)) in by_key}
+
+
+# --- the look: one value for preview and render ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Look:
+    start: float
+    end: float
+    aspect: str
+    caption_style: str
+    title: str
+    title_overlay: bool
+    caption_edits: dict[str, str] = field(default_factory=dict)
+
+    def word_edits(self) -> tuple[tuple[int, str], ...]:
+        return tuple(sorted((int(k), v) for k, v in self.caption_edits.items()))
+
+    def visible(self) -> tuple[object, ...]:
+        """What shows in the video (a change here means a re-render)."""
+        return (
+            self.start,
+            self.end,
+            self.aspect,
+            self.caption_style,
+            self.title if self.title_overlay else None,
+            self.word_edits(),
+        )
+
+
+def look_of(clip: Clip) -> Look:
+    return Look(
+        start=clip.start_s,
+        end=clip.end_s,
+        aspect=clip.aspect,
+        caption_style=clip.caption_style,
+        title=clip.title,
+        title_overlay=clip.title_overlay,
+        caption_edits=dict(clip.caption_edits or {}),
+    )
+
+
+def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
+    """The render parameters of a look under a plan (the preview and the render use this)."""
+    return render_spec(
+        look.aspect,
+        look.caption_style,
+        max_short_side=plan.max_render_height if plan is not None else None,
+        watermark=plan.watermark if plan is not None else False,
+        overlay_title=(look.title.strip() or None) if look.title_overlay else None,
+        word_edits=look.word_edits(),
+    )
+
+
+def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> str:
+    """Identifies the pictures a look produces: source, range and every drawing parameter
+    (not the encoder settings)."""
+    data = {
+        "v": 1,
+        "source": source_key,
+        "start": round(start, 3),
+        "end": round(end, 3),
+        "aspect": spec.aspect,
+        "style": spec.caption_style,
+        "size": spec.max_short_side,
+        "watermark": spec.watermark,
+        "title": spec.overlay_title,
+        "words": [list(e) for e in spec.word_edits],
+    }
+    raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def _check_edits(words: list[Word], edits: dict[str, str]) -> None:
+    for key in edits:
+        if not 0 <= int(key) < len(words):
+            raise ValidationFailed(
+                f"Word {key} is not in the transcript (it has {len(words)} words).",
+                code="caption-word-not-found",
+            )
+
+
+def resolve_look(
+    db: Session, clip: Clip, draft: ClipLookIn, storage: Storage
+) -> tuple[Look, list[Word] | None]:
+    """The clip's look with the draft applied: trims placed (snapped to words, checked against
+    the source), caption fixes merged. Returns the transcript's words when it was read."""
+    look = look_of(clip)
+    words: list[Word] | None = None
+    trimming = draft.start is not None or draft.end is not None or draft.start_word is not None
+    if trimming or draft.caption_edits:
+        words = _words(storage, clip.workspace_id, clip.project_id)
+    if trimming:
+        assert words is not None
+        if draft.start_word is not None and draft.end_word is not None:
+            if draft.end_word >= len(words):
+                raise ValidationFailed(
+                    f"The transcript has {len(words)} words; end_word is past its end.",
+                    code="clip-out-of-range",
+                )
+            start, end = words[draft.start_word].start, words[draft.end_word].end
+        else:
+            start = draft.start if draft.start is not None else clip.start_s
+            end = draft.end if draft.end is not None else clip.end_s
+        if end <= start:
+            raise ValidationFailed("end must be after start.", code="clip-invalid-range")
+        project = projects.get_project(db, clip.workspace_id, clip.project_id)
+        start, end = _place(words, project, start, end)
+        look = replace(look, start=start, end=end)
+    if draft.caption_edits:
+        assert words is not None
+        edits = dict(look.caption_edits)
+        for index, text in draft.caption_edits.items():
+            key = str(index)
+            if text is None or (0 <= index < len(words) and text == words[index].text.strip()):
+                edits.pop(key, None)  # null, or back to what was said: no fix
+            else:
+                edits[key] = text
+        _check_edits(words, edits)
+        look = replace(look, caption_edits=edits)
+    for name in ("aspect", "caption_style", "title", "title_overlay"):
+        value = getattr(draft, name)
+        if value is not None:
+            look = replace(look, **{name: value})
+    return look, words
+
+
+def clip_text(words: list[Word], look: Look) -> str:
+    """The clip's spoken text with its caption fixes (hidden words left out)."""
+    fixed = look.word_edits()
+    edited = dict(fixed)
+    return " ".join(
+        t
+        for i, w in enumerate(words)
+        if w.start >= look.start - 1e-3
+        and w.end <= look.end + 1e-3
+        and (t := edited.get(i, w.text).strip())
     )
 
 
@@ -56,6 +225,29 @@ def list_clips(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> l
             .order_by(Clip.rank.asc().nulls_last(), Clip.score.desc().nulls_last(), Clip.start_s)
         )
     )
+
+
+def recent_clips(
+    db: Session, workspace_id: uuid.UUID, statuses: tuple[str, ...], limit: int = 100
+) -> list[Clip]:
+    """The workspace's newest clips in these states (the schedule form's picker)."""
+    return list(
+        db.scalars(
+            select(Clip)
+            .where(Clip.workspace_id == workspace_id, Clip.status.in_(statuses))
+            .order_by(Clip.created_at.desc(), Clip.id)
+            .limit(limit)
+        )
+    )
+
+
+def titles(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Clip.id, Clip.title).where(Clip.workspace_id == workspace_id, Clip.id.in_(ids))
+    ).tuples()
+    return {i: t for i, t in rows}
 
 
 def get_clip(
@@ -138,34 +330,140 @@ def update_clip(
     db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, patch: ClipPatch, storage: Storage
 ) -> Clip:
     clip = get_clip(db, workspace_id, clip_id, lock=True)
-    rerender = False
-    if patch.start is not None or patch.end is not None:
-        project = projects.get_project(db, workspace_id, clip.project_id)
-        words = _words(storage, workspace_id, clip.project_id)
-        start = patch.start if patch.start is not None else clip.start_s
-        end = patch.end if patch.end is not None else clip.end_s
-        if end <= start:
-            raise ValidationFailed("end must be after start.", code="clip-invalid-range")
-        start, end = _place(words, project, start, end)
-        if (start, end) != (clip.start_s, clip.end_s):
-            clip.start_s, clip.end_s, clip.text = start, end, _text(words, start, end)
-            rerender = True
-    for name in ("caption_style", "aspect"):
-        value = getattr(patch, name)
-        if value is not None and value != getattr(clip, name):
-            setattr(clip, name, value)
-            rerender = True
-    if patch.title is not None:
-        clip.title = patch.title
+    before = look_of(clip)
+    look, words = resolve_look(db, clip, patch, storage)
+    clip.start_s, clip.end_s = look.start, look.end
+    clip.aspect, clip.caption_style = look.aspect, look.caption_style
+    clip.title, clip.title_overlay = look.title, look.title_overlay
+    clip.caption_edits = dict(look.caption_edits)
+    if words is not None and (
+        (look.start, look.end) != (before.start, before.end)
+        or look.caption_edits != before.caption_edits
+    ):
+        clip.text = clip_text(words, look)
     if patch.description is not None:
         clip.description = patch.description
     if patch.hashtags is not None:
         clip.hashtags = [t if t.startswith("#") else f"#{t}" for t in patch.hashtags]
-    if rerender:
+    if look.visible() != before.visible():
         clip.render_version += 1
         queue_render(db, clip)
     db.flush()
     return clip
+
+
+@dataclass(frozen=True)
+class PreviewStill:
+    caption_style: str
+    key: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    look: Look
+    frame_at: float
+    digest: str
+    stills: list[PreviewStill]
+
+
+def preview(
+    db: Session,
+    workspace_id: uuid.UUID,
+    clip_id: uuid.UUID,
+    draft: PreviewIn,
+    storage: Storage,
+    plan: Plan | None,
+) -> Preview:
+    """Stills of the draft look, one per caption style, on one real frame of the clip, drawn
+    by the render's own filtergraph. Cached in storage by digest: only new looks are drawn."""
+    clip = get_clip(db, workspace_id, clip_id)
+    look, words = resolve_look(db, clip, draft, storage)
+    if words is None:
+        words = _words(storage, workspace_id, clip.project_id)
+    project = projects.get_project(db, workspace_id, clip.project_id)
+    if project.source_key is None:
+        raise Conflict("The project has no source video.", code="source-missing")
+    source_key = project.source_key
+    styles = draft.styles or [look.caption_style] + [
+        s for s in CAPTION_STYLES if s != look.caption_style
+    ]
+    specs = [render_spec_for(replace(look, caption_style=s), plan) for s in styles]
+    stills = [
+        PreviewStill(s, preview_key(workspace_id, clip.project_id, clip.id, d), d)
+        for s, spec in zip(styles, specs, strict=True)
+        for d in [look_digest(source_key, look.start, look.end, spec)]
+    ]
+    missing = [
+        (st, spec) for st, spec in zip(stills, specs, strict=True) if not storage.exists(st.key)
+    ]
+    if missing:
+        path = local_source(storage, source_key, work_root())
+        with tempfile.TemporaryDirectory(prefix="cliply-preview-", dir=work_root()) as tmp:
+            drawn = preview_frames(
+                path,
+                probe(path),
+                words,
+                start=look.start,
+                end=look.end,
+                specs=[spec for _, spec in missing],
+                out_dir=Path(tmp),
+            )
+            for (st, _), jpg in zip(missing, drawn, strict=True):
+                storage.put_file(st.key, jpg, content_type="image/jpeg")
+    own = render_spec_for(look, plan)
+    return Preview(
+        look=look,
+        frame_at=preview_time(words, look.start, look.end),
+        digest=look_digest(source_key, look.start, look.end, own),
+        stills=stills,
+    )
+
+
+def words_of(
+    db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, storage: Storage
+) -> tuple[list[Word], Clip, float | None]:
+    """The transcript's words (indices are what trims and caption fixes refer to), the clip,
+    and the source's duration."""
+    clip = get_clip(db, workspace_id, clip_id)
+    project = projects.get_project(db, workspace_id, clip.project_id)
+    return _words(storage, workspace_id, clip.project_id), clip, project.duration_s
+
+
+WAVEFORM_MAX_S = 20 * 60.0
+
+
+def waveform(
+    db: Session,
+    workspace_id: uuid.UUID,
+    clip_id: uuid.UUID,
+    storage: Storage,
+    start: float,
+    end: float,
+) -> tuple[float, float, list[float]]:
+    """Peaks of the source's audio in [start, end) (clamped to the source), for the editor's
+    timeline, which may reach past the clip."""
+    clip = get_clip(db, workspace_id, clip_id)
+    project = projects.get_project(db, workspace_id, clip.project_id)
+    if project.source_key is None:
+        raise Conflict("The project has no source video.", code="source-missing")
+    duration = project.duration_s or end
+    start, end = max(0.0, start), min(end, duration)
+    if end <= start or end - start > WAVEFORM_MAX_S:
+        raise ValidationFailed(
+            f"Ask for 0 to {WAVEFORM_MAX_S / 60:g} minutes inside the video.",
+            code="waveform-range",
+        )
+    path = local_source(storage, project.source_key, work_root())
+    return start, end, waveform_peaks(path, start=start, end=end)
+
+
+def source_key(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> str:
+    clip = get_clip(db, workspace_id, clip_id)
+    project = projects.get_project(db, workspace_id, clip.project_id)
+    if project.source_key is None:
+        raise Conflict("The project has no source video.", code="source-missing")
+    return project.source_key
 
 
 def delete_clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, storage: Storage) -> None:
@@ -187,12 +485,84 @@ def media_key(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, what: st
     return key
 
 
-def settle_project(db: Session, project_id: uuid.UUID) -> None:
-    """After a render ended: the project's progress follows its clips; with none left to
-    render, a project in `rendering` becomes ready."""
-    project = db.scalar(select(Project).where(Project.id == project_id).with_for_update())
-    if project is None or project.status != "rendering":
-        return
+def replace_auto_clips(
+    db: Session,
+    workspace_id: uuid.UUID,
+    project_id: uuid.UUID,
+    highlights: Sequence[Highlight],
+    *,
+    caption_style: str,
+    aspect: str,
+) -> tuple[list[Clip], list[str]]:
+    """The project's auto clips become `highlights` (ranked in order; manual clips stay), one
+    CLIP_RENDER queued per clip. Returns the new clips and the storage keys of the old ones'
+    renders, to delete once the transaction committed."""
+    old = list(
+        db.scalars(
+            select(Clip).where(
+                Clip.project_id == project_id,
+                Clip.workspace_id == workspace_id,
+                Clip.origin == "auto",
+            )
+        )
+    )
+    stale = [k for c in old for k in (c.render_key, c.thumb_key) if k]
+    db.execute(
+        delete(Clip).where(
+            Clip.project_id == project_id,
+            Clip.workspace_id == workspace_id,
+            Clip.origin == "auto",
+        )
+    )
+    clips = [
+        Clip(
+            workspace_id=workspace_id,
+            project_id=project_id,
+            origin="auto",
+            rank=i + 1,
+            start_s=h.start,
+            end_s=h.end,
+            title=h.title[:300],
+            description=h.description or "",
+            hashtags=h.hashtags,
+            text=h.text,
+            score=h.score,
+            reasons=[r.model_dump() for r in h.reasons],
+            caption_style=caption_style,
+            aspect=aspect,
+            status="queued",
+            render_version=1,
+        )
+        for i, h in enumerate(highlights)
+    ]
+    db.add_all(clips)
+    db.flush()
+    for clip in clips:
+        queue_render(db, clip)
+    db.flush()
+    return clips, stale
+
+
+def captions_text(
+    db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, storage: Storage
+) -> str:
+    """The ASS subtitles the clip's current render burned in."""
+    clip = get_clip(db, workspace_id, clip_id)
+    if clip.render_key is None:
+        raise Conflict(
+            "The clip has not been rendered yet.", code="clip-not-rendered", clip_status=clip.status
+        )
+    try:
+        raw = storage.read_bytes(captions_key(workspace_id, clip.project_id, clip.id))
+    except ObjectNotFound:
+        raise NotFound(
+            "This render kept no subtitle file (render it again).", code="captions-not-found"
+        ) from None
+    return raw.decode("utf-8-sig")
+
+
+def render_counts(db: Session, project_id: uuid.UUID) -> tuple[int, int]:
+    """(clips of the project, those still queued or rendering)."""
     counts = dict(
         db.execute(
             select(Clip.status, func.count())
@@ -200,9 +570,17 @@ def settle_project(db: Session, project_id: uuid.UUID) -> None:
             .group_by(Clip.status)
         ).all()
     )
-    total = sum(counts.values())
-    pending = sum(counts.get(s, 0) for s in ACTIVE)
-    if pending == 0:
-        projects.set_stage(db, project_id, "ready", 1.0)
-    else:
-        projects.set_progress(db, project_id, "rendering", (total - pending) / max(1, total))
+    return sum(counts.values()), sum(counts.get(s, 0) for s in ACTIVE)
+
+
+def update_render_state(
+    db: Session, clip_id: uuid.UUID, version: int, **values: Any
+) -> Clip | None:
+    """Update the clip if it still is at render `version` (a newer edit wins); None if not."""
+    clip = db.get(Clip, clip_id, with_for_update=True)
+    if clip is None or clip.render_version != version:
+        return None
+    for name, value in values.items():
+        setattr(clip, name, value)
+    db.flush()
+    return clip

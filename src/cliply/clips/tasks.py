@@ -1,7 +1,9 @@
-"""CLIP_RENDER: one job per clip (fan-out from HIGHLIGHT_DETECT, or after an edit).
+"""HIGHLIGHT_DETECT (the project's auto clips) and CLIP_RENDER: one job per clip (fan-out
+from HIGHLIGHT_DETECT, or after an edit).
 
-Re-running replaces the outputs: the render and thumbnail always go to the same keys. A job
-for an older `render_version` than the clip's does nothing (a newer render is queued).
+Re-running replaces the outputs: detection replaces the auto clips, and the render and
+thumbnail always go to the same keys. A render job for an older `render_version` than the
+clip's does nothing (a newer render is queued).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cliply.clips import service
+from cliply.clips import flows, service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError
@@ -21,9 +23,10 @@ from cliply.jobs.registry import JobContext, JobInterrupted
 from cliply.media import probe
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
+from cliply.projects import service as projects
 from cliply.projects import stage
-from cliply.projects.models import Project
-from cliply.storage.keys import render_key, thumbnail_key
+from cliply.storage import app_storage
+from cliply.storage.keys import captions_key, render_key, thumbnail_key
 
 
 def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
@@ -33,13 +36,52 @@ def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) 
     with owner_session() as db:
         if not queue.holds(db, ctx.job_id, ctx.worker_id, ctx.attempt):
             return
-        clip = db.get(Clip, clip_id, with_for_update=True)
-        if clip is None or clip.render_version != version:
-            return
-        for name, value in values.items():
-            setattr(clip, name, value)
-        db.flush()
-        service.settle_project(db, clip.project_id)
+        clip = service.update_render_state(db, clip_id, version, **values)
+        if clip is not None:
+            flows.settle_project(db, clip.workspace_id, clip.project_id)
+
+
+@registry.handler(registry.HIGHLIGHT_DETECT, capability="cpu")
+def detect(ctx: JobContext) -> dict[str, Any] | None:
+    """Score the transcript's moments; the project's auto clips are replaced by the new ones
+    (manual clips stay) and one CLIP_RENDER is queued per clip."""
+    ws, pid = stage.workspace_of(ctx), stage.payload_uuid(ctx, "project_id")
+    project = stage.load_project(ws, pid)
+    if project is None:
+        return {"skipped": "project gone"}
+    storage = app_storage()
+    with stage.project_stage(ctx, pid):
+        if project.source_key is None:
+            raise PermanentError("The project has no source video.", code="no-source")
+        stage.enter_stage(pid, "detecting")
+        plan = stage.plan_of(ws)
+        options = config.clip_options(project.options, plan.clips_per_project)
+        transcript = stage.load_transcript(storage, ws, pid)
+        path = local_source(storage, project.source_key, config.work_root())
+        with tempfile.TemporaryDirectory(prefix="cliply-hl-", dir=ctx.scratch_dir()) as tmp:
+            wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
+            found = steps.find_highlights(transcript, wav, options, config.llm_client())
+        steps.require_clips(found, transcript)  # zero clips always says why
+        label = steps.embedder_label(found.embedder_name)
+        ctx.event(
+            "highlights",
+            f"{len(found.highlights)} highlight(s); embedder: {label}",
+            embedder=label,
+            llm_applied=found.llm_applied,
+            notes=found.notes,
+        )
+        with owner_session() as db:
+            _, stale = flows.clips_from_highlights(
+                db,
+                ws,
+                pid,
+                found.highlights,
+                caption_style=options.caption_style,
+                aspect=options.aspect,
+            )
+        for key in stale:
+            storage.delete(key)
+    return {"clips": len(found.highlights), "embedder": label}
 
 
 @registry.handler(registry.CLIP_RENDER, capability="cpu")
@@ -53,13 +95,14 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             return {"skipped": "clip gone"}
         if clip.render_version != version:
             return {"skipped": f"stale version {version} (clip is at {clip.render_version})"}
-        project = db.get(Project, clip.project_id)
+        project = projects.find_project(db, ws, clip.project_id)
         if project is None or project.source_key is None:
             return {"skipped": "project gone"}
         clip.status = "rendering"
-        start, end, aspect, style = clip.start_s, clip.end_s, clip.aspect, clip.caption_style
+        look = service.look_of(clip)
+        start, end = look.start, look.end
         pid, source_key = project.id, project.source_key
-    storage = config.app_storage()
+    storage = app_storage()
     last = [0.0]
 
     def report(fraction: float) -> None:
@@ -69,7 +112,9 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             ctx.progress(fraction, "rendering")
 
     try:
-        spec = config.render_spec(aspect, style, stage.plan_of(ws))
+        # The same look → spec step as the editor's preview (clips.service.preview).
+        spec = service.render_spec_for(look, stage.plan_of(ws))
+        digest = service.look_digest(source_key, start, end, spec)
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
         info = probe(path)
@@ -85,8 +130,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
                 out_jpg=Path(tmp) / "thumb.jpg",
                 work_dir=Path(tmp),
                 progress=report,
+                keep_captions=True,
             )
             rkey, tkey = render_key(ws, pid, clip_id), thumbnail_key(ws, pid, clip_id)
+            if out.captions is not None:
+                storage.put_file(
+                    captions_key(ws, pid, clip_id), out.captions, content_type="text/x-ssa"
+                )
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
     except JobInterrupted:
@@ -118,5 +168,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         height=out.height,
         layout=out.layout,
         render_version=version,
+        look=digest,
     )
-    return {"render_key": rkey, "width": out.width, "height": out.height, "layout": out.layout}
+    return {
+        "render_key": rkey,
+        "width": out.width,
+        "height": out.height,
+        "layout": out.layout,
+        "duration": out.duration,
+        "look": digest,
+    }

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Response, status
 
 from cliply.api.deps import DB, Tenant
-from cliply.auth.schemas import Strict
 from cliply.billing.deps import require_feature
 from cliply.experiments import service
 from cliply.experiments.schemas import ExperimentIn, ExperimentOut, VariantPostIn
+from cliply.schemas import Strict
 
 router = APIRouter(tags=["experiments"])
 Gated = Annotated[Tenant, Depends(require_feature("experiments"))]

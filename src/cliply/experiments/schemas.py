@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Strict
 
 Metric = Literal["views", "likes", "comments", "shares", "watch_time_s"]
 

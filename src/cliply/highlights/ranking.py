@@ -6,7 +6,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cliply.highlights.analysis import analyse_transcript
-from cliply.highlights.candidates import Candidate, generate_candidates, window_limits
+from cliply.highlights.candidates import (
+    Candidate,
+    generate_candidates,
+    relaxed_minimums,
+    wanted_clips,
+    window_limits,
+)
 from cliply.highlights.embeddings import Embedder
 from cliply.highlights.errors import InvalidHighlightParams
 from cliply.highlights.features import TranscriptProfile, hook_facts
@@ -19,7 +25,7 @@ from cliply.highlights.scoring import (
     ScoredCandidate,
     score_candidate,
 )
-from cliply.highlights.sentences import Sentence
+from cliply.highlights.sentences import Sentence, speech_seconds
 from cliply.highlights.text import dangling_opener, tokens
 from cliply.transcribe.models import Transcript
 
@@ -47,6 +53,24 @@ def suppress_overlaps(
         if all(overlap_fraction(s.candidate, k.candidate) <= max_overlap for k in kept):
             kept.append(s)
     return kept
+
+
+def fill_up(
+    kept: Sequence[ScoredCandidate],
+    extra: Sequence[ScoredCandidate],
+    *,
+    max_overlap: float,
+    want: int,
+) -> list[ScoredCandidate]:
+    """Add the best of `extra` that do not overlap the kept clips until there are `want`;
+    the result is ordered by score like `suppress_overlaps`'."""
+    out = list(kept)
+    for s in sorted(extra, key=lambda s: (-s.score, s.candidate.start, s.candidate.end)):
+        if len(out) >= want:
+            break
+        if all(overlap_fraction(s.candidate, k.candidate) <= max_overlap for k in out):
+            out.append(s)
+    return sorted(out, key=lambda s: (-s.score, s.candidate.start, s.candidate.end))
 
 
 def make_title(sentences: Sequence[Sentence], max_chars: int = TITLE_MAX_CHARS) -> str:
@@ -128,6 +152,27 @@ def detect_highlights(
     # Keep enough distinct clips for the LLM to promote one from below the local top_k.
     pool = max(top_k, llm_top_n if llm is not None else 0)
     kept = suppress_overlaps(scored, max_overlap=max_overlap, top_k=pool)
+    # Clip length adapts to the source: a short talk still gives a clip, a long one several.
+    speech_s = speech_seconds(transcript.words())
+    want = wanted_clips(speech_s, top_k)
+    for relaxed in relaxed_minimums(lo):
+        if len(kept) >= want:
+            break
+        extra = generate_candidates(
+            sentences,
+            segmentation.sentence_segment,
+            min_s=relaxed,
+            max_s=hi,
+            single_segment_only=single_segment_only,
+        )
+        more = [score_candidate(profile, c, weights) for c in extra if c.duration < lo]
+        before = len(kept)
+        kept = fill_up(kept, more, max_overlap=max_overlap, want=want)
+        if len(kept) > before:
+            notes.append(
+                f"{speech_s:.0f} s of speech: clips as short as {relaxed:g} s allowed "
+                f"to give {want} clip(s)"
+            )
     highlights = [_to_highlight(profile, s, analysis.keywords) for s in kept]
 
     applied, fallback = False, None
@@ -169,6 +214,7 @@ def _to_highlight(
 
 __all__ = [
     "detect_highlights",
+    "fill_up",
     "make_title",
     "overlap_fraction",
     "suppress_overlaps",

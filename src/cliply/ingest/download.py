@@ -339,13 +339,19 @@ def _ytdlp_download(
     info: dict[str, Any],
 ) -> Downloaded:
     """Streaming formats (HLS/DASH): yt-dlp downloads; every request it makes is checked."""
+    guard = GuardLog()
 
     def hook(d: dict[str, Any]) -> None:
         if d.get("status") == "downloading":
             total = d.get("total_bytes") or d.get("total_bytes_estimate")
             done = int(d.get("downloaded_bytes") or 0)
             if done > limits.max_bytes:
-                raise UrlRefused(f"passed the {limits.max_bytes}-byte limit", code="url-too-large")
+                # Recorded too: yt-dlp may wrap what a hook raises in its own error.
+                refusal = UrlRefused(
+                    f"The video passed the {limits.max_bytes}-byte limit.", code="url-too-large"
+                )
+                guard.refusals.append(refusal)
+                raise refusal
             report(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
 
     params = {
@@ -353,7 +359,6 @@ def _ytdlp_download(
         "outtmpl": str(dest_dir / "source.%(ext)s"),
         "progress_hooks": [hook],
     }
-    guard = GuardLog()
     ydl = _ydl(policy, params, guard, limits)
     try:
         done = ydl.extract_info(url, download=True)

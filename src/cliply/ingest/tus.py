@@ -15,6 +15,7 @@ writer finds the token changed and stops before writing another byte.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -22,11 +23,13 @@ import fcntl
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cliply.errors import BadRequest, Conflict
+from starlette.requests import ClientDisconnect
+
+from cliply.errors import BadRequest, CliplyError, Conflict
 from cliply.ingest.staging import is_disk_full, storage_full
 from cliply.ingest.text import client_text, header_int
 
@@ -183,3 +186,54 @@ def acquire(staging: Path, takeover_after_s: float) -> WriteLease:
         os.close(lease_fd)
         raise
     return WriteLease(staging, token, lease_fd, data_fd)
+
+
+def check_offset(offset: int, have: int) -> None:
+    if offset != have:
+        raise Conflict(
+            f"Upload-Offset is {offset} but the server has {have} bytes.",
+            code="offset-mismatch",
+            upload_offset=have,
+        )
+
+
+async def receive_body(
+    chunks: AsyncIterator[bytes],
+    append: Callable[[bytes], None],
+    remaining: int,
+    idle_timeout_s: float,
+) -> CliplyError | None:
+    """Append a PATCH body (at most `remaining` bytes) through `append`. Returns the error to
+    answer once progress is recorded (too many bytes, an idle body); raises 409 when another
+    PATCH took the upload over."""
+    stream = chunks.__aiter__()
+    while True:
+        try:
+            # A client that vanished without FIN/RST sends nothing: end the PATCH after the
+            # idle timeout rather than hold the upload for as long as the dead socket lives.
+            chunk = await asyncio.wait_for(anext(stream), idle_timeout_s)
+        except StopAsyncIteration:
+            return None
+        except TimeoutError:
+            return CliplyError(
+                f"No bytes arrived for {idle_timeout_s:g} s; resume from HEAD's Upload-Offset.",
+                code="upload-idle-timeout",
+                status=408,
+            )
+        except ClientDisconnect:
+            return None  # keep what arrived; the client resumes from HEAD's offset
+        try:
+            if len(chunk) > remaining:
+                append(chunk[:remaining])
+                return BadRequest(
+                    "The request carried more bytes than the upload's length.",
+                    code="upload-exceeds-length",
+                )
+            append(chunk)
+        except LeaseLost:
+            # Raised, not returned: the new holder records progress, this request nothing.
+            raise Conflict(
+                "Another request took this upload over; resume from HEAD's Upload-Offset.",
+                code="upload-taken-over",
+            ) from None
+        remaining -= len(chunk)

@@ -1,8 +1,9 @@
 """How many jobs a workspace may run at once: its plan's `concurrent_jobs`.
 
-`workspace_job_caps` is the one place the cap is looked up; the plan follows the
-workspace's subscriptions (`cliply.billing.service.resolve_workspace_plans`). Workers keep
-the answers for a few seconds (`CapCache`) so a claim rarely pays for the lookup.
+`workspace_job_caps` is the one place the cap is looked up. The plan belongs to billing, which
+sits above jobs (it registers periodic tasks here), so billing's resolver is handed down by
+the assembly (`cliply.app.install_hooks` calls `set_cap_resolver`). Workers keep the answers
+for a few seconds (`CapCache`) so a claim rarely pays for the lookup.
 """
 
 from __future__ import annotations
@@ -10,28 +11,37 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 CAP_CACHE_TTL_S = 15.0
 
+# {workspace_id: jobs it may have running at once} for the given workspaces.
+CapResolver = Callable[[Session, list[uuid.UUID]], dict[uuid.UUID, int]]
+_resolver: CapResolver | None = None
+
+
+def set_cap_resolver(resolver: CapResolver) -> None:
+    global _resolver
+    _resolver = resolver
+
 
 def workspace_job_caps(
     db: Session | Connection, workspace_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, int]:
     """{workspace_id: jobs it may have running at once, across all workers}."""
-    from cliply.billing.service import resolve_workspace_plans
-
     ids = list(dict.fromkeys(workspace_ids))
     if not ids:
         return {}
+    if _resolver is None:
+        # Claiming without caps would let one workspace run past its plan: refuse loudly.
+        raise RuntimeError("no job cap resolver installed (call cliply.app.install_hooks())")
     # The billing resolver reads ORM objects; a Session over the caller's connection joins
     # its transaction without committing or rolling it back.
     session = db if isinstance(db, Session) else Session(bind=db)
-    plans = resolve_workspace_plans(session, ids)
-    return {ws: plan.concurrent_jobs for ws, plan in plans.items()}
+    return _resolver(session, ids)
 
 
 def workspace_job_cap(db: Session | Connection, workspace_id: uuid.UUID) -> int:

@@ -14,14 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from cliply.jobs.scratch import attempt_dir
+
 # Pipeline kinds (DESIGN.md "Jobs")
 INGEST = "INGEST"
 YOUTUBE_DOWNLOAD = "YOUTUBE_DOWNLOAD"
 TRANSCRIBE = "TRANSCRIBE"
 HIGHLIGHT_DETECT = "HIGHLIGHT_DETECT"
 CLIP_RENDER = "CLIP_RENDER"
-PUBLISH_TIKTOK = "PUBLISH_TIKTOK"
-PUBLISH_YOUTUBE = "PUBLISH_YOUTUBE"
+# Publishing: one PUBLISH_<PLATFORM> kind per adapter (`Platform.job_kind`, cliply.platforms).
 
 CAPABILITIES = ("cpu", "gpu", "publish", "io")
 
@@ -87,8 +88,6 @@ class JobContext:
         the attempt ends; the cleanup task removes those of attempts that died with their
         worker. Use it (or temp folders inside it) for every file a job writes locally."""
         if self.scratch_root is None:
-            from cliply.jobs.scratch import attempt_dir
-
             self.scratch_root = attempt_dir(self.job_id, self.attempt, self.worker_id)
         self.scratch_root.mkdir(parents=True, exist_ok=True)
         return self.scratch_root
@@ -155,20 +154,11 @@ def periodic(
     return register
 
 
-# Modules whose import registers handlers and periodic tasks (each domain's tasks.py).
-HANDLER_MODULES: list[str] = [
-    "cliply.jobs.tasks",
-    "cliply.projects.tasks",
-    "cliply.clips.tasks",
-    "cliply.billing.tasks",
-    "cliply.accounts.tasks",
-    "cliply.schedules.tasks",  # also the PUBLISH_<PLATFORM> jobs, one per platform adapter
-]
+def load_handlers(modules: Iterable[str] = ()) -> None:
+    """Import extra handler modules named in settings (CLIPLY_EXTRA_HANDLER_MODULES).
 
-
-def load_handlers(extra: Iterable[str] = ()) -> None:
-    """Import every handler module (and `extra` ones, e.g. CLIPLY_EXTRA_HANDLER_MODULES)."""
+    The domains' own handler modules are imported by name in `cliply.app`, the top floor."""
     import importlib
 
-    for module in [*HANDLER_MODULES, *extra]:
+    for module in modules:
         importlib.import_module(module)

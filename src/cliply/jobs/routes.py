@@ -8,16 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cliply.api.deps import DB, HeaderTenant
-from cliply.api.health import SCRAPE_HOOKS
-from cliply.api.pagination import Page
+from cliply.db.pagination import Page
 from cliply.jobs import service
-from cliply.jobs.metrics import refresh_queue_depth
 from cliply.jobs.schemas import JobDetail, JobEventOut, JobOut, JobStatus
 
 router = APIRouter(tags=["jobs"])
-
-if refresh_queue_depth not in SCRAPE_HOOKS:
-    SCRAPE_HOOKS.append(refresh_queue_depth)
 
 
 @router.get("/jobs", response_model=Page[JobOut])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cliply.api.pagination import paginate
 from cliply.audit.service import record
+from cliply.db.pagination import paginate
 from cliply.errors import NotFound
 from cliply.jobs import queue
 from cliply.jobs.models import Job, JobEvent
@@ -32,6 +32,20 @@ def list_jobs(
     if status is not None:
         stmt = stmt.where(Job.status == status)
     return paginate(db, stmt, Job.created_at, Job.id, cursor, limit)
+
+
+def count_running(db: Session, workspace_id: uuid.UUID) -> int:
+    """Jobs of the workspace running now (its plan caps them: `concurrent_jobs`)."""
+    stmt = select(func.count()).select_from(Job)
+    return int(
+        db.scalar(stmt.where(Job.workspace_id == workspace_id, Job.status == "running")) or 0
+    )
+
+
+def is_last_attempt(db: Session, job_id: uuid.UUID, attempt: int) -> bool:
+    """Whether a retryable failure in `attempt` would end the job (or the job is gone)."""
+    max_attempts = db.scalar(select(Job.max_attempts).where(Job.id == job_id))
+    return max_attempts is None or attempt >= max_attempts
 
 
 def get_job(db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID) -> Job:
@@ -91,3 +105,16 @@ def _reload(db: Session, workspace_id: uuid.UUID, job_id: uuid.UUID) -> Job:
     job = get_job(db, workspace_id, job_id)
     db.refresh(job)  # the queue changed the row with SQL behind the ORM's back
     return job
+
+
+def latest_by_dedupe_keys(db: Session, workspace_id: uuid.UUID, keys: list[str]) -> dict[str, Job]:
+    """The newest job of each dedupe key (e.g. a clip version's render), in one query."""
+    if not keys:
+        return {}
+    rows = db.scalars(
+        select(Job)
+        .where(Job.workspace_id == workspace_id, Job.dedupe_key.in_(keys))
+        .order_by(Job.dedupe_key, Job.created_at.desc())
+        .distinct(Job.dedupe_key)
+    )
+    return {job.dedupe_key: job for job in rows if job.dedupe_key is not None}

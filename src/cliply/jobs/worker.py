@@ -33,6 +33,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from cliply import subprocs
+from cliply.config import get_settings
+from cliply.db.engine import database_url
 from cliply.errors import CliplyError
 from cliply.jobs import metrics, queue, scratch
 from cliply.jobs.limits import CapCache
@@ -49,6 +51,7 @@ from cliply.jobs.registry import (
     load_handlers,
 )
 from cliply.jobs.scheduler import Scheduler
+from cliply.logging import configure
 
 log = structlog.get_logger("cliply.worker")
 T = TypeVar("T")
@@ -425,7 +428,7 @@ class Worker:
         except Exception as exc:
             # Stopped by the worker: the stop decides, whatever the handler raised on the way
             # out (a tool killed during shutdown is not a failure of the job).
-            return self._stopped(spec, ctx.stop_reason) or self._failure(job, spec, exc)
+            return self._stopped(spec, ctx.stop_reason) or self._failure(job, exc)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -460,14 +463,13 @@ class Worker:
         return _Outcome("cancelled", error="cancelled while running")
 
     @staticmethod
-    def _failure(job: ClaimedJob, spec: HandlerSpec, exc: Exception) -> _Outcome:
-        try:
-            raise exc
-        except JobCancelled:
+    def _failure(job: ClaimedJob, exc: Exception) -> _Outcome:
+        """The outcome of a handler that raised `exc` (the worker did not stop it)."""
+        if isinstance(exc, JobCancelled):
             return _Outcome("cancelled", error="cancelled while running")
-        except CliplyError as exc:
+        if isinstance(exc, CliplyError):
             return failure_outcome(exc)
-        except ValidationError as exc:
+        if isinstance(exc, ValidationError):
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}"
                 for e in exc.errors()[:5]
@@ -478,14 +480,13 @@ class Worker:
                 code="invalid-payload",
                 permanent=True,
             )
-        except Exception as exc:
-            log.warning(
-                "handler raised",
-                job_id=str(job.id),
-                kind=job.kind,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            return _Outcome("failed", error=f"{type(exc).__name__}: {exc}", code="handler-error")
+        log.warning(
+            "handler raised",
+            job_id=str(job.id),
+            kind=job.kind,
+            error=f"{type(exc).__name__}: {exc}",
+        )
+        return _Outcome("failed", error=f"{type(exc).__name__}: {exc}", code="handler-error")
 
     def _call_handler(self, spec: HandlerSpec, ctx: JobContext) -> dict[str, Any] | None:
         with self._lock:
@@ -732,7 +733,16 @@ def queue_engine(url: str, pool_size: int, *, autocommit: bool = False) -> Engin
         max_overflow=pool_size,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args={"connect_timeout": DB_CONNECT_TIMEOUT_S},
+        # Bounded waits on a database that went away without closing the connection (TCP:
+        # keepalives, and unacknowledged writes give up after tcp_user_timeout).
+        connect_args={
+            "connect_timeout": DB_CONNECT_TIMEOUT_S,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 30_000,
+        },
     )
 
     # One pool per mode, fixed when each connection opens: the claim must never run in
@@ -749,9 +759,6 @@ def queue_engine(url: str, pool_size: int, *, autocommit: bool = False) -> Engin
 
 
 def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions:
-    from cliply.config import get_settings
-    from cliply.db.engine import database_url
-
     s = get_settings()
     if slots < 1:
         raise WorkerConfigError("A worker needs at least one slot.")
@@ -775,9 +782,6 @@ def build_options(kinds: str, slots: int, with_scheduler: bool) -> WorkerOptions
 
 def run_worker(kinds: str, slots: int, with_scheduler: bool) -> int:
     """Run a worker until SIGTERM/SIGINT; returns the process exit code."""
-    from cliply.config import get_settings
-    from cliply.logging import configure
-
     s = get_settings()
     configure(s.log_level, s.log_json)
     extra = [m.strip() for m in s.cliply_extra_handler_modules.split(",") if m.strip()]

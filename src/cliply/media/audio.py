@@ -275,3 +275,30 @@ def _runs(mask: npt.NDArray[np.bool_], min_len: int) -> list[tuple[int, int]]:
     edges = np.flatnonzero(np.diff(padded))
     starts, ends = edges[0::2], edges[1::2]
     return [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= min_len]
+
+
+def waveform_peaks(
+    source: str | Path, *, start: float, end: float, per_second: int = 50, sample_rate: int = 8000
+) -> list[float]:
+    """Peak level (0..1) of each 1/`per_second` s of [start, end): what a timeline's waveform
+    draws. Decodes only that window, at a low rate (peaks need no fidelity)."""
+    if end <= start or per_second < 1:
+        raise MediaError("waveform needs a non-empty window", code=BAD_ARGUMENT)
+    bucket = max(1, sample_rate // per_second)
+    want = round((end - start) * per_second)
+    peaks: list[float] = []
+    rest = np.zeros(0, dtype=np.float32)
+    for chunk in iter_audio_chunks(
+        source, chunk_seconds=30.0, sample_rate=sample_rate, start=start
+    ):
+        data = np.concatenate([rest, chunk])
+        whole = len(data) // bucket * bucket
+        if whole:
+            peaks += np.abs(data[:whole]).reshape(-1, bucket).max(axis=1).tolist()
+        rest = data[whole:]
+        if len(peaks) >= want:
+            break
+    if len(rest) and len(peaks) < want:
+        peaks.append(float(np.abs(rest).max()))
+    top = max(peaks, default=0.0) or 1.0
+    return [round(min(1.0, p / top), 3) for p in peaks[:want]]

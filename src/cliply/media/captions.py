@@ -33,6 +33,11 @@ SAFE_RIGHT = 0.15
 ACTIVE = "Active"
 SPOKEN = "Spoken"
 BASE = "Base"
+TITLE = "Title"
+# The hook/title overlay: how long it stays up, and how high it sits (below the platforms'
+# top bar, which covers roughly the top 8 % of the frame).
+TITLE_SECONDS = 3.0
+TITLE_TOP = 0.12
 
 # ASCII and CJK (full-width) sentence / clause punctuation.
 _BREAK_AFTER = tuple(".,!?;:\u2026\u3002\uff0c\uff01\uff1f\uff1b\uff1a\u3001")
@@ -249,6 +254,37 @@ def _style_line(name: str, st: CaptionStyle, color: str, width: int, height: int
     return "Style: " + ",".join(fields)
 
 
+def _title_style_line(st: CaptionStyle, width: int, height: int) -> str:
+    """The hook title: the caption style's colours in a boxed, top-centred line, wrapped."""
+    size = round(st.size * height * 0.9)
+    fields = [
+        TITLE,
+        st.font,
+        str(size),
+        _ass_color(st.primary),
+        _ass_color(st.primary),
+        _ass_color("000000", 0x40),
+        _ass_color("000000", 0x40),
+        "-1",
+        "0",
+        "0",
+        "0",
+        "100",
+        "100",
+        "0",
+        "0",
+        "3",
+        f"{max(2.0, round(0.008 * height, 1)):g}",
+        "0",
+        "8",
+        str(round(SAFE_LEFT * width)),
+        str(round(SAFE_RIGHT * width)),
+        str(round(TITLE_TOP * height)),
+        "1",
+    ]
+    return "Style: " + ",".join(fields)
+
+
 def write_ass(
     words: Sequence[Word],
     out_path: str | Path,
@@ -258,10 +294,13 @@ def write_ass(
     width: int = 1080,
     height: int = 1920,
     style: str | CaptionStyle = "bold",
+    title: str | None = None,
+    title_s: float = TITLE_SECONDS,
 ) -> Path:
     """Write the captions of [clip_start, clip_end) (source seconds) to `out_path`.
 
     Event times are relative to the clip start, ready to burn into the rendered clip.
+    `title`, when given, is drawn near the top for the first `title_s` seconds (the hook).
     """
     if clip_end <= clip_start:
         raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
@@ -300,6 +339,14 @@ def write_ass(
                 f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},{BASE},,0,0,0,,{''.join(parts)}"
             )
 
+    title_text = escape_text(title) if title else ""
+    if title_text:
+        events.insert(
+            0,
+            f"Dialogue: 1,{_ass_time(0.0)},{_ass_time(min(title_s, duration))},{TITLE},,0,0,0,,"
+            + title_text,
+        )
+
     header = [
         "[Script Info]",
         "; Written by Cliply",
@@ -317,6 +364,7 @@ def write_ass(
         _style_line(BASE, st, st.primary, width, height),
         _style_line(ACTIVE, st, st.active, width, height),
         _style_line(SPOKEN, st, st.spoken or st.primary, width, height),
+        _title_style_line(st, width, height),
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",

@@ -22,7 +22,7 @@ from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
 from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, stderr_tail
 
-__all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip"]
+__all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip", "render_frame"]
 
 ProgressCallback = Callable[[float], None]
 
@@ -51,28 +51,19 @@ def escape_filter_value(value: str) -> str:
     return "".join("\\" + c if c in "\\'[],;" else c for c in level1)
 
 
-def build_render_command(
-    source: str | Path,
-    out_mp4: str | Path,
+def _picture_graph(
     *,
     start: float,
-    end: float,
     crop_plan: CropPlan,
-    ass_path: str | Path | None = None,
-    width: int | None = None,
-    height: int | None = None,
-    has_audio: bool = True,
-    loudnorm: bool = True,
-    watermark_text: str | None = None,
-    preset: str = "veryfast",
-    crf: int = 21,
-    fonts_dir: str | Path | None = None,
-    threads: int | None = None,
-    progress: bool = False,
-) -> list[str]:
-    """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
-    if start < 0 or end <= start:
-        raise MediaError(f"bad clip window {start}..{end}", code=BAD_ARGUMENT)
+    ass_path: str | Path | None,
+    width: int | None,
+    height: int | None,
+    watermark_text: str | None,
+    fonts_dir: str | Path | None,
+    tail: str = "format=yuv420p",
+) -> str:
+    """The picture half of the filtergraph ([0:v:0] → [v]): reframe, captions, watermark.
+    The render and the editor's still preview both use it, so a preview shows the render."""
     default_w, default_h = aspect_size(crop_plan.aspect)
     out_w, out_h = width or default_w, height or default_h
     if out_w % 2 or out_h % 2 or out_w < 16 or out_h < 16:
@@ -97,8 +88,41 @@ def build_render_command(
             # Top-left, below the platforms' top bar and clear of the right-hand buttons.
             f":x={round(out_w * 0.05)}:y={round(out_h * 0.10)}"
         )
-    post.append("format=yuv420p")
-    graph = f"{chain};[vr]{','.join(post)}[v]"
+    post.append(tail)
+    return f"{chain};[vr]{','.join(post)}[v]"
+
+
+def build_render_command(
+    source: str | Path,
+    out_mp4: str | Path,
+    *,
+    start: float,
+    end: float,
+    crop_plan: CropPlan,
+    ass_path: str | Path | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    has_audio: bool = True,
+    loudnorm: bool = True,
+    watermark_text: str | None = None,
+    preset: str = "veryfast",
+    crf: int = 21,
+    fonts_dir: str | Path | None = None,
+    threads: int | None = None,
+    progress: bool = False,
+) -> list[str]:
+    """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
+    if start < 0 or end <= start:
+        raise MediaError(f"bad clip window {start}..{end}", code=BAD_ARGUMENT)
+    graph = _picture_graph(
+        start=start,
+        crop_plan=crop_plan,
+        ass_path=ass_path,
+        width=width,
+        height=height,
+        watermark_text=watermark_text,
+        fonts_dir=fonts_dir,
+    )
     if has_audio:
         audio = f"{LOUDNORM}," if loudnorm else ""
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
@@ -228,3 +252,58 @@ def _run_with_progress(
             raise MediaError(f"ffmpeg exited with {code}: {stderr_tail(text)}", code=RENDER_FAILED)
     if progress is not None:
         progress(1.0)
+
+
+def render_frame(
+    source: str | Path,
+    out_jpg: str | Path,
+    *,
+    start: float,
+    at: float,
+    crop_plan: CropPlan,
+    ass_path: str | Path | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    watermark_text: str | None = None,
+    fonts_dir: str | Path | None = None,
+    max_height: int = 960,
+    timeout_s: float = 120.0,
+) -> Path:
+    """One JPEG of the clip `at` seconds after `start`, drawn by the render's own filtergraph
+    (same crop, captions, watermark), then scaled down to at most `max_height` for the page."""
+    if start < 0 or at < 0:
+        raise MediaError(f"bad preview time {start}+{at}", code=BAD_ARGUMENT)
+    default_w, default_h = aspect_size(crop_plan.aspect)
+    out_w, out_h = width or default_w, height or default_h
+    k = min(1.0, max_height / out_h)
+    small_w, small_h = max(2, round(out_w * k / 2) * 2), max(2, round(out_h * k / 2) * 2)
+    graph = _picture_graph(
+        start=start,
+        crop_plan=crop_plan,
+        ass_path=ass_path,
+        width=width,
+        height=height,
+        watermark_text=watermark_text,
+        fonts_dir=fonts_dir,
+        tail=f"scale={small_w}:{small_h}",
+    )
+    out = Path(out_jpg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".jpg", dir=out.parent)
+    os.close(fd)
+    # Input seek to the clip start (so the graph's clock is the clip's, as in the render),
+    # then an output seek to the frame: frames before it are filtered and dropped.
+    cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
+    cmd += ["-ss", f"{start:.3f}", "-i", str(source), "-ss", f"{at:.3f}"]
+    cmd += ["-filter_complex", graph, "-map", "[v]", "-frames:v", "1", "-q:v", "3"]
+    cmd += ["-f", "image2", "-update", "1", tmp_name]
+    try:
+        done = subprocess.run(cmd, capture_output=True, check=False, timeout=timeout_s)
+        if done.returncode != 0 or os.path.getsize(tmp_name) == 0:
+            detail = stderr_tail(done.stderr.decode("utf-8", "replace"))
+            raise MediaError(f"preview frame failed: {detail}", code=RENDER_FAILED)
+        os.replace(tmp_name, out)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return out

@@ -1,17 +1,19 @@
-"""Settings turned into the explicit parameters the pipeline steps take (one place)."""
+"""Settings turned into the explicit parameters the pipeline steps take (one place).
+
+Plan limits (source length, clips per project, render height, watermark) come in as plain
+parameters from the job handlers, which know the workspace's plan; `cliply process` has no
+plan and passes None. The pipeline never looks at billing itself.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
-from cliply.billing.plans import Plan
 from cliply.config import Settings, get_settings
 from cliply.highlights.llm import ChatJsonClient
-from cliply.keys import app_secret
+from cliply.integrations.openai_chat import OpenAIChatClient
 from cliply.pipeline.options import ClipOptions, ResolvedOptions, resolve_options
 from cliply.pipeline.steps import RenderSpec, SourceLimits
-from cliply.storage import Storage, storage_from_url
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.registry import (
     DeepgramEngineConfig,
@@ -20,30 +22,8 @@ from cliply.transcribe.registry import (
     build_chain,
 )
 
-FILES_PATH = "/api/v1/files"
 # `cliply process` has no plan: a generous cap so only absurd inputs are refused.
 LOCAL_MAX_SOURCE_S = 12 * 3600.0
-
-
-def app_storage(settings: Settings | None = None) -> Storage:
-    """The object store from STORAGE_URL (default: files under CLIPLY_DATA_DIR/storage)."""
-    s = settings or get_settings()
-    url = s.storage_url or str(s.cliply_data_dir / "storage")
-    return _storage(
-        url,
-        app_secret(),
-        s.public_base_url.rstrip("/") + FILES_PATH,
-        s.s3_access_key_id.get_secret_value() if s.s3_access_key_id else None,
-        s.s3_secret_access_key.get_secret_value() if s.s3_secret_access_key else None,
-    )
-
-
-@lru_cache(maxsize=4)
-def _storage(url: str, secret: str, public: str, key: str | None, skey: str | None) -> Storage:
-    # Cached: an S3 client is costly to build and safe to share between threads.
-    return storage_from_url(
-        url, url_secret=secret, public_base_url=public, access_key=key, secret_key=skey
-    )
 
 
 def work_root(settings: Settings | None = None) -> Path:
@@ -53,9 +33,12 @@ def work_root(settings: Settings | None = None) -> Path:
     return path
 
 
-def source_limits(plan: Plan | None, settings: Settings | None = None) -> SourceLimits:
+def source_limits(
+    max_source_minutes: float | None, settings: Settings | None = None
+) -> SourceLimits:
+    """`max_source_minutes`: the plan's longest source; None (no plan) = LOCAL_MAX_SOURCE_S."""
     s = settings or get_settings()
-    max_s = plan.max_source_minutes * 60.0 if plan is not None else LOCAL_MAX_SOURCE_S
+    max_s = max_source_minutes * 60.0 if max_source_minutes is not None else LOCAL_MAX_SOURCE_S
     return SourceLimits(
         max_duration_s=max_s, max_width=s.max_video_width, max_height=s.max_video_height
     )
@@ -89,8 +72,6 @@ def llm_client(settings: Settings | None = None) -> ChatJsonClient | None:
     s = settings or get_settings()
     if not s.llm_enabled:
         return None
-    from cliply.integrations.openai_chat import OpenAIChatClient
-
     return OpenAIChatClient(
         base_url=s.llm_base_url,
         model=s.llm_model,
@@ -102,9 +83,10 @@ def llm_client(settings: Settings | None = None) -> ChatJsonClient | None:
 
 def clip_options(
     raw: dict[str, object] | ClipOptions | None,
-    plan: Plan | None,
+    clips_limit: int | None,
     settings: Settings | None = None,
 ) -> ResolvedOptions:
+    """`clips_limit`: the plan's clips per project; None (no plan) = no cap."""
     s = settings or get_settings()
     return resolve_options(
         raw if isinstance(raw, ClipOptions) else dict(raw or {}),
@@ -112,7 +94,7 @@ def clip_options(
         default_max_s=s.clip_max_s,
         default_top_k=s.clip_top_k,
         max_overlap=s.clip_max_overlap,
-        clips_limit=plan.clips_per_project if plan is not None else None,
+        clips_limit=clips_limit,
         default_caption_style=s.caption_style_default,
         min_score=s.clip_min_score,
         embedder=s.highlight_embedder,
@@ -121,17 +103,26 @@ def clip_options(
 
 
 def render_spec(
-    aspect: str, caption_style: str, plan: Plan | None, settings: Settings | None = None
+    aspect: str,
+    caption_style: str,
+    *,
+    max_short_side: int | None = None,
+    watermark: bool = False,
+    settings: Settings | None = None,
+    overlay_title: str | None = None,
+    word_edits: tuple[tuple[int, str], ...] = (),
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
     return RenderSpec(
         aspect=aspect,
         caption_style=caption_style,
-        max_short_side=plan.max_render_height if plan is not None else None,
-        watermark=plan.watermark if plan is not None else False,
+        max_short_side=max_short_side,
+        watermark=watermark,
         preset=s.render_preset,
         crf=s.render_crf,
+        overlay_title=overlay_title,
+        word_edits=word_edits,
         threads=s.render_threads,
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,

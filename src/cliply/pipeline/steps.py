@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from cliply.errors import CliplyError
 from cliply.highlights import TFIDF_NAME, HighlightResult, choose_embedder, detect_highlights
+from cliply.highlights.candidates import MIN_CLIP_SPEECH_S
 from cliply.highlights.llm import ChatJsonClient
+from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
-from cliply.media.captions import write_ass
+from cliply.media.captions import clip_words, write_ass
 from cliply.media.probe import ProbeResult
-from cliply.media.reframe import aspect_size
+from cliply.media.reframe import CropPlan, aspect_size
+from cliply.media.render import render_frame
 from cliply.pipeline.options import ResolvedOptions
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.formats import render as render_transcript
@@ -95,6 +99,45 @@ def transcript_documents(transcript: Transcript) -> dict[str, str]:
     return {fmt: render_transcript(transcript, fmt) for fmt in TRANSCRIPT_FORMATS}
 
 
+class NoSpeech(CliplyError):
+    """Nothing in the source was heard as speech: the project cannot have clips."""
+
+    status, code, title = 422, "no-speech", "No speech found"
+    retryable = False
+
+
+class TooLittleSpeech(CliplyError):
+    """Some words were heard, but too few to make a clip of."""
+
+    status, code, title = 422, "too-little-speech", "Too little speech"
+    retryable = False
+
+
+NO_SPEECH_MESSAGE = (
+    "No speech was found in this video: it is silent, music only, or in a language the "
+    "transcription model cannot read, so there is nothing to make clips from."
+)
+
+
+def require_speech(transcript: Transcript) -> float:
+    """Seconds of speech in the transcript; raises NoSpeech (code no-speech) when none."""
+    seconds = speech_seconds(transcript.words())
+    if seconds <= 0:
+        raise NoSpeech(NO_SPEECH_MESSAGE)
+    return seconds
+
+
+def require_clips(found: HighlightResult, transcript: Transcript) -> HighlightResult:
+    """An empty result always says why: no speech, or too little of it for a clip."""
+    if found.highlights:
+        return found
+    seconds = require_speech(transcript)
+    raise TooLittleSpeech(
+        f"Only {seconds:.1f} s of speech was found; a clip needs at least "
+        f"{MIN_CLIP_SPEECH_S:.0f} s of speech, so no clips were made."
+    )
+
+
 # --- highlights --------------------------------------------------------------------------------
 
 
@@ -155,6 +198,10 @@ def render_size(aspect: str, max_short_side: int | None) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class RenderSpec:
+    """Everything that decides how a clip looks besides its time range: the user's choices
+    (aspect, caption style, title overlay, caption word fixes) and the plan's (size cap,
+    watermark). The editor's still preview and the render take the same spec."""
+
     aspect: str
     caption_style: str
     max_short_side: int | None = None
@@ -165,6 +212,41 @@ class RenderSpec:
     timeout_s: float | None = None  # a render running longer is killed (render-timeout)
     reframe_fallback: Literal["blur", "center"] = "blur"  # layout when no face is found
     reframe_sample_fps: float = 3.0  # frames per second sampled for face tracking
+    overlay_title: str | None = None
+    """Hook/title text drawn over the first seconds; None = no overlay."""
+    word_edits: tuple[tuple[int, str], ...] = ()
+    """(index in the transcript's word list, corrected text) pairs; "" hides the word."""
+
+
+def edited_words(words: Sequence[Word], edits: Sequence[tuple[int, str]]) -> list[Word]:
+    """The transcript's words with the user's caption fixes applied (by word index)."""
+    out = list(words)
+    for index, text in edits:
+        if 0 <= index < len(out):
+            out[index] = out[index].model_copy(update={"text": text})
+    return out
+
+
+def _caption_file(
+    words: Sequence[Word],
+    spec: RenderSpec,
+    path: Path,
+    *,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+) -> Path:
+    return write_ass(
+        edited_words(words, spec.word_edits),
+        path,
+        clip_start=start,
+        clip_end=end,
+        width=width,
+        height=height,
+        style=spec.caption_style,
+        title=spec.overlay_title,
+    )
 
 
 @dataclass(frozen=True)
@@ -179,6 +261,8 @@ class RenderedClip:
     thumb_t: float
     command: list[str]  # the ffmpeg render command (diagnostics)
     crop_samples: int  # frames analysed for face tracking
+    captions: Path | None = None
+    """The ASS the render burned in (kept only with keep_captions)."""
 
 
 def render_clip_files(
@@ -193,6 +277,7 @@ def render_clip_files(
     out_jpg: Path,
     work_dir: Path,
     progress: Progress | None = None,
+    keep_captions: bool = False,
 ) -> RenderedClip:
     """Reframe (face-following crop plan), burn word-by-word captions, normalise loudness and
     encode [start, end) in one ffmpeg pass, then pick a thumbnail framed the same way."""
@@ -209,14 +294,14 @@ def render_clip_files(
     )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
-    ass = write_ass(
+    ass = _caption_file(
         words,
+        spec,
         work_dir / f"{out_mp4.stem}.ass",
-        clip_start=start,
-        clip_end=end,
+        start=start,
+        end=end,
         width=width,
         height=height,
-        style=spec.caption_style,
     )
     result = render_clip(
         source,
@@ -236,7 +321,8 @@ def render_clip_files(
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
     )
-    ass.unlink(missing_ok=True)
+    if not keep_captions:
+        ass.unlink(missing_ok=True)
     thumb = make_thumbnail(
         source,
         out_jpg,
@@ -259,7 +345,69 @@ def render_clip_files(
         thumb_t=thumb.t,
         command=result.command,
         crop_samples=plan.samples,
+        captions=ass if keep_captions else None,
     )
+
+
+def preview_time(words: Sequence[Word], start: float, end: float) -> float:
+    """Clip time of a frame that shows a caption: the middle of the first spoken word."""
+    timed = clip_words(words, start, end)
+    if not timed:
+        return min(0.5, (end - start) / 2)
+    first = timed[min(1, len(timed) - 1)]
+    return round(max(0.0, min((first.start + first.end) / 2, end - start - 0.05)), 3)
+
+
+def preview_frames(
+    source: Path,
+    info: ProbeResult,
+    words: Sequence[Word],
+    *,
+    start: float,
+    end: float,
+    specs: Sequence[RenderSpec],
+    out_dir: Path,
+    plan: CropPlan | None = None,
+) -> list[Path]:
+    """One still per spec (e.g. each caption style), on the same real frame of the clip and
+    drawn the way `render_clip_files` draws it: same crop plan, captions and watermark."""
+    if not specs:
+        return []
+    aspects = {s.aspect for s in specs}
+    if len(aspects) != 1:
+        raise ValueError("preview_frames takes specs of one aspect")
+    crop = plan or plan_crop(
+        source, start=start, end=end, aspect=specs[0].aspect, probe_result=info
+    )
+    at = preview_time(words, start, end)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    for i, spec in enumerate(specs):
+        width, height = render_size(spec.aspect, spec.max_short_side)
+        ass = _caption_file(
+            words,
+            spec,
+            out_dir / f"preview-{i}.ass",
+            start=start,
+            end=end,
+            width=width,
+            height=height,
+        )
+        paths.append(
+            render_frame(
+                source,
+                out_dir / f"preview-{i}.jpg",
+                start=start,
+                at=at,
+                crop_plan=crop,
+                ass_path=ass,
+                width=width,
+                height=height,
+                watermark_text=WATERMARK_TEXT if spec.watermark else None,
+            )
+        )
+        ass.unlink(missing_ok=True)
+    return paths
 
 
 def slugify(text: str, max_len: int = 40) -> str:

@@ -137,6 +137,17 @@ class PostMetrics:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
+@dataclass(frozen=True)
+class Audience:
+    """What one account may choose for a post right now (asked of the platform, where it
+    says): the audiences (our vocabulary), switches the account has turned off, the
+    longest video it may post. An adapter that can tell offers `audience(caller)`."""
+
+    privacy: tuple[str, ...]
+    disabled: frozenset[str] = frozenset()
+    max_duration_s: int | None = None
+
+
 class TokenCaller(Protocol):
     """Calls with the account's access token, refreshing it once the platform says 401."""
 
@@ -178,6 +189,19 @@ class Platform(Protocol):
     @property
     def job_kind(self) -> str:
         """The queue kind of its publish jobs."""
+
+    @property
+    def metrics_batch(self) -> int:
+        """Most post ids one metrics call reads (the collector sizes its batches by it)."""
+
+    @property
+    def metrics_quota_units(self) -> int:
+        """Daily-quota units one metrics call costs (0: the platform counts no units)."""
+
+    @property
+    def metrics_scope(self) -> str | None:
+        """The grant scope the metrics query needs (an account without it must reconnect
+        for analytics), or None when publishing's scopes suffice."""
 
     @property
     def privacy_choices(self) -> Mapping[str, str]:

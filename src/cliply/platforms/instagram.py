@@ -31,7 +31,6 @@ from cliply.integrations.meta import (
     MetaClient,
 )
 from cliply.integrations.oauth_common import (
-    IntegrationError,
     TokenSet,
     TransientError,
     UpstreamRateLimited,
@@ -71,6 +70,9 @@ class Instagram:
     name: Final = "instagram"
     label: Final = "Instagram"
     job_kind: Final = "PUBLISH_INSTAGRAM"
+    metrics_batch: Final = 1
+    metrics_quota_units: Final = 0
+    metrics_scope: Final[str | None] = None
     # Reels from a business account are public.
     privacy_choices: Mapping[str, str] = {"public": "PUBLIC"}
 
@@ -277,8 +279,6 @@ class Instagram:
                     log.info("instagram.media_gone", media_id=media_id, error=str(exc))
                     out.append(PostMetrics(platform_post_id=media_id, gone=True))
                     continue
-                except IntegrationError:
-                    raise
                 out.append(
                     PostMetrics(
                         platform_post_id=media_id,

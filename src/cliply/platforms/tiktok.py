@@ -29,6 +29,7 @@ from cliply.integrations.tiktok import (
 )
 from cliply.platforms.base import (
     AccountRef,
+    Audience,
     Authorization,
     Connection,
     Identity,
@@ -65,6 +66,9 @@ class TikTok:
     name: Final = "tiktok"
     label: Final = "TikTok"
     job_kind: Final = "PUBLISH_TIKTOK"
+    metrics_batch: Final = METRICS_BATCH
+    metrics_quota_units: Final = 0
+    metrics_scope: Final[str | None] = "video.list"
     privacy_choices: Mapping[str, str] = {
         "public": "PUBLIC_TO_EVERYONE",
         "followers": "FOLLOWER_OF_CREATOR",
@@ -135,6 +139,23 @@ class TikTok:
 
     def validate(self, text: PostText) -> None:
         check_privacy(self, text.privacy)
+
+    def audience(self, caller: TokenCaller) -> Audience:
+        """The creator's current options (creator_info): a post form offers only these and
+        pre-selects none, as TikTok's app review requires."""
+        with self.client() as tiktok:
+            info: CreatorInfo = caller.call(tiktok.creator_info)
+        ours = {v: k for k, v in self.privacy_choices.items()}
+        off = {
+            "disable_comments": info.comment_disabled,
+            "disable_duet": info.duet_disabled,
+            "disable_stitch": info.stitch_disabled,
+        }
+        return Audience(
+            privacy=tuple(ours[o] for o in info.privacy_level_options if o in ours),
+            disabled=frozenset(k for k, v in off.items() if v),
+            max_duration_s=info.max_video_post_duration_sec or None,
+        )
 
     # --- publishing -------------------------------------------------------------------------
 

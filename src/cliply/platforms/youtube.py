@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from cliply.config import get_settings
 from cliply.errors import ValidationFailed
-from cliply.integrations.google_oauth import DEFAULT_SCOPES, GoogleOAuthClient
+from cliply.integrations.google_oauth import DEFAULT_SCOPES, SCOPE_READONLY, GoogleOAuthClient
 from cliply.integrations.oauth_common import (
     TokenExpired,
     TokenSet,
@@ -72,6 +72,9 @@ class YouTube:
     name: Final = "youtube"
     label: Final = "YouTube"
     job_kind: Final = "PUBLISH_YOUTUBE"
+    metrics_batch: Final = METRICS_BATCH
+    metrics_quota_units: Final = 1
+    metrics_scope: Final[str | None] = SCOPE_READONLY
     privacy_choices: Mapping[str, PrivacyStatus] = {
         "public": "public",
         "unlisted": "unlisted",

@@ -11,6 +11,7 @@ from cliply.api.deps import DB, Tenant
 from cliply.billing.deps import require_feature
 from cliply.products import service
 from cliply.products.schemas import ProductIn, ProductOut, ProductPatch
+from cliply.schemas import Int32
 
 router = APIRouter(tags=["products"])
 Gated = Annotated[Tenant, Depends(require_feature("products"))]
@@ -55,7 +56,7 @@ def clip_products(clip_id: uuid.UUID, tenant: Gated, db: DB) -> list[ProductOut]
 
 @router.put("/clips/{clip_id}/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
 def link(
-    clip_id: uuid.UUID, product_id: uuid.UUID, tenant: Gated, db: DB, position: int = 0
+    clip_id: uuid.UUID, product_id: uuid.UUID, tenant: Gated, db: DB, position: Int32 = 0
 ) -> Response:
     tenant.require("products.write")
     service.link(db, tenant.workspace_id, clip_id, product_id, position)

@@ -7,24 +7,24 @@ from datetime import datetime
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Int32, Omittable, Strict
 
 
 class ProductIn(Strict):
     name: str = Field(min_length=1, max_length=300)
     url: AnyHttpUrl | None = None
     sku: str | None = Field(None, max_length=100)
-    price_cents: int | None = Field(None, ge=0)
+    price_cents: Int32 | None = Field(None, ge=0)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     image_url: AnyHttpUrl | None = None
 
 
 class ProductPatch(Strict):
-    name: str | None = Field(None, min_length=1, max_length=300)
+    name: Omittable[str] = Field(None, min_length=1, max_length=300)
     url: AnyHttpUrl | None = None
     sku: str | None = Field(None, max_length=100)
-    price_cents: int | None = Field(None, ge=0)
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    price_cents: Int32 | None = Field(None, ge=0)
+    currency: Omittable[str] = Field(None, pattern=r"^[A-Z]{3}$")
     image_url: AnyHttpUrl | None = None
 
 

@@ -89,13 +89,20 @@ def link(
 
 
 def unlink(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, product_id: uuid.UUID) -> None:
-    db.execute(
-        delete(ClipProduct).where(
+    """404 unless this workspace's clip and product exist and are linked (as PUT answers)."""
+    _clip(db, workspace_id, clip_id)
+    get(db, workspace_id, product_id)
+    gone = db.scalar(
+        delete(ClipProduct)
+        .where(
             ClipProduct.workspace_id == workspace_id,
             ClipProduct.clip_id == clip_id,
             ClipProduct.product_id == product_id,
         )
+        .returning(ClipProduct.product_id)
     )
+    if gone is None:
+        raise NotFound("This product is not linked to this clip.", code="link-not-found")
 
 
 def for_clip(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> list[Product]:

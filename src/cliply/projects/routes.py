@@ -13,20 +13,20 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from cliply.api.deps import DB, HeaderTenant, Tenant
-from cliply.api.pagination import Page, paginate
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.errors import BadRequest, CliplyError, PayloadTooLarge, ValidationFailed
 from cliply.ingest.download import default_project_name, policy_from_settings
 from cliply.ingest.multipart import receive_multipart
 from cliply.ingest.ssrf import UrlRefused, check_url
 from cliply.ingest.staging import extension_of, move_to_storage, staging_root
 from cliply.ingest.text import optional_header_int
-from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service, tus
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Project
 from cliply.projects.schemas import OptionsIn, ProjectOut, TranscriptFormat, UrlProjectIn
+from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["projects"])
@@ -179,18 +179,11 @@ def _withdraw(tenant: Tenant, project_id: uuid.UUID, key: str | None) -> None:
 def list_projects(
     tenant: HeaderTenant,
     db: DB,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[ProjectOut]:
     tenant.require("projects.read")
-    rows, nxt = paginate(
-        db,
-        service.list_projects(db, tenant.workspace_id),
-        Project.created_at,
-        Project.id,
-        cursor,
-        limit,
-    )
+    rows, nxt = service.list_projects(db, tenant.workspace_id, cursor=cursor, limit=limit)
     return Page[ProjectOut](items=[project_out(p) for p in rows], next_cursor=nxt)
 
 

@@ -8,9 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from cliply.auth.schemas import Strict
 from cliply.pipeline.options import ClipOptions
 from cliply.projects.models import ProjectStatus
+from cliply.schemas import Strict
 
 
 class UrlProjectIn(Strict):

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cliply.billing import gate
+from cliply.db.pagination import paginate
 from cliply.errors import BadRequest, Conflict, NotFound
 from cliply.ingest.tus import discard_staging
 from cliply.jobs import registry
@@ -95,6 +96,14 @@ def withdraw_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID
     gate.release(db, workspace_id, PROJECTS_METRIC, event_key=project_event_key(project_id))
 
 
+def find_project(
+    db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, *, lock: bool = False
+) -> Project | None:
+    """The project, or None (deleted meanwhile: job handlers skip rather than fail)."""
+    stmt = select(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
+    return db.scalar(stmt.with_for_update() if lock else stmt)
+
+
 def abort_expired_uploads(db: Session, now: datetime) -> int:
     """Abandon open resumable uploads past their expiry (periodic task): their staging files
     go, and so do their projects (quota given back)."""
@@ -131,17 +140,17 @@ def refund_project(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) 
 def get_project(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, *, lock: bool = False
 ) -> Project:
-    stmt = select(Project).where(Project.id == project_id, Project.workspace_id == workspace_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    project = db.scalar(stmt)
+    project = find_project(db, workspace_id, project_id, lock=lock)
     if project is None:
         raise NotFound("No such project.", code="project-not-found")
     return project
 
 
-def list_projects(db: Session, workspace_id: uuid.UUID) -> Any:
-    return select(Project).where(Project.workspace_id == workspace_id)
+def list_projects(
+    db: Session, workspace_id: uuid.UUID, *, cursor: str | None = None, limit: int = 20
+) -> tuple[list[Project], str | None]:
+    stmt = select(Project).where(Project.workspace_id == workspace_id)
+    return paginate(db, stmt, Project.created_at, Project.id, cursor, limit)
 
 
 def delete_project(

@@ -14,7 +14,7 @@ from cliply.billing.plans import Plan
 from cliply.billing.service import resolve_workspace_plan
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError, PermanentError
-from cliply.jobs.models import Job
+from cliply.jobs import service as jobs
 from cliply.jobs.registry import JobCancelled, JobContext, JobInterrupted
 from cliply.projects import service
 from cliply.projects.models import Project
@@ -85,8 +85,7 @@ class StageProgress:
 def last_attempt(ctx: JobContext) -> bool:
     """Whether a retryable failure now would still end the job (no attempts left)."""
     with owner_session() as db:
-        job = db.get(Job, ctx.job_id)
-        return job is None or ctx.attempt >= job.max_attempts
+        return jobs.is_last_attempt(db, ctx.job_id, ctx.attempt)
 
 
 def fail(project_id: uuid.UUID, code: str, message: str) -> None:

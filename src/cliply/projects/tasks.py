@@ -1,5 +1,5 @@
-"""Pipeline job handlers up to the clips: YOUTUBE_DOWNLOAD → INGEST → TRANSCRIBE →
-HIGHLIGHT_DETECT (which fans out one CLIP_RENDER per clip, see clips.tasks).
+"""Pipeline job handlers up to the transcript: YOUTUBE_DOWNLOAD → INGEST → TRANSCRIBE, which
+queues HIGHLIGHT_DETECT (clips.tasks: the project's clips, then one CLIP_RENDER per clip).
 
 Each handler is idempotent: it re-reads its project, overwrites the same storage keys and
 replaces the rows it owns, and queues the next stage under a dedupe key.
@@ -12,12 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from cliply.billing import gate
-from cliply.clips.models import Clip
-from cliply.clips.service import queue_render
 from cliply.db.engine import owner_session
 from cliply.errors import PermanentError
 from cliply.ingest.download import (
@@ -32,13 +29,15 @@ from cliply.pipeline import config, steps
 from cliply.pipeline.sources import clean_cache, local_source
 from cliply.projects import service, stage
 from cliply.projects.models import Transcript
+from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key, transcript_key
 
 CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
 
 
-def _tmpdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix=prefix, dir=config.work_root())
+def _tmpdir(ctx: JobContext, prefix: str) -> tempfile.TemporaryDirectory[str]:
+    # In the attempt's scratch folder: pruned by the cleanup task if its worker is killed.
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=ctx.scratch_dir())
 
 
 @registry.handler(registry.YOUTUBE_DOWNLOAD, capability="io")
@@ -48,13 +47,13 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
     project = stage.load_project(ws, pid)
     if project is None or project.source_url is None:
         return {"skipped": "project gone"}
-    storage = config.app_storage()
+    storage = app_storage()
     with stage.project_stage(ctx, pid):
         stage.enter_stage(pid, "downloading")
         plan = stage.plan_of(ws)
         limits = limits_from_settings(plan.max_source_minutes * 60.0)
         report = stage.StageProgress(ctx, pid, "downloading")
-        with _tmpdir("cliply-dl-") as tmp:
+        with _tmpdir(ctx, "cliply-dl-") as tmp:
             got = download_url(
                 project.source_url,
                 Path(tmp),
@@ -93,8 +92,8 @@ def ingest(ctx: JobContext) -> dict[str, Any] | None:
             raise PermanentError("The project has no source video.", code="no-source")
         stage.enter_stage(pid, "probing")
         plan = stage.plan_of(ws)
-        path = local_source(config.app_storage(), project.source_key, config.work_root())
-        info = steps.inspect_source(path, config.source_limits(plan))
+        path = local_source(app_storage(), project.source_key, config.work_root())
+        info = steps.inspect_source(path, config.source_limits(plan.max_source_minutes))
         minutes = info.duration / 60.0
         with owner_session() as db:
             # The month's minutes are checked now and counted once transcription starts.
@@ -124,7 +123,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
     project = stage.load_project(ws, pid)
     if project is None:
         return {"skipped": "project gone"}
-    storage = config.app_storage()
+    storage = app_storage()
     with stage.project_stage(ctx, pid):
         if project.source_key is None or project.duration_s is None:
             raise PermanentError("The project was not ingested.", code="not-ingested")
@@ -139,7 +138,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             )
         path = local_source(storage, project.source_key, config.work_root())
         report = stage.StageProgress(ctx, pid, "transcribing")
-        with _tmpdir("cliply-stt-") as tmp:
+        with _tmpdir(ctx, "cliply-stt-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             report(0.05, "audio extracted")
             result = steps.transcribe(
@@ -157,6 +156,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             model=transcript.model,
             attempts=[a.__dict__ for a in result.attempts],
         )
+        steps.require_speech(transcript)  # no-speech fails the project with its reason
         for fmt, text in steps.transcript_documents(transcript).items():
             storage.put_bytes(
                 transcript_key(ws, pid, fmt), text.encode("utf-8"), content_type=CONTENT_TYPES[fmt]
@@ -191,81 +191,6 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             service.set_stage(db, pid, "detecting")
             service.start_stage(db, p, registry.HIGHLIGHT_DETECT)
     return {"engine": result.engine, "words": len(words)}
-
-
-@registry.handler(registry.HIGHLIGHT_DETECT, capability="cpu")
-def detect(ctx: JobContext) -> dict[str, Any] | None:
-    """Score the transcript's moments; the project's auto clips are replaced by the new ones
-    (manual clips stay) and one CLIP_RENDER is queued per clip."""
-    ws, pid = stage.workspace_of(ctx), stage.payload_uuid(ctx, "project_id")
-    project = stage.load_project(ws, pid)
-    if project is None:
-        return {"skipped": "project gone"}
-    storage = config.app_storage()
-    with stage.project_stage(ctx, pid):
-        if project.source_key is None:
-            raise PermanentError("The project has no source video.", code="no-source")
-        stage.enter_stage(pid, "detecting")
-        plan = stage.plan_of(ws)
-        options = config.clip_options(project.options, plan)
-        transcript = stage.load_transcript(storage, ws, pid)
-        path = local_source(storage, project.source_key, config.work_root())
-        with _tmpdir("cliply-hl-") as tmp:
-            wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
-            found = steps.find_highlights(transcript, wav, options, config.llm_client())
-        label = steps.embedder_label(found.embedder_name)
-        ctx.event(
-            "highlights",
-            f"{len(found.highlights)} highlight(s); embedder: {label}",
-            embedder=label,
-            llm_applied=found.llm_applied,
-            notes=found.notes,
-        )
-        stale: list[str] = []
-        with owner_session() as db:
-            p = service.get_project(db, ws, pid, lock=True)
-            old = list(
-                db.scalars(select(Clip).where(Clip.project_id == pid, Clip.origin == "auto"))
-            )
-            stale = [k for c in old for k in (c.render_key, c.thumb_key) if k]
-            db.execute(delete(Clip).where(Clip.project_id == pid, Clip.origin == "auto"))
-            clips = [
-                Clip(
-                    workspace_id=ws,
-                    project_id=pid,
-                    origin="auto",
-                    rank=i + 1,
-                    start_s=h.start,
-                    end_s=h.end,
-                    title=h.title[:300],
-                    description=h.description or "",
-                    hashtags=h.hashtags,
-                    text=h.text,
-                    score=h.score,
-                    reasons=steps.reasons_json(h.reasons),
-                    caption_style=options.caption_style,
-                    aspect=options.aspect,
-                    status="queued",
-                    render_version=1,
-                )
-                for i, h in enumerate(found.highlights)
-            ]
-            db.add_all(clips)
-            db.flush()
-            for clip in clips:
-                queue_render(db, clip)
-            pending = db.scalar(
-                select(Clip.id).where(
-                    Clip.project_id == pid, Clip.status.in_(("queued", "rendering"))
-                )
-            )
-            if pending is None:
-                service.set_stage(db, p.id, "ready", 1.0)
-            else:
-                service.set_stage(db, p.id, "rendering")
-        for key in stale:
-            storage.delete(key)
-    return {"clips": len(found.highlights), "embedder": label}
 
 
 @registry.periodic("pipeline.cleanup", every_s=3600)

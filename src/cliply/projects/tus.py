@@ -9,9 +9,7 @@ The last byte moves the file into storage and starts the pipeline. DELETE abando
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,6 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import select
-from starlette.requests import ClientDisconnect
 
 from cliply.api.deps import DB, HeaderTenant, Tenant
 from cliply.config import get_settings
@@ -36,21 +33,22 @@ from cliply.ingest.tus import (
     OFFSET_CONTENT_TYPE,
     TUS_EXTENSIONS,
     TUS_VERSION,
-    LeaseLost,
     acquire,
+    check_offset,
     current_offset,
     discard_staging,
     parse_metadata,
     parse_offset,
+    receive_body,
     staging_path,
     upload_expiry,
 )
-from cliply.pipeline.config import app_storage
 from cliply.pipeline.options import ClipOptions
 from cliply.projects import service
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Upload
 from cliply.projects.schemas import UploadOut
+from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["uploads"])
@@ -251,18 +249,20 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     settings = get_settings()
     path = Path(path_s)
     declared = optional_header_int(request.headers.get("content-length"))
-    _check_offset(offset, current_offset(path))  # a stale offset is answered without the lease
+    check_offset(offset, current_offset(path))  # a stale offset is answered without the lease
     lease = await run_in_threadpool(acquire, path, settings.tus_lock_takeover_s)
     ended: CliplyError | None = None  # answered after the progress is recorded
     try:
         have = lease.offset()
-        _check_offset(offset, have)
+        check_offset(offset, have)
         remaining = length - have
         if declared is not None and declared > remaining:
             raise BadRequest(
                 f"Only {remaining} more bytes fit this upload.", code="upload-exceeds-length"
             )
-        ended = await _receive(request, lease.append, remaining, settings.tus_patch_idle_timeout_s)
+        ended = await receive_body(
+            request.stream(), lease.append, remaining, settings.tus_patch_idle_timeout_s
+        )
     finally:
         try:
             await run_in_threadpool(lease.sync)
@@ -292,54 +292,6 @@ async def patch_upload(upload_id: uuid.UUID, request: Request, tenant: StreamTen
     if ended is not None:
         raise ended
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(new_offset)}))
-
-
-def _check_offset(offset: int, have: int) -> None:
-    if offset != have:
-        raise Conflict(
-            f"Upload-Offset is {offset} but the server has {have} bytes.",
-            code="offset-mismatch",
-            upload_offset=have,
-        )
-
-
-async def _receive(
-    request: Request, append: Callable[[bytes], None], remaining: int, idle_timeout_s: float
-) -> CliplyError | None:
-    """Append the body (at most `remaining` bytes) through `append`. Returns the error to
-    answer once progress is recorded (too many bytes, an idle body); raises 409 when another
-    PATCH took the upload over."""
-    stream = request.stream().__aiter__()
-    while True:
-        try:
-            # A client that vanished without FIN/RST sends nothing: end the PATCH after the
-            # idle timeout rather than hold the upload for as long as the dead socket lives.
-            chunk = await asyncio.wait_for(anext(stream), idle_timeout_s)
-        except StopAsyncIteration:
-            return None
-        except TimeoutError:
-            return CliplyError(
-                f"No bytes arrived for {idle_timeout_s:g} s; resume from HEAD's Upload-Offset.",
-                code="upload-idle-timeout",
-                status=408,
-            )
-        except ClientDisconnect:
-            return None  # keep what arrived; the client resumes from HEAD's offset
-        try:
-            if len(chunk) > remaining:
-                append(chunk[:remaining])
-                return BadRequest(
-                    "The request carried more bytes than the upload's length.",
-                    code="upload-exceeds-length",
-                )
-            append(chunk)
-        except LeaseLost:
-            # Raised, not returned: the new holder records progress, this request nothing.
-            raise Conflict(
-                "Another request took this upload over; resume from HEAD's Upload-Offset.",
-                code="upload-taken-over",
-            ) from None
-        remaining -= len(chunk)
 
 
 @router.delete(

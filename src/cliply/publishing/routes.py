@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from cliply.api.deps import DB, HeaderTenant
-from cliply.api.pagination import Page
-from cliply.publishing import service
+from cliply.db.pagination import Page
+from cliply.publishing import forms, service
 from cliply.publishing.schemas import PostOut
 
 router = APIRouter(tags=["posts"])
@@ -44,3 +44,13 @@ def list_posts(
 def get_post(post_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> PostOut:
     tenant.require("posts.read")
     return PostOut.model_validate(service.get_post(db, tenant.workspace_id, post_id))
+
+
+@router.get(
+    "/accounts/{account_id}/post-form",
+    response_model=forms.PostForm,
+    summary="The fields a post to this account asks for (TikTok: from creator_info, live)",
+)
+def post_form(account_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> forms.PostForm:
+    tenant.require("schedules.read")
+    return forms.post_form(db, tenant.workspace_id, account_id)

@@ -21,10 +21,10 @@ from sqlalchemy import text
 from cliply.db.engine import get_engine
 from cliply.errors import PermanentError, RetryableError
 from cliply.jobs.registry import JobContext
-from cliply.pipeline.config import app_storage, work_root
+from cliply.pipeline.config import work_root
 from cliply.platforms.base import Platform, Published, PublishTarget
 from cliply.publishing.session import AttemptSession
-from cliply.storage import ObjectNotFound
+from cliply.storage import ObjectNotFound, app_storage
 
 LOCK_WAIT_S: Final = 5.0
 

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from cliply.accounts.schemas import AccountOut
 from cliply.api.deps import DB, HeaderTenant
-from cliply.api.pagination import Page
 from cliply.config import get_settings
+from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound, Unauthorized
-from cliply.schedules import flows, service
+from cliply.publishing import service as posts
+from cliply.schedules import batch, flows, service
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import PostSummary, ScanOut, ScheduleIn, ScheduleOut, SchedulePatch
 
@@ -122,6 +123,46 @@ def update_schedule(
 def cancel_schedule(schedule_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ScheduleOut:
     tenant.require("schedules.write")
     schedule = service.cancel_schedule(db, tenant.workspace_id, schedule_id, tenant.user_id)
+    return _one(db, schedule)
+
+
+@router.post(
+    "/schedules/batch",
+    response_model=list[ScheduleOut],
+    status_code=status.HTTP_201_CREATED,
+    summary="Schedule every clip on every account at once: given times, or spread one a day at 18:00",
+)
+def create_batch(body: batch.BatchIn, tenant: HeaderTenant, db: DB) -> list[ScheduleOut]:
+    tenant.require("schedules.write")
+    rows = batch.create_batch(db, tenant.workspace_id, tenant.user_id, body)
+    db.flush()
+    for row in rows:
+        db.refresh(row)
+    return _out(db, rows)
+
+
+@router.post(
+    "/schedules/{schedule_id}/retry",
+    response_model=ScheduleOut,
+    summary="Publish a failed schedule again",
+)
+def retry_schedule(schedule_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ScheduleOut:
+    tenant.require("schedules.write")
+    schedule = service.retry_schedule(db, tenant.workspace_id, schedule_id, tenant.user_id)
+    return _one(db, schedule)
+
+
+@router.post(
+    "/posts/{post_id}/retry",
+    response_model=ScheduleOut,
+    summary="Publish a failed post again (retries the schedule it came from)",
+)
+def retry_post(post_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> ScheduleOut:
+    tenant.require("schedules.write")
+    post = posts.get_post(db, tenant.workspace_id, post_id)
+    if post.schedule_id is None:
+        raise NotFound("This post has no schedule to retry.", code="schedule-not-found")
+    schedule = service.retry_schedule(db, tenant.workspace_id, post.schedule_id, tenant.user_id)
     return _one(db, schedule)
 
 

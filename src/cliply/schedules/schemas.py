@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from cliply.auth.schemas import Strict
 from cliply.platforms.base import Privacy
+from cliply.schemas import Omittable, Strict
 
 _HASHTAG = re.compile(r"^[^\s#,]{1,100}$")
 
@@ -61,12 +61,12 @@ class ScheduleIn(Strict):
 
 class SchedulePatch(Strict):
     scheduled_at: datetime | None = None
-    timezone: str | None = Field(None, max_length=64)
-    title: str | None = Field(None, max_length=300)
-    caption: str | None = Field(None, max_length=2000)
-    hashtags: list[str] | None = Field(None, max_length=30)
-    privacy: Privacy | None = None
-    options: PostOptions | None = None
+    timezone: Omittable[str] = Field(None, max_length=64)
+    title: Omittable[str] = Field(None, max_length=300)
+    caption: Omittable[str] = Field(None, max_length=2000)
+    hashtags: Omittable[list[str]] = Field(None, max_length=30)
+    privacy: Omittable[Privacy] = None
+    options: Omittable[PostOptions] = None
 
     _tags = field_validator("hashtags")(_clean_hashtags)
 

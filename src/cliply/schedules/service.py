@@ -20,10 +20,10 @@ from sqlalchemy import CursorResult, Select, select, text, update
 from sqlalchemy.orm import Session
 
 from cliply.accounts.service import get_account, platforms_of, usable_reason
-from cliply.api.pagination import paginate
 from cliply.audit.service import record as audit
 from cliply.billing.gate import check_feature
 from cliply.clips.models import Clip
+from cliply.db.pagination import paginate
 from cliply.errors import Conflict, NotFound, ValidationFailed
 from cliply.jobs import queue
 from cliply.platforms import registry
@@ -263,6 +263,20 @@ def update_schedule(
     if schedule.status == "scheduled" and schedule.scheduled_at <= now:
         _enqueue(db, schedule, account.platform)
     return schedule
+
+
+def retry_schedule(
+    db: Session, workspace_id: uuid.UUID, schedule_id: uuid.UUID, user_id: uuid.UUID | None
+) -> Schedule:
+    """Publish a failed schedule again, now (or at its time when that is still ahead)."""
+    schedule = get_schedule(db, workspace_id, schedule_id)
+    if schedule.status != "failed":
+        raise Conflict(
+            f"The schedule is {schedule.status}; only a failed one can be retried.",
+            code="schedule-not-failed",
+            schedule_status=schedule.status,
+        )
+    return update_schedule(db, workspace_id, schedule_id, user_id, SchedulePatch())
 
 
 def cancel_schedule(

@@ -7,7 +7,7 @@ from cliply.storage.base import (
     Storage,
     StorageError,
 )
-from cliply.storage.factory import storage_from_url
+from cliply.storage.factory import app_storage, storage_from_url
 from cliply.storage.local import LocalStorage
 from cliply.storage.s3 import S3Storage
 
@@ -19,5 +19,6 @@ __all__ = [
     "S3Storage",
     "Storage",
     "StorageError",
+    "app_storage",
     "storage_from_url",
 ]

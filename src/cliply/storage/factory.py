@@ -1,13 +1,41 @@
-"""Build a storage backend from a URL: file:///path or a plain path, or s3://bucket/prefix."""
+"""Build a storage backend from a URL (file:///path or a plain path, or s3://bucket/prefix),
+and the application's own store from settings (`app_storage`)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from cliply.config import Settings, get_settings
+from cliply.keys import app_secret
 from cliply.storage.base import Storage, StorageError
 from cliply.storage.local import LocalStorage
 from cliply.storage.s3 import S3Storage
+
+# Where the API serves signed local-storage URLs (the files route).
+FILES_PATH = "/api/v1/files"
+
+
+def app_storage(settings: Settings | None = None) -> Storage:
+    """The object store from STORAGE_URL (default: files under CLIPLY_DATA_DIR/storage)."""
+    s = settings or get_settings()
+    url = s.storage_url or str(s.cliply_data_dir / "storage")
+    return _storage(
+        url,
+        app_secret(),
+        s.public_base_url.rstrip("/") + FILES_PATH,
+        s.s3_access_key_id.get_secret_value() if s.s3_access_key_id else None,
+        s.s3_secret_access_key.get_secret_value() if s.s3_secret_access_key else None,
+    )
+
+
+@lru_cache(maxsize=4)
+def _storage(url: str, secret: str, public: str, key: str | None, skey: str | None) -> Storage:
+    # Cached: an S3 client is costly to build and safe to share between threads.
+    return storage_from_url(
+        url, url_secret=secret, public_base_url=public, access_key=key, secret_key=skey
+    )
 
 
 def storage_from_url(

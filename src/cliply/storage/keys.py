@@ -76,11 +76,33 @@ def render_key(
     return f"renders/{ws}/{project}/{_id(clip_id, 'clip_id')}.mp4"
 
 
+def captions_key(
+    workspace_id: uuid.UUID | str, project_id: uuid.UUID | str, clip_id: uuid.UUID | str
+) -> str:
+    """The subtitle file (ASS) a clip's render burned in, kept next to the render."""
+    ws, project = _id(workspace_id, "workspace_id"), _id(project_id, "project_id")
+    return f"renders/{ws}/{project}/{_id(clip_id, 'clip_id')}.ass"
+
+
 def thumbnail_key(
     workspace_id: uuid.UUID | str, project_id: uuid.UUID | str, clip_id: uuid.UUID | str
 ) -> str:
     ws, project = _id(workspace_id, "workspace_id"), _id(project_id, "project_id")
     return f"thumbs/{ws}/{project}/{_id(clip_id, 'clip_id')}.jpg"
+
+
+def preview_key(
+    workspace_id: uuid.UUID | str,
+    project_id: uuid.UUID | str,
+    clip_id: uuid.UUID | str,
+    digest: str,
+) -> str:
+    """A clip editor still (one look of one frame), cached by the digest of that look."""
+    if not digest.isalnum() or len(digest) > 64:
+        raise InvalidKey("preview digest must be alphanumeric")
+    ws, project = _id(workspace_id, "workspace_id"), _id(project_id, "project_id")
+    # Under thumbs/…/project/ so deleting the project's prefixes removes them too.
+    return f"thumbs/{ws}/{project}/previews/{_id(clip_id, 'clip_id')}/{digest}.jpg"
 
 
 def upload_key(workspace_id: uuid.UUID | str, upload_id: uuid.UUID | str) -> str:

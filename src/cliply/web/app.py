@@ -21,6 +21,8 @@ PAGE_MODULES: list[str] = [
     "cliply.web.pages.events",
     "cliply.web.pages.billing",
     "cliply.web.pages.jobs",
+    "cliply.web.pages.editor",
+    "cliply.web.pages.publishing",
 ]
 
 

@@ -50,7 +50,8 @@ def content_security_policy() -> str:
             f"img-src {media} data:",
             f"media-src {media}",
             "connect-src 'self'",
-            "font-src 'self'",
+            # data: fonts: FullCalendar ships its icon font inline (fonts cannot run code).
+            "font-src 'self' data:",
             "object-src 'none'",
             "base-uri 'self'",
             "frame-ancestors 'none'",

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from cliply.auth.schemas import Strict
+from cliply.schemas import Omittable, Strict
 
 
 class WorkspaceIn(Strict):
@@ -16,7 +16,7 @@ class WorkspaceIn(Strict):
 
 
 class WorkspacePatch(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: Omittable[str] = Field(None, min_length=1, max_length=200)
 
 
 class WorkspaceOut(BaseModel):

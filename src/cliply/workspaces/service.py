@@ -63,6 +63,28 @@ def get(db: Session, workspace_id: uuid.UUID) -> Workspace:
     return ws
 
 
+def set_plan(db: Session, workspace_id: uuid.UUID, plan: str) -> str | None:
+    """Record the plan billing resolved (shown on the workspace); returns the plan it replaced
+    when it changed, else None."""
+    ws = db.get(Workspace, workspace_id)
+    if ws is None or ws.plan == plan:
+        return None
+    before, ws.plan = ws.plan, plan
+    db.flush()
+    return before
+
+
+def link_stripe_customer(db: Session, workspace_id: uuid.UUID, customer: str | None) -> None:
+    """Remember the workspace's Stripe customer, once, unless another workspace has it."""
+    ws = db.get(Workspace, workspace_id)
+    if ws is None or not customer or ws.stripe_customer_id:
+        return
+    taken = db.scalar(select(Workspace.id).where(Workspace.stripe_customer_id == customer))
+    if taken is None:
+        ws.stripe_customer_id = customer
+        db.flush()
+
+
 def rename(db: Session, workspace_id: uuid.UUID, user_id: uuid.UUID, name: str) -> Workspace:
     ws = get(db, workspace_id)
     ws.name = name

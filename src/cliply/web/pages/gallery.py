@@ -15,8 +15,8 @@ from starlette.background import BackgroundTask
 from cliply.clips import service as clips_service
 from cliply.clips.models import Clip
 from cliply.errors import BadRequest
-from cliply.pipeline.config import app_storage
 from cliply.projects import service as projects_service
+from cliply.storage import app_storage
 from cliply.web.deps import PageRoute, StudioPage, redirect
 
 router = APIRouter(route_class=PageRoute)

@@ -12,9 +12,8 @@ from cliply.config import get_settings
 from cliply.errors import NotFound
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
-from cliply.pipeline.config import app_storage
 from cliply.projects import service as projects_service
-from cliply.projects.models import Project
+from cliply.storage import app_storage
 from cliply.web.deps import PageRoute, StudioPage
 
 router = APIRouter(route_class=PageRoute)
@@ -34,8 +33,7 @@ STAGES = [
 @router.get("/projects", response_class=HTMLResponse)
 def projects(studio: StudioPage) -> HTMLResponse:
     studio.require("projects.read")
-    stmt = projects_service.list_projects(studio.db, studio.workspace_id)
-    rows = list(studio.db.scalars(stmt.order_by(Project.created_at.desc()).limit(200)))
+    rows, _ = projects_service.list_projects(studio.db, studio.workspace_id, limit=200)
     return studio.render("projects/list.html", projects=rows)
 
 
