@@ -17,7 +17,7 @@ from typing import Any
 from cliply.clips import flows, service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
-from cliply.errors import CliplyError
+from cliply.errors import CliplyError, PermanentError
 from cliply.jobs import queue, registry
 from cliply.jobs.registry import JobContext, JobInterrupted
 from cliply.media import probe

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+# Handlers fail jobs with the one error base; these two are importable from here as well.
+from cliply.errors import PermanentError as PermanentError
+from cliply.errors import RetryableError as RetryableError
 from cliply.jobs.scratch import attempt_dir
 
 # Pipeline kinds (DESIGN.md "Jobs")

@@ -212,7 +212,7 @@ def create_batch(
                 item = _schedule_in(account.platform, clip_id, account.id, at, body)
                 out.append(service.create_schedule(db, workspace_id, user_id, item))
             except CliplyError as exc:
-                exc.detail = f"{account.platform} · {account.display_name}: {exc.detail}"
+                exc.message = f"{account.platform} · {account.display_name}: {exc.message}"
                 exc.extra = {**exc.extra, "clip_id": str(clip_id), "account_id": str(account.id)}
                 raise
     return out
