@@ -14,7 +14,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from cliply.analytics.models import PlatformQuotaUsage, PostMetric, PostMetricState
+from cliply.billing import service as billing
 from cliply.config import get_settings
+from cliply.db.pagination import paginate
 from cliply.platforms.base import PostMetrics
 from cliply.publishing import service as posts
 
@@ -239,3 +241,232 @@ def state_counts(db: Session, account_id: uuid.UUID) -> dict[str, int]:
         ).where(and_(PostMetricState.account_id == account_id))
     ).one()
     return {"measured": int(row[0]), "gone": int(row[1])}
+
+
+# --- read side (API) ----------------------------------------------------------------------------
+
+
+def history_start(db: Session, workspace_id: uuid.UUID, at: datetime) -> datetime | None:
+    """The earliest moment the workspace's plan shows (None: everything)."""
+    days = billing.resolve_workspace_plan(db, workspace_id).analytics_history_days
+    return None if days is None else at - timedelta(days=days)
+
+
+def _values_at(
+    db: Session, workspace_id: uuid.UUID, at: datetime, post_ids: Sequence[uuid.UUID] | None
+) -> dict[uuid.UUID, PostMetric]:
+    """Each post's latest snapshot at or before `at` (counters are cumulative)."""
+    stmt = select(PostMetric).where(
+        PostMetric.workspace_id == workspace_id, PostMetric.collected_at <= at
+    )
+    if post_ids is not None:
+        stmt = stmt.where(PostMetric.post_id.in_(post_ids))
+    rows = db.scalars(
+        stmt.order_by(
+            PostMetric.post_id, PostMetric.collected_at.desc(), PostMetric.id.desc()
+        ).distinct(PostMetric.post_id)
+    )
+    return {r.post_id: r for r in rows}
+
+
+@dataclass
+class Totals:
+    posts: int = 0
+    views: int = 0
+    likes: int = 0
+    comments: int = 0
+    shares: int = 0
+    views_delta: int = 0
+    likes_delta: int = 0
+    comments_delta: int = 0
+    shares_delta: int = 0
+
+    def add(self, now_: PostMetric | None, before: PostMetric | None) -> None:
+        self.posts += 1
+        for k in COUNTERS:
+            cur = int(getattr(now_, k)) if now_ is not None else 0
+            old = int(getattr(before, k)) if before is not None else 0
+            setattr(self, k, getattr(self, k) + cur)
+            setattr(self, f"{k}_delta", getattr(self, f"{k}_delta") + cur - old)
+
+    @property
+    def engagement_rate(self) -> float | None:
+        return engagement(self.views, self.likes, self.comments, self.shares)
+
+
+def engagement(views: int, likes: int, comments: int, shares: int) -> float | None:
+    return round((likes + comments + shares) / views, 6) if views > 0 else None
+
+
+@dataclass(frozen=True)
+class Overview:
+    start: datetime
+    end: datetime
+    history_limited: bool
+    total: Totals
+    platforms: dict[str, Totals]
+    accounts: dict[uuid.UUID, Totals]
+
+
+def overview(
+    db: Session,
+    workspace_id: uuid.UUID,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    account_id: uuid.UUID | None = None,
+    platform: str | None = None,
+) -> Overview:
+    """Counters at `end` and their change since `start`, per platform and per account."""
+    at = now()
+    end = min(end or at, at)
+    start = start or end - timedelta(days=30)
+    floor = history_start(db, workspace_id, at)
+    limited = floor is not None and start < floor
+    if floor is not None:
+        start = max(start, floor)
+    after = _values_at(db, workspace_id, end, None)
+    before = _values_at(db, workspace_id, start, list(after))
+    total = Totals()
+    by_platform: dict[str, Totals] = {}
+    by_account: dict[uuid.UUID, Totals] = {}
+    for post in posts.posts_by_ids(db, workspace_id, list(after)):
+        if account_id is not None and post.account_id != account_id:
+            continue
+        if platform is not None and post.platform != platform:
+            continue
+        cur, old = after.get(post.id), before.get(post.id)
+        total.add(cur, old)
+        by_platform.setdefault(post.platform, Totals()).add(cur, old)
+        if post.account_id is not None:
+            by_account.setdefault(post.account_id, Totals()).add(cur, old)
+    return Overview(start, end, limited, total, by_platform, by_account)
+
+
+def series(
+    db: Session, workspace_id: uuid.UUID, post_id: uuid.UUID, cursor: str | None, limit: int
+) -> tuple[list[PostMetric], str | None]:
+    """A post's snapshots, newest first, within the plan's history."""
+    posts.get_post(db, workspace_id, post_id)  # 404 for another workspace's post
+    stmt = select(PostMetric).where(
+        PostMetric.workspace_id == workspace_id, PostMetric.post_id == post_id
+    )
+    floor = history_start(db, workspace_id, now())
+    if floor is not None:
+        stmt = stmt.where(PostMetric.collected_at >= floor)
+    return paginate(db, stmt, PostMetric.collected_at, PostMetric.id, cursor, limit)
+
+
+@dataclass(frozen=True)
+class PostStats:
+    post_id: uuid.UUID
+    clip_id: uuid.UUID | None
+    account_id: uuid.UUID | None
+    platform: str
+    url: str | None
+    published_at: datetime | None
+    gone: bool
+    views: int
+    likes: int
+    comments: int
+    shares: int
+    engagement_rate: float | None
+    watch_through: float | None
+    collected_at: datetime | None
+
+
+def _watch_through(m: PostMetric | None) -> float | None:
+    if m is None or m.views <= 0 or not m.watch_time_s:
+        return None
+    duration = float((m.data or {}).get("duration_s") or 0)
+    return round(m.watch_time_s / (m.views * duration), 6) if duration > 0 else None
+
+
+def post_stats(db: Session, workspace_id: uuid.UUID, post_list: Sequence[Any]) -> list[PostStats]:
+    latest = _values_at(db, workspace_id, now(), [p.id for p in post_list])
+    out = []
+    for p in post_list:
+        m = latest.get(p.id)
+        vals = {k: int(getattr(m, k)) if m is not None else 0 for k in COUNTERS}
+        out.append(
+            PostStats(
+                post_id=p.id,
+                clip_id=p.clip_id,
+                account_id=p.account_id,
+                platform=p.platform,
+                url=p.url,
+                published_at=p.published_at,
+                gone=p.gone_at is not None,
+                engagement_rate=engagement(**vals),
+                watch_through=_watch_through(m),
+                collected_at=m.collected_at if m is not None else None,
+                **vals,
+            )
+        )
+    return out
+
+
+def clip_posts(db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID) -> list[PostStats]:
+    rows, _ = posts.list_posts(db, workspace_id, clip_id=clip_id, status="published", limit=100)
+    return post_stats(db, workspace_id, rows)
+
+
+RANKINGS = ("views", "engagement_rate", "watch_through")
+
+
+def top_posts(
+    db: Session, workspace_id: uuid.UUID, by: str, offset: int, limit: int
+) -> tuple[list[PostStats], int | None]:
+    """Published posts ranked by `by` (best first); the next offset or None."""
+    latest = _values_at(db, workspace_id, now(), None)
+    stats = post_stats(db, workspace_id, posts.posts_by_ids(db, workspace_id, list(latest)))
+    ranked = sorted(
+        stats, key=lambda s: (getattr(s, by) is None, -(getattr(s, by) or 0), str(s.post_id))
+    )
+    page = ranked[offset : offset + limit]
+    return page, (offset + limit if len(ranked) > offset + limit else None)
+
+
+@dataclass(frozen=True)
+class ClipStats:
+    clip_id: uuid.UUID
+    posts: int
+    views: int
+    likes: int
+    comments: int
+    shares: int
+    engagement_rate: float | None
+
+
+def top_clips(
+    db: Session, workspace_id: uuid.UUID, by: str, offset: int, limit: int
+) -> tuple[list[ClipStats], int | None]:
+    latest = _values_at(db, workspace_id, now(), None)
+    agg: dict[uuid.UUID, dict[str, int]] = {}
+    for s in post_stats(db, workspace_id, posts.posts_by_ids(db, workspace_id, list(latest))):
+        if s.clip_id is None:
+            continue
+        a = agg.setdefault(s.clip_id, {"posts": 0, **dict.fromkeys(COUNTERS, 0)})
+        a["posts"] += 1
+        for k in COUNTERS:
+            a[k] += getattr(s, k)
+    clips = [
+        ClipStats(
+            clip_id=c,
+            engagement_rate=engagement(a["views"], a["likes"], a["comments"], a["shares"]),
+            **a,
+        )
+        for c, a in agg.items()
+    ]
+    key = by if by in ("views", "engagement_rate") else "views"
+    ranked = sorted(
+        clips, key=lambda s: (getattr(s, key) is None, -(getattr(s, key) or 0), str(s.clip_id))
+    )
+    page = ranked[offset : offset + limit]
+    return page, (offset + limit if len(ranked) > offset + limit else None)
+
+
+def views_at(db: Session, workspace_id: uuid.UUID, post_id: uuid.UUID, at: datetime) -> int | None:
+    """The post's views at `at` (its latest snapshot then), None when none was taken yet."""
+    m = _values_at(db, workspace_id, at, [post_id]).get(post_id)
+    return int(m.views) if m is not None else None

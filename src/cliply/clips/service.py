@@ -250,6 +250,18 @@ def titles(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[u
     return {i: t for i, t in rows}
 
 
+def scores(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, float]:
+    """The highlight score of each of these clips that has one (analytics calibrates it)."""
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Clip.id, Clip.score).where(
+            Clip.workspace_id == workspace_id, Clip.id.in_(ids), Clip.score.is_not(None)
+        )
+    ).tuples()
+    return {i: float(sc) for i, sc in rows if sc is not None}
+
+
 def get_clip(
     db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, *, lock: bool = False
 ) -> Clip:

@@ -36,11 +36,14 @@ from cliply.integrations.youtube import (
 )
 from cliply.platforms.base import (
     AccountRef,
+    Audience,
     Authorization,
+    Choice,
     Connection,
     ConnectRefused,
     Identity,
     PlatformNotConfigured,
+    PostField,
     PostMetrics,
     PostText,
     Published,
@@ -66,6 +69,9 @@ def description(text: PostText) -> str:
     full = full.replace("<", "").replace(">", "")
     data = full.encode("utf-8")[:DESCRIPTION_BUDGET_BYTES]
     return data.decode("utf-8", errors="ignore")
+
+
+TITLE_MAX_FORM: Final = 100
 
 
 class YouTube:
@@ -147,6 +153,33 @@ class YouTube:
             google.revoke(refresh_token or access_token)
 
     # --- text -------------------------------------------------------------------------------
+
+    def post_fields(self, audience: Audience | None) -> list[PostField]:
+        return [
+            PostField(
+                name="title",
+                label="Title",
+                kind="text",
+                max_length=TITLE_MAX_FORM,
+                help="Leave empty to use each clip's title.",
+            ),
+            PostField(name="description", label="Description", kind="textarea", max_length=5000),
+            PostField(name="tags", label="Tags", kind="tags", help="Comma-separated."),
+            PostField(
+                name="made_for_kids",
+                label="Is this video made for kids?",
+                kind="choice",
+                required=True,
+                choices=(
+                    Choice(value="false", label="No, it's not made for kids"),
+                    Choice(value="true", label="Yes, it's made for kids"),
+                ),
+                help="YouTube requires this declaration (COPPA).",
+            ),
+            PostField(
+                name="notify_subscribers", label="Notify subscribers", kind="bool", default=True
+            ),
+        ]
 
     def validate(self, text: PostText) -> None:
         check_privacy(self, text.privacy)
