@@ -249,6 +249,7 @@ CODES: Final[dict[str, str]] = {
     "unknown-key": "A value was encrypted with a key that is not configured.",
     "unknown-kind": "No handler exists for this job kind.",
     "unknown-platform": "Unknown platform …; use one of ….",
+    "unknown-post-field": "The post names a field the platform does not have.",
     "unsupported-media-type": "The request body's media type is not supported here.",
     "upload-complete": "The upload is complete; delete the project instead.",
     "upload-exceeds-length": "The request carried more bytes than the upload's length.",
