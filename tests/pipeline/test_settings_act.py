@@ -84,7 +84,7 @@ def test_render_settings_act(talk_video: tuple[Path, Any], tmp_path: Path) -> No
     words = topic_talk().words()
 
     def render(name: str, **changes: Any) -> steps.RenderedClip:
-        spec = config.render_spec("9:16", "bold", None, settings(**changes))
+        spec = config.render_spec("9:16", "bold", settings=settings(**changes))
         return steps.render_clip_files(
             video,
             info,
