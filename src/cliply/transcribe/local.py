@@ -17,7 +17,7 @@ from cliply.transcribe.audio import (
     wav_duration,
 )
 from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
-from cliply.transcribe.models import Segment, Transcript, Word
+from cliply.transcribe.models import Segment, Transcript, Word, join_word_pieces
 
 DEFAULT_CHUNK_SECONDS = 600.0
 BUNDLED_MODEL_NAME = "tiny.en"
@@ -167,16 +167,18 @@ class LocalTranscriber:
             out: list[Segment] = []
             # The generator does the decoding; consuming it here keeps one window alive.
             for seg in raw_segments:
-                words = [
-                    Word(
-                        text=w.word.strip(),
-                        start=round(window.offset + max(0.0, w.start), 3),
-                        end=round(window.offset + max(w.start, w.end, 0.0), 3),
-                        confidence=round(float(w.probability), 4),
-                    )
-                    for w in (seg.words or [])
-                    if w.word.strip()
-                ]
+                words = join_word_pieces(
+                    [
+                        Word(
+                            text=w.word.strip(),
+                            start=round(window.offset + max(0.0, w.start), 3),
+                            end=round(window.offset + max(w.start, w.end, 0.0), 3),
+                            confidence=round(float(w.probability), 4),
+                        )
+                        for w in (seg.words or [])
+                        if w.word.strip()
+                    ]
+                )
                 text = seg.text.strip()
                 if not text:
                     continue
