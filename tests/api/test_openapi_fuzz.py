@@ -58,7 +58,7 @@ def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
 @pytest.fixture(scope="module")
 def fuzz_world(pg_server_url: str) -> Iterator[dict[str, Any]]:
     """One owner, one premium workspace, fake Stripe: for every operation of the module."""
-    from cliply.db.models import Base
+    from cliply.models import Base
     from fastapi.testclient import TestClient
 
     from cliply.db.engine import get_engine
