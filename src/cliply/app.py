@@ -15,6 +15,8 @@ from cliply import __version__
 from cliply.accounts import routes as accounts_routes
 from cliply.accounts import service as accounts_service
 from cliply.accounts import tasks as accounts_tasks
+from cliply.analytics import routes as analytics_routes
+from cliply.analytics import tasks as analytics_tasks
 from cliply.api import health, openapi, problems
 from cliply.api.idempotency import IdempotencyMiddleware
 from cliply.api.middleware import (
@@ -62,6 +64,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     publishing_routes.router,
     experiments_routes.router,
     products_routes.router,
+    analytics_routes.router,
 )
 
 # The modules whose `@registry.handler` / `@registry.periodic` functions the worker runs
@@ -74,6 +77,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     billing_tasks,
     accounts_tasks,
     schedules_tasks,
+    analytics_tasks,
 )
 
 

@@ -344,6 +344,37 @@ class Settings(BaseSettings):
     token_refresh_margin_s: int = Field(
         900, ge=0, description="Platform tokens expiring within this many seconds are refreshed."
     )
+    metrics_scan_interval_s: int = Field(
+        600, ge=10, description="How often the metrics scan queues METRICS_COLLECT jobs (seconds)."
+    )
+    metrics_hourly_until_s: int = Field(
+        48 * 3600, ge=0, description="Posts younger than this are measured every hour (seconds)."
+    )
+    metrics_daily_until_s: int = Field(
+        30 * 86400, ge=0, description="Then measured daily until this post age (seconds)."
+    )
+    metrics_weekly_until_s: int = Field(
+        90 * 86400,
+        ge=0,
+        description="Then measured weekly until this post age; older posts are not measured.",
+    )
+    metrics_hourly_every_s: int = Field(
+        3600, ge=1, description="Interval between measurements of a young post (seconds)."
+    )
+    metrics_daily_every_s: int = Field(
+        86400, ge=1, description="Interval between measurements in the daily band (seconds)."
+    )
+    metrics_weekly_every_s: int = Field(
+        7 * 86400, ge=1, description="Interval between measurements in the weekly band (seconds)."
+    )
+    metrics_posts_per_job: int = Field(
+        10000, ge=1, description="Most posts one METRICS_COLLECT job measures (one account)."
+    )
+    youtube_daily_quota_units: int = Field(
+        10000,
+        ge=0,
+        description="YouTube Data API quota units per day (UTC) that metrics collection may use.",
+    )
     integration_retry_base_s: float = Field(
         1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."
     )

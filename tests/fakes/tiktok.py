@@ -116,6 +116,7 @@ class FakeTikTok:
         self.refresh_tokens: dict[str, _Token] = {}
         self.publishes: dict[str, Publish] = {}
         self.published_posts: list[dict[str, Any]] = []
+        self.video_query_calls = 0
         self.upload_puts = 0
         self.authorize_requests: list[dict[str, str]] = []
         self._fail_next_publish: str | None = None
@@ -501,6 +502,7 @@ class FakeTikTok:
         except ValueError:
             return _api_error("invalid_params", "Body is not JSON.", 400)
         ids = (body.get("filters") or {}).get("video_ids") or []
+        self.video_query_calls += 1
         if not isinstance(ids, list) or not 0 < len(ids) <= 20:
             return _api_error("invalid_params", "video_ids takes 1 to 20 ids.", 400)
         with self._lock:

@@ -77,6 +77,12 @@ class FakeYouTube:
         self.videos: list[dict[str, Any]] = []  # oldest first
         self.video_bytes: dict[str, str] = {}  # video id -> sha256 of the uploaded file
         self.stats: dict[str, dict[str, int]] = {}  # video id -> statistics to report
+        self.privacy: dict[str, str] = {}  # video id -> privacyStatus to report (owner view)
+        # Data API quota: units charged per call (videos.list costs 1), and the daily limit
+        # after which calls fail 403 quotaExceeded (None: unlimited).
+        self.quota_used = 0
+        self.quota_limit: int | None = None
+        self.stats_calls = 0
         self.authorize_requests: list[dict[str, str]] = []
         self.upload_puts = 0
         self.status_queries = 0
@@ -348,13 +354,30 @@ class FakeYouTube:
         if isinstance(grant, Response):
             return grant
         wanted = [i for i in request.query_params.get("id", "").split(",") if i]
+        if len(wanted) > 50:
+            return _yt_error(400, "Too many ids (at most 50).", "invalidParameter")
         parts = set(request.query_params.get("part", "snippet").split(","))
         with self._lock:
+            if self.quota_limit is not None and self.quota_used + 1 > self.quota_limit:
+                return _yt_error(
+                    403,
+                    "The request cannot be completed because you have exceeded your quota.",
+                    "quotaExceeded",
+                    "PERMISSION_DENIED",
+                )
+            self.quota_used += 1
+            if "statistics" in parts:
+                self.stats_calls += 1
             items = [dict(v) for v in self.videos if v["id"] in wanted]
         for item in items:
             if "statistics" in parts:  # counts come as strings
                 stats = self.stats.get(item["id"], {"viewCount": 800, "likeCount": 40})
                 item["statistics"] = {k: str(v) for k, v in {"commentCount": 3, **stats}.items()}
+            if item["id"] in self.privacy:
+                item["status"] = {
+                    **item.get("status", {}),
+                    "privacyStatus": self.privacy[item["id"]],
+                }
         return JSONResponse(
             {
                 "kind": "youtube#videoListResponse",

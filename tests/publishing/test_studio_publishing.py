@@ -60,8 +60,10 @@ def test_batch_spread_one_a_day_on_two_accounts_then_posted(world: World) -> Non
         "account_ids": [tt["id"], yt["id"]],
         "timezone": "Europe/Berlin",
         "spread": {"at": "18:00"},
-        "tiktok": {"privacy": "public", "disable_duet": True},
-        "youtube": {"privacy": "unlisted", "made_for_kids": False, "tags": ["#a", "b"]},
+        "fields": {
+            "tiktok": {"privacy": "public", "disable_duet": True},
+            "youtube": {"privacy": "unlisted", "made_for_kids": "false", "tags": ["#a", "b"]},
+        },
     }
     r = _batch(world, **body)
     assert r.status_code == 201, r.text
@@ -96,20 +98,25 @@ def test_batch_refuses_as_a_whole(world: World) -> None:
     tt, yt = connect(world, "tiktok"), connect(world, "youtube")
     base = {"clip_ids": [str(world.clip_id)], "account_ids": [tt["id"], yt["id"]]}
     yfields = {"privacy": "public", "made_for_kids": False}
+
+    def batch(**fields: Any) -> Any:
+        return _batch(world, **base, fields=fields)
+
     # TikTok's audience is the user's choice: no default.
-    r = _batch(world, **base, youtube=yfields)
-    assert r.status_code == 422 and r.json()["type"].endswith("/tiktok-fields-required")
-    r = _batch(world, **base, tiktok={"privacy": "public"})
-    assert r.status_code == 422 and r.json()["type"].endswith("/youtube-fields-required")
-    r = _batch(world, **base, tiktok={"privacy": "public"}, youtube={"privacy": "public"})
-    assert r.status_code == 422  # made_for_kids must be answered
+    r = batch(youtube=yfields)
+    assert r.status_code == 422 and r.json()["type"].endswith("/platform-fields-required")
+    assert r.json()["platform"] == "tiktok" and r.json()["fields"] == ["privacy"]
+    r = batch(tiktok={"privacy": "public"}, youtube={"privacy": "public"})
+    assert r.status_code == 422 and r.json()["fields"] == ["made_for_kids"]
+    r = batch(tiktok={"privacy": "public", "colour": "red"}, youtube=yfields)
+    assert r.status_code == 422 and r.json()["type"].endswith("/unknown-post-field")
     # An audience this creator does not offer (the fake allows no "followers").
-    r = _batch(world, **base, tiktok={"privacy": "followers"}, youtube=yfields)
+    r = batch(tiktok={"privacy": "followers"}, youtube=yfields)
     assert r.status_code == 422 and r.json()["type"].endswith("/privacy-not-allowed")
     # One bad post (a title YouTube refuses) refuses the batch: nothing is scheduled.
-    r = _batch(world, **base, tiktok={"privacy": "public"}, youtube={**yfields, "title": "x" * 120})
-    assert r.status_code == 422 and "youtube" in r.json()["detail"]
-    r = _batch(world, **base, times=[], tiktok={"privacy": "public"}, youtube=yfields)
+    r = batch(tiktok={"privacy": "public"}, youtube={**yfields, "title": "x" * 120})
+    assert r.status_code == 422 and "YouTube" in r.json()["detail"]
+    r = _batch(world, **base, times=[], fields={"tiktok": {"privacy": "public"}})
     assert r.status_code == 422
     assert world.api.get("/api/v1/schedules", headers=world.h).json()["items"] == []
     # Explicit times, one per clip, wall-clock in the zone.
@@ -119,8 +126,7 @@ def test_batch_refuses_as_a_whole(world: World) -> None:
         **base,
         timezone="Asia/Tokyo",
         times=[at.isoformat()],
-        tiktok={"privacy": "private"},
-        youtube=yfields,
+        fields={"tiktok": {"privacy": "private"}, "youtube": yfields},
     )
     assert r.status_code == 201, r.text
     expected = at.replace(tzinfo=ZoneInfo("Asia/Tokyo")).astimezone(UTC)
@@ -147,7 +153,7 @@ def test_failed_post_retry_and_account_health(world: World) -> None:
         world,
         clip_ids=[str(world.clip_id)],
         account_ids=[tt["id"]],
-        tiktok={"privacy": "public"},
+        fields={"tiktok": {"privacy": "public"}},
     )
     assert r.status_code == 201, r.text
     schedule_id = r.json()[0]["id"]
@@ -191,7 +197,7 @@ def test_failed_post_retry_and_account_health(world: World) -> None:
 
 
 def test_batch_takes_other_platforms_fields(world: World) -> None:
-    """Platforms without a section of their own (Instagram, Facebook) take `others`."""
+    """A platform whose adapter declares no fields (Instagram) asks for audience + caption."""
     with owner_session() as db:
         account = ConnectedAccount(
             workspace_id=world.workspace_id,
@@ -207,8 +213,8 @@ def test_batch_takes_other_platforms_fields(world: World) -> None:
     base = {"clip_ids": [str(world.clip_id)], "account_ids": [ig]}
     r = _batch(world, **base)
     assert r.status_code == 422 and r.json()["type"].endswith("/platform-fields-required")
-    r = _batch(world, **base, others={"instagram": {"privacy": "private"}})
+    r = _batch(world, **base, fields={"instagram": {"privacy": "private"}})
     assert r.status_code == 422 and r.json()["type"].endswith("/privacy-not-supported")
-    r = _batch(world, **base, others={"instagram": {"privacy": "public", "caption": "Hi"}})
+    r = _batch(world, **base, fields={"instagram": {"privacy": "public", "caption": "Hi"}})
     assert r.status_code == 201, r.text
     assert [(s["platform"], s["caption"]) for s in r.json()] == [("instagram", "Hi")]

@@ -25,6 +25,8 @@ class Plan:
     products: bool
     max_render_height: int  # 1080 = full HD vertical (1080x1920 counts by its short side)
     watermark: bool
+    # Days of post analytics shown (None: all of it).
+    analytics_history_days: int | None = None
 
 
 PLANS: dict[str, Plan] = {
@@ -43,6 +45,7 @@ PLANS: dict[str, Plan] = {
         products=False,
         max_render_height=720,
         watermark=True,
+        analytics_history_days=30,
     ),
     "pro": Plan(
         "pro",

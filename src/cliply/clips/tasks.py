@@ -61,6 +61,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         with tempfile.TemporaryDirectory(prefix="cliply-hl-", dir=ctx.scratch_dir()) as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             found = steps.find_highlights(transcript, wav, options, config.llm_client())
+        steps.require_clips(found, transcript)  # zero clips always says why
         label = steps.embedder_label(found.embedder_name)
         ctx.event(
             "highlights",

@@ -16,6 +16,28 @@ PLATFORM_MAX_S: dict[str, float] = {
     "instagram_reels": 180.0,
 }
 
+MIN_CLIP_SPEECH_S = 10.0
+"""A source with at least this much speech gives at least one clip, whatever CLIP_MIN_S says."""
+MANY_CLIPS_SPEECH_S = 300.0
+MANY_CLIPS = 4
+"""A source with MANY_CLIPS_SPEECH_S of speech gives at least MANY_CLIPS clips (or top_k)."""
+RELAXED_MIN_S = (10.0, 5.0, 1.0)
+"""Shorter minimum lengths tried, in order, when the requested one leaves too few clips."""
+
+
+def wanted_clips(speech_s: float, top_k: int) -> int:
+    """The fewest clips a source with `speech_s` seconds of speech should give."""
+    if speech_s >= MANY_CLIPS_SPEECH_S:
+        return min(top_k, MANY_CLIPS)
+    if speech_s >= MIN_CLIP_SPEECH_S:
+        return min(top_k, 1)
+    return 0
+
+
+def relaxed_minimums(min_s: float) -> list[float]:
+    """Minimum lengths to fall back to, longest first, all below `min_s`."""
+    return sorted({m for m in (min_s / 2, *RELAXED_MIN_S) if m < min_s}, reverse=True)
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:

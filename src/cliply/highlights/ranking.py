@@ -6,7 +6,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cliply.highlights.analysis import analyse_transcript
-from cliply.highlights.candidates import Candidate, generate_candidates, window_limits
+from cliply.highlights.candidates import (
+    Candidate,
+    generate_candidates,
+    relaxed_minimums,
+    wanted_clips,
+    window_limits,
+)
 from cliply.highlights.embeddings import Embedder
 from cliply.highlights.errors import InvalidHighlightParams
 from cliply.highlights.features import TranscriptProfile, hook_facts
@@ -19,11 +25,15 @@ from cliply.highlights.scoring import (
     ScoredCandidate,
     score_candidate,
 )
-from cliply.highlights.sentences import Sentence
+from cliply.highlights.sentences import Sentence, speech_seconds
 from cliply.highlights.text import dangling_opener, tokens
 from cliply.transcribe.models import Transcript
 
 TITLE_MAX_CHARS = 70
+DUPLICATE_JACCARD = 0.5
+"""Clips whose 3-word shingles (or opening sentences') overlap this much are near-duplicates."""
+SHINGLE_WORDS = 3
+MIN_OPENING_WORDS = 4
 
 
 def overlap_fraction(a: Candidate, b: Candidate) -> float:
@@ -34,19 +44,91 @@ def overlap_fraction(a: Candidate, b: Candidate) -> float:
     return shared / max(min(a.duration, b.duration), 1e-9)
 
 
+def shingles(text: str, n: int = SHINGLE_WORDS) -> frozenset[tuple[str, ...]]:
+    """The text's runs of `n` consecutive words (lower case, punctuation dropped)."""
+    toks = tokens(text)
+    if len(toks) < n:
+        return frozenset({tuple(toks)}) if toks else frozenset()
+    return frozenset(tuple(toks[i : i + n]) for i in range(len(toks) - n + 1))
+
+
+def jaccard(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+class _Distinct:
+    """Whether a clip differs from the kept ones: little shared time, and (given the
+    sentence texts) neither mostly the same words nor the same opening sentence."""
+
+    def __init__(self, max_overlap: float, sentence_texts: Sequence[str] | None) -> None:
+        self.max_overlap = max_overlap
+        self.texts = sentence_texts
+        self._cache: dict[tuple[int, int], tuple[frozenset[tuple[str, ...]], ...]] = {}
+
+    def _shingles(self, c: Candidate) -> tuple[frozenset[tuple[str, ...]], ...]:
+        key = (c.first, c.last)
+        if key not in self._cache:
+            assert self.texts is not None
+            whole = shingles(" ".join(self.texts[c.first : c.last + 1]))
+            opening = self.texts[c.first]
+            # A short opener ("Right.") may repeat without the clips being alike.
+            first = shingles(opening) if len(tokens(opening)) >= MIN_OPENING_WORDS else frozenset()
+            self._cache[key] = (whole, first)
+        return self._cache[key]
+
+    def __call__(self, c: Candidate, kept: Sequence[ScoredCandidate]) -> bool:
+        for k in kept:
+            if overlap_fraction(c, k.candidate) > self.max_overlap:
+                return False
+            if self.texts is None:
+                continue
+            (whole, first), (k_whole, k_first) = self._shingles(c), self._shingles(k.candidate)
+            if jaccard(whole, k_whole) >= DUPLICATE_JACCARD:
+                return False
+            if jaccard(first, k_first) >= DUPLICATE_JACCARD:
+                return False
+        return True
+
+
 def suppress_overlaps(
-    scored: Sequence[ScoredCandidate], *, max_overlap: float, top_k: int
+    scored: Sequence[ScoredCandidate],
+    *,
+    max_overlap: float,
+    top_k: int,
+    sentence_texts: Sequence[str] | None = None,
 ) -> list[ScoredCandidate]:
     """Greedy non-maximum suppression: best first, drop any clip overlapping a kept one by
-    more than `max_overlap` (fraction of the shorter clip), stop at `top_k`."""
+    more than `max_overlap` (fraction of the shorter clip), stop at `top_k`. Given the
+    sentence texts, near-duplicates are dropped too (see `_Distinct`)."""
+    distinct = _Distinct(max_overlap, sentence_texts)
     ordered = sorted(scored, key=lambda s: (-s.score, s.candidate.start, s.candidate.end))
     kept: list[ScoredCandidate] = []
     for s in ordered:
         if len(kept) >= top_k:
             break
-        if all(overlap_fraction(s.candidate, k.candidate) <= max_overlap for k in kept):
+        if distinct(s.candidate, kept):
             kept.append(s)
     return kept
+
+
+def fill_up(
+    kept: Sequence[ScoredCandidate],
+    extra: Sequence[ScoredCandidate],
+    *,
+    max_overlap: float,
+    want: int,
+    sentence_texts: Sequence[str] | None = None,
+) -> list[ScoredCandidate]:
+    """Add the best of `extra` that are distinct from the kept clips until there are `want`;
+    the result is ordered by score like `suppress_overlaps`'."""
+    distinct = _Distinct(max_overlap, sentence_texts)
+    out = list(kept)
+    for s in sorted(extra, key=lambda s: (-s.score, s.candidate.start, s.candidate.end)):
+        if len(out) >= want:
+            break
+        if distinct(s.candidate, out):
+            out.append(s)
+    return sorted(out, key=lambda s: (-s.score, s.candidate.start, s.candidate.end))
 
 
 def make_title(sentences: Sequence[Sentence], max_chars: int = TITLE_MAX_CHARS) -> str:
@@ -127,7 +209,29 @@ def detect_highlights(
     scored = [s for s in scored if s.score >= min_score]
     # Keep enough distinct clips for the LLM to promote one from below the local top_k.
     pool = max(top_k, llm_top_n if llm is not None else 0)
-    kept = suppress_overlaps(scored, max_overlap=max_overlap, top_k=pool)
+    texts = [s.text for s in sentences]
+    kept = suppress_overlaps(scored, max_overlap=max_overlap, top_k=pool, sentence_texts=texts)
+    # Clip length adapts to the source: a short talk still gives a clip, a long one several.
+    speech_s = speech_seconds(transcript.words())
+    want = wanted_clips(speech_s, top_k)
+    for relaxed in relaxed_minimums(lo):
+        if len(kept) >= want:
+            break
+        extra = generate_candidates(
+            sentences,
+            segmentation.sentence_segment,
+            min_s=relaxed,
+            max_s=hi,
+            single_segment_only=single_segment_only,
+        )
+        more = [score_candidate(profile, c, weights) for c in extra if c.duration < lo]
+        before = len(kept)
+        kept = fill_up(kept, more, max_overlap=max_overlap, want=want, sentence_texts=texts)
+        if len(kept) > before:
+            notes.append(
+                f"{speech_s:.0f} s of speech: clips as short as {relaxed:g} s allowed "
+                f"to give {want} clip(s)"
+            )
     highlights = [_to_highlight(profile, s, analysis.keywords) for s in kept]
 
     applied, fallback = False, None
@@ -169,7 +273,10 @@ def _to_highlight(
 
 __all__ = [
     "detect_highlights",
+    "fill_up",
+    "jaccard",
     "make_title",
     "overlap_fraction",
+    "shingles",
     "suppress_overlaps",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,6 +47,26 @@ def clean_words(words: Sequence[Word]) -> list[Word]:
             continue
         out.append(w.model_copy(update={"text": text, "end": max(w.end, w.start)}))
     return out
+
+
+# Whisper writes these for music and noise; they are not speech.
+_NON_SPEECH = re.compile(r"^[\W_]*$|^[\[(♪*].*[\])♪*]$")
+
+
+def spoken_words(words: Sequence[Word]) -> list[Word]:
+    """The words that are speech: no "[Music]", "(applause)", "♪" or bare punctuation."""
+    return [w for w in words if not _NON_SPEECH.match(w.text.strip())]
+
+
+def speech_seconds(words: Sequence[Word]) -> float:
+    """Seconds covered by spoken words (overlaps counted once)."""
+    total, reach = 0.0, 0.0
+    for w in sorted(spoken_words(words), key=lambda w: w.start):
+        start = max(w.start, reach)
+        if w.end > start:
+            total += w.end - start
+        reach = max(reach, w.end)
+    return round(total, 3)
 
 
 def ends_sentence(text: str) -> bool:

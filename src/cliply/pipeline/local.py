@@ -86,6 +86,9 @@ def run_local(
     except HighlightError as exc:
         console.print(f"[red]error:[/] highlight detection failed: {exc.message}")
         return EXIT_FAILED
+    except (steps.NoSpeech, steps.TooLittleSpeech) as exc:
+        console.print(f"[red]error:[/] {exc.code}: {exc.detail}")
+        return EXIT_FAILED
 
 
 def _bad(console: Console, message: str) -> int:
@@ -152,12 +155,15 @@ def _run(
             (out / f"transcript.{fmt}").write_text(text, encoding="utf-8")
         if transcript_only:
             bar.stop()
+            steps.require_speech(transcript)
             console.print(
                 f"transcript by [bold]{result.engine}[/]: {len(transcript.words())} words in {out}"
             )
             return EXIT_OK
         with stages.stage("find highlights"):
+            steps.require_speech(transcript)
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
+            steps.require_clips(found, transcript)
         spec = config.render_spec(options.aspect, options.caption_style, settings=settings)
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)

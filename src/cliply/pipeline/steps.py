@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cliply.errors import CliplyError
 from cliply.highlights import TFIDF_NAME, HighlightResult, detect_highlights
+from cliply.highlights.candidates import MIN_CLIP_SPEECH_S
 from cliply.highlights.llm import ChatJsonClient
+from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.captions import clip_words, write_ass
 from cliply.media.probe import ProbeResult
@@ -94,6 +97,45 @@ def transcribe(
 
 def transcript_documents(transcript: Transcript) -> dict[str, str]:
     return {fmt: render_transcript(transcript, fmt) for fmt in TRANSCRIPT_FORMATS}
+
+
+class NoSpeech(CliplyError):
+    """Nothing in the source was heard as speech: the project cannot have clips."""
+
+    status, code, title = 422, "no-speech", "No speech found"
+    retryable = False
+
+
+class TooLittleSpeech(CliplyError):
+    """Some words were heard, but too few to make a clip of."""
+
+    status, code, title = 422, "too-little-speech", "Too little speech"
+    retryable = False
+
+
+NO_SPEECH_MESSAGE = (
+    "No speech was found in this video: it is silent, music only, or in a language the "
+    "transcription model cannot read, so there is nothing to make clips from."
+)
+
+
+def require_speech(transcript: Transcript) -> float:
+    """Seconds of speech in the transcript; raises NoSpeech (code no-speech) when none."""
+    seconds = speech_seconds(transcript.words())
+    if seconds <= 0:
+        raise NoSpeech(NO_SPEECH_MESSAGE)
+    return seconds
+
+
+def require_clips(found: HighlightResult, transcript: Transcript) -> HighlightResult:
+    """An empty result always says why: no speech, or too little of it for a clip."""
+    if found.highlights:
+        return found
+    seconds = require_speech(transcript)
+    raise TooLittleSpeech(
+        f"Only {seconds:.1f} s of speech was found; a clip needs at least "
+        f"{MIN_CLIP_SPEECH_S:.0f} s of speech, so no clips were made."
+    )
 
 
 # --- highlights --------------------------------------------------------------------------------

@@ -152,6 +152,31 @@ class Audience:
     max_duration_s: int | None = None
 
 
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class PostField:
+    """One field a post to this platform asks for, besides the audience (the schedule form is
+    built from these; the batch scheduler maps them by name: title, caption/description,
+    tags, and the switches of a schedule's options). An adapter that has some offers
+    `post_fields(audience)`; one without asks for a caption only."""
+
+    name: str
+    label: str
+    kind: Literal["choice", "text", "textarea", "tags", "bool"]
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    max_length: int | None = None
+    help: str | None = None
+    disabled: bool = False
+    forced: bool | None = None
+    default: bool | str | None = None
+
+
 class TokenCaller(Protocol):
     """Calls with the account's access token, refreshing it once the platform says 401."""
 
@@ -193,6 +218,19 @@ class Platform(Protocol):
     @property
     def job_kind(self) -> str:
         """The queue kind of its publish jobs."""
+
+    @property
+    def metrics_batch(self) -> int:
+        """Most post ids one metrics call reads (the collector sizes its batches by it)."""
+
+    @property
+    def metrics_quota_units(self) -> int:
+        """Daily-quota units one metrics call costs (0: the platform counts no units)."""
+
+    @property
+    def metrics_scope(self) -> str | None:
+        """The grant scope the metrics query needs (an account without it must reconnect
+        for analytics), or None when publishing's scopes suffice."""
 
     @property
     def privacy_choices(self) -> Mapping[str, str]:

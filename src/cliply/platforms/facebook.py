@@ -55,6 +55,9 @@ class Facebook:
     name: Final = "facebook"
     label: Final = "Facebook"
     job_kind: Final = "PUBLISH_FACEBOOK"
+    metrics_batch: Final = 1
+    metrics_quota_units: Final = 0
+    metrics_scope: Final[str | None] = None
     # A Page's reels are public: Meta asks apps to offer only "Public".
     privacy_choices: Mapping[str, str] = {"public": "EVERYONE"}
 

@@ -70,6 +70,9 @@ class Instagram:
     name: Final = "instagram"
     label: Final = "Instagram"
     job_kind: Final = "PUBLISH_INSTAGRAM"
+    metrics_batch: Final = 1
+    metrics_quota_units: Final = 0
+    metrics_scope: Final[str | None] = None
     # Reels from a business account are public.
     privacy_choices: Mapping[str, str] = {"public": "PUBLIC"}
 

@@ -34,6 +34,7 @@ from cliply.platforms.base import (
     Connection,
     Identity,
     PlatformNotConfigured,
+    PostField,
     PostMetrics,
     PostText,
     Published,
@@ -66,6 +67,9 @@ class TikTok:
     name: Final = "tiktok"
     label: Final = "TikTok"
     job_kind: Final = "PUBLISH_TIKTOK"
+    metrics_batch: Final = METRICS_BATCH
+    metrics_quota_units: Final = 0
+    metrics_scope: Final[str | None] = "video.list"
     privacy_choices: Mapping[str, str] = {
         "public": "PUBLIC_TO_EVERYONE",
         "followers": "FOLLOWER_OF_CREATOR",
@@ -136,6 +140,36 @@ class TikTok:
 
     def validate(self, text: PostText) -> None:
         check_privacy(self, text.privacy)
+
+    def post_fields(self, audience: Audience | None) -> list[PostField]:
+        off = audience.disabled if audience else frozenset()
+        switches = {
+            "disable_comments": "Turn off comments",
+            "disable_duet": "Turn off Duet",
+            "disable_stitch": "Turn off Stitch",
+        }
+        return [
+            PostField(name="caption", label="Caption", kind="textarea", max_length=CAPTION_MAX),
+            *[
+                PostField(
+                    name=name,
+                    label=label,
+                    kind="bool",
+                    disabled=name in off,
+                    forced=True if name in off else None,
+                    help="Turned off in this account's TikTok settings." if name in off else None,
+                    default=name in off,
+                )
+                for name, label in switches.items()
+            ],
+            PostField(
+                name="ai_generated",
+                label="AI-generated content",
+                kind="bool",
+                default=False,
+                help="Label the video as AI-generated.",
+            ),
+        ]
 
     def audience(self, caller: TokenCaller) -> Audience:
         """The creator's current options (creator_info): a post form offers only these and

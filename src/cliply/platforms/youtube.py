@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from cliply.config import get_settings
 from cliply.errors import ValidationFailed
-from cliply.integrations.google_oauth import DEFAULT_SCOPES, GoogleOAuthClient
+from cliply.integrations.google_oauth import DEFAULT_SCOPES, SCOPE_READONLY, GoogleOAuthClient
 from cliply.integrations.oauth_common import (
     TokenExpired,
     TokenSet,
@@ -36,11 +36,14 @@ from cliply.integrations.youtube import (
 )
 from cliply.platforms.base import (
     AccountRef,
+    Audience,
     Authorization,
+    Choice,
     Connection,
     ConnectRefused,
     Identity,
     PlatformNotConfigured,
+    PostField,
     PostMetrics,
     PostText,
     Published,
@@ -68,10 +71,16 @@ def description(text: PostText) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
+TITLE_MAX_FORM: Final = 100
+
+
 class YouTube:
     name: Final = "youtube"
     label: Final = "YouTube"
     job_kind: Final = "PUBLISH_YOUTUBE"
+    metrics_batch: Final = METRICS_BATCH
+    metrics_quota_units: Final = 1
+    metrics_scope: Final[str | None] = SCOPE_READONLY
     privacy_choices: Mapping[str, PrivacyStatus] = {
         "public": "public",
         "unlisted": "unlisted",
@@ -144,6 +153,33 @@ class YouTube:
             google.revoke(refresh_token or access_token)
 
     # --- text -------------------------------------------------------------------------------
+
+    def post_fields(self, audience: Audience | None) -> list[PostField]:
+        return [
+            PostField(
+                name="title",
+                label="Title",
+                kind="text",
+                max_length=TITLE_MAX_FORM,
+                help="Leave empty to use each clip's title.",
+            ),
+            PostField(name="description", label="Description", kind="textarea", max_length=5000),
+            PostField(name="tags", label="Tags", kind="tags", help="Comma-separated."),
+            PostField(
+                name="made_for_kids",
+                label="Is this video made for kids?",
+                kind="choice",
+                required=True,
+                choices=(
+                    Choice(value="false", label="No, it's not made for kids"),
+                    Choice(value="true", label="Yes, it's made for kids"),
+                ),
+                help="YouTube requires this declaration (COPPA).",
+            ),
+            PostField(
+                name="notify_subscribers", label="Notify subscribers", kind="bool", default=True
+            ),
+        ]
 
     def validate(self, text: PostText) -> None:
         check_privacy(self, text.privacy)

@@ -168,6 +168,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             model=transcript.model,
             attempts=[a.__dict__ for a in result.attempts],
         )
+        steps.require_speech(transcript)  # no-speech fails the project with its reason
         for fmt, text in steps.transcript_documents(transcript).items():
             storage.put_bytes(
                 transcript_key(ws, pid, fmt), text.encode("utf-8"), content_type=CONTENT_TYPES[fmt]

@@ -21,7 +21,7 @@ from cliply.accounts.tokens import TokensUnreadable
 from cliply.errors import CliplyError
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.platforms import registry
-from cliply.platforms.base import Audience, Platform
+from cliply.platforms.base import Audience, Platform, PostField
 from cliply.publishing.session import TokenSession
 
 log = structlog.get_logger(__name__)
@@ -33,9 +33,6 @@ PRIVACY_LABELS = {
     "friends": "Friends (followers you follow back)",
     "private": "Only me",
 }
-TIKTOK_CAPTION_MAX = 2200
-YOUTUBE_TITLE_MAX = 100
-YOUTUBE_DESCRIPTION_MAX = 5000
 CAPTION_MAX = 2200
 
 
@@ -67,82 +64,42 @@ class PostForm(BaseModel):
     fields: list[FieldSpec]
 
 
-SWITCH_LABELS = {
-    "disable_comments": "Turn off comments",
-    "disable_duet": "Turn off Duet",
-    "disable_stitch": "Turn off Stitch",
-}
-
-
-def _privacy(choices: tuple[str, ...], label: str, help: str | None = None) -> FieldSpec:
-    # No default on purpose: the user picks the audience (TikTok's review demands it).
+def _spec(field: PostField) -> FieldSpec:
     return FieldSpec(
-        name="privacy",
-        label=label,
-        kind="choice",
-        required=True,
-        choices=[Choice(value=o, label=PRIVACY_LABELS.get(o, o)) for o in choices],
-        help=help,
+        name=field.name,
+        label=field.label,
+        kind=field.kind,
+        required=field.required,
+        choices=[Choice(value=c.value, label=c.label) for c in field.choices] or None,
+        max_length=field.max_length,
+        help=field.help,
+        disabled=field.disabled,
+        forced=field.forced,
+        default=field.default,
     )
 
 
-# The fields each platform's posts ask for, besides the audience (declared as data: the batch
-# scheduler in schedules.batch takes the same names).
-def _tiktok_extras(audience: Audience | None) -> list[FieldSpec]:
-    off = audience.disabled if audience else frozenset()
-    return [
-        FieldSpec(name="caption", label="Caption", kind="textarea", max_length=TIKTOK_CAPTION_MAX),
-        *[
-            FieldSpec(
-                name=name,
-                label=label,
-                kind="bool",
-                disabled=name in off,
-                forced=True if name in off else None,
-                help="Turned off in this account's TikTok settings." if name in off else None,
-                default=name in off,
-            )
-            for name, label in SWITCH_LABELS.items()
-        ],
-        FieldSpec(
-            name="ai_generated",
-            label="AI-generated content",
-            kind="bool",
-            default=False,
-            help="Label the video as AI-generated.",
-        ),
-    ]
-
-
-def _youtube_extras() -> list[FieldSpec]:
-    return [
-        FieldSpec(
-            name="title",
-            label="Title",
-            kind="text",
-            required=True,
-            max_length=YOUTUBE_TITLE_MAX,
-            help="Leave empty to use each clip's title.",
-        ),
-        FieldSpec(name="description", label="Description", kind="textarea", max_length=5000),
-        FieldSpec(name="tags", label="Tags", kind="tags", help="Comma-separated."),
-        FieldSpec(
-            name="made_for_kids",
-            label="Is this video made for kids?",
-            kind="choice",
-            required=True,
-            choices=[
-                Choice(value="false", label="No, it's not made for kids"),
-                Choice(value="true", label="Yes, it's made for kids"),
-            ],
-            help="YouTube requires this declaration (COPPA).",
-        ),
-        FieldSpec(name="notify_subscribers", label="Notify subscribers", kind="bool", default=True),
-    ]
-
-
-def _generic_extras() -> list[FieldSpec]:
-    return [FieldSpec(name="caption", label="Caption", kind="textarea", max_length=CAPTION_MAX)]
+def declared_fields(adapter: Platform, audience: Audience | None) -> list[FieldSpec]:
+    """The audience (required, nothing pre-selected: TikTok's review demands it) and the
+    fields the adapter declares (`post_fields`), else a caption."""
+    choices = audience.privacy if audience is not None else tuple(adapter.privacy_choices)
+    privacy = FieldSpec(
+        name="privacy",
+        label="Who can view this post",
+        kind="choice",
+        required=True,
+        choices=[Choice(value=o, label=PRIVACY_LABELS.get(o, o)) for o in choices],
+        help=f"The choices this {adapter.label} account allows; pick one."
+        if audience is not None
+        else None,
+    )
+    declare = getattr(adapter, "post_fields", None)
+    extras: list[PostField] = (
+        declare(audience)
+        if declare is not None
+        else [PostField(name="caption", label="Caption", kind="textarea", max_length=CAPTION_MAX)]
+    )
+    return [privacy, *[_spec(f) for f in extras]]
 
 
 def live_audience(adapter: Platform, account_id: uuid.UUID) -> Audience | None:
@@ -165,15 +122,7 @@ def post_form(db: Session, workspace_id: uuid.UUID, account_id: uuid.UUID) -> Po
         except (CliplyError, IntegrationError, TokensUnreadable) as exc:
             log.warning("post_form.audience_failed", account_id=str(account.id))
             problem = f"{adapter.label} did not say what this account may post: {exc}"[:500]
-    if audience is not None:
-        choices = audience.privacy
-        help_text = f"The choices this {adapter.label} account allows; pick one."
-    else:
-        choices = tuple(adapter.privacy_choices)
-        help_text = None
-    label = "Who can view this video" if adapter.name == "tiktok" else "Visibility"
-    extras = {"tiktok": lambda: _tiktok_extras(audience), "youtube": _youtube_extras}
-    fields = [_privacy(choices, label, help_text), *extras.get(adapter.name, _generic_extras)()]
+    fields = declared_fields(adapter, audience)
     return PostForm(
         account_id=account.id,
         platform=account.platform,

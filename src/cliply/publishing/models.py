@@ -39,5 +39,7 @@ class Post(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     request: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
     published_at: Mapped[datetime | None] = tstz()
+    # The platform no longer shows it (deleted, or made private): metrics stop.
+    gone_at: Mapped[datetime | None] = tstz()
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

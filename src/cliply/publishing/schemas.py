@@ -24,5 +24,6 @@ class PostOut(BaseModel):
     attempts: int
     request: dict[str, Any]
     published_at: datetime | None
+    gone_at: datetime | None = None
     created_at: datetime
     updated_at: datetime

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import CursorResult, Select, Subquery, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -171,3 +171,43 @@ def record_status(post_id: uuid.UUID, status: str) -> None:
         post = db.get(Post, post_id, with_for_update=True)
         if post is not None and post.status != "published":
             post.status = status
+
+
+# --- the read side analytics measures, and what it tells back ---------------------------------
+
+
+def measurable_posts(since: datetime) -> Subquery:
+    """Published posts still shown by their platform, published at or after `since`: a
+    subquery (id, workspace_id, account_id, platform, platform_post_id, published_at) for the
+    metrics collector to filter and join further."""
+    return (
+        select(
+            Post.id,
+            Post.workspace_id,
+            Post.account_id,
+            Post.platform,
+            Post.platform_post_id,
+            Post.published_at,
+        )
+        .where(
+            Post.status == "published",
+            Post.platform_post_id.is_not(None),
+            Post.account_id.is_not(None),
+            Post.gone_at.is_(None),
+            Post.published_at >= since,
+        )
+        .subquery()
+    )
+
+
+def posts_by_ids(db: Session, workspace_id: uuid.UUID, post_ids: Sequence[uuid.UUID]) -> list[Post]:
+    if not post_ids:
+        return []
+    return list(
+        db.scalars(select(Post).where(Post.workspace_id == workspace_id, Post.id.in_(post_ids)))
+    )
+
+
+def mark_gone(db: Session, post_id: uuid.UUID, when: datetime) -> None:
+    """The platform no longer shows the post (deleted, or made private)."""
+    db.execute(update(Post).where(Post.id == post_id, Post.gone_at.is_(None)).values(gone_at=when))

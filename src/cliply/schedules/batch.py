@@ -1,31 +1,37 @@
-"""Scheduling many posts in one request: every clip on every account, at given times or spread one a day.
+"""Scheduling many posts in one request: every clip on every account, at given times or
+spread one a day.
 
-Every post goes through `service.create_schedule` (the same checks as one at a time), inside
-the caller's transaction: one invalid post refuses the whole batch, naming the clip and the
-account it is about, and nothing is scheduled.
+Each platform's fields arrive under its name in `fields` and are checked against what its
+adapter declares (`publishing.forms.declared_fields`: the audience, then title, caption or
+description, tags and option switches), so a platform added to the registry schedules here
+without code in this module. Every post then goes through `service.create_schedule` (the
+same checks as one at a time) inside the caller's transaction: one invalid post refuses the
+whole batch, naming the account it is about, and nothing is scheduled.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Any
 
 from pydantic import Field, model_validator
 from sqlalchemy.orm import Session
 
+from cliply.accounts.models import ConnectedAccount
 from cliply.accounts.service import get_account
 from cliply.errors import CliplyError, ValidationFailed
 from cliply.integrations.oauth_common import IntegrationError
 from cliply.platforms import registry
-from cliply.platforms.base import Privacy
+from cliply.platforms.base import Audience, Platform
 from cliply.publishing import forms
 from cliply.schedules import service
 from cliply.schedules.models import Schedule
-from cliply.schedules.schemas import PostOptions, ScheduleIn, _clean_hashtags
+from cliply.schedules.schemas import PostOptions, ScheduleIn
 from cliply.schemas import Strict
 
 MAX_BATCH = 200
+TEXT_KEYS = {"title": "title", "caption": "caption", "description": "caption", "tags": "hashtags"}
 
 
 class Spread(Strict):
@@ -38,38 +44,6 @@ class Spread(Strict):
     every_days: int = Field(1, ge=1, le=30)
 
 
-class TikTokFields(Strict):
-    privacy: Literal["public", "followers", "friends", "private"] = Field(
-        description="Required, from the account's allowed options (see post-form)."
-    )
-    caption: str | None = Field(None, max_length=forms.TIKTOK_CAPTION_MAX)
-    disable_comments: bool = False
-    disable_duet: bool = False
-    disable_stitch: bool = False
-    ai_generated: bool = False
-
-
-class YouTubeFields(Strict):
-    title: str | None = Field(None, max_length=300, description="Defaults to the clip's title.")
-    description: str | None = Field(None, max_length=forms.YOUTUBE_DESCRIPTION_MAX)
-    tags: list[str] | None = Field(None, max_length=30)
-    privacy: Literal["public", "unlisted", "private"]
-    made_for_kids: bool
-    notify_subscribers: bool = True
-
-    @model_validator(mode="after")
-    def _tags(self) -> YouTubeFields:
-        self.tags = _clean_hashtags(self.tags)
-        return self
-
-
-class OtherFields(Strict):
-    """Any other platform's post (Instagram, Facebook, …): audience and caption."""
-
-    privacy: Privacy
-    caption: str | None = Field(None, max_length=forms.CAPTION_MAX)
-
-
 class BatchIn(Strict):
     clip_ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
     account_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
@@ -79,10 +53,11 @@ class BatchIn(Strict):
         description="One time per clip, in clip order (no offset: wall-clock in `timezone`).",
     )
     spread: Spread | None = None
-    tiktok: TikTokFields | None = None
-    youtube: YouTubeFields | None = None
-    others: dict[str, OtherFields] = Field(
-        default_factory=dict, description="Fields of other platforms' posts, by platform name."
+    fields: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per platform name, the values of the fields GET /accounts/{id}/post-form "
+        'lists, e.g. {"tiktok": {"privacy": "public"}, "youtube": {"privacy": "unlisted", '
+        '"made_for_kids": false}}. Nothing is pre-selected: `privacy` is required.',
     )
 
     @model_validator(mode="after")
@@ -112,82 +87,68 @@ def spread_times(spread: Spread, count: int, tz_name: str, now: datetime) -> lis
     ]
 
 
-def _schedule_in(
-    platform: str, clip_id: uuid.UUID, account_id: uuid.UUID, at: datetime | None, body: BatchIn
-) -> ScheduleIn:
-    if platform == "tiktok":
-        if body.tiktok is None:
-            raise ValidationFailed(
-                "Choose who can view the TikTok posts (the tiktok fields are missing).",
-                code="tiktok-fields-required",
-            )
-        t = body.tiktok
-        return ScheduleIn(
-            clip_id=clip_id,
-            account_id=account_id,
-            scheduled_at=at,
-            timezone=body.timezone,
-            caption=t.caption,
-            privacy=t.privacy,
-            options=PostOptions(
-                disable_comments=t.disable_comments,
-                disable_duet=t.disable_duet,
-                disable_stitch=t.disable_stitch,
-                ai_generated=t.ai_generated,
-            ),
-        )
-    if platform == "youtube":
-        if body.youtube is None:
-            raise ValidationFailed(
-                "Fill in the YouTube fields: visibility and the made-for-kids answer.",
-                code="youtube-fields-required",
-            )
-        y = body.youtube
-        privacy: Privacy = y.privacy
-        return ScheduleIn(
-            clip_id=clip_id,
-            account_id=account_id,
-            scheduled_at=at,
-            timezone=body.timezone,
-            title=y.title,
-            caption=y.description,
-            hashtags=y.tags,
-            privacy=privacy,
-            options=PostOptions(
-                made_for_kids=y.made_for_kids, notify_subscribers=y.notify_subscribers
-            ),
-        )
-    other = body.others.get(platform)
-    if other is None:
-        raise ValidationFailed(
-            f"Fill in the {platform} fields (at least the audience).",
-            code="platform-fields-required",
-            platform=platform,
-        )
-    return ScheduleIn(
-        clip_id=clip_id,
-        account_id=account_id,
-        scheduled_at=at,
-        timezone=body.timezone,
-        caption=other.caption,
-        privacy=other.privacy,
-    )
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
 
 
-def _check_audience(account_id: uuid.UUID, platform: str, privacy: str, name: str) -> None:
-    """Refuse an audience the account does not offer today (the platform would refuse the
-    post at publish time, hours later)."""
+def _as_bool(value: Any) -> Any:
+    # Yes/no answers arrive as choice values ("true"/"false") or booleans.
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
+def _audience(adapter: Platform, account: ConnectedAccount) -> Audience | None:
     try:
-        audience = forms.live_audience(registry.get(platform), account_id)
-    except IntegrationError:  # the platform is unreachable now: the publish job checks again
-        return
+        return forms.live_audience(adapter, account.id)
+    except IntegrationError:  # unreachable now: the publish job checks again
+        return None
+
+
+def _post_values(
+    adapter: Platform, account: ConnectedAccount, audience: Audience | None, body: BatchIn
+) -> dict[str, Any]:
+    """The platform's values checked against its declared fields; ScheduleIn keyword args."""
+    specs = {f.name: f for f in forms.declared_fields(adapter, audience)}
+    values = body.fields.get(adapter.name) or {}
+    missing = [n for n, f in specs.items() if f.required and _empty(values.get(n))]
+    if missing:
+        labels = ", ".join(specs[n].label.lower() for n in missing)
+        raise ValidationFailed(
+            f"{adapter.label} · {account.display_name}: fill in {labels}.",
+            code="platform-fields-required",
+            platform=adapter.name,
+            fields=missing,
+        )
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        raise ValidationFailed(
+            f"{adapter.label} posts have no field {', '.join(unknown)}.",
+            code="unknown-post-field",
+            platform=adapter.name,
+            fields=unknown,
+        )
+    privacy = str(values["privacy"])
     if audience is not None and privacy not in audience.privacy:
         allowed = ", ".join(forms.PRIVACY_LABELS.get(p, p) for p in audience.privacy)
         raise ValidationFailed(
-            f"{name} does not allow '{forms.PRIVACY_LABELS.get(privacy, privacy)}' "
+            f"{account.display_name} does not allow "
+            f"'{forms.PRIVACY_LABELS.get(privacy, privacy)}' on {adapter.label} "
             f"(it allows: {allowed or 'nothing right now'}).",
             code="privacy-not-allowed",
+            platform=adapter.name,
         )
+    out: dict[str, Any] = {"privacy": privacy}
+    options: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = specs[name]
+        if name in TEXT_KEYS and not _empty(value):
+            out[TEXT_KEYS[name]] = value
+        elif name in PostOptions.model_fields:
+            options[name] = spec.forced if spec.disabled else _as_bool(value)
+    for name, spec in specs.items():  # a switch the account turned off stays off
+        if spec.disabled and spec.forced is not None and name in PostOptions.model_fields:
+            options[name] = spec.forced
+    out["options"] = PostOptions.model_validate(options)
+    return out
 
 
 def create_batch(
@@ -201,18 +162,26 @@ def create_batch(
         times = list(spread_times(body.spread, len(body.clip_ids), body.timezone, now))
     else:
         times = [None] * len(body.clip_ids)  # now
-    accounts = [get_account(db, workspace_id, a) for a in body.account_ids]
-    for account in accounts:
-        if account.platform == "tiktok" and body.tiktok is not None:
-            _check_audience(account.id, "tiktok", body.tiktok.privacy, account.display_name)
+    targets = []
+    for account_id in body.account_ids:
+        account = get_account(db, workspace_id, account_id)
+        adapter = registry.get(account.platform)
+        values = _post_values(adapter, account, _audience(adapter, account), body)
+        targets.append((account, adapter, values))
     out: list[Schedule] = []
     for clip_id, at in zip(body.clip_ids, times, strict=True):
-        for account in accounts:
+        for account, adapter, values in targets:
             try:
-                item = _schedule_in(account.platform, clip_id, account.id, at, body)
+                item = ScheduleIn(
+                    clip_id=clip_id,
+                    account_id=account.id,
+                    scheduled_at=at,
+                    timezone=body.timezone,
+                    **values,
+                )
                 out.append(service.create_schedule(db, workspace_id, user_id, item))
             except CliplyError as exc:
-                exc.detail = f"{account.platform} · {account.display_name}: {exc.detail}"
+                exc.detail = f"{adapter.label} · {account.display_name}: {exc.detail}"
                 exc.extra = {**exc.extra, "clip_id": str(clip_id), "account_id": str(account.id)}
                 raise
     return out

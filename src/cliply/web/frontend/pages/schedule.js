@@ -8,6 +8,7 @@ import "./schedule.css";
 const form = document.getElementById("schedule-form");
 const NAMES = { tiktok: "TikTok", youtube: "YouTube", instagram: "Instagram", facebook: "Facebook" };
 const forms = new Map(); // account id -> post form
+const shown = new Map(); // platform -> the field specs on the form
 const $ = (id) => document.getElementById(id);
 
 function checked(name) {
@@ -184,6 +185,8 @@ async function renderPlatforms() {
     }
     sections.push(sec);
   }
+  shown.clear();
+  for (const [platform, pfs] of byPlatform) shown.set(platform, merge(pfs.map((p) => p.fields)));
   host.replaceChildren(...sections);
   updateCount();
 }
@@ -207,7 +210,7 @@ function val(name) {
 function body() {
   const clips = checked("clip").map((c) => c.value);
   const accounts = checked("account");
-  const b = { clip_ids: clips, account_ids: accounts.map((a) => a.value), timezone: $("f-timezone").value };
+  const b = { clip_ids: clips, account_ids: accounts.map((a) => a.value), timezone: $("f-timezone").value, fields: {} };
   const mode = whenMode();
   if (mode === "spread") {
     b.spread = { at: $("f-spread-at").value || "18:00", every_days: Number($("f-spread-every").value || 1) };
@@ -215,50 +218,50 @@ function body() {
   } else if (mode === "times") {
     b.times = [...$("when-times").querySelectorAll("input")].map((i) => i.value);
   }
-  const platforms = new Set(accounts.map((a) => a.dataset.platform));
-  if (platforms.has("tiktok")) {
-    b.tiktok = {
-      privacy: val("tiktok.privacy") ?? null,
-      caption: val("tiktok.caption") || null,
-      disable_comments: !!val("tiktok.disable_comments"),
-      disable_duet: !!val("tiktok.disable_duet"),
-      disable_stitch: !!val("tiktok.disable_stitch"),
-      ai_generated: !!val("tiktok.ai_generated"),
-    };
-  }
-  if (platforms.has("youtube")) {
-    const kids = val("youtube.made_for_kids");
-    b.youtube = {
-      title: val("youtube.title") || null,
-      description: val("youtube.description") || null,
-      tags: (val("youtube.tags") || "").split(",").map((t) => t.trim()).filter(Boolean),
-      privacy: val("youtube.privacy") ?? null,
-      made_for_kids: kids === undefined ? null : kids === "true",
-      notify_subscribers: val("youtube.notify_subscribers") !== false,
-    };
-  }
-  for (const p of platforms) {
-    if (p === "tiktok" || p === "youtube") continue;
-    b.others = b.others || {};
-    b.others[p] = { privacy: val(`${p}.privacy`) ?? null, caption: val(`${p}.caption`) || null };
+  for (const [platform, specs] of shown) {
+    const values = {};
+    for (const spec of specs) {
+      const v = val(`${platform}.${spec.name}`);
+      if (spec.kind === "tags") {
+        const tags = (v || "").split(",").map((t) => t.trim()).filter(Boolean);
+        if (tags.length) values[spec.name] = tags;
+      } else if (spec.kind === "bool") {
+        values[spec.name] = !!v;
+      } else if (v !== undefined && v !== null && v !== "") {
+        values[spec.name] = v;
+      }
+    }
+    b.fields[platform] = values;
   }
   return b;
+}
+
+function missingFields() {
+  // Every required field left empty, to point at before sending anything.
+  const out = [];
+  for (const [platform, specs] of shown) {
+    for (const spec of specs) {
+      if (!spec.required) continue;
+      const v = val(`${platform}.${spec.name}`);
+      if (v === undefined || v === null || v === "") out.push([platform, spec]);
+    }
+  }
+  return out;
 }
 
 function target(problem) {
   const code = (problem.type || "").split("/").pop();
   const byCode = {
-    "tiktok-fields-required": "tiktok.privacy",
-    "privacy-not-allowed": "tiktok.privacy",
-    "youtube-fields-required": "youtube",
-    "title-required": "youtube.title",
-    "title-too-long": "youtube.title",
-    "invalid-title": "youtube.title",
+    "privacy-not-allowed": `${problem.platform}.privacy`,
+    "privacy-not-supported": `${problem.platform}.privacy`,
+    "title-required": `${problem.platform}.title`,
+    "title-too-long": `${problem.platform}.title`,
+    "invalid-title": `${problem.platform}.title`,
     "invalid-timezone": "timezone",
     "schedule-in-past": "when",
     "account-unusable": "account_ids",
     "clip-not-rendered": "clip_ids",
-    "platform-fields-required": problem.platform ? `${problem.platform}.privacy` : "account_ids",
+    "platform-fields-required": `${problem.platform}.${(problem.fields || ["privacy"])[0]}`,
   };
   let field = byCode[code];
   if (!field && problem.errors && problem.errors.length) {
@@ -278,12 +281,14 @@ form.addEventListener("submit", async (e) => {
   const b = body();
   if (!b.clip_ids.length) return showError($("clips-set"), "Pick at least one clip.");
   if (!b.account_ids.length) return showError($("accounts-set"), "Pick at least one account.");
-  if (b.tiktok && !b.tiktok.privacy) return showError(form.querySelector('[data-field="tiktok.privacy"]'), "Choose who can view the TikTok post.");
-  if (b.youtube && !b.youtube.privacy) return showError(form.querySelector('[data-field="youtube.privacy"]'), "Choose the YouTube visibility.");
-  for (const [p, f] of Object.entries(b.others || {})) {
-    if (!f.privacy) return showError(form.querySelector(`[data-field="${p}.privacy"]`), "Choose who can view the post.");
+  const gaps = missingFields();
+  for (const [platform, spec] of gaps) {
+    showError(form.querySelector(`[data-field="${platform}.${spec.name}"]`), `${spec.kind === "choice" ? "Choose" : "Fill in"}: ${spec.label}.`);
   }
-  if (b.youtube && b.youtube.made_for_kids === null) return showError(form.querySelector('[data-field="youtube.made_for_kids"]'), "Tell YouTube whether the video is made for kids.");
+  if (gaps.length) {
+    form.querySelector(".js-error")?.scrollIntoView({ block: "center" });
+    return;
+  }
   const btn = $("schedule-submit");
   btn.disabled = true;
   try {

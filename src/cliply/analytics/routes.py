@@ -1,0 +1,173 @@
+"""/api/v1/analytics: overview, a post's series, a clip's posts, top lists; each also as CSV
+(`?format=csv` or `Accept: text/csv`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from cliply.analytics import service
+from cliply.analytics.schemas import (
+    ClipAnalyticsOut,
+    ClipStatsOut,
+    KeyedTotals,
+    OverviewOut,
+    PostStatsOut,
+    SnapshotOut,
+    TotalsOut,
+)
+from cliply.api.deps import DB, HeaderTenant
+from cliply.db.pagination import Page, decode_cursor, encode_cursor
+from cliply.errors import BadRequest
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+Format = Annotated[Literal["json", "csv"] | None, Query()]
+Cursor = Annotated[str | None, Query(max_length=500)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+def _wants_csv(request: Request, fmt: str | None) -> bool:
+    return fmt == "csv" or (fmt is None and "text/csv" in request.headers.get("accept", ""))
+
+
+def _csv(rows: Sequence[BaseModel], name: str) -> Response:
+    buf = io.StringIO()
+    dicts = [r.model_dump(mode="json") for r in rows]
+    fields = list(dicts[0]) if dicts else []
+    writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for d in dicts:
+        writer.writerow({k: v for k, v in d.items() if not isinstance(v, list | dict)})
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    _, raw = decode_cursor(cursor)
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        raise BadRequest("The cursor is not valid.", code="invalid-cursor") from None
+
+
+def _cursor(offset: int | None) -> str | None:
+    return None if offset is None else encode_cursor(datetime.fromtimestamp(0), offset)
+
+
+@router.get("/overview", response_model=OverviewOut)
+def overview(
+    request: Request,
+    tenant: HeaderTenant,
+    db: DB,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    account_id: uuid.UUID | None = None,
+    platform: Annotated[str | None, Query(max_length=20)] = None,
+    format: Format = None,
+) -> Any:
+    tenant.require("posts.read")
+    o = service.overview(
+        db, tenant.workspace_id, from_, to, account_id=account_id, platform=platform
+    )
+
+    def keyed(key: object, t: service.Totals) -> KeyedTotals:
+        return KeyedTotals(key=str(key), engagement_rate=t.engagement_rate, **vars(t))
+
+    out = OverviewOut(
+        start=o.start,
+        end=o.end,
+        history_limited=o.history_limited,
+        total=TotalsOut(engagement_rate=o.total.engagement_rate, **vars(o.total)),
+        platforms=[keyed(k, t) for k, t in sorted(o.platforms.items())],
+        accounts=[keyed(k, t) for k, t in sorted(o.accounts.items(), key=lambda x: str(x[0]))],
+    )
+    if _wants_csv(request, format):
+        rows = [KeyedTotals(key="total", **out.total.model_dump()), *out.platforms, *out.accounts]
+        return _csv(rows, "overview")
+    return out
+
+
+@router.get("/posts/{post_id}/series", response_model=Page[SnapshotOut])
+def post_series(
+    post_id: uuid.UUID,
+    request: Request,
+    tenant: HeaderTenant,
+    db: DB,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+    format: Format = None,
+) -> Any:
+    tenant.require("posts.read")
+    rows, nxt = service.series(db, tenant.workspace_id, post_id, cursor, limit)
+    items = [SnapshotOut.model_validate(r) for r in rows]
+    if _wants_csv(request, format):
+        return _csv(items, f"post-{post_id}")
+    return Page[SnapshotOut](items=items, next_cursor=nxt)
+
+
+@router.get("/clips/{clip_id}", response_model=ClipAnalyticsOut)
+def clip(
+    clip_id: uuid.UUID, request: Request, tenant: HeaderTenant, db: DB, format: Format = None
+) -> Any:
+    tenant.require("posts.read")
+    stats = service.clip_posts(db, tenant.workspace_id, clip_id)
+    items = [PostStatsOut.model_validate(s) for s in stats]
+    if _wants_csv(request, format):
+        return _csv(items, f"clip-{clip_id}")
+    totals = {k: sum(getattr(s, k) for s in stats) for k in service.COUNTERS}
+    return ClipAnalyticsOut(
+        clip_id=clip_id,
+        posts=len(stats),
+        engagement_rate=service.engagement(**totals),
+        items=items,
+        **totals,
+    )
+
+
+@router.get("/top/posts", response_model=Page[PostStatsOut])
+def top_posts(
+    request: Request,
+    tenant: HeaderTenant,
+    db: DB,
+    by: Literal["views", "engagement_rate", "watch_through"] = "views",
+    cursor: Cursor = None,
+    limit: Limit = 20,
+    format: Format = None,
+) -> Any:
+    tenant.require("posts.read")
+    rows, nxt = service.top_posts(db, tenant.workspace_id, by, _offset(cursor), limit)
+    items = [PostStatsOut.model_validate(r) for r in rows]
+    if _wants_csv(request, format):
+        return _csv(items, f"top-posts-{by}")
+    return Page[PostStatsOut](items=items, next_cursor=_cursor(nxt))
+
+
+@router.get("/top/clips", response_model=Page[ClipStatsOut])
+def top_clips(
+    request: Request,
+    tenant: HeaderTenant,
+    db: DB,
+    by: Literal["views", "engagement_rate"] = "views",
+    cursor: Cursor = None,
+    limit: Limit = 20,
+    format: Format = None,
+) -> Any:
+    tenant.require("posts.read")
+    rows, nxt = service.top_clips(db, tenant.workspace_id, by, _offset(cursor), limit)
+    items = [ClipStatsOut.model_validate(r) for r in rows]
+    if _wants_csv(request, format):
+        return _csv(items, f"top-clips-{by}")
+    return Page[ClipStatsOut](items=items, next_cursor=_cursor(nxt))

@@ -1,0 +1,8 @@
+"""Analytics reuses the publishing fixtures: fake TikTok / YouTube / Meta on 127.0.0.1, an API
+client, a Pro workspace with a rendered clip."""
+
+from __future__ import annotations
+
+from tests.publishing.conftest import _pub_pool, api, clip_video, fakes, world
+
+__all__ = ["_pub_pool", "api", "clip_video", "fakes", "world"]
