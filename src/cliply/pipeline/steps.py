@@ -253,6 +253,7 @@ class RenderedClip:
     thumb_t: float
     captions: Path | None = None
     """The ASS the render burned in (kept only with keep_captions)."""
+    loudness_lufs: float | None = None
 
 
 def render_clip_files(
@@ -324,6 +325,7 @@ def render_clip_files(
         layout=plan.layout,
         thumb_t=thumb.t,
         captions=ass if keep_captions else None,
+        loudness_lufs=result.loudness_lufs,
     )
 
 
