@@ -261,6 +261,25 @@ def scores(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[u
     return {i: float(sc) for i, sc in rows if sc is not None}
 
 
+def feature_values(
+    db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, float]]:
+    """Each clip's named score features (from its reasons; unavailable ones left out)."""
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Clip.id, Clip.reasons).where(Clip.workspace_id == workspace_id, Clip.id.in_(ids))
+    ).tuples()
+    out: dict[uuid.UUID, dict[str, float]] = {}
+    for clip_id, reasons in rows:
+        out[clip_id] = {
+            str(r["name"]): float(r["value"])
+            for r in reasons or []
+            if isinstance(r, dict) and r.get("name") and r.get("value") is not None
+        }
+    return out
+
+
 def get_clip(
     db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, *, lock: bool = False
 ) -> Clip:
