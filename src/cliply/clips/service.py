@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from cliply.billing.plans import Plan
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
+from cliply.config import get_settings
 from cliply.errors import Conflict, NotFound, ValidationFailed
 from cliply.highlights.models import Highlight
 from cliply.jobs import registry
@@ -344,7 +345,8 @@ def add_clip(
         hashtags=[],
         reasons=[],
         score=None,
-        caption_style=body.caption_style or str(opts.get("caption_style", "bold")),
+        caption_style=body.caption_style
+        or str(opts.get("caption_style") or get_settings().caption_style_default),
         aspect=body.aspect or str(opts.get("aspect", "9:16")),
         render_version=1,
     )
