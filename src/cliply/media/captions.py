@@ -115,7 +115,8 @@ def get_style(style: str | CaptionStyle) -> CaptionStyle:
         return CAPTION_STYLES[style]
     except KeyError:
         raise MediaError(
-            BAD_ARGUMENT, f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}"
+            f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}",
+            code=BAD_ARGUMENT,
         ) from None
 
 
@@ -322,7 +323,7 @@ def write_ass(
     `title`, when given, is drawn near the top for the first `title_s` seconds (the hook).
     """
     if clip_end <= clip_start:
-        raise MediaError(BAD_ARGUMENT, f"empty clip window {clip_start}..{clip_end}")
+        raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
     st = get_style(style)
     timed = clip_words(words, clip_start, clip_end)
     if st.uppercase:

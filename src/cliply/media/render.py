@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, MediaError
+from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
 from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, stderr_tail
@@ -67,7 +67,7 @@ def _picture_graph(
     default_w, default_h = aspect_size(crop_plan.aspect)
     out_w, out_h = width or default_w, height or default_h
     if out_w % 2 or out_h % 2 or out_w < 16 or out_h < 16:
-        raise MediaError(BAD_ARGUMENT, f"output size {out_w}x{out_h} must be even and >= 16")
+        raise MediaError(f"output size {out_w}x{out_h} must be even and >= 16", code=BAD_ARGUMENT)
 
     chain = video_filter(
         crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
@@ -113,7 +113,7 @@ def build_render_command(
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
-        raise MediaError(BAD_ARGUMENT, f"bad clip window {start}..{end}")
+        raise MediaError(f"bad clip window {start}..{end}", code=BAD_ARGUMENT)
     graph = _picture_graph(
         start=start,
         crop_plan=crop_plan,
@@ -171,7 +171,9 @@ def render_clip(
     """
     info = source_info or probe(source)
     if start >= info.duration:
-        raise MediaError(BAD_ARGUMENT, f"clip start {start} s is past the end ({info.duration} s)")
+        raise MediaError(
+            f"clip start {start} s is past the end ({info.duration} s)", code=BAD_ARGUMENT
+        )
     end = min(end, info.duration)
     plan = crop_plan or static_plan(info.display_width, info.display_height, aspect=aspect)
     out = Path(out_mp4)
@@ -241,12 +243,13 @@ def _run_with_progress(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        if timed_out.is_set():
+            raise MediaError(f"the render ran longer than {timeout_s:g} s", code=RENDER_TIMEOUT)
         if code != 0:
             err.seek(0)
             text = err.read().decode("utf-8", "replace")
-            if not timed_out.is_set():
-                check_interrupted(cmd, code, text)
-            raise MediaError(RENDER_FAILED, f"ffmpeg exited with {code}: {stderr_tail(text)}")
+            check_interrupted(cmd, code, text)
+            raise MediaError(f"ffmpeg exited with {code}: {stderr_tail(text)}", code=RENDER_FAILED)
     if progress is not None:
         progress(1.0)
 
@@ -269,7 +272,7 @@ def render_frame(
     """One JPEG of the clip `at` seconds after `start`, drawn by the render's own filtergraph
     (same crop, captions, watermark), then scaled down to at most `max_height` for the page."""
     if start < 0 or at < 0:
-        raise MediaError(BAD_ARGUMENT, f"bad preview time {start}+{at}")
+        raise MediaError(f"bad preview time {start}+{at}", code=BAD_ARGUMENT)
     default_w, default_h = aspect_size(crop_plan.aspect)
     out_w, out_h = width or default_w, height or default_h
     k = min(1.0, max_height / out_h)
@@ -298,7 +301,7 @@ def render_frame(
         done = subprocess.run(cmd, capture_output=True, check=False, timeout=timeout_s)
         if done.returncode != 0 or os.path.getsize(tmp_name) == 0:
             detail = stderr_tail(done.stderr.decode("utf-8", "replace"))
-            raise MediaError(RENDER_FAILED, f"preview frame failed: {detail}")
+            raise MediaError(f"preview frame failed: {detail}", code=RENDER_FAILED)
         os.replace(tmp_name, out)
     finally:
         if os.path.exists(tmp_name):

