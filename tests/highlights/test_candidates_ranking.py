@@ -52,7 +52,7 @@ def test_platform_cap_limits_the_length() -> None:
 def test_impossible_parameters_raise_a_typed_error(kwargs) -> None:
     with pytest.raises(InvalidHighlightParams) as info:
         detect_highlights(topic_talk(), embedder=TfidfEmbedder(), **kwargs)
-    assert info.value.code == "highlights.invalid_params"
+    assert info.value.code == "invalid-highlight-params"
     assert isinstance(info.value, HighlightError) and info.value.message
 
 

@@ -115,7 +115,7 @@ def test_client_errors_are_not_retried(fake: FakeOpenAIChat) -> None:
     fake.default = ErrorReply(401, "Incorrect API key provided", "invalid_request_error")
     with client(fake) as llm, pytest.raises(OpenAIChatHTTPError) as info:
         llm.complete_json([{"role": "user", "content": "Reply in JSON."}])
-    assert info.value.status == 401 and "Incorrect API key" in info.value.message
+    assert info.value.upstream_status == 401 and "Incorrect API key" in info.value.message
     assert len(fake.requests) == 1
 
 
@@ -181,7 +181,7 @@ def test_timeouts_fall_back_without_failing(fake: FakeOpenAIChat) -> None:
         with pytest.raises(OpenAIChatTimeout):
             llm.complete_json([{"role": "user", "content": "JSON please"}])
     assert not result.llm_applied
-    assert "openai_chat.timeout" in (result.llm_fallback_reason or "")
+    assert "openai-chat-timeout" in (result.llm_fallback_reason or "")
     assert result.highlights
 
 
@@ -191,11 +191,11 @@ def test_unreachable_endpoint_falls_back() -> None:
     with OpenAIChatClient(base_url=url, model="m", max_retries=0) as llm:
         result = detect(llm)
     assert not result.llm_applied
-    assert "openai_chat.connection_error" in (result.llm_fallback_reason or "")
+    assert "openai-chat-connection-error" in (result.llm_fallback_reason or "")
 
 
 def test_bad_completion_shape_is_a_typed_error(fake: FakeOpenAIChat) -> None:
     fake.push(RawReply(200, b'{"choices": []}', "application/json"))
     with client(fake) as llm, pytest.raises(OpenAIChatBadResponse) as info:
         llm.complete_json([{"role": "user", "content": "json"}])
-    assert info.value.code == "openai_chat.bad_response"
+    assert info.value.code == "openai-chat-bad-response"

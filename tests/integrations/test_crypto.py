@@ -42,14 +42,14 @@ def test_wrong_key_with_same_id_fails() -> None:
     token = Keyring({"k1": _key()}).encrypt("x", AAD)
     with pytest.raises(CryptoError) as err:
         Keyring({"k1": _key()}).decrypt(token, AAD)
-    assert err.value.code == "decrypt_failed"
+    assert err.value.code == "decrypt-failed"
 
 
 def test_missing_key_id_is_reported() -> None:
     token = Keyring({"old": _key()}).encrypt("x", AAD)
     with pytest.raises(CryptoError) as err:
         Keyring({"new": _key()}).decrypt(token, AAD)
-    assert err.value.code == "unknown_key"
+    assert err.value.code == "unknown-key"
     assert "old" in err.value.message
 
 
@@ -62,7 +62,7 @@ def test_tampered_ciphertext_fails() -> None:
     tampered = prefix + ":" + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
     with pytest.raises(CryptoError) as err:
         ring.decrypt(tampered, AAD)
-    assert err.value.code == "decrypt_failed"
+    assert err.value.code == "decrypt-failed"
 
 
 def test_relabelled_key_id_fails() -> None:
@@ -73,7 +73,7 @@ def test_relabelled_key_id_fails() -> None:
     relabelled = token.replace("v1:k1:", "v1:k2:", 1)
     with pytest.raises(CryptoError) as err:
         ring.decrypt(relabelled, AAD)
-    assert err.value.code == "decrypt_failed"
+    assert err.value.code == "decrypt-failed"
 
 
 def test_associated_data_mismatch_fails() -> None:
@@ -86,7 +86,7 @@ def test_associated_data_mismatch_fails() -> None:
     ):
         with pytest.raises(CryptoError) as err:
             ring.decrypt(token, other)
-        assert err.value.code == "decrypt_failed"
+        assert err.value.code == "decrypt-failed"
 
 
 @pytest.mark.parametrize(
@@ -95,7 +95,7 @@ def test_associated_data_mismatch_fails() -> None:
 def test_no_plaintext_fallback(value: str) -> None:
     with pytest.raises(CryptoError) as err:
         Keyring({"k1": _key()}).decrypt(value, AAD)
-    assert err.value.code == "malformed_ciphertext"
+    assert err.value.code == "malformed-ciphertext"
 
 
 def test_rotation() -> None:
@@ -117,7 +117,7 @@ def test_rotation() -> None:
     assert only_new.decrypt_text(rotated, AAD) == "refresh-token"
     with pytest.raises(CryptoError) as err:
         only_new.decrypt(old_token, AAD)
-    assert err.value.code == "unknown_key"
+    assert err.value.code == "unknown-key"
 
 
 def test_rotate_requires_right_associated_data() -> None:
@@ -148,13 +148,13 @@ def test_generated_key_parses() -> None:
 def test_bad_key_settings(setting: str) -> None:
     with pytest.raises(CryptoError) as err:
         Keyring.from_setting(setting)
-    assert err.value.code == "invalid_key_config"
+    assert err.value.code == "invalid-key-config"
 
 
 def test_current_must_exist() -> None:
     with pytest.raises(CryptoError) as err:
         Keyring({"k1": _key()}, current="k9")
-    assert err.value.code == "invalid_key_config"
+    assert err.value.code == "invalid-key-config"
 
 
 # --- OAuth state ------------------------------------------------------------------------------
@@ -184,14 +184,14 @@ def test_state_forged_payload_rejected() -> None:
     )
     with pytest.raises(CryptoError) as err:
         verify_state(f"{forged_body}.{mac}", SECRET)
-    assert err.value.code == "state_invalid"
+    assert err.value.code == "state-invalid"
 
 
 def test_state_other_secret_rejected() -> None:
     state = sign_state({"ws": "w1"}, SECRET, ttl_s=600)
     with pytest.raises(CryptoError) as err:
         verify_state(state, "another-secret-of-enough-length")
-    assert err.value.code == "state_invalid"
+    assert err.value.code == "state-invalid"
 
 
 def test_state_expired() -> None:
@@ -199,14 +199,14 @@ def test_state_expired() -> None:
     assert verify_state(state, SECRET, now=1_000_059.0).payload == {"ws": "w1"}
     with pytest.raises(CryptoError) as err:
         verify_state(state, SECRET, now=1_000_060.0)
-    assert err.value.code == "state_expired"
+    assert err.value.code == "state-expired"
 
 
 @pytest.mark.parametrize("state", ["", "abc", "a.b.c", "!!!.???", "e30.AAAA"])
 def test_state_malformed(state: str) -> None:
     with pytest.raises(CryptoError) as err:
         verify_state(state, SECRET)
-    assert err.value.code == "state_invalid"
+    assert err.value.code == "state-invalid"
 
 
 def test_state_secret_rotation_accepts_old_secret() -> None:
@@ -218,4 +218,4 @@ def test_state_secret_rotation_accepts_old_secret() -> None:
 def test_state_short_secret_refused() -> None:
     with pytest.raises(CryptoError) as err:
         sign_state({}, "short", ttl_s=60)
-    assert err.value.code == "invalid_key_config"
+    assert err.value.code == "invalid-key-config"

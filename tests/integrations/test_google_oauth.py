@@ -56,14 +56,14 @@ def test_wrong_verifier(google: GoogleEnv) -> None:
     code, _ = _consent(google)
     with pytest.raises(OAuthError) as err:
         google.oauth.exchange_code(code, REDIRECT, google.oauth.new_pkce().verifier)
-    assert err.value.code == "invalid_grant"
+    assert err.value.code == "invalid-grant"
 
 
 def test_redirect_uri_must_match(google: GoogleEnv) -> None:
     code, verifier = _consent(google)
     with pytest.raises(OAuthError) as err:
         google.oauth.exchange_code(code, "http://127.0.0.1:9/elsewhere", verifier)
-    assert err.value.code == "redirect_uri_mismatch"
+    assert err.value.code == "redirect-uri-mismatch"
 
 
 def test_refresh_keeps_refresh_token(google: GoogleEnv) -> None:
@@ -80,7 +80,7 @@ def test_revoked_refresh_token_is_permanent_failure(google: GoogleEnv) -> None:
     with pytest.raises(RefreshFailed) as err:
         google.oauth.refresh(tokens.refresh_token or "")
     assert err.value.permanent and not err.value.retryable
-    assert err.value.code == "reconnect_required"
+    assert err.value.code == "reconnect-required"
     assert google.oauth.revoke(tokens.refresh_token or "") is False  # already revoked
 
 
@@ -97,4 +97,4 @@ def test_bad_client_secret(google: GoogleEnv) -> None:
     google.oauth._client_secret = "wrong"
     with pytest.raises(OAuthError) as err:
         google.oauth.exchange_code(code, REDIRECT, verifier)
-    assert err.value.code == "invalid_client"
+    assert err.value.code == "invalid-client"

@@ -10,11 +10,11 @@ import pytest
 
 from cliply.integrations.meta import graph_error, parse_usage
 from cliply.integrations.oauth_common import (
-    PermanentError,
-    RateLimited,
     RefreshFailed,
     TokenExpired,
     TransientError,
+    UpstreamRateLimited,
+    UpstreamRejected,
 )
 
 
@@ -55,29 +55,39 @@ def test_usage_headers_give_the_fullest_percentage_and_the_wait() -> None:
             400,
             {"code": 190, "error_subcode": 463, "message": "Session has expired"},
             TokenExpired,
-            "graph_190_463",
+            "graph-190-463",
         ),
-        (400, {"code": 4, "message": "Application request limit reached"}, RateLimited, "graph_4"),
-        (400, {"code": 80002, "message": "Instagram BUC limit"}, RateLimited, "graph_80002"),
+        (
+            400,
+            {"code": 4, "message": "Application request limit reached"},
+            UpstreamRateLimited,
+            "graph-4",
+        ),
+        (
+            400,
+            {"code": 80002, "message": "Instagram BUC limit"},
+            UpstreamRateLimited,
+            "graph-80002",
+        ),
         (
             400,
             {"code": 9, "error_subcode": 2207042, "message": "max posts"},
-            RateLimited,
-            "graph_9_2207042",
+            UpstreamRateLimited,
+            "graph-9-2207042",
         ),
         (
             500,
             {"code": 2, "message": "Service temporarily unavailable", "is_transient": True},
             TransientError,
-            "graph_2",
+            "graph-2",
         ),
         (
             400,
             {"code": 100, "error_subcode": 33, "message": "does not exist"},
-            PermanentError,
-            "graph_100_33",
+            UpstreamRejected,
+            "graph-100-33",
         ),
-        (403, {"code": 10, "message": "no permission"}, PermanentError, "permission_denied"),
+        (403, {"code": 10, "message": "no permission"}, UpstreamRejected, "permission-denied"),
     ],
 )
 def test_graph_errors_are_typed(
@@ -85,7 +95,7 @@ def test_graph_errors_are_typed(
 ) -> None:
     err = graph_error(_answer(status, {**error, "type": "OAuthException", "fbtrace_id": "AbC123"}))
     assert type(err) is kind and err.code == code
-    assert err.log_id == "AbC123" and err.status == status
+    assert err.log_id == "AbC123" and err.upstream_status == status
 
 
 def test_rate_limit_waits_for_regained_access() -> None:
@@ -95,13 +105,13 @@ def test_rate_limit_waits_for_regained_access() -> None:
             400, {"code": 80001, "message": "limit"}, {"x-business-use-case-usage": json.dumps(buc)}
         )
     )
-    assert isinstance(err, RateLimited) and err.retry_after_s == 180
+    assert isinstance(err, UpstreamRateLimited) and err.retry_after_s == 180
 
 
 def test_a_dead_token_while_refreshing_means_reconnect() -> None:
     err = graph_error(
         _answer(400, {"code": 190, "error_subcode": 460, "message": "password"}), refreshing=True
     )
-    assert isinstance(err, RefreshFailed) and err.permanent and err.code == "reconnect_required"
+    assert isinstance(err, RefreshFailed) and err.permanent and err.code == "reconnect-required"
     err = graph_error(_answer(500, {"code": 1, "message": "unknown"}), refreshing=True)
     assert isinstance(err, RefreshFailed) and not err.permanent

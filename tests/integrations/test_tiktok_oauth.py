@@ -10,10 +10,10 @@ import pytest
 
 from cliply.integrations.oauth_common import (
     OAuthError,
-    PermanentError,
     RefreshFailed,
     TokenExpired,
     TokenSet,
+    UpstreamRejected,
 )
 from cliply.integrations.tiktok import DEFAULT_SCOPES
 from tests.integrations.conftest import TikTokEnv
@@ -71,7 +71,7 @@ def test_wrong_verifier_rejected_by_pkce_check(tiktok: TikTokEnv) -> None:
     other = tiktok.client.new_pkce().verifier
     with pytest.raises(OAuthError) as err:
         tiktok.client.exchange_code(code, REDIRECT, other)
-    assert err.value.code == "invalid_request"
+    assert err.value.code == "invalid-request"
     assert "verifier" in err.value.message
 
 
@@ -80,7 +80,7 @@ def test_code_is_single_use(tiktok: TikTokEnv) -> None:
     tiktok.client.exchange_code(code, REDIRECT, verifier)
     with pytest.raises(OAuthError) as err:
         tiktok.client.exchange_code(code, REDIRECT, verifier)
-    assert err.value.code == "invalid_grant"
+    assert err.value.code == "invalid-grant"
 
 
 def test_expired_access_token_then_refresh(tiktok: TikTokEnv) -> None:
@@ -88,7 +88,7 @@ def test_expired_access_token_then_refresh(tiktok: TikTokEnv) -> None:
     tiktok.fake.advance(tiktok.fake.config.access_ttl_s + 1)
     with pytest.raises(TokenExpired) as err:
         tiktok.client.creator_info(tokens.access_token)
-    assert err.value.retryable and err.value.status == 401
+    assert err.value.retryable and err.value.upstream_status == 401
 
     fresh = tiktok.client.refresh(tokens.refresh_token or "")
     assert fresh.access_token != tokens.access_token
@@ -126,11 +126,11 @@ def test_bad_client_secret(make_tiktok: Callable[..., TikTokEnv]) -> None:
     env.client._client_secret = "wrong"
     with pytest.raises(OAuthError) as err:
         env.client.exchange_code(code, REDIRECT, verifier)
-    assert err.value.code == "invalid_client"
+    assert err.value.code == "invalid-client"
 
 
 def test_missing_scope_is_permanent(tiktok: TikTokEnv) -> None:
     tokens = tiktok.fake.issue_tokens(scopes=("user.info.basic",))
-    with pytest.raises(PermanentError) as err:
+    with pytest.raises(UpstreamRejected) as err:
         tiktok.client.creator_info(tokens["access_token"])
-    assert err.value.code == "scope_not_authorized"
+    assert err.value.code == "scope-not-authorized"

@@ -13,12 +13,12 @@ import pytest
 
 from cliply.integrations.oauth_common import (
     InvalidUpload,
-    PermanentError,
-    RateLimited,
     RetryPolicy,
     TokenExpired,
     TransientError,
     UploadSessionExpired,
+    UpstreamRateLimited,
+    UpstreamRejected,
 )
 from cliply.integrations.tiktok import (
     ChunkPlan,
@@ -138,9 +138,9 @@ def test_client_rules_must_match_the_platform(
     # A client configured for 256 KiB chunks against a platform enforcing 5 MB is refused.
     env = make_tiktok(rules=SMALL_RULES, chunk_size=256 * KIB)
     token = env.fake.issue_tokens()["access_token"]
-    with pytest.raises(PermanentError) as err:
+    with pytest.raises(UpstreamRejected) as err:
         env.client.init_video_upload(token, POST, 6 * MIB)
-    assert err.value.code == "invalid_params" and not err.value.retryable
+    assert err.value.code == "invalid-params" and not err.value.retryable
 
 
 # --- uploads ----------------------------------------------------------------------------------
@@ -289,9 +289,9 @@ def test_file_size_must_match_init(tiktok: TikTokEnv, make_video: Callable[..., 
 def test_privacy_level_mismatch_is_permanent(tiktok: TikTokEnv) -> None:
     token = tiktok.fake.issue_tokens()["access_token"]
     post = TikTokPostInfo(title="x", privacy_level="FOLLOWER_OF_CREATOR")
-    with pytest.raises(PermanentError) as err:
+    with pytest.raises(UpstreamRejected) as err:
         tiktok.client.init_video_upload(token, post, 1000)
-    assert err.value.code == "privacy_level_option_mismatch"
+    assert err.value.code == "privacy-level-option-mismatch"
     assert not err.value.retryable
 
 
@@ -303,9 +303,9 @@ def test_spam_risk_is_permanent(tiktok: TikTokEnv) -> None:
         status=403,
         body=tiktok_error_body("spam_risk_too_many_posts", "daily post cap reached"),
     )
-    with pytest.raises(PermanentError) as err:
+    with pytest.raises(UpstreamRejected) as err:
         tiktok.client.init_video_upload(token, POST, 1000)
-    assert err.value.code == "spam_risk_too_many_posts"
+    assert err.value.code == "spam-risk-too-many-posts"
     assert err.value.log_id
 
 
@@ -317,9 +317,9 @@ def test_spam_risk_with_http_200_is_still_an_error(tiktok: TikTokEnv) -> None:
         status=200,
         body=tiktok_error_body("spam_risk_user_banned_from_posting"),
     )
-    with pytest.raises(PermanentError) as err:
+    with pytest.raises(UpstreamRejected) as err:
         tiktok.client.init_video_upload(token, POST, 1000)
-    assert err.value.code == "spam_risk_user_banned_from_posting"
+    assert err.value.code == "spam-risk-user-banned-from-posting"
 
 
 def test_rate_limit_is_retryable_and_init_not_repeated(tiktok: TikTokEnv) -> None:
@@ -331,7 +331,7 @@ def test_rate_limit_is_retryable_and_init_not_repeated(tiktok: TikTokEnv) -> Non
         body=tiktok_error_body("rate_limit_exceeded"),
         headers={"Retry-After": "30"},
     )
-    with pytest.raises(RateLimited) as err:
+    with pytest.raises(UpstreamRateLimited) as err:
         tiktok.client.init_video_upload(token, POST, 1000)
     assert err.value.retryable and err.value.retry_after_s == 30
     assert tiktok.fake.publishes == {}

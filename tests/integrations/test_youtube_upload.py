@@ -12,10 +12,10 @@ import pytest
 
 from cliply.integrations.oauth_common import (
     InvalidUpload,
-    RateLimited,
     TokenExpired,
     TransientError,
     UploadSessionExpired,
+    UpstreamRateLimited,
 )
 from cliply.integrations.youtube import (
     InvalidMetadata,
@@ -231,9 +231,9 @@ def test_quota_exceeded(google: GoogleEnv) -> None:
         }
     }
     google.faults.fail_next("POST", "/upload/youtube/v3/videos", status=403, body=body)
-    with pytest.raises(RateLimited) as err:
+    with pytest.raises(UpstreamRateLimited) as err:
         google.youtube.start_resumable_upload(token, META, 1000)
-    assert err.value.code == "quotaExceeded" and err.value.retryable
+    assert err.value.code == "quota-exceeded" and err.value.retryable
 
 
 def test_chunk_size_must_be_256k_multiple(

@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError, handler
+from cliply.errors import PermanentError, RetryableError
+from cliply.jobs.registry import JobContext, handler
 
 NOOP = "T_NOOP"
 SLEEP = "T_SLEEP"
@@ -110,19 +111,15 @@ def ffmpeg(ctx: JobContext) -> dict[str, Any]:
     """A real ffmpeg run of `s` seconds (`s_first` on attempt 1), the way render handlers
     run tools: a media error fails the job for good, as bad input would. Leaves a file in
     its scratch folder first."""
-    from cliply.media.errors import MediaError
     from cliply.media.tools import run_ffmpeg
 
     (ctx.scratch_dir() / "partial.bin").write_bytes(b"x" * 1024)
     note(ctx, "start")
     secs = float(ctx.payload.get("s_first" if ctx.attempt == 1 else "s", ctx.payload.get("s", 1)))
     args = ["-re", "-f", "lavfi", "-i", "testsrc=size=64x64:rate=10", "-t", f"{secs:g}"]
-    try:
-        run_ffmpeg([*args, "-f", "null", "-"])
-    except MediaError as exc:
-        if getattr(exc, "retryable", False):  # stopped by a signal, not bad input
-            raise RetryableError(exc.message, exc.code) from exc
-        raise PermanentError(exc.message, exc.code) from exc
+    # A MediaError goes to the worker unchanged: retried when retryable (stopped by a
+    # signal), failed for good otherwise (bad input).
+    run_ffmpeg([*args, "-f", "null", "-"])
     note(ctx, "end")
     return {"seconds": secs}
 

@@ -41,7 +41,7 @@ def test_extract_audio_from_video_without_sound_fails_cleanly(tmp_path: Path) ->
     silent = mg.silent_video(tmp_path / "silent.mp4", seconds=1.0)
     with pytest.raises(MediaError) as info:
         extract_audio(silent, tmp_path / "a.wav")
-    assert info.value.code == "ffmpeg_failed"
+    assert info.value.code == "ffmpeg-failed"
     assert not (tmp_path / "a.wav").exists()
 
 
@@ -97,4 +97,4 @@ def test_rms_tracks_level(tmp_path: Path) -> None:
 def test_empty_window_is_rejected(tone_video: Path) -> None:
     with pytest.raises(MediaError) as info:
         audio_features(tone_video, [(2.0, 1.0)])
-    assert info.value.code == "bad_argument"
+    assert info.value.code == "bad-argument"

@@ -168,7 +168,7 @@ def test_escape_text_neutralises_override_blocks() -> None:
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(MediaError) as info:
         write_ass([], tmp_path / "c.ass", clip_start=0, clip_end=1, style="nope")
-    assert info.value.code == "bad_argument"
+    assert info.value.code == "bad-argument"
     with pytest.raises(MediaError):
         write_ass([], tmp_path / "c.ass", clip_start=2, clip_end=1)
     empty = parse_ass(write_ass([], tmp_path / "e.ass", clip_start=0, clip_end=1))

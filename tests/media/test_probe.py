@@ -57,19 +57,19 @@ def test_rotation_is_read_and_dimensions_follow_it(media_dir: Path, tone_video: 
 def test_text_file_named_mp4_is_not_a_video(tmp_path: Path) -> None:
     fake = tmp_path / "movie.mp4"
     fake.write_text("this is not a video, just some text\n" * 50)
-    assert codes(lambda: probe(fake)) == "not_a_video"
+    assert codes(lambda: probe(fake)) == "not-a-video"
 
 
 def test_image_is_not_a_video(tmp_path: Path) -> None:
     png, _ = mg.astronaut_png(tmp_path / "a.png")
-    assert codes(lambda: probe(png)) == "not_a_video"
+    assert codes(lambda: probe(png)) == "not-a-video"
 
 
 def test_missing_and_empty_files(tmp_path: Path) -> None:
-    assert codes(lambda: probe(tmp_path / "nope.mp4")) == "not_found"
+    assert codes(lambda: probe(tmp_path / "nope.mp4")) == "media-not-found"
     empty = tmp_path / "empty.mp4"
     empty.touch()
-    assert codes(lambda: probe(empty)) == "zero_length"
+    assert codes(lambda: probe(empty)) == "zero-length"
 
 
 def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
@@ -77,12 +77,12 @@ def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
     m4a = tmp_path / "s.m4a"
     mg.run([mg.FFMPEG, "-y", "-i", str(wav), "-c:a", "aac", str(m4a)])
     for f in (wav, m4a):
-        assert codes(lambda f=f: validate(probe(f), **LIMITS)) == "no_video_stream"
+        assert codes(lambda f=f: validate(probe(f), **LIMITS)) == "no-video-stream"
 
 
 def test_video_without_audio(tmp_path: Path) -> None:
     silent = mg.silent_video(tmp_path / "silent.mp4", seconds=1.0)
-    assert codes(lambda: validate(probe(silent), **LIMITS)) == "no_audio_stream"
+    assert codes(lambda: validate(probe(silent), **LIMITS)) == "no-audio-stream"
     validate(probe(silent), **LIMITS, require_audio=False)
 
 
@@ -121,19 +121,19 @@ def test_truncated_matroska(tmp_path: Path, tone_video: Path) -> None:
 
 def test_too_short_is_zero_length(tmp_path: Path) -> None:
     blip = make_tone_video(tmp_path / "blip.mp4", seconds=0.2)
-    assert codes(lambda: validate(probe(blip), **LIMITS)) == "zero_length"
+    assert codes(lambda: validate(probe(blip), **LIMITS)) == "zero-length"
 
 
 def test_too_long(tone_video: Path) -> None:
     limits = {**LIMITS, "max_duration_s": 2.0}
-    assert codes(lambda: validate(probe(tone_video), **limits)) == "too_long"
+    assert codes(lambda: validate(probe(tone_video), **limits)) == "too-long"
 
 
 def test_bad_dimensions(tmp_path: Path, tone_video: Path) -> None:
     small_limits = {**LIMITS, "max_width": 320, "max_height": 240}
-    assert codes(lambda: validate(probe(tone_video), **small_limits)) == "bad_dimensions"
+    assert codes(lambda: validate(probe(tone_video), **small_limits)) == "bad-dimensions"
     tiny = make_tone_video(tmp_path / "tiny.mp4", seconds=1.0, size="8x8")
-    assert codes(lambda: validate(probe(tiny), **LIMITS)) == "bad_dimensions"
+    assert codes(lambda: validate(probe(tiny), **LIMITS)) == "bad-dimensions"
 
 
 def test_probe_accepts_str_paths_and_odd_names(tmp_path: Path, tone_video: Path) -> None:

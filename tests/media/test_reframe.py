@@ -104,6 +104,6 @@ def test_filter_expression_matches_box_at() -> None:
 def test_unknown_aspect_and_empty_window(tone_video: Path) -> None:
     with pytest.raises(MediaError) as info:
         plan_crop(tone_video, aspect="4:3")
-    assert info.value.code == "bad_argument"
+    assert info.value.code == "bad-argument"
     with pytest.raises(MediaError):
         plan_crop(tone_video, start=2.0, end=1.0)

@@ -153,7 +153,7 @@ def test_failed_render_leaves_nothing(tmp_path: Path, tone_video: Path) -> None:
             ass_path=tmp_path / "missing.ass",
             preset="no-such-preset",
         )
-    assert info.value.code == "render_failed"
+    assert info.value.code == "render-failed"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -57,9 +57,9 @@ def bad_inputs() -> dict[str, Path]:
     cut = folder / "cut.mp4"  # moov at the end (no faststart), so cutting drops the index
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     return {
-        "not_a_video": text,
-        "no_audio_stream": mute,
-        "zero_length": tiny,
+        "not-a-video": text,
+        "no-audio-stream": mute,
+        "zero-length": tiny,
         "truncated": cut,
         "ok": full,
     }

@@ -9,8 +9,9 @@ from typing import Any
 
 from cliply.app import install_hooks
 from cliply.db.engine import owner_session
+from cliply.errors import CliplyError
 from cliply.jobs import queue
-from cliply.jobs.registry import HANDLERS, JobContext, PermanentError
+from cliply.jobs.registry import HANDLERS, JobContext
 
 WORKER = "test-worker"
 
@@ -57,7 +58,7 @@ def run_jobs(kinds: list[str] | None = None, limit: int = 60) -> list[Ran]:
         try:
             result = HANDLERS[job.kind].fn(ctx)
         except Exception as exc:
-            permanent = isinstance(exc, PermanentError)
+            permanent = isinstance(exc, CliplyError) and not exc.retryable  # as the worker
             with owner_session() as db:
                 status = queue.fail(
                     db,

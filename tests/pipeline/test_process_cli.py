@@ -80,8 +80,8 @@ def test_process_bad_input_exits_2(
 ) -> None:
     args = {
         "missing": [str(tmp_path / "nope.mp4")],
-        "not_a_video": [str(bad_inputs["not_a_video"])],
-        "no_audio_stream": [str(bad_inputs["no_audio_stream"])],
+        "not_a_video": [str(bad_inputs["not-a-video"])],
+        "no_audio_stream": [str(bad_inputs["no-audio-stream"])],
         "url": ["http://127.0.0.1:9/video.mp4"],
         "options": [str(bad_inputs["ok"]), "--aspect", "4:3"],
     }[kind]

@@ -13,7 +13,7 @@ from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload
 
 
-@pytest.mark.parametrize("code", ["not_a_video", "no_audio_stream", "zero_length", "truncated"])
+@pytest.mark.parametrize("code", ["not-a-video", "no-audio-stream", "zero-length", "truncated"])
 def test_bad_source_fails_with_reason(
     client: TestClient, bad_inputs: dict[str, Path], code: str
 ) -> None:
@@ -40,5 +40,5 @@ def test_absurd_dimensions_fail(
     pid = upload(client, h, bad_inputs["ok"])["id"]
     run_jobs(kinds=["INGEST"])
     p = client.get(f"/api/v1/projects/{pid}", headers=h).json()
-    assert (p["status"], p["error_code"]) == ("failed", "bad_dimensions")
+    assert (p["status"], p["error_code"]) == ("failed", "bad-dimensions")
     assert "320x240" in p["error_message"]

@@ -21,11 +21,11 @@ from tests.foundation.helpers import Account, make_workspace, signup_login
 
 from cliply.app import install_hooks
 from cliply.db.engine import owner_session
+from cliply.errors import CliplyError
 from cliply.jobs import queue
 from cliply.jobs.registry import (
     HANDLERS,
     JobContext,
-    PermanentError,
 )
 from cliply.platforms.registry import all_platforms
 
@@ -222,7 +222,7 @@ def run_due_jobs(kinds: list[str] | None = None, limit: int = 20) -> list[Ran]:
                     job.attempt,
                     str(exc),
                     code=getattr(exc, "code", "error"),
-                    permanent=isinstance(exc, PermanentError),
+                    permanent=isinstance(exc, CliplyError) and not exc.retryable,
                 )
             ran.append(Ran(job.kind, job.id, status or "lost", str(exc)))
             continue

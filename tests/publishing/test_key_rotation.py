@@ -92,7 +92,7 @@ def test_rotate_all(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     assert before[ids[1]][0] not in err.value.detail
     with pytest.raises(RotationIncomplete) as rot:
         rotate_all()
-    assert rot.value.code == "rotation_incomplete" and rot.value.failures
+    assert rot.value.code == "rotation-incomplete" and rot.value.failures
 
 
 def test_publishing_with_a_missing_key_fails_clearly(

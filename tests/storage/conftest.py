@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from cliply.storage import LocalStorage, S3Storage, Storage
 
@@ -16,6 +15,8 @@ CREDS = {"access_key": "testing", "secret_key": "testing", "region": "us-east-1"
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A real S3 API (moto in server mode) on a random loopback port."""
+    from moto.server import ThreadedMotoServer  # heavy (flask): only when a test needs S3
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -38,7 +38,7 @@ def test_key_builders() -> None:
 def test_key_builders_refuse_bad_input(call: object) -> None:
     with pytest.raises(InvalidKey) as err:
         call()  # type: ignore[operator]
-    assert err.value.code == "invalid_key"
+    assert err.value.code == "invalid-key"
 
 
 def test_storage_from_url_local(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_deepgram_without_utterances_cuts_segments_at_sentences() -> None:
     assert t.duration == 4.0
     with pytest.raises(TranscriptionError) as err:
         transcript_from_response({"results": {}}, model="nova-2", language=None)
-    assert err.value.code == "deepgram_bad_response"
+    assert err.value.code == "deepgram-bad-response"
 
 
 def test_deepgram_bad_key_is_not_retried(
@@ -89,9 +89,9 @@ def test_deepgram_bad_key_is_not_retried(
     fake, url = deepgram
     sleeps: list[float] = []
     engine = DeepgramTranscriber(api_key="wrong", base_url=url, sleep=sleeps.append)
-    with pytest.raises(TranscriptionError) as err:
+    with pytest.raises(DeepgramError) as err:
         engine.transcribe(short_talk.wav)
-    assert err.value.code == "deepgram_unauthorized" and not err.value.retryable
+    assert err.value.code == "deepgram-unauthorized" and not err.value.retryable
     assert "Invalid credentials" in err.value.message
     assert len(fake.received) == 1 and sleeps == []
 
@@ -99,9 +99,9 @@ def test_deepgram_bad_key_is_not_retried(
 def test_deepgram_forbidden(deepgram: tuple[FakeDeepgram, str], short_talk: Talk) -> None:
     fake, url = deepgram
     fake.fail_next(403)
-    with pytest.raises(TranscriptionError) as err:
+    with pytest.raises(DeepgramError) as err:
         DeepgramTranscriber(api_key="dg-test-key", base_url=url).transcribe(short_talk.wav)
-    assert err.value.code == "deepgram_forbidden" and not err.value.retryable
+    assert err.value.code == "deepgram-forbidden" and not err.value.retryable
 
 
 def test_deepgram_429_honours_retry_after(
@@ -142,8 +142,8 @@ def test_deepgram_gives_up_after_max_retries(
         pytest.raises(DeepgramError) as err,
     ):
         c.listen_file(audio)
-    assert err.value.code == "deepgram_server_error" and err.value.retryable
-    assert err.value.status == 503 and len(fake.received) == 3
+    assert err.value.code == "deepgram-server-error" and err.value.retryable
+    assert err.value.upstream_status == 503 and len(fake.received) == 3
 
 
 def test_deepgram_long_retry_after_is_raised_not_slept(
@@ -159,7 +159,7 @@ def test_deepgram_long_retry_after_is_raised_not_slept(
         pytest.raises(DeepgramError) as err,
     ):
         c.listen_file(audio)
-    assert err.value.code == "deepgram_rate_limited" and err.value.retryable and sleeps == []
+    assert err.value.code == "deepgram-rate-limited" and err.value.retryable and sleeps == []
 
 
 def test_deepgram_unreachable(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_deepgram_unreachable(tmp_path: Path) -> None:
         pytest.raises(DeepgramError) as err,
     ):
         c.listen_file(audio)
-    assert err.value.code == "deepgram_unreachable" and err.value.retryable and len(sleeps) == 1
+    assert err.value.code == "deepgram-unreachable" and err.value.retryable and len(sleeps) == 1
 
 
 def test_parse_retry_after() -> None:
@@ -239,28 +239,28 @@ def test_openai_413_is_clear(openai: tuple[FakeOpenAIAudio, str], tmp_path: Path
     audio.write_bytes(b"OggS" + b"x" * 100)
     with OpenAIAudioClient("sk-test", base_url=url) as c, pytest.raises(OpenAIAudioError) as err:
         c.transcribe_file(audio)
-    assert err.value.code == "openai_file_too_large" and err.value.status == 413
+    assert err.value.code == "openai-file-too-large" and err.value.upstream_status == 413
     with (
         OpenAIAudioClient("sk-test", base_url=url, max_upload_bytes=50) as c,
         pytest.raises(OpenAIAudioError) as err,
     ):
         c.transcribe_file(audio)  # refused before sending
-    assert err.value.code == "openai_file_too_large" and err.value.status is None
+    assert err.value.code == "openai-file-too-large" and err.value.upstream_status is None
 
 
 def test_openai_errors(openai: tuple[FakeOpenAIAudio, str], short_talk: Talk) -> None:
     fake, url = openai
-    with pytest.raises(TranscriptionError) as err:
+    with pytest.raises(OpenAIAudioError) as err:
         OpenAITranscriber(api_key="sk-wrong", base_url=url).transcribe(short_talk.wav)
-    assert err.value.code == "openai_unauthorized" and not err.value.retryable
+    assert err.value.code == "openai-unauthorized" and not err.value.retryable
     assert "Incorrect API key" in err.value.message
 
     fake.fail_next(429, code="insufficient_quota")
     sleeps: list[float] = []
     engine = OpenAITranscriber(api_key="sk-test", base_url=url, sleep=sleeps.append)
-    with pytest.raises(TranscriptionError) as err:
+    with pytest.raises(OpenAIAudioError) as err:
         engine.transcribe(short_talk.wav)
-    assert err.value.code == "openai_quota_exceeded" and not err.value.retryable and sleeps == []
+    assert err.value.code == "openai-quota-exceeded" and not err.value.retryable and sleeps == []
 
     fake.fail_next(429, retry_after="2")
     fake.fail_next(500)

@@ -150,6 +150,6 @@ def test_json_round_trip_and_errors() -> None:
     assert render(SAMPLE, "vtt").startswith("WEBVTT")
     with pytest.raises(TranscriptionError) as err:
         from_json(b'{"segments": "nope"}')
-    assert err.value.code == "invalid_transcript_json"
+    assert err.value.code == "invalid-transcript-json"
     with pytest.raises(TranscriptionError):
         render(SAMPLE, "docx")

@@ -93,7 +93,7 @@ def test_windows_cover_the_file_and_cut_in_pauses(long_talk: Talk, tmp_path: Pat
 def test_missing_file() -> None:
     with pytest.raises(TranscriptionError) as err:
         LocalTranscriber().transcribe(Path("/nonexistent/talk.mp4"))
-    assert err.value.code == "audio_not_found" and not err.value.retryable
+    assert err.value.code == "audio-not-found" and not err.value.retryable
 
 
 def test_not_media(tmp_path: Path) -> None:
@@ -101,18 +101,18 @@ def test_not_media(tmp_path: Path) -> None:
     bogus.write_text("this is not a video")
     with pytest.raises(TranscriptionError) as err:
         LocalTranscriber().transcribe(bogus)
-    assert err.value.code == "audio_decode_failed"
+    assert err.value.code == "audio-decode-failed"
 
 
 def test_video_without_audio(tmp_path: Path) -> None:
     video = mediagen.silent_video(tmp_path / "mute.mp4", seconds=1.0)
     with pytest.raises(TranscriptionError) as err:
         LocalTranscriber().transcribe(video)
-    assert err.value.code == "audio_decode_failed"
+    assert err.value.code == "audio-decode-failed"
 
 
 def test_unknown_model(short_talk: Talk, tmp_path: Path) -> None:
     engine = LocalTranscriber(model=str(tmp_path / "no-such-model"))
     with pytest.raises(TranscriptionError) as err:
         engine.transcribe(short_talk.wav)
-    assert err.value.code == "model_load_failed"
+    assert err.value.code == "model-load-failed"

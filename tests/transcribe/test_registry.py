@@ -32,7 +32,7 @@ def test_deepgram_failure_falls_back_to_local(short_talk: Talk) -> None:
         transcript, engine, attempts = transcribe_with_fallback(chain, short_talk.wav)
     assert engine == "local" and transcript.engine == "local"
     assert [(a.engine, a.ok, a.code) for a in attempts] == [
-        ("deepgram", False, "deepgram_unauthorized"),
+        ("deepgram", False, "deepgram-unauthorized"),
         ("local", True, None),
     ]
     assert "Invalid credentials" in (attempts[0].message or "")
@@ -69,21 +69,21 @@ def test_all_engines_failing(short_talk: Talk, tmp_path: Path) -> None:
         ]
         with pytest.raises(AllEnginesFailed) as err:
             transcribe_with_fallback(chain, short_talk.wav)
-    assert err.value.code == "all_engines_failed"
+    assert err.value.code == "all-engines-failed"
     assert [a.code for a in err.value.attempts] == [
-        "deepgram_server_error",
-        "openai_unauthorized",
-        "model_load_failed",
+        "deepgram-server-error",
+        "openai-unauthorized",
+        "model-load-failed",
     ]
     assert err.value.retryable  # the 5xx might clear up later
-    assert "deepgram: deepgram_server_error" in err.value.message
+    assert "deepgram: deepgram-server-error" in err.value.message
 
 
 def test_missing_input_stops_the_chain() -> None:
     chain = [("local", LocalTranscriber()), ("local2", LocalTranscriber())]
     with pytest.raises(TranscriptionError) as err:
         transcribe_with_fallback(chain, Path("/no/such/file.mp4"))
-    assert err.value.code == "audio_not_found"
+    assert err.value.code == "audio-not-found"
 
 
 def test_build_by_name() -> None:
@@ -95,10 +95,10 @@ def test_build_by_name() -> None:
     assert isinstance(oa, OpenAITranscriber) and oa.base_url == "http://x"
     with pytest.raises(TranscriptionError) as err:
         build_transcriber("deepgram")
-    assert err.value.code == "engine_not_configured"
+    assert err.value.code == "engine-not-configured"
     with pytest.raises(TranscriptionError) as err:
         build_transcriber("whisperx")
-    assert err.value.code == "unknown_engine"
+    assert err.value.code == "unknown-engine"
     chain = build_chain(["deepgram", "openai", "local"], openai=OpenAIEngineConfig(api_key="k"))
     assert [name for name, _ in chain] == ["openai", "local"]
     with pytest.raises(TranscriptionError):

@@ -17,10 +17,12 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -86,7 +88,15 @@ class Studio:
         folder = self.data_dir / "mail"
         if not folder.exists():
             return []
-        return [p.read_text() for p in sorted(folder.glob("*.eml"))]
+        import email
+        from email import policy
+
+        out = []
+        for p in sorted(folder.glob("*.eml")):
+            msg = email.message_from_bytes(p.read_bytes(), policy=policy.default)
+            body = msg.get_body(("plain",))
+            out.append(f"To: {msg['To']}\nSubject: {msg['Subject']}\n\n" + body.get_content())
+        return out
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         from sqlalchemy import create_engine, pool, text
@@ -112,6 +122,21 @@ def _create_database(pg_server_url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+STRIPE_KEY = "sk_test_studio"
+
+
+@pytest.fixture(scope="session")
+def fake_stripe() -> Iterator[Any]:
+    """Stripe's API faked on 127.0.0.1 (tests/fakes/stripe.py) for checkout and portal."""
+    from tests.fakes.server import serve
+    from tests.fakes.stripe import FakeStripe
+
+    fake = FakeStripe(api_key=STRIPE_KEY)
+    with serve(fake.app) as server:
+        fake.base_url = server.base_url
+        yield fake
 
 
 @dataclass
@@ -151,7 +176,10 @@ def platform_fakes() -> Iterator[PlatformFakes]:
 
 @pytest.fixture(scope="session")
 def studio_env(
-    pg_server_url: str, tmp_path_factory: pytest.TempPathFactory, platform_fakes: PlatformFakes
+    pg_server_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_stripe: Any,
+    platform_fakes: PlatformFakes,
 ) -> dict[str, str]:
     """Environment of the Studio server; tests may add to it before `studio` starts."""
     from cliply.db.migrate import upgrade
@@ -160,7 +188,9 @@ def studio_env(
     db_url = _create_database(pg_server_url, f"cliply_studio_{worker}")
     upgrade(db_url)
     port = _free_port()
-    data = tmp_path_factory.mktemp("studio-data")
+    # Not under pytest's basetemp: with several pytest sessions on one machine, pytest's
+    # cleanup of old basetemps could delete a running server's data dir.
+    data = Path(tempfile.mkdtemp(prefix="cliply-studio-"))
     return {
         "DATABASE_URL": db_url.replace("postgresql+psycopg://", "postgresql://"),
         "CLIPLY_DATA_DIR": str(data),
@@ -175,6 +205,13 @@ def studio_env(
         "LOG_JSON": "true",
         "LOG_LEVEL": "INFO",
         "WEB_UPLOAD_CHUNK_BYTES": str(64 * 1024),
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_WEBHOOK_SECRET": "whsec_studio",
+        "STRIPE_API_BASE": fake_stripe.base_url,
+        "STRIPE_PRICE_BASIC": "",
+        "STRIPE_PRICE_PRO": "price_pro",
+        "STRIPE_PRICE_PREMIUM": "price_premium",
+        "SMTP_HOST": "",
         **platform_fakes.env,
     }
 
@@ -195,7 +232,7 @@ def studio(studio_env: dict[str, str]) -> Iterator[Studio]:
             cwd=ROOT,
         )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # a loaded 2-core machine starts slowly
         while True:
             try:
                 if httpx.get(base + "/readyz", timeout=2).status_code == 200:
@@ -220,14 +257,27 @@ def studio(studio_env: dict[str, str]) -> Iterator[Studio]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         _print_weights()
+        with contextlib.suppress(OSError):  # kept for a failed run's post-mortem
+            SHOTS.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(log, SHOTS.parent / "studio-serve.log")
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _weights_report() -> str:
+    lines = ["Studio page weights (JS+CSS each page loads, gzipped; limit 250 KB):"]
+    lines += [f"  {name:<28} {size / 1024:7.1f} KB" for name, size in sorted(WEIGHTS.items())]
+    return "\n".join(lines)
 
 
 def _print_weights() -> None:
-    if not WEIGHTS:
-        return
-    lines = ["", "Studio page weights (JS+CSS, gzipped):"]
-    lines += [f"  {name:<28} {size / 1024:7.1f} KB" for name, size in sorted(WEIGHTS.items())]
-    print("\n".join(lines), file=sys.__stdout__)
+    if WEIGHTS:
+        SHOTS.parent.mkdir(parents=True, exist_ok=True)
+        (SHOTS.parent / "page-weights.txt").write_text(_weights_report() + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if WEIGHTS:
+        terminalreporter.write_line(_weights_report())
 
 
 @pytest.fixture(scope="session")
@@ -332,7 +382,22 @@ def check_page(page: Any, name: str) -> None:
         overflow = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        assert overflow <= 1, f"{name} scrolls sideways by {overflow}px at {w}x{h}"
+        if overflow > 1:  # measured again once layout has settled after the resize
+            page.wait_for_timeout(500)
+            overflow = page.evaluate(
+                "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+        if overflow > 1:
+            culprits = page.evaluate(
+                """() => { const W = document.documentElement.clientWidth;
+                  return [...document.querySelectorAll('body *')].filter(e => {
+                    const r = e.getBoundingClientRect();
+                    return r.right > W + 1 && getComputedStyle(e).position === 'absolute';
+                  }).concat([...document.querySelectorAll('body *')].filter(
+                    e => e.getBoundingClientRect().right > W + 1)).slice(0, 8).map(e => e.tagName + '#' + e.id + '.' +
+                    e.className + ' ' + Math.round(e.getBoundingClientRect().right)); }"""
+            )
+            raise AssertionError(f"{name} scrolls sideways by {overflow}px at {w}x{h}: {culprits}")
     page.set_viewport_size(size)
     urls = page.evaluate(
         "() => performance.getEntriesByType('resource').map(e => e.name)"
@@ -394,10 +459,10 @@ class ProcessedProject:
 
 
 @pytest.fixture(scope="session")
-def talk_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def talk_file() -> Path:
     from tests.mediagen import TOPIC_SENTENCES, talk_audio, video_with_audio
 
-    folder = tmp_path_factory.mktemp("studio-talk")
+    folder = Path(tempfile.mkdtemp(prefix="cliply-studio-talk-"))
     wav, _ = talk_audio(folder, TOPIC_SENTENCES[0] + TOPIC_SENTENCES[1])
     return video_with_audio(folder / "bread-and-bees.mp4", wav, size="640x360", source="color")
 

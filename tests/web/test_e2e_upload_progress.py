@@ -6,7 +6,7 @@ The upload and processing happen once, in the session fixture `processed_project
 
 from __future__ import annotations
 
-from tests.web.conftest import check_page, log_in
+from tests.web.conftest import SHOTS, check_page, log_in
 
 
 def test_step1_drag_and_drop_upload_resumes_after_a_dropped_connection(processed_project, studio):
@@ -60,6 +60,11 @@ def test_step2_gallery_plays_a_clip(processed_project, page, studio):
     page.locator(".clip-card details summary").first.click()
     assert page.locator(".clip-card .reasons li").first.inner_text().startswith("+")
     check_page(page, "gallery")
+    # A compact picture of the gallery for the README (docs/studio-gallery.png is a copy).
+    page.set_viewport_size({"width": 1100, "height": 820})
+    page.evaluate("() => document.querySelector('.clip-grid').scrollIntoView()")
+    page.screenshot(path=str(SHOTS / "readme-gallery.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
     video = page.locator(".clip-card video").first
     video.evaluate("v => { v.muted = true; return v.play(); }")
     page.wait_for_function(

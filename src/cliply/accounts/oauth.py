@@ -146,7 +146,7 @@ def _verify(state: str | None) -> tuple[str, uuid.UUID, str]:
         workspace_id = uuid.UUID(str(verified.payload["w"]))
         platform = str(verified.payload["p"])
     except CryptoError as exc:
-        code = "oauth-state-expired" if exc.code == "state_expired" else "oauth-state-invalid"
+        code = "oauth-state-expired" if exc.code == "state-expired" else "oauth-state-invalid"
         raise OAuthStateInvalid(f"{exc.message}.", code=code) from None
     except (KeyError, ValueError):
         raise OAuthStateInvalid("The state does not name a workspace.") from None

@@ -28,9 +28,9 @@ class RotationIncomplete(CryptoError):
     def __init__(self, rotated: int, failures: list[str]) -> None:
         shown = "; ".join(failures[:10]) + (" …" if len(failures) > 10 else "")
         super().__init__(
-            "rotation_incomplete",
             f"re-encrypted {rotated} secret(s) but {len(failures)} could not be read "
             f"(add their old key back to TOKEN_ENCRYPTION_KEYS and run again): {shown}",
+            code="rotation-incomplete",
         )
         self.rotated = rotated
         self.failures = failures

@@ -28,9 +28,10 @@ from cliply.accounts.tokens import TokensUnreadable
 from cliply.analytics import service
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
-from cliply.integrations.oauth_common import IntegrationError, RateLimited, TokenExpired
+from cliply.errors import PermanentError, RetryableError
+from cliply.integrations.oauth_common import IntegrationError, TokenExpired, UpstreamRateLimited
 from cliply.jobs import queue
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError
+from cliply.jobs.registry import JobContext
 from cliply.platforms import registry
 from cliply.platforms.base import AccountRef, Platform, PostMetrics, retry_policy
 
@@ -85,7 +86,7 @@ def _read(
     while True:
         try:
             return adapter.metrics(caller, ref, ids)
-        except RateLimited as exc:
+        except UpstreamRateLimited as exc:
             attempt += 1
             wait = exc.retry_after_s or 0.0
             if exc.code in QUOTA_CODES or attempt > RATE_LIMIT_TRIES or wait > MAX_WAIT_S:
@@ -171,7 +172,7 @@ def collect_account(ctx: JobContext) -> dict[str, Any]:
                 out.quota_units += adapter.metrics_quota_units
             try:
                 readings = _read(adapter, caller, ref, [d.platform_post_id for d in batch])
-            except RateLimited as exc:
+            except UpstreamRateLimited as exc:
                 if exc.code not in QUOTA_CODES:
                     raise
                 out.stopped = "quota"  # the platform's own count says the day's quota is spent

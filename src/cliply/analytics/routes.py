@@ -14,19 +14,23 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from cliply.analytics import service
+from cliply.analytics import calibration, learning, service
 from cliply.analytics.schemas import (
+    CalibrationOut,
     ClipAnalyticsOut,
     ClipStatsOut,
+    FitOut,
     KeyedTotals,
     OverviewOut,
     PostStatsOut,
     SnapshotOut,
     TotalsOut,
+    WeightsOut,
 )
 from cliply.api.deps import DB, HeaderTenant
 from cliply.db.pagination import Page, decode_cursor, encode_cursor
 from cliply.errors import BadRequest
+from cliply.highlights.scoring import DEFAULT_WEIGHTS
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Format = Annotated[Literal["json", "csv"] | None, Query()]
@@ -171,3 +175,51 @@ def top_clips(
     if _wants_csv(request, format):
         return _csv(items, f"top-clips-{by}")
     return Page[ClipStatsOut](items=items, next_cursor=_cursor(nxt))
+
+
+@router.get(
+    "/score-calibration",
+    response_model=CalibrationOut,
+    summary="How well the highlight score ranked this workspace's posts by views",
+)
+def score_calibration(
+    tenant: HeaderTenant, db: DB, days: Annotated[int, Query(ge=1, le=90)] = 7
+) -> CalibrationOut:
+    tenant.require("posts.read")
+    return CalibrationOut.model_validate(calibration.calibrate(db, tenant.workspace_id, days))
+
+
+def _weights(db: DB, workspace_id: uuid.UUID) -> WeightsOut:
+    row = service.weights_row(db, workspace_id)
+    return WeightsOut(
+        weights=service.current_weights(db, workspace_id),
+        default_weights=dict(DEFAULT_WEIGHTS),
+        learnt=bool(row is not None and row.weights),
+        sample_size=row.sample_size if row else None,
+        fitted_corr=row.fitted_corr if row else None,
+        default_corr=row.default_corr if row else None,
+        fitted_at=row.fitted_at if row else None,
+    )
+
+
+@router.get("/score-weights", response_model=WeightsOut)
+def score_weights(tenant: HeaderTenant, db: DB) -> WeightsOut:
+    tenant.require("posts.read")
+    return _weights(db, tenant.workspace_id)
+
+
+@router.post("/score-weights/fit", response_model=FitOut)
+def fit_score_weights(
+    tenant: HeaderTenant, db: DB, days: Annotated[int, Query(ge=1, le=90)] = 7
+) -> FitOut:
+    """Learn this workspace's weights from its posts; adopted only when better held-out."""
+    tenant.require("clips.write")
+    return FitOut.model_validate(learning.learn(db, tenant.workspace_id, days))
+
+
+@router.delete("/score-weights", response_model=WeightsOut)
+def reset_score_weights(tenant: HeaderTenant, db: DB) -> WeightsOut:
+    """Back to the default weights."""
+    tenant.require("clips.write")
+    service.reset_weights(db, tenant.workspace_id)
+    return _weights(db, tenant.workspace_id)

@@ -80,3 +80,35 @@ class ClipStatsOut(BaseModel):
 
 class ClipAnalyticsOut(ClipStatsOut):
     items: list[PostStatsOut]
+
+
+class CalibrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    days: int
+    posts: int
+    spearman: float | None  # None below 20 posts
+    ci_low: float | None  # 95% bootstrap interval
+    ci_high: float | None
+    message: str
+
+
+class WeightsOut(BaseModel):
+    weights: dict[str, float]  # in use for new highlight detection
+    default_weights: dict[str, float]
+    learnt: bool
+    sample_size: int | None = None
+    fitted_corr: float | None = None  # mean held-out Spearman of the fitted weights
+    default_corr: float | None = None  # ... and of the defaults
+    fitted_at: datetime | None = None
+
+
+class FitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    posts: int
+    adopted: bool
+    fitted_corr: float | None
+    default_corr: float | None
+    weights: dict[str, float]
+    message: str

@@ -13,10 +13,11 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from cliply.analytics.models import PlatformQuotaUsage, PostMetric, PostMetricState
+from cliply.analytics.models import PlatformQuotaUsage, PostMetric, PostMetricState, ScoreWeights
 from cliply.billing import service as billing
 from cliply.config import get_settings
 from cliply.db.pagination import paginate
+from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.platforms.base import PostMetrics
 from cliply.publishing import service as posts
 
@@ -464,3 +465,51 @@ def top_clips(
     )
     page = ranked[offset : offset + limit]
     return page, (offset + limit if len(ranked) > offset + limit else None)
+
+
+def views_at(db: Session, workspace_id: uuid.UUID, post_id: uuid.UUID, at: datetime) -> int | None:
+    """The post's views at `at` (its latest snapshot then), None when none was taken yet."""
+    m = _values_at(db, workspace_id, at, [post_id]).get(post_id)
+    return int(m.views) if m is not None else None
+
+
+# --- learnt score weights -----------------------------------------------------------------------
+
+
+def weights_row(db: Session, workspace_id: uuid.UUID) -> ScoreWeights | None:
+    return db.get(ScoreWeights, workspace_id)
+
+
+def current_weights(db: Session, workspace_id: uuid.UUID) -> dict[str, float]:
+    """The weights highlight detection uses for this workspace (fitted, else the defaults)."""
+    row = weights_row(db, workspace_id)
+    if row is None or not row.weights:
+        return dict(DEFAULT_WEIGHTS)
+    return {k: float(v) for k, v in row.weights.items()}
+
+
+def store_weights(
+    db: Session,
+    workspace_id: uuid.UUID,
+    weights: dict[str, float] | None,
+    sample_size: int,
+    fitted_corr: float,
+    default_corr: float,
+) -> None:
+    """Record a fit; `weights` None keeps what is in use (the fit was not better)."""
+    row = weights_row(db, workspace_id)
+    if row is None:
+        row = ScoreWeights(workspace_id=workspace_id, weights={})
+        db.add(row)
+    if weights is not None:
+        row.weights = dict(weights)
+    row.sample_size, row.fitted_corr, row.default_corr = sample_size, fitted_corr, default_corr
+    row.fitted_at = now()
+    db.flush()
+
+
+def reset_weights(db: Session, workspace_id: uuid.UUID) -> None:
+    row = weights_row(db, workspace_id)
+    if row is not None:
+        db.delete(row)
+        db.flush()

@@ -6,6 +6,9 @@ Database errors are sorted by cause, so that no input and no outage reads as a b
 - a value or reference the database refuses (DataError, IntegrityError): 4xx. The schemas
   refuse such input first (`cliply.schemas`); this is the safety net behind them;
 - anything else: 500, logged with its traceback.
+
+A `CliplyError` maps one way: status from the error, `type` from its code, `detail` from its
+message, `extra` as members. The OpenAPI description lists every code (`cliply.error_codes`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cliply.error_codes import markdown_table
 from cliply.errors import PROBLEM_BASE, CliplyError
 
 log = structlog.get_logger()
@@ -201,6 +205,11 @@ _METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"}
 
 
 def install(app: FastAPI) -> None:
+    app.description = (
+        f"{app.description}\n\n## Error codes\n\nA problem's `type` is `{PROBLEM_BASE}<code>`;"
+        " failed jobs and projects carry the same codes as `error_code`.\n\n" + markdown_table()
+    ).strip()
+
     @app.exception_handler(CliplyError)
     async def _domain(request: Request, exc: CliplyError) -> JSONResponse:
         headers = {}
@@ -211,7 +220,7 @@ def install(app: FastAPI) -> None:
             exc.status,
             exc.code,
             exc.title,
-            exc.detail,
+            exc.message,
             instance=request.url.path,
             headers=headers,
             **exc.extra,

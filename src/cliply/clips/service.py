@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from cliply.billing.plans import Plan
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
+from cliply.config import get_settings
 from cliply.errors import Conflict, NotFound, ValidationFailed
 from cliply.highlights.models import Highlight
 from cliply.jobs import registry
@@ -249,6 +250,37 @@ def titles(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[u
     return {i: t for i, t in rows}
 
 
+def scores(db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, float]:
+    """The highlight score of each of these clips that has one (analytics calibrates it)."""
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Clip.id, Clip.score).where(
+            Clip.workspace_id == workspace_id, Clip.id.in_(ids), Clip.score.is_not(None)
+        )
+    ).tuples()
+    return {i: float(sc) for i, sc in rows if sc is not None}
+
+
+def feature_values(
+    db: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, float]]:
+    """Each clip's named score features (from its reasons; unavailable ones left out)."""
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Clip.id, Clip.reasons).where(Clip.workspace_id == workspace_id, Clip.id.in_(ids))
+    ).tuples()
+    out: dict[uuid.UUID, dict[str, float]] = {}
+    for clip_id, reasons in rows:
+        out[clip_id] = {
+            str(r["name"]): float(r["value"])
+            for r in reasons or []
+            if isinstance(r, dict) and r.get("name") and r.get("value") is not None
+        }
+    return out
+
+
 def get_clip(
     db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, *, lock: bool = False
 ) -> Clip:
@@ -313,7 +345,8 @@ def add_clip(
         hashtags=[],
         reasons=[],
         score=None,
-        caption_style=body.caption_style or str(opts.get("caption_style", "bold")),
+        caption_style=body.caption_style
+        or str(opts.get("caption_style") or get_settings().caption_style_default),
         aspect=body.aspect or str(opts.get("aspect", "9:16")),
         render_version=1,
     )

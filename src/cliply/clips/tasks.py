@@ -17,10 +17,10 @@ from typing import Any
 from cliply.clips import flows, service
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
+from cliply.errors import CliplyError, PermanentError
 from cliply.jobs import queue, registry
-from cliply.jobs.registry import JobContext, JobInterrupted, PermanentError, RetryableError
-from cliply.media import MediaError, probe
-from cliply.media.errors import MediaInterrupted
+from cliply.jobs.registry import JobContext, JobInterrupted
+from cliply.media import probe
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import service as projects
@@ -52,7 +52,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
     storage = app_storage()
     with stage.project_stage(ctx, pid):
         if project.source_key is None:
-            raise PermanentError("The project has no source video.", "no-source")
+            raise PermanentError("The project has no source video.", code="no-source")
         stage.enter_stage(pid, "detecting")
         plan = stage.plan_of(ws)
         options = config.clip_options(project.options, plan.clips_per_project)
@@ -141,18 +141,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")
     except JobInterrupted:
         raise  # the worker stopped this attempt (shutdown, reclaimed): the job runs again
-    except MediaInterrupted as exc:  # ffmpeg stopped by a signal: not the clip's fault
-        if ctx.interrupted:
-            raise
-        if stage.last_attempt(ctx):
-            _set_clip(ctx, clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
-        raise RetryableError(exc.message, exc.code) from exc
-    except MediaError as exc:
-        _set_clip(ctx, clip_id, version, status="failed", error=f"{exc.code}: {exc.message}")
-        raise PermanentError(exc.message, exc.code) from exc
     except Exception as exc:
-        if not ctx.interrupted and stage.last_attempt(ctx):
-            _set_clip(ctx, clip_id, version, status="failed", error=str(exc) or repr(exc))
+        # Final (not retryable, or no attempts left): the clip says why; the error itself
+        # goes on unchanged to the worker, which fails or retries the job.
+        final = isinstance(exc, CliplyError) and not exc.retryable
+        if final or (not ctx.interrupted and stage.last_attempt(ctx)):
+            code = exc.code if isinstance(exc, CliplyError) else "render-failed"
+            _set_clip(ctx, clip_id, version, status="failed", error=f"{code}: {exc}")
         raise
     _set_clip(
         ctx,

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from cliply.errors import CliplyError
 
-class HighlightError(Exception):
-    """Base class: `code` is stable for API/job error mapping, `message` is for people."""
 
-    code = "highlights.error"
+class HighlightError(CliplyError):
+    """Base class of highlight detection errors."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status, code, title = 422, "highlight-error", "Highlights cannot be found"
 
 
 class InvalidHighlightParams(HighlightError):
     """Caller passed limits that cannot be satisfied (e.g. min_s > max_s)."""
 
-    code = "highlights.invalid_params"
+    code = "invalid-highlight-params"
 
 
 class AudioReadError(HighlightError):
     """The WAV given for audio features is missing, unreadable or not 8/16/32-bit PCM."""
 
-    code = "highlights.audio_unreadable"
+    code = "audio-unreadable"
+
+
+class LlmReplyInvalid(HighlightError):
+    """The LLM's reply is not the ranking asked for (the heuristic order is kept)."""
+
+    code = "llm-reply-invalid"

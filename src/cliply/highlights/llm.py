@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
+from cliply.highlights.errors import LlmReplyInvalid
 from cliply.highlights.models import Highlight, Reason
 
 SYSTEM_PROMPT = (
@@ -57,10 +58,6 @@ class LlmRerankOutcome:
     highlights: list[Highlight]
     applied: bool
     fallback_reason: str | None
-
-
-class LlmReplyInvalid(ValueError):
-    pass
 
 
 def build_messages(highlights: Sequence[Highlight], max_chars: int) -> list[dict[str, str]]:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cliply.transcribe.models import Word
+from cliply.transcribe.models import Word, join_word_pieces
 
 # Closing quotes/brackets may follow the terminal mark ("...done." or 'right?)').
 _TRAILING_CLOSERS = "\"')]}»\u201d\u2019"
@@ -39,9 +39,10 @@ class Sentence:
 
 
 def clean_words(words: Sequence[Word]) -> list[Word]:
-    """Drop empty words, strip whitespace, sort by time and make every end >= start."""
+    """Drop empty words, strip whitespace, sort by time, make every end >= start and join
+    split words ("cold" + "-hearted")."""
     out: list[Word] = []
-    for w in sorted(words, key=lambda w: (w.start, w.end)):
+    for w in join_word_pieces(sorted(words, key=lambda w: (w.start, w.end))):
         text = w.text.strip()
         if not text:
             continue

@@ -25,14 +25,15 @@ import structlog
 
 from cliply import __version__
 from cliply.config import get_settings
+from cliply.ingest.ssrf import (  # RETRYABLE_CODES: re-exported
+    RETRYABLE_CODES as RETRYABLE_CODES,
+)
 from cliply.ingest.ssrf import CheckedUrl, UrlPolicy, UrlRefused, check_url
 from cliply.ingest.ytdlp import GuardLog, guarded_ydl
 from cliply.storage.keys import VIDEO_EXTENSIONS
 
 log = structlog.get_logger()
 ProgressFn = Callable[[float, str], None]
-# Codes worth another attempt later (the server or the network may recover).
-RETRYABLE_CODES = frozenset({"url-download-failed", "url-unreachable"})
 MAX_REDIRECTS = 5
 CHUNK = 1024 * 1024
 _DIRECT_TYPES = (
@@ -94,35 +95,36 @@ def http_refusal(host: str, status: int) -> UrlRefused:
     """A sentence for an HTTP error answer (4xx final, 5xx worth a retry)."""
     if status in (404, 410):
         return UrlRefused(
-            "url-not-found", f"Nothing was found at that address ({host} answered {status})."
+            f"Nothing was found at that address ({host} answered {status}).", code="url-not-found"
         )
     if status in (401, 403):
         return UrlRefused(
-            "url-forbidden",
             f"{host} refused access to the video (HTTP {status}); it may be private.",
+            code="url-forbidden",
         )
     if status in (408, 429) or status >= 500:
         return UrlRefused(
-            "url-download-failed", f"{host} could not serve the video right now (HTTP {status})."
+            f"{host} could not serve the video right now (HTTP {status}).",
+            code="url-download-failed",
         )
-    return UrlRefused("url-http-error", f"{host} refused the request (HTTP {status}).")
+    return UrlRefused(f"{host} refused the request (HTTP {status}).", code="url-http-error")
 
 
 def transport_refusal(host: str, exc: httpx.HTTPError, limits: IngestLimits) -> UrlRefused:
     log.info("url_ingest_transport_error", host=host, error=repr(exc))
     if isinstance(exc, httpx.ConnectTimeout):
         return UrlRefused(
-            "url-unreachable",
             f"Could not connect to {host} within {limits.connect_timeout_s:g} s.",
+            code="url-unreachable",
         )
     if isinstance(exc, httpx.ConnectError):
-        return UrlRefused("url-unreachable", f"Could not connect to {host}.")
+        return UrlRefused(f"Could not connect to {host}.", code="url-unreachable")
     if isinstance(exc, httpx.TimeoutException):
         return UrlRefused(
-            "url-download-failed",
             f"{host} stopped sending data for {limits.read_timeout_s:g} s.",
+            code="url-download-failed",
         )
-    return UrlRefused("url-download-failed", f"The connection to {host} broke off.")
+    return UrlRefused(f"The connection to {host} broke off.", code="url-download-failed")
 
 
 def open_guarded(
@@ -156,7 +158,7 @@ def open_guarded(
             response.close()
             raise http_refusal(checked.host, response.status_code)
         return response, checked
-    raise UrlRefused("url-too-many-redirects", f"more than {MAX_REDIRECTS} redirects")
+    raise UrlRefused(f"more than {MAX_REDIRECTS} redirects", code="url-too-many-redirects")
 
 
 def _is_direct(response: httpx.Response, url: str) -> bool:
@@ -185,7 +187,7 @@ def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: 
     total = int(declared) if declared and declared.isdigit() else None
     if total is not None and total > limits.max_bytes:
         raise UrlRefused(
-            "url-too-large", f"the file is {total} bytes; the limit is {limits.max_bytes}"
+            f"the file is {total} bytes; the limit is {limits.max_bytes}", code="url-too-large"
         )
     done = 0
     part = dest.with_name(dest.name + ".part")
@@ -195,7 +197,8 @@ def _save(response: httpx.Response, dest: Path, limits: IngestLimits, progress: 
                 done += len(block)
                 if done > limits.max_bytes:
                     raise UrlRefused(
-                        "url-too-large", f"the download passed the {limits.max_bytes}-byte limit"
+                        f"the download passed the {limits.max_bytes}-byte limit",
+                        code="url-too-large",
                     )
                 out.write(block)
                 progress(done / total if total else 0.0, f"{done // (1024 * 1024)} MiB downloaded")
@@ -285,26 +288,27 @@ def _via_ytdlp(
     except Exception as exc:  # DownloadError, or a yt-dlp error it did not wrap
         raise _ytdlp_failure(guard, url, exc, "url-not-video") from None
     if info is None:
-        raise UrlRefused("url-not-video", "no video found at the URL")
+        raise UrlRefused("no video found at the URL", code="url-not-video")
     if info.get("_type") in ("playlist", "multi_video"):
         entries = [e for e in info.get("entries") or [] if e]
         if not entries:
-            raise UrlRefused("url-not-video", "the URL is an empty playlist")
+            raise UrlRefused("the URL is an empty playlist", code="url-not-video")
         info = entries[0]
     duration = info.get("duration")
     if isinstance(duration, int | float) and duration > limits.max_duration_s:
         raise UrlRefused(
-            "url-too-long",
             f"the video lasts {duration:.0f} s; the limit is {limits.max_duration_s:.0f} s",
+            code="url-too-long",
         )
     size = info.get("filesize") or info.get("filesize_approx")
     if isinstance(size, int | float) and size > limits.max_bytes:
         raise UrlRefused(
-            "url-too-large", f"the video is about {size:.0f} bytes; the limit is {limits.max_bytes}"
+            f"the video is about {size:.0f} bytes; the limit is {limits.max_bytes}",
+            code="url-too-large",
         )
     media_url = info.get("url")
     if not isinstance(media_url, str):
-        raise UrlRefused("url-not-video", "the page has no single-file video format")
+        raise UrlRefused("the page has no single-file video format", code="url-not-video")
     check_url(media_url, policy)
     title = info.get("title") if isinstance(info.get("title"), str) else None
     protocol = str(info.get("protocol") or "https")
@@ -344,7 +348,7 @@ def _ytdlp_download(
             if done > limits.max_bytes:
                 # Recorded too: yt-dlp may wrap what a hook raises in its own error.
                 refusal = UrlRefused(
-                    "url-too-large", f"The video passed the {limits.max_bytes}-byte limit."
+                    f"The video passed the {limits.max_bytes}-byte limit.", code="url-too-large"
                 )
                 guard.refusals.append(refusal)
                 raise refusal
@@ -370,7 +374,7 @@ def _ytdlp_download(
         if d.get("filepath")
     ]
     if not files or not files[0].is_file():
-        raise UrlRefused("url-download-failed", "yt-dlp produced no file")
+        raise UrlRefused("yt-dlp produced no file", code="url-download-failed")
     path = files[0]
     if path.suffix.lstrip(".") not in VIDEO_EXTENSIONS:
         path = path.replace(path.with_suffix(".mp4"))
@@ -394,8 +398,8 @@ def _ytdlp_failure(guard: GuardLog, url: str, exc: Exception, code: str) -> UrlR
         return http_refusal(host, guard.http_status)
     log.info("url_ingest_ytdlp_failed", url=url, error=str(exc)[:500])
     if code == "url-not-video":
-        return UrlRefused("url-not-video", f"No video was found at that address on {host}.")
-    return UrlRefused("url-download-failed", f"The video on {host} could not be downloaded.")
+        return UrlRefused(f"No video was found at that address on {host}.", code="url-not-video")
+    return UrlRefused(f"The video on {host} could not be downloaded.", code="url-download-failed")
 
 
 def policy_from_settings() -> UrlPolicy:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import structlog
 
+from cliply.errors import CliplyError
+
 log = structlog.get_logger()
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -31,15 +33,20 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 )
 
 
-class UrlRefused(Exception):
-    """The URL may not be fetched. `code` is stable (url-scheme, url-invalid,
-    url-unresolvable, url-private-address, url-metadata-address, url-too-many-redirects,
-    url-too-large, url-too-long, url-not-video, url-download-failed)."""
+# Codes worth another attempt later (the server or the network may recover).
+RETRYABLE_CODES = frozenset({"url-download-failed", "url-unreachable"})
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+
+class UrlRefused(CliplyError):
+    """The URL may not be fetched. Codes: url-scheme, url-invalid, url-unresolvable,
+    url-private-address, url-metadata-address, url-too-many-redirects, url-too-large,
+    url-too-long, url-not-video, url-download-failed, url-unreachable (the last two are
+    retryable)."""
+
+    status, code, title = 422, "url-refused", "URL refused"
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, code=code, retryable=code in RETRYABLE_CODES)
 
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -53,8 +60,8 @@ def system_resolve(host: str, port: int) -> list[str]:
         # The resolver's words ("[Errno -2] Name or service not known") are for the log.
         log.info("url_ingest_dns_failed", host=host, error=repr(exc))
         raise UrlRefused(
-            "url-unresolvable",
             f"The address {host} could not be found. Check the URL for typos.",
+            code="url-unresolvable",
         ) from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -141,15 +148,15 @@ def check_url(url: str, policy: UrlPolicy) -> CheckedUrl:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise UrlRefused("url-invalid", f"not a valid URL: {exc}") from None
+        raise UrlRefused(f"not a valid URL: {exc}", code="url-invalid") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise UrlRefused("url-scheme", "only http and https URLs can be ingested")
+        raise UrlRefused("only http and https URLs can be ingested", code="url-scheme")
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise UrlRefused("url-invalid", "the URL has no host")
+        raise UrlRefused("the URL has no host", code="url-invalid")
     if parts.username or parts.password:
-        raise UrlRefused("url-invalid", "URLs with credentials are not accepted")
+        raise UrlRefused("URLs with credentials are not accepted", code="url-invalid")
     port = port or (443 if scheme == "https" else 80)
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
@@ -157,7 +164,7 @@ def check_url(url: str, policy: UrlPolicy) -> CheckedUrl:
         literal = None
     addresses = [str(literal)] if literal is not None else policy.resolver(host, port)
     if not addresses:
-        raise UrlRefused("url-unresolvable", f"host {host!r} has no address")
+        raise UrlRefused(f"host {host!r} has no address", code="url-unresolvable")
     for raw in addresses:
         refusal = address_refusal(
             ipaddress.ip_address(raw.split("%")[0]),
@@ -166,7 +173,7 @@ def check_url(url: str, policy: UrlPolicy) -> CheckedUrl:
         )
         if refusal is not None:
             code, reason = refusal
-            raise UrlRefused(code, f"refusing {host}: {reason}")
+            raise UrlRefused(f"refusing {host}: {reason}", code=code)
     return CheckedUrl(
         url=url.strip(), scheme=scheme, host=host, port=port, addresses=tuple(addresses)
     )

@@ -215,7 +215,7 @@ def guarded_ydl(
             protocols = set(str(info.get("protocol") or "https").split("+"))
             if info.get("is_live") or not protocols <= ALLOWED_PROTOCOLS:
                 refusal = UrlRefused(
-                    "url-not-video", "live streams and this kind of stream are not supported"
+                    "live streams and this kind of stream are not supported", code="url-not-video"
                 )
                 log.refusals.append(refusal)
                 raise refusal

@@ -17,29 +17,29 @@ DEFAULT_BASE_URL = "https://api.deepgram.com"
 _CHUNK = 256 * 1024
 
 _STATUS_CODES: dict[int, tuple[str, bool]] = {
-    400: ("deepgram_bad_request", False),
-    401: ("deepgram_unauthorized", False),
-    402: ("deepgram_payment_required", False),
-    403: ("deepgram_forbidden", False),
-    404: ("deepgram_not_found", False),
-    408: ("deepgram_timeout", True),
-    413: ("deepgram_payload_too_large", False),
-    415: ("deepgram_unsupported_media", False),
-    429: ("deepgram_rate_limited", True),
+    400: ("deepgram-bad-request", False),
+    401: ("deepgram-unauthorized", False),
+    402: ("deepgram-payment-required", False),
+    403: ("deepgram-forbidden", False),
+    404: ("deepgram-not-found", False),
+    408: ("deepgram-timeout", True),
+    413: ("deepgram-payload-too-large", False),
+    415: ("deepgram-unsupported-media", False),
+    429: ("deepgram-rate-limited", True),
 }
 
 
 class DeepgramError(RetryableHTTPError):
     def __init__(
         self,
-        code: str,
         message: str,
         *,
+        code: str,
         retryable: bool,
-        status: int | None = None,
+        upstream_status: int | None = None,
         request_id: str | None = None,
     ) -> None:
-        super().__init__(code, message, retryable=retryable, status=status)
+        super().__init__(message, code=code, retryable=retryable, upstream_status=upstream_status)
         self.request_id = request_id
 
 
@@ -52,7 +52,7 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 def _error_from_response(resp: httpx.Response) -> DeepgramError:
     code, retryable = _STATUS_CODES.get(
         resp.status_code,
-        ("deepgram_server_error", True) if resp.status_code >= 500 else ("deepgram_error", False),
+        ("deepgram-server-error", True) if resp.status_code >= 500 else ("deepgram-error", False),
     )
     detail = ""
     request_id = resp.headers.get("dg-request-id")
@@ -66,7 +66,11 @@ def _error_from_response(resp: httpx.Response) -> DeepgramError:
         request_id = str(body.get("request_id") or request_id or "") or None
     message = f"Deepgram answered HTTP {resp.status_code}" + (f": {detail}" if detail else "")
     return DeepgramError(
-        code, message, retryable=retryable, status=resp.status_code, request_id=request_id
+        message,
+        code=code,
+        retryable=retryable,
+        upstream_status=resp.status_code,
+        request_id=request_id,
     )
 
 
@@ -92,7 +96,9 @@ class DeepgramClient(RetryingClient):
         http: httpx.Client | None = None,
     ) -> None:
         if not api_key:
-            raise DeepgramError("deepgram_no_api_key", "no Deepgram API key given", retryable=False)
+            raise DeepgramError(
+                "no Deepgram API key given", code="deepgram-no-api-key", retryable=False
+            )
         self._api_key = api_key
         super().__init__(
             base_url=base_url,
@@ -142,7 +148,7 @@ class DeepgramClient(RetryingClient):
                 url, params=params, headers=headers, content=_file_chunks(path)
             ),
             unreachable=lambda exc: DeepgramError(
-                "deepgram_unreachable", f"cannot reach Deepgram: {exc}", retryable=True
+                f"cannot reach Deepgram: {exc}", code="deepgram-unreachable", retryable=True
             ),
             error_from_response=_error_from_response,
         )
@@ -150,14 +156,17 @@ class DeepgramClient(RetryingClient):
             data = resp.json()
         except ValueError as exc:
             raise DeepgramError(
-                "deepgram_bad_response", "Deepgram answered non-JSON", retryable=True, status=200
+                "Deepgram answered non-JSON",
+                code="deepgram-bad-response",
+                retryable=True,
+                upstream_status=200,
             ) from exc
         if not isinstance(data, dict) or "results" not in data:
             raise DeepgramError(
-                "deepgram_bad_response",
                 "Deepgram response has no results",
+                code="deepgram-bad-response",
                 retryable=True,
-                status=200,
+                upstream_status=200,
             )
         return data
 

@@ -130,16 +130,16 @@ class GoogleOAuthClient:
             raise TransientError(
                 f"Google revoke answered {resp.status_code}",
                 platform=PLATFORM,
-                status=resp.status_code,
+                upstream_status=resp.status_code,
             )
         error, description = _error_of(resp)
         if error == "invalid_token":
             return False
         raise OAuthError(
             description or error or f"HTTP {resp.status_code}",
-            code=error or "revoke_failed",
+            code=error or "revoke-failed",
             platform=PLATFORM,
-            status=resp.status_code,
+            upstream_status=resp.status_code,
         )
 
     def _token_request(self, form: dict[str, str], *, refreshing: bool) -> dict[str, Any]:
@@ -165,9 +165,9 @@ class GoogleOAuthClient:
             msg = f"Google token endpoint answered {resp.status_code}"
             if refreshing:
                 raise RefreshFailed(
-                    msg, permanent=False, platform=PLATFORM, status=resp.status_code
+                    msg, permanent=False, platform=PLATFORM, upstream_status=resp.status_code
                 )
-            raise TransientError(msg, platform=PLATFORM, status=resp.status_code)
+            raise TransientError(msg, platform=PLATFORM, upstream_status=resp.status_code)
         error, description = _error_of(resp)
         msg = description or error or f"HTTP {resp.status_code}"
         if refreshing:
@@ -177,12 +177,15 @@ class GoogleOAuthClient:
             raise RefreshFailed(
                 msg,
                 permanent=permanent,
-                code="reconnect_required" if permanent else "refresh_failed",
+                code="reconnect-required" if permanent else "refresh-failed",
                 platform=PLATFORM,
-                status=resp.status_code,
+                upstream_status=resp.status_code,
             )
         raise OAuthError(
-            msg, code=error or "token_request_failed", platform=PLATFORM, status=resp.status_code
+            msg,
+            code=error or "token-request-failed",
+            platform=PLATFORM,
+            upstream_status=resp.status_code,
         )
 
 

@@ -11,18 +11,20 @@ from typing import Self
 
 import httpx
 
+from cliply.errors import CliplyError
 
-class RetryableHTTPError(Exception):
-    """An API failure with a stable `code` and whether trying again may help."""
+
+class RetryableHTTPError(CliplyError):
+    """An API failure; `retryable` says whether trying again may help, `upstream_status` is
+    the HTTP status the service answered."""
+
+    status, code, title = 502, "upstream-error", "A connected service failed"
 
     def __init__(
-        self, code: str, message: str, *, retryable: bool, status: int | None = None
+        self, message: str, *, code: str, retryable: bool, upstream_status: int | None = None
     ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-        self.status = status
+        super().__init__(message, code=code, retryable=retryable)
+        self.upstream_status = upstream_status
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -22,7 +22,7 @@ Errors are `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}
 means the token is dead (refresh or reconnect), 4/17/32/613/80001-80014 and IG's 9/2207042 are
 rate limits, 1/2 or `is_transient` are worth retrying. Usage headers (`x-app-usage`,
 `x-business-use-case-usage`, percentages of the limits) are read on every answer; once one
-reaches `throttle_at_pct` the client stops calling and raises `RateLimited` itself, as Meta
+reaches `throttle_at_pct` the client stops calling and raises `UpstreamRateLimited` itself, as Meta
 asks apps to do.
 """
 
@@ -43,8 +43,6 @@ from cliply.integrations.oauth_common import (
     IntegrationError,
     InvalidUpload,
     OAuthError,
-    PermanentError,
-    RateLimited,
     RefreshFailed,
     RetryPolicy,
     TokenExpired,
@@ -52,6 +50,8 @@ from cliply.integrations.oauth_common import (
     TransientError,
     UploadSessionExpired,
     UploadSource,
+    UpstreamRateLimited,
+    UpstreamRejected,
     open_upload_source,
     read_range,
     redact_url,
@@ -198,15 +198,15 @@ def graph_error(resp: httpx.Response, *, refreshing: bool = False) -> Integratio
     subcode = int(err.get("error_subcode") or 0)
     message = str(err.get("error_user_msg") or err.get("message") or f"HTTP {resp.status_code}")
     trace = err.get("fbtrace_id")
-    name = f"graph_{code}" + (f"_{subcode}" if subcode else "") if code else "graph_error"
+    name = f"graph-{code}" + (f"-{subcode}" if subcode else "") if code else "graph-error"
     common: dict[str, Any] = {
         "platform": PLATFORM,
-        "status": resp.status_code,
+        "upstream_status": resp.status_code,
         "log_id": str(trace) if trace else None,
     }
     if code in _TOKEN_CODES or (resp.status_code == 401 and not code):
         if refreshing:
-            return RefreshFailed(message, permanent=True, code="reconnect_required", **common)
+            return RefreshFailed(message, permanent=True, code="reconnect-required", **common)
         return TokenExpired(message, code=name, **common)
     usage = parse_usage(resp.headers)
     if (
@@ -216,16 +216,16 @@ def graph_error(resp: httpx.Response, *, refreshing: bool = False) -> Integratio
         or resp.status_code == 429
     ):
         retry_after = retry_after_seconds(resp.headers.get("Retry-After")) or usage.regain_s
-        return RateLimited(message, code=name, retry_after_s=retry_after, **common)
+        return UpstreamRateLimited(message, code=name, retry_after_s=retry_after, **common)
     if code in _TRANSIENT_CODES or err.get("is_transient") or resp.status_code >= 500 or not err:
         if refreshing:
             return RefreshFailed(message, permanent=False, code=name, **common)
         return TransientError(message, code=name, **common)
     if refreshing:
-        return RefreshFailed(message, permanent=True, code="reconnect_required", **common)
+        return RefreshFailed(message, permanent=True, code="reconnect-required", **common)
     if code == 10 or 200 <= code <= 299:
-        return PermanentError(message, code="permission_denied", **common)
-    return PermanentError(message, code=name, **common)
+        return UpstreamRejected(message, code="permission-denied", **common)
+    return UpstreamRejected(message, code=name, **common)
 
 
 # --- client ---------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ class MetaClient:
                         raise UploadSessionExpired(
                             f"the upload is gone ({resp.status_code}); start again",
                             platform=PLATFORM,
-                            status=resp.status_code,
+                            upstream_status=resp.status_code,
                         )
                     if resp.status_code < 500:
                         error = graph_error(resp)
@@ -606,7 +606,9 @@ class MetaClient:
         error = graph_error(resp, refreshing=refreshing)
         if refreshing or error.retryable:
             raise error
-        raise OAuthError(error.message, code=error.code, platform=PLATFORM, status=resp.status_code)
+        raise OAuthError(
+            error.message, code=error.code, platform=PLATFORM, upstream_status=resp.status_code
+        )
 
     def _graph(
         self,
@@ -678,9 +680,9 @@ class MetaClient:
     def _check_throttle(self) -> None:
         if self.usage.pct >= self.throttle_at_pct:
             wait = self.usage.regain_s or 60.0
-            raise RateLimited(
+            raise UpstreamRateLimited(
                 f"Meta rate-limit usage is at {self.usage.pct:.0f}%; pausing calls",
-                code="usage_throttled",
+                code="usage-throttled",
                 retry_after_s=wait,
                 platform=PLATFORM,
             )

@@ -19,17 +19,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from cliply.errors import CliplyError
+
 ChallengeEncoding = Literal["base64url", "hex"]
 
 
 # --- errors ---------------------------------------------------------------------------------
 
 
-class IntegrationError(Exception):
-    """A platform call failed. `code` is stable; `retryable` says whether trying later may work."""
+class IntegrationError(CliplyError):
+    """A platform call failed. `retryable` says whether trying later may work;
+    `upstream_status` is the HTTP status the platform answered (not ours)."""
 
-    code: str = "integration_error"
-    retryable: bool = False
+    status, code, title = 502, "integration-error", "A connected service failed"
 
     def __init__(
         self,
@@ -37,17 +39,12 @@ class IntegrationError(Exception):
         *,
         code: str | None = None,
         retryable: bool | None = None,
-        status: int | None = None,
+        upstream_status: int | None = None,
         platform: str = "",
         log_id: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        if retryable is not None:
-            self.retryable = retryable
-        self.status = status
+        super().__init__(message, code=code, retryable=retryable)
+        self.upstream_status = upstream_status
         self.platform = platform
         self.log_id = log_id
 
@@ -59,14 +56,14 @@ class IntegrationError(Exception):
 class TokenExpired(IntegrationError):
     """The access token was rejected (expired or invalid): refresh it and call again."""
 
-    code = "token_expired"
+    code = "token-expired"
     retryable = True
 
 
 class RefreshFailed(IntegrationError):
     """A refresh did not give a new access token. `permanent`: the user must reconnect."""
 
-    code = "refresh_failed"
+    code = "refresh-failed"
 
     def __init__(self, message: str, *, permanent: bool, **kwargs: Any) -> None:
         kwargs.setdefault("retryable", not permanent)
@@ -77,13 +74,14 @@ class RefreshFailed(IntegrationError):
 class OAuthError(IntegrationError):
     """The authorization server refused a code exchange or revoke (bad code, client, ...)."""
 
-    code = "oauth_error"
+    code = "oauth-error"
 
 
-class RateLimited(IntegrationError):
-    """The platform asked us to slow down; retry after `retry_after_s` when given."""
+class UpstreamRateLimited(IntegrationError):
+    """The platform asked us to slow down; retry after `retry_after_s` when given.
+    (`cliply.errors.RateLimited` is the 429 we send our own clients.)"""
 
-    code = "rate_limited"
+    code = "upstream-rate-limited"
     retryable = True
 
     def __init__(self, message: str, *, retry_after_s: float | None = None, **kwargs: Any) -> None:
@@ -94,28 +92,28 @@ class RateLimited(IntegrationError):
 class TransientError(IntegrationError):
     """Server error or dropped connection that outlived our retries; the job may retry."""
 
-    code = "transient_error"
+    code = "transient-error"
     retryable = True
 
 
-class PermanentError(IntegrationError):
+class UpstreamRejected(IntegrationError):
     """The platform rejected the request for a reason retrying will not fix."""
 
-    code = "permanent_error"
+    code = "upstream-rejected"
     retryable = False
 
 
 class UploadSessionExpired(IntegrationError):
     """The upload session/URL is gone. Check the post does not already exist before restarting."""
 
-    code = "upload_session_expired"
+    code = "upload-session-expired"
     retryable = True
 
 
 class InvalidUpload(IntegrationError):
     """The file cannot be uploaded as asked (empty, too large, bad chunk size)."""
 
-    code = "invalid_upload"
+    code = "invalid-upload"
     retryable = False
 
 
@@ -187,7 +185,7 @@ def token_set_from_response(
     now = now or datetime.now(UTC)
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
-        raise OAuthError("token response has no access_token", code="malformed_token_response")
+        raise OAuthError("token response has no access_token", code="malformed-token-response")
     expires_in = _int_field(body, "expires_in") or 3600
     refresh_in = _int_field(body, "refresh_expires_in")
     refresh = body.get("refresh_token")

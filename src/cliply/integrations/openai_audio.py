@@ -16,14 +16,14 @@ DEFAULT_BASE_URL = "https://api.openai.com"
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # the API refuses larger files
 
 _STATUS_CODES: dict[int, tuple[str, bool]] = {
-    400: ("openai_bad_request", False),
-    401: ("openai_unauthorized", False),
-    403: ("openai_forbidden", False),
-    404: ("openai_not_found", False),
-    408: ("openai_timeout", True),
-    413: ("openai_file_too_large", False),
-    415: ("openai_unsupported_media", False),
-    429: ("openai_rate_limited", True),
+    400: ("openai-bad-request", False),
+    401: ("openai-unauthorized", False),
+    403: ("openai-forbidden", False),
+    404: ("openai-not-found", False),
+    408: ("openai-timeout", True),
+    413: ("openai-file-too-large", False),
+    415: ("openai-unsupported-media", False),
+    429: ("openai-rate-limited", True),
 }
 
 
@@ -34,7 +34,7 @@ class OpenAIAudioError(RetryableHTTPError):
 def _error_from_response(resp: httpx.Response) -> OpenAIAudioError:
     code, retryable = _STATUS_CODES.get(
         resp.status_code,
-        ("openai_server_error", True) if resp.status_code >= 500 else ("openai_error", False),
+        ("openai-server-error", True) if resp.status_code >= 500 else ("openai-error", False),
     )
     detail = ""
     try:
@@ -46,9 +46,11 @@ def _error_from_response(resp: httpx.Response) -> OpenAIAudioError:
         detail = str(err.get("message") or "")
         # A 429 for an exhausted quota will not clear by waiting.
         if resp.status_code == 429 and "insufficient_quota" in (err.get("code"), err.get("type")):
-            code, retryable = "openai_quota_exceeded", False
+            code, retryable = "openai-quota-exceeded", False
     message = f"OpenAI answered HTTP {resp.status_code}" + (f": {detail}" if detail else "")
-    return OpenAIAudioError(code, message, retryable=retryable, status=resp.status_code)
+    return OpenAIAudioError(
+        message, code=code, retryable=retryable, upstream_status=resp.status_code
+    )
 
 
 class OpenAIAudioClient(RetryingClient):
@@ -74,7 +76,9 @@ class OpenAIAudioClient(RetryingClient):
         http: httpx.Client | None = None,
     ) -> None:
         if not api_key:
-            raise OpenAIAudioError("openai_no_api_key", "no OpenAI API key given", retryable=False)
+            raise OpenAIAudioError(
+                "no OpenAI API key given", code="openai-no-api-key", retryable=False
+            )
         self._api_key = api_key
         self._organization = organization
         self.max_upload_bytes = max_upload_bytes
@@ -101,8 +105,8 @@ class OpenAIAudioClient(RetryingClient):
         size = path.stat().st_size
         if size > self.max_upload_bytes:
             raise OpenAIAudioError(
-                "openai_file_too_large",
                 f"{size} bytes is over the {self.max_upload_bytes}-byte upload limit",
+                code="openai-file-too-large",
                 retryable=False,
             )
         data: dict[str, str | list[str]] = {
@@ -129,7 +133,7 @@ class OpenAIAudioClient(RetryingClient):
         resp = self._send_with_retries(
             send,
             unreachable=lambda exc: OpenAIAudioError(
-                "openai_unreachable", f"cannot reach OpenAI: {exc}", retryable=True
+                f"cannot reach OpenAI: {exc}", code="openai-unreachable", retryable=True
             ),
             error_from_response=_error_from_response,
         )
@@ -137,13 +141,16 @@ class OpenAIAudioClient(RetryingClient):
             body = resp.json()
         except ValueError as exc:
             raise OpenAIAudioError(
-                "openai_bad_response", "OpenAI answered non-JSON", retryable=True, status=200
+                "OpenAI answered non-JSON",
+                code="openai-bad-response",
+                retryable=True,
+                upstream_status=200,
             ) from exc
         if not isinstance(body, dict):
             raise OpenAIAudioError(
-                "openai_bad_response",
                 "OpenAI answered an unexpected JSON shape",
+                code="openai-bad-response",
                 retryable=True,
-                status=200,
+                upstream_status=200,
             )
         return body

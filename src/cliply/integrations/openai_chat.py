@@ -15,36 +15,39 @@ from typing import Any
 
 import httpx
 
+from cliply.errors import CliplyError
+
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
-class OpenAIChatError(Exception):
-    code = "openai_chat.error"
+class OpenAIChatError(CliplyError):
+    status, code, title = 502, "openai-chat-error", "The LLM endpoint failed"
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, upstream_status: int | None = None) -> None:
         super().__init__(message)
-        self.message = message
-        self.status = status
+        self.upstream_status = upstream_status
 
 
 class OpenAIChatHTTPError(OpenAIChatError):
     """The server answered with an error status (after any retries)."""
 
-    code = "openai_chat.http_error"
+    code = "openai-chat-http-error"
 
 
 class OpenAIChatTimeout(OpenAIChatError):
-    code = "openai_chat.timeout"
+    code = "openai-chat-timeout"
+    retryable = True
 
 
 class OpenAIChatConnectionError(OpenAIChatError):
-    code = "openai_chat.connection_error"
+    code = "openai-chat-connection-error"
+    retryable = True
 
 
 class OpenAIChatBadResponse(OpenAIChatError):
     """The answer was not a chat completion whose content is a JSON object."""
 
-    code = "openai_chat.bad_response"
+    code = "openai-chat-bad-response"
 
 
 class OpenAIChatClient:
@@ -118,7 +121,7 @@ class OpenAIChatClient:
                     return response
                 error = OpenAIChatHTTPError(
                     f"HTTP {response.status_code}: {_error_message(response)}",
-                    status=response.status_code,
+                    upstream_status=response.status_code,
                 )
                 if response.status_code not in RETRYABLE_STATUS:
                     raise error

@@ -33,9 +33,7 @@ from cliply.integrations.oauth_common import (
     IntegrationError,
     InvalidUpload,
     OAuthError,
-    PermanentError,
     PkcePair,
-    RateLimited,
     RefreshFailed,
     RetryPolicy,
     TokenExpired,
@@ -43,6 +41,8 @@ from cliply.integrations.oauth_common import (
     TransientError,
     UploadSessionExpired,
     UploadSource,
+    UpstreamRateLimited,
+    UpstreamRejected,
     generate_pkce,
     open_upload_source,
     read_range,
@@ -94,7 +94,7 @@ _RETRYABLE_FAIL_REASONS: Final = frozenset({"internal"})
 class PublishFailed(IntegrationError):
     """TikTok reported status FAILED; `fail_reason` is TikTok's reason string."""
 
-    code = "publish_failed"
+    code = "publish-failed"
 
     def __init__(self, fail_reason: str, **kwargs: Any) -> None:
         kwargs.setdefault("retryable", fail_reason in _RETRYABLE_FAIL_REASONS)
@@ -106,7 +106,7 @@ class PublishFailed(IntegrationError):
 class PublishTimeout(TransientError):
     """The post was still processing at the deadline; poll again later with the publish_id."""
 
-    code = "publish_timeout"
+    code = "publish-timeout"
 
     def __init__(self, message: str, *, last_status: PublishStatus | None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -438,7 +438,7 @@ class TikTokClient:
                     raise TransientError(
                         f"TikTok answered {status} to the final chunk instead of 201",
                         platform=PLATFORM,
-                        status=status,
+                        upstream_status=status,
                     )
                 if progress is not None:
                     progress(last + 1, size)
@@ -499,7 +499,7 @@ class TikTokClient:
             floor: float | None = None
             try:
                 last = self.fetch_status(access_token, publish_id)
-            except RateLimited as exc:
+            except UpstreamRateLimited as exc:
                 floor = exc.retry_after_s
             except TransientError:
                 pass
@@ -564,15 +564,15 @@ class TikTokClient:
                     raise UploadSessionExpired(
                         f"upload URL refused the chunk ({resp.status_code}); initialise again",
                         platform=PLATFORM,
-                        status=resp.status_code,
+                        upstream_status=resp.status_code,
                     )
                 if resp.status_code != 429 and resp.status_code < 500:
-                    raise PermanentError(
+                    raise UpstreamRejected(
                         f"TikTok rejected chunk bytes {first}-{last}: "
                         f"{resp.status_code} {resp.text[:300]}",
-                        code="upload_rejected",
+                        code="upload-rejected",
                         platform=PLATFORM,
-                        status=resp.status_code,
+                        upstream_status=resp.status_code,
                     )
                 reason = f"HTTP {resp.status_code}"
                 floor = retry_after_seconds(resp.headers.get("Retry-After"))
@@ -610,9 +610,9 @@ class TikTokClient:
             msg = f"TikTok OAuth endpoint answered {resp.status_code}"
             if refreshing:
                 raise RefreshFailed(
-                    msg, permanent=False, platform=PLATFORM, status=resp.status_code
+                    msg, permanent=False, platform=PLATFORM, upstream_status=resp.status_code
                 )
-            raise TransientError(msg, platform=PLATFORM, status=resp.status_code)
+            raise TransientError(msg, platform=PLATFORM, upstream_status=resp.status_code)
         error = error or "invalid_request"
         msg = description or error
         if refreshing:
@@ -621,12 +621,14 @@ class TikTokClient:
             raise RefreshFailed(
                 msg,
                 permanent=permanent,
-                code="refresh_failed" if not permanent else "reconnect_required",
+                code="refresh-failed" if not permanent else "reconnect-required",
                 platform=PLATFORM,
-                status=resp.status_code,
+                upstream_status=resp.status_code,
                 log_id=log_id,
             )
-        raise OAuthError(msg, code=error, platform=PLATFORM, status=resp.status_code, log_id=log_id)
+        raise OAuthError(
+            msg, code=error, platform=PLATFORM, upstream_status=resp.status_code, log_id=log_id
+        )
 
     def _api(
         self,
@@ -697,18 +699,22 @@ def _api_result(resp: httpx.Response) -> dict[str, Any]:
     if body is not None and code == "ok" and resp.status_code < 400:
         data = body.get("data")
         return data if isinstance(data, dict) else {}
-    common: dict[str, Any] = {"platform": PLATFORM, "status": resp.status_code, "log_id": log_id}
+    common: dict[str, Any] = {
+        "platform": PLATFORM,
+        "upstream_status": resp.status_code,
+        "log_id": log_id,
+    }
     if code == "access_token_invalid" or (resp.status_code == 401 and not code):
         raise TokenExpired(message, **common)
     if code in _RATE_CODES or resp.status_code == 429:
-        raise RateLimited(
+        raise UpstreamRateLimited(
             message,
-            code=code or "rate_limit_exceeded",
+            code=code or "rate-limit-exceeded",
             retry_after_s=retry_after_seconds(resp.headers.get("Retry-After")),
             **common,
         )
     if code.startswith("spam_risk") or code in _PERMANENT_CODES:
-        raise PermanentError(message, code=code, **common)
+        raise UpstreamRejected(message, code=code, **common)
     if body is None or resp.status_code >= 500 or code in ("internal_error", ""):
-        raise TransientError(message, code=code or "server_error", **common)
-    raise PermanentError(message, code=code, **common)
+        raise TransientError(message, code=code or "server-error", **common)
+    raise UpstreamRejected(message, code=code, **common)

@@ -32,13 +32,13 @@ import structlog
 from cliply.integrations.oauth_common import (
     IntegrationError,
     InvalidUpload,
-    PermanentError,
-    RateLimited,
     RetryPolicy,
     TokenExpired,
     TransientError,
     UploadSessionExpired,
     UploadSource,
+    UpstreamRateLimited,
+    UpstreamRejected,
     open_upload_source,
     read_range,
     retry_after_seconds,
@@ -66,7 +66,7 @@ _QUOTA_REASONS: Final = frozenset(
 
 
 class InvalidMetadata(IntegrationError):
-    code = "invalid_metadata"
+    code = "invalid-metadata"
     retryable = False
 
 
@@ -555,7 +555,7 @@ class YouTubeClient:
             raise UploadSessionExpired(
                 "upload session no longer exists; check for the video before starting over",
                 platform=PLATFORM,
-                status=resp.status_code,
+                upstream_status=resp.status_code,
             )
         if resp.status_code in _RETRY_STATUSES:
             return _Retry(
@@ -602,16 +602,16 @@ def _error_for(resp: httpx.Response) -> IntegrationError:
         errors = err.get("errors") or []
         if errors and isinstance(errors[0], dict):
             reason = str(errors[0].get("reason") or "")
-    common: dict[str, Any] = {"platform": PLATFORM, "status": resp.status_code}
+    common: dict[str, Any] = {"platform": PLATFORM, "upstream_status": resp.status_code}
     if resp.status_code == 401:
         return TokenExpired(message, **common)
     if reason in _QUOTA_REASONS or resp.status_code == 429:
-        return RateLimited(
+        return UpstreamRateLimited(
             message,
-            code=reason or "rate_limited",
+            code=reason or "rate-limited",
             retry_after_s=retry_after_seconds(resp.headers.get("Retry-After")),
             **common,
         )
     if resp.status_code in (404, 410):
-        return PermanentError(message, code=reason or "not_found", **common)
-    return PermanentError(message, code=reason or f"http_{resp.status_code}", **common)
+        return UpstreamRejected(message, code=reason or "not-found", **common)
+    return UpstreamRejected(message, code=reason or f"http-{resp.status_code}", **common)

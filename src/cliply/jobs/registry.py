@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+# Handlers fail jobs with the one error base; these two are importable from here as well.
+from cliply.errors import PermanentError as PermanentError
+from cliply.errors import RetryableError as RetryableError
 from cliply.jobs.scratch import attempt_dir
 
 # Pipeline kinds (DESIGN.md "Jobs")
@@ -28,7 +31,10 @@ CAPABILITIES = ("cpu", "gpu", "publish", "io")
 
 
 class JobCancelled(Exception):
-    """Raised inside a handler (by progress/heartbeat) once the job was cancelled."""
+    """Raised inside a handler (by progress/heartbeat) once the job was cancelled.
+
+    Handlers fail a job by raising any `cliply.errors.CliplyError`: the worker retries it
+    with backoff when `retryable`, otherwise fails the job with its code and message."""
 
 
 class JobInterrupted(JobCancelled):
@@ -38,22 +44,6 @@ class JobInterrupted(JobCancelled):
 
 # Stop reasons after which the job runs again (it is released or was reclaimed), not ended.
 INTERRUPTED = frozenset({"shutdown", "lost"})
-
-
-class PermanentError(Exception):
-    """The job cannot succeed by retrying (bad input, missing object): fail it now."""
-
-    def __init__(self, message: str, code: str = "permanent") -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class RetryableError(Exception):
-    """A passing failure (network, 5xx): retry with backoff while attempts remain."""
-
-    def __init__(self, message: str, code: str = "retryable") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class ProgressSink(Protocol):

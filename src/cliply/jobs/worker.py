@@ -47,9 +47,7 @@ from cliply.jobs.registry import (
     HandlerSpec,
     JobCancelled,
     JobContext,
-    PermanentError,
     ProgressSink,
-    RetryableError,
     load_handlers,
 )
 from cliply.jobs.scheduler import Scheduler
@@ -118,6 +116,12 @@ class _Outcome:
     error: str = ""
     code: str = ""
     permanent: bool = False
+
+
+def failure_outcome(exc: CliplyError) -> _Outcome:
+    """The one mapping from an error to a job failure: a retryable error is retried with
+    backoff while attempts remain; any other fails the job now. Code and message are kept."""
+    return _Outcome("failed", error=exc.message, code=exc.code, permanent=not exc.retryable)
 
 
 @dataclass
@@ -463,10 +467,8 @@ class Worker:
         """The outcome of a handler that raised `exc` (the worker did not stop it)."""
         if isinstance(exc, JobCancelled):
             return _Outcome("cancelled", error="cancelled while running")
-        if isinstance(exc, PermanentError | RetryableError):
-            permanent = isinstance(exc, PermanentError)
-            error = str(exc) or type(exc).__name__
-            return _Outcome("failed", error=error, code=exc.code, permanent=permanent)
+        if isinstance(exc, CliplyError):
+            return failure_outcome(exc)
         if isinstance(exc, ValidationError):
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in e['loc']) or '(payload)'}: {e['msg']}"

@@ -96,7 +96,7 @@ def iter_audio_chunks(
     sit in memory. Closing the generator early stops ffmpeg.
     """
     if chunk_seconds <= 0:
-        raise MediaError(BAD_ARGUMENT, "chunk_seconds must be positive")
+        raise MediaError("chunk_seconds must be positive", code=BAD_ARGUMENT)
     cmd = [ffmpeg_bin(), "-nostdin", "-v", "error"]
     if start is not None:
         cmd += ["-ss", f"{start:.3f}"]
@@ -125,7 +125,7 @@ def iter_audio_chunks(
             err.seek(0)
             text = err.read().decode("utf-8", "replace")
             check_interrupted(cmd, code, text)
-            raise MediaError(FFMPEG_FAILED, stderr_tail(text))
+            raise MediaError(stderr_tail(text), code=FFMPEG_FAILED)
 
 
 def _read_exact(stream: IO[bytes], n: int) -> bytes:
@@ -243,7 +243,7 @@ def audio_features(
     out: list[AudioFeatures] = []
     for start, end in windows:
         if end <= start:
-            raise MediaError(BAD_ARGUMENT, f"window ({start}, {end}) is empty")
+            raise MediaError(f"window ({start}, {end}) is empty", code=BAD_ARGUMENT)
         a = max(0, int(np.floor(start / ff.frame_s)))
         b = min(level.size, int(np.ceil(end / ff.frame_s)))
         if b <= a:
@@ -283,7 +283,7 @@ def waveform_peaks(
     """Peak level (0..1) of each 1/`per_second` s of [start, end): what a timeline's waveform
     draws. Decodes only that window, at a low rate (peaks need no fidelity)."""
     if end <= start or per_second < 1:
-        raise MediaError(BAD_ARGUMENT, "waveform needs a non-empty window")
+        raise MediaError("waveform needs a non-empty window", code=BAD_ARGUMENT)
     bucket = max(1, sample_rate // per_second)
     want = round((end - start) * per_second)
     peaks: list[float] = []

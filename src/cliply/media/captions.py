@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Literal
 
 from cliply.media.errors import BAD_ARGUMENT, MediaError
-from cliply.transcribe.models import Word
+from cliply.transcribe.formats import MIN_CUE_S
+from cliply.transcribe.models import Word, join_word_pieces
 
 # Share of the frame kept clear; see the module docstring.
 SAFE_BOTTOM = 0.32
@@ -114,7 +115,8 @@ def get_style(style: str | CaptionStyle) -> CaptionStyle:
         return CAPTION_STYLES[style]
     except KeyError:
         raise MediaError(
-            BAD_ARGUMENT, f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}"
+            f"unknown caption style {style!r}; choose one of {sorted(CAPTION_STYLES)}",
+            code=BAD_ARGUMENT,
         ) from None
 
 
@@ -129,7 +131,7 @@ def clip_words(words: Sequence[Word], clip_start: float, clip_end: float) -> lis
     """Words that overlap the clip, on the clip's timeline, cleaned and strictly ordered."""
     duration = clip_end - clip_start
     out: list[TimedWord] = []
-    for w in sorted(words, key=lambda w: w.start):
+    for w in join_word_pieces(sorted(words, key=lambda w: w.start)):
         text = _clean(w.text)
         if not text or w.end <= clip_start or w.start >= clip_end:
             continue
@@ -194,6 +196,25 @@ def group_lines(
     if cur:
         lines.append(cur)
     return lines
+
+
+def min_duration_lines(
+    lines: Sequence[list[TimedWord]], duration: float, min_s: float = MIN_CUE_S
+) -> list[list[TimedWord]]:
+    """Merge a caption line with the next (the last with the previous) when it could not
+    stay up `min_s` before the next line or the clip's end."""
+    out = [list(line) for line in lines]
+    i = 0
+    while i < len(out) and len(out) > 1:
+        limit = out[i + 1][0].start if i + 1 < len(out) else duration
+        if limit - out[i][0].start >= min_s:
+            i += 1
+        elif i + 1 < len(out):
+            out[i] += out.pop(i + 1)
+        else:
+            out[i - 1] += out.pop(i)
+            break
+    return out
 
 
 def escape_text(text: str) -> str:
@@ -302,13 +323,15 @@ def write_ass(
     `title`, when given, is drawn near the top for the first `title_s` seconds (the hook).
     """
     if clip_end <= clip_start:
-        raise MediaError(BAD_ARGUMENT, f"empty clip window {clip_start}..{clip_end}")
+        raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
     st = get_style(style)
     timed = clip_words(words, clip_start, clip_end)
     if st.uppercase:
         timed = [TimedWord(w.text.upper(), w.start, w.end) for w in timed]
-    lines = group_lines(timed, max_chars=st.max_chars, max_words=st.max_words)
     duration = clip_end - clip_start
+    lines = min_duration_lines(
+        group_lines(timed, max_chars=st.max_chars, max_words=st.max_words), duration
+    )
 
     events: list[str] = []
     for li, line in enumerate(lines):
@@ -316,7 +339,7 @@ def write_ass(
         hold_end = line[-1].end + 0.4
         # Short pauses keep the line up until the next one, so captions do not flicker.
         line_end = next_start if next_start - line[-1].end < 0.6 else min(hold_end, next_start)
-        line_end = min(max(line_end, line[-1].end), duration)
+        line_end = min(max(line_end, line[-1].end, line[0].start + MIN_CUE_S), next_start, duration)
         texts = [escape_text(w.text) for w in line]
         for k, w in enumerate(line):
             start = w.start

@@ -4,35 +4,33 @@ from __future__ import annotations
 
 from typing import Final
 
-NOT_FOUND: Final = "not_found"
-NOT_A_VIDEO: Final = "not_a_video"
-NO_VIDEO_STREAM: Final = "no_video_stream"
-NO_AUDIO_STREAM: Final = "no_audio_stream"
-ZERO_LENGTH: Final = "zero_length"
+from cliply.errors import CliplyError
+
+NOT_FOUND: Final = "media-not-found"
+NOT_A_VIDEO: Final = "not-a-video"
+NO_VIDEO_STREAM: Final = "no-video-stream"
+NO_AUDIO_STREAM: Final = "no-audio-stream"
+ZERO_LENGTH: Final = "zero-length"
 TRUNCATED: Final = "truncated"
-TOO_LONG: Final = "too_long"
-BAD_DIMENSIONS: Final = "bad_dimensions"
-BAD_ARGUMENT: Final = "bad_argument"
-FFMPEG_FAILED: Final = "ffmpeg_failed"
-RENDER_FAILED: Final = "render_failed"
-TOOL_MISSING: Final = "tool_missing"
+TOO_LONG: Final = "too-long"
+BAD_DIMENSIONS: Final = "bad-dimensions"
+BAD_ARGUMENT: Final = "bad-argument"
+FFMPEG_FAILED: Final = "ffmpeg-failed"
+RENDER_FAILED: Final = "render-failed"
+RENDER_TIMEOUT: Final = "render-timeout"
+TOOL_MISSING: Final = "tool-missing"
 INTERRUPTED: Final = "interrupted"
 
 
-class MediaError(Exception):
-    """A media problem with a stable machine-readable `code` and a human `message`."""
+class MediaError(CliplyError):
+    """A media problem: the input is not what we can process, or a tool failed on it.
+    Retrying the same input gives the same result, so media errors are not retryable."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+    status, code, title = 422, "media-error", "Media cannot be processed"
 
 
 class MediaInterrupted(MediaError):
     """A tool was stopped by a signal (worker shutdown, OOM killer): the input is not at
     fault, so the work is retried, never failed for good."""
 
-    retryable = True
-
-    def __init__(self, message: str) -> None:
-        super().__init__(INTERRUPTED, message)
+    status, code, retryable = 503, INTERRUPTED, True

@@ -120,7 +120,7 @@ def sample_frames(
             err.seek(0)
             text = err.read().decode("utf-8", "replace")
             check_interrupted(cmd, code, text)
-            raise MediaError(FFMPEG_FAILED, stderr_tail(text))
+            raise MediaError(stderr_tail(text), code=FFMPEG_FAILED)
 
 
 @lru_cache(maxsize=4)
@@ -129,7 +129,7 @@ def _cascade(name: str) -> Any:
     path = str(Path(cv2.data.haarcascades) / name)  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(path)
     if cascade.empty():
-        raise MediaError("tool_missing", f"OpenCV cascade {name} not found")
+        raise MediaError(f"OpenCV cascade {name} not found", code="tool-missing")
     return cascade
 
 

@@ -71,10 +71,10 @@ def probe(path: str | Path) -> ProbeResult:
     truncated) when the file is not something ffprobe can read as media."""
     p = Path(path)
     if not p.is_file():
-        raise MediaError(NOT_FOUND, f"no such file: {p}")
+        raise MediaError(f"no such file: {p}", code=NOT_FOUND)
     size = p.stat().st_size
     if size == 0:
-        raise MediaError(ZERO_LENGTH, f"{p.name} is empty (0 bytes)")
+        raise MediaError(f"{p.name} is empty (0 bytes)", code=ZERO_LENGTH)
     cmd = [
         ffprobe_bin(),
         "-v",
@@ -88,17 +88,17 @@ def probe(path: str | Path) -> ProbeResult:
     try:
         done = run(cmd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise MediaError(NOT_A_VIDEO, f"{p.name}: ffprobe timed out") from exc
+        raise MediaError(f"{p.name}: ffprobe timed out", code=NOT_A_VIDEO) from exc
     if done.returncode != 0:
         check_interrupted(cmd, done.returncode, done.stderr)
         if "moov atom not found" in done.stderr and _looks_like_mp4(p):
             # An MP4 whose index (written last) never arrived: the classic cut-off upload.
-            raise MediaError(TRUNCATED, f"{p.name} is incomplete (MP4 index missing)")
-        raise MediaError(NOT_A_VIDEO, f"{p.name} is not a readable media file")
+            raise MediaError(f"{p.name} is incomplete (MP4 index missing)", code=TRUNCATED)
+        raise MediaError(f"{p.name} is not a readable media file", code=NOT_A_VIDEO)
     try:
         data: dict[str, Any] = json.loads(done.stdout or "{}")
     except json.JSONDecodeError as exc:
-        raise MediaError(NOT_A_VIDEO, f"{p.name}: unreadable ffprobe output") from exc
+        raise MediaError(f"{p.name}: unreadable ffprobe output", code=NOT_A_VIDEO) from exc
     return _from_json(p, size, data)
 
 
@@ -114,7 +114,7 @@ def _from_json(p: Path, size: int, data: dict[str, Any]) -> ProbeResult:
     streams: list[dict[str, Any]] = data.get("streams") or []
     format_name = str(fmt.get("format_name", ""))
     if not streams or format_name in _NON_VIDEO_FORMATS or format_name.endswith("_pipe"):
-        raise MediaError(NOT_A_VIDEO, f"{p.name} is not a video (format {format_name!r})")
+        raise MediaError(f"{p.name} is not a video (format {format_name!r})", code=NOT_A_VIDEO)
     video = next((s for s in streams if _is_real_video(s)), None)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     duration = _float(fmt.get("duration"))
@@ -199,16 +199,16 @@ def validate(
     """
     name = result.path.name
     if not result.has_video:
-        raise MediaError(NO_VIDEO_STREAM, f"{name} has no video stream")
+        raise MediaError(f"{name} has no video stream", code=NO_VIDEO_STREAM)
     if require_audio and not result.has_audio:
-        raise MediaError(NO_AUDIO_STREAM, f"{name} has no audio stream")
+        raise MediaError(f"{name} has no audio stream", code=NO_AUDIO_STREAM)
     if result.duration <= 0 or result.duration < min_duration_s:
         raise MediaError(
-            ZERO_LENGTH, f"{name} lasts {result.duration:.2f} s (minimum {min_duration_s} s)"
+            f"{name} lasts {result.duration:.2f} s (minimum {min_duration_s} s)", code=ZERO_LENGTH
         )
     if result.duration > max_duration_s:
         raise MediaError(
-            TOO_LONG, f"{name} lasts {result.duration:.0f} s (maximum {max_duration_s:.0f} s)"
+            f"{name} lasts {result.duration:.0f} s (maximum {max_duration_s:.0f} s)", code=TOO_LONG
         )
     w, h = result.display_width, result.display_height
     if (
@@ -219,9 +219,9 @@ def validate(
         or w * h > max_width * max_height
     ):
         raise MediaError(
-            BAD_DIMENSIONS,
             f"{name} is {w}x{h}; allowed up to {max_width}x{max_height}"
             f" and at least {ABSOLUTE_MIN_SIDE} px a side",
+            code=BAD_DIMENSIONS,
         )
     if check_tail:
         _check_tail_decodes(result)
@@ -255,13 +255,13 @@ def _check_tail_decodes(result: ProbeResult) -> None:
     try:
         done = run(cmd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise MediaError(TRUNCATED, f"{result.path.name}: decoding the end timed out") from exc
+        raise MediaError(f"{result.path.name}: decoding the end timed out", code=TRUNCATED) from exc
     if done.returncode != 0:
         check_interrupted(cmd, done.returncode, done.stderr)
     if done.returncode != 0 or len(done.stdout) < 64:
         detail = stderr_tail(done.stderr.decode("utf-8", "replace"), 2)
         raise MediaError(
-            TRUNCATED,
             f"{result.path.name} ends before its declared {end:.1f} s"
             f" (no picture decodes near the end: {detail})",
+            code=TRUNCATED,
         )

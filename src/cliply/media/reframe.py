@@ -53,6 +53,8 @@ class CropPlan:
     face_coverage: float = 0.0
     face_boxes: tuple[tuple[float, float, float, float, float], ...] = field(default=())
     """(t, x, y, w, h) of the followed face at each sample where it was seen (diagnostics)."""
+    samples: int = 0
+    """Frames analysed for faces (diagnostics: follows `sample_fps`)."""
 
     def box_at(self, t: float) -> CropKeyframe:
         """The crop at source time `t`, interpolated exactly as the render filter does."""
@@ -91,7 +93,7 @@ def aspect_size(aspect: str) -> tuple[int, int]:
         return ASPECTS[aspect]
     except KeyError:
         raise MediaError(
-            BAD_ARGUMENT, f"unknown aspect {aspect!r}; choose one of {sorted(ASPECTS)}"
+            f"unknown aspect {aspect!r}; choose one of {sorted(ASPECTS)}", code=BAD_ARGUMENT
         ) from None
 
 
@@ -152,7 +154,7 @@ def plan_crop(
     src_w, src_h = info.display_width, info.display_height
     stop = info.duration if end is None else min(end, info.duration)
     if stop <= start:
-        raise MediaError(BAD_ARGUMENT, f"empty clip window {start}..{stop}")
+        raise MediaError(f"empty clip window {start}..{stop}", code=BAD_ARGUMENT)
     cw, ch = crop_size(src_w, src_h, aspect)
     if cw >= src_w and ch >= src_h:
         return static_plan(src_w, src_h, aspect=aspect, t=start)
@@ -187,6 +189,7 @@ def plan_crop(
             scene_cuts=cuts,
             face_coverage=coverage,
             face_boxes=face_boxes,
+            samples=len(samples),
         )
 
     horizontal = cw < src_w
@@ -221,6 +224,7 @@ def plan_crop(
         scene_cuts=cuts,
         face_coverage=coverage,
         face_boxes=face_boxes,
+        samples=len(samples),
     )
 
 

@@ -9,6 +9,8 @@ atomically and a failed one leaves nothing half-written.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 import tempfile
@@ -17,17 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, MediaError
+from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
-from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, run_ffmpeg, stderr_tail
 
 __all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip", "render_frame"]
 
 ProgressCallback = Callable[[float], None]
 
-# EBU R128 single-pass targets that suit phone playback on social platforms.
-LOUDNORM = "loudnorm=I=-14:TP=-1.5:LRA=11"
+# EBU R128 targets that suit phone playback on social platforms.
+TARGET_LUFS = -14.0
+LOUDNORM = f"loudnorm=I={TARGET_LUFS:g}:TP=-1.5:LRA=11"
+_SILENT_LUFS = -70.0  # quieter than this is silence: there is nothing to normalise
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class RenderResult:
     has_audio: bool
     size_bytes: int
     command: list[str]
+    loudness_lufs: float | None = None
+    """Integrated loudness of the rendered clip (None: no audio or silent)."""
 
 
 def escape_filter_value(value: str) -> str:
@@ -67,7 +73,7 @@ def _picture_graph(
     default_w, default_h = aspect_size(crop_plan.aspect)
     out_w, out_h = width or default_w, height or default_h
     if out_w % 2 or out_h % 2 or out_w < 16 or out_h < 16:
-        raise MediaError(BAD_ARGUMENT, f"output size {out_w}x{out_h} must be even and >= 16")
+        raise MediaError(f"output size {out_w}x{out_h} must be even and >= 16", code=BAD_ARGUMENT)
 
     chain = video_filter(
         crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
@@ -110,10 +116,11 @@ def build_render_command(
     fonts_dir: str | Path | None = None,
     threads: int | None = None,
     progress: bool = False,
+    loudnorm_filter: str | None = None,
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
-        raise MediaError(BAD_ARGUMENT, f"bad clip window {start}..{end}")
+        raise MediaError(f"bad clip window {start}..{end}", code=BAD_ARGUMENT)
     graph = _picture_graph(
         start=start,
         crop_plan=crop_plan,
@@ -124,7 +131,7 @@ def build_render_command(
         fonts_dir=fonts_dir,
     )
     if has_audio:
-        audio = f"{LOUDNORM}," if loudnorm else ""
+        audio = f"{loudnorm_filter or LOUDNORM}," if loudnorm else ""
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
         graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
 
@@ -141,6 +148,46 @@ def build_render_command(
         cmd += ["-threads", str(threads)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
     return cmd
+
+
+def measure_loudness(
+    source: str | Path, *, start: float = 0.0, end: float | None = None
+) -> dict[str, float] | None:
+    """loudnorm's first-pass measurement of [start, end) of the first audio stream
+    (input_i, input_tp, input_lra, input_thresh, target_offset); None when unreadable."""
+    args = ["-ss", f"{start:.3f}", "-i", str(source)]
+    if end is not None:
+        args += ["-t", f"{end - start:.3f}"]
+    args += ["-map", "0:a:0", "-af", f"{LOUDNORM}:print_format=json", "-f", "null", "-"]
+    text = run_ffmpeg(args)
+    at = text.rfind("{")
+    try:
+        raw = json.loads(text[at : text.rfind("}") + 1]) if at >= 0 else {}
+        keys = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+        values = {k: float(raw[k]) for k in keys}
+    except (ValueError, KeyError):
+        return None
+    return values if all(math.isfinite(v) for v in values.values()) else None
+
+
+def second_pass_filter(measured: dict[str, float] | None) -> str | None:
+    """loudnorm with the measured values (so the gain is one linear step); None (the
+    single-pass filter) when nothing was measured or the clip is silent."""
+    if measured is None or measured["input_i"] < _SILENT_LUFS:
+        return None
+    return (
+        f"{LOUDNORM}:measured_I={measured['input_i']:.2f}:measured_TP={measured['input_tp']:.2f}"
+        f":measured_LRA={measured['input_lra']:.2f}"
+        f":measured_thresh={measured['input_thresh']:.2f}"
+        f":offset={measured['target_offset']:.2f}:linear=true"
+    )
+
+
+def _integrated(path: Path) -> float | None:
+    measured = measure_loudness(path)
+    if measured is None or measured["input_i"] < _SILENT_LUFS:
+        return None
+    return round(measured["input_i"], 1)
 
 
 def render_clip(
@@ -171,13 +218,19 @@ def render_clip(
     """
     info = source_info or probe(source)
     if start >= info.duration:
-        raise MediaError(BAD_ARGUMENT, f"clip start {start} s is past the end ({info.duration} s)")
+        raise MediaError(
+            f"clip start {start} s is past the end ({info.duration} s)", code=BAD_ARGUMENT
+        )
     end = min(end, info.duration)
     plan = crop_plan or static_plan(info.display_width, info.display_height, aspect=aspect)
     out = Path(out_mp4)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".part.mp4", dir=out.parent)
     os.close(fd)
+    # Two-pass loudness: measure the clip's sound, then apply those values (linear gain).
+    measured = (
+        measure_loudness(source, start=start, end=end) if loudnorm and info.has_audio else None
+    )
     cmd = build_render_command(
         source,
         tmp_name,
@@ -195,6 +248,7 @@ def render_clip(
         fonts_dir=fonts_dir,
         threads=threads,
         progress=True,
+        loudnorm_filter=second_pass_filter(measured),
     )
     try:
         _run_with_progress(cmd, end - start, progress, timeout_s)
@@ -211,6 +265,7 @@ def render_clip(
         has_audio=result.has_audio,
         size_bytes=result.size_bytes,
         command=cmd,
+        loudness_lufs=_integrated(out) if result.has_audio else None,
     )
 
 
@@ -241,12 +296,13 @@ def _run_with_progress(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        if timed_out.is_set():
+            raise MediaError(f"the render ran longer than {timeout_s:g} s", code=RENDER_TIMEOUT)
         if code != 0:
             err.seek(0)
             text = err.read().decode("utf-8", "replace")
-            if not timed_out.is_set():
-                check_interrupted(cmd, code, text)
-            raise MediaError(RENDER_FAILED, f"ffmpeg exited with {code}: {stderr_tail(text)}")
+            check_interrupted(cmd, code, text)
+            raise MediaError(f"ffmpeg exited with {code}: {stderr_tail(text)}", code=RENDER_FAILED)
     if progress is not None:
         progress(1.0)
 
@@ -269,7 +325,7 @@ def render_frame(
     """One JPEG of the clip `at` seconds after `start`, drawn by the render's own filtergraph
     (same crop, captions, watermark), then scaled down to at most `max_height` for the page."""
     if start < 0 or at < 0:
-        raise MediaError(BAD_ARGUMENT, f"bad preview time {start}+{at}")
+        raise MediaError(f"bad preview time {start}+{at}", code=BAD_ARGUMENT)
     default_w, default_h = aspect_size(crop_plan.aspect)
     out_w, out_h = width or default_w, height or default_h
     k = min(1.0, max_height / out_h)
@@ -298,7 +354,7 @@ def render_frame(
         done = subprocess.run(cmd, capture_output=True, check=False, timeout=timeout_s)
         if done.returncode != 0 or os.path.getsize(tmp_name) == 0:
             detail = stderr_tail(done.stderr.decode("utf-8", "replace"))
-            raise MediaError(RENDER_FAILED, f"preview frame failed: {detail}")
+            raise MediaError(f"preview frame failed: {detail}", code=RENDER_FAILED)
         os.replace(tmp_name, out)
     finally:
         if os.path.exists(tmp_name):

@@ -52,7 +52,7 @@ def make_thumbnail(
     """Score `candidates` frames spread over [start, end), write the best one, framed like the
     clip (crop plan / layout) and sized like it, as a JPEG."""
     if end <= start or candidates < 1:
-        raise MediaError(BAD_ARGUMENT, "thumbnail needs a non-empty window and >= 1 candidate")
+        raise MediaError("thumbnail needs a non-empty window and >= 1 candidate", code=BAD_ARGUMENT)
     info = source_info or probe(source)
     src_w, src_h = info.display_width, info.display_height
     end = min(end, info.duration)
@@ -74,7 +74,7 @@ def make_thumbnail(
         if best is None or score > best[0]:
             best = (score, t, sharp, face)
     if best is None:
-        raise MediaError(FFMPEG_FAILED, f"no frame could be read from {Path(source).name}")
+        raise MediaError(f"no frame could be read from {Path(source).name}", code=FFMPEG_FAILED)
     _, t, sharp, face = best
 
     full = _grab(source, t, src_w, src_h)
@@ -82,7 +82,7 @@ def make_thumbnail(
     picture = _compose(full, plan, t, out_w, out_h)
     ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise MediaError(FFMPEG_FAILED, "JPEG encoding failed")
+        raise MediaError("JPEG encoding failed", code=FFMPEG_FAILED)
     out = Path(out_jpg)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".jpg", dir=out.parent)
@@ -104,7 +104,7 @@ def _grab(source: str | Path, t: float, w: int, h: int) -> Frame:
         check_interrupted(cmd, done.returncode, done.stderr)
     if done.returncode != 0 or len(done.stdout) < w * h * 3:
         detail = stderr_tail(done.stderr.decode("utf-8", "replace"))
-        raise MediaError(FFMPEG_FAILED, f"could not read the frame at {t:.2f} s: {detail}")
+        raise MediaError(f"could not read the frame at {t:.2f} s: {detail}", code=FFMPEG_FAILED)
     return np.frombuffer(done.stdout[: w * h * 3], dtype=np.uint8).reshape(h, w, 3)
 
 

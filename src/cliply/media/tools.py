@@ -28,7 +28,7 @@ def ffprobe_bin() -> str:
 def _which(name: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise MediaError(TOOL_MISSING, f"{name} is not installed or not on PATH")
+        raise MediaError(f"{name} is not installed or not on PATH", code=TOOL_MISSING)
     return found
 
 
@@ -56,10 +56,10 @@ def run_ffmpeg(args: Sequence[str], *, timeout: float | None = None) -> str:
     try:
         done = run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise MediaError(FFMPEG_FAILED, f"ffmpeg timed out after {timeout} s") from exc
+        raise MediaError(f"ffmpeg timed out after {timeout} s", code=FFMPEG_FAILED) from exc
     if done.returncode != 0:
         check_interrupted(cmd, done.returncode, done.stderr)
-        raise MediaError(FFMPEG_FAILED, stderr_tail(done.stderr))
+        raise MediaError(stderr_tail(done.stderr), code=FFMPEG_FAILED)
     return str(done.stderr)
 
 

@@ -76,6 +76,8 @@ def llm_client(settings: Settings | None = None) -> ChatJsonClient | None:
         base_url=s.llm_base_url,
         model=s.llm_model,
         api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None,
+        timeout_s=s.llm_timeout_s,
+        max_retries=s.llm_max_retries,
     )
 
 
@@ -93,6 +95,10 @@ def clip_options(
         default_top_k=s.clip_top_k,
         max_overlap=s.clip_max_overlap,
         clips_limit=clips_limit,
+        default_caption_style=s.caption_style_default,
+        min_score=s.clip_min_score,
+        embedder=s.highlight_embedder,
+        llm_top_n=s.llm_top_n,
     )
 
 
@@ -117,4 +123,8 @@ def render_spec(
         crf=s.render_crf,
         overlay_title=overlay_title,
         word_edits=word_edits,
+        threads=s.render_threads,
+        timeout_s=s.render_timeout_s,
+        reframe_fallback=s.reframe_fallback,
+        reframe_sample_fps=s.reframe_sample_fps,
     )

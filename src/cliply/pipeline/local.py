@@ -55,7 +55,7 @@ def run_local(
     out: Path,
     top_k: int | None = None,
     aspect: str = "9:16",
-    caption_style: str = "bold",
+    caption_style: str | None = None,
     min_s: float | None = None,
     max_s: float | None = None,
     transcript_only: bool = False,
@@ -98,14 +98,14 @@ def _bad(console: Console, message: str) -> int:
 
 def _media_reason(code: str) -> str:
     return {
-        "not_found": "no such file",
-        "not_a_video": "not a video",
-        "no_video_stream": "no video stream",
-        "no_audio_stream": "no audio stream",
-        "zero_length": "empty video",
+        "media-not-found": "no such file",
+        "not-a-video": "not a video",
+        "no-video-stream": "no video stream",
+        "no-audio-stream": "no audio stream",
+        "zero-length": "empty video",
         "truncated": "the file is incomplete",
-        "too_long": "the video is too long",
-        "bad_dimensions": "unsupported picture size",
+        "too-long": "the video is too long",
+        "bad-dimensions": "unsupported picture size",
     }.get(code, code)
 
 
@@ -209,6 +209,7 @@ def _run(
                         width=done.width,
                         height=done.height,
                         layout=done.layout,
+                        loudness_lufs=done.loudness_lufs,
                     )
                 records.append(record)
                 update(i + 1)

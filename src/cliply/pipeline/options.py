@@ -24,13 +24,18 @@ class ClipOptions(BaseModel):
     max_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Longest clip (s).")
     top_k: int | None = Field(None, ge=1, le=100, description="How many clips to suggest.")
     aspect: str = Field("9:16", description="Output aspect: " + ", ".join(ASPECTS))
-    caption_style: str = Field("bold", description="Caption style: " + ", ".join(CAPTION_STYLES))
+    caption_style: str | None = Field(
+        None,
+        description="Caption style: "
+        + ", ".join(CAPTION_STYLES)
+        + " (default CAPTION_STYLE_DEFAULT)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ClipOptions:
         if self.aspect not in ASPECTS:
             raise ValueError(f"aspect must be one of {', '.join(ASPECTS)}")
-        if self.caption_style not in CAPTION_STYLES:
+        if self.caption_style is not None and self.caption_style not in CAPTION_STYLES:
             raise ValueError(f"caption_style must be one of {', '.join(CAPTION_STYLES)}")
         if self.min_s is not None and self.max_s is not None and self.min_s >= self.max_s:
             raise ValueError("min_s must be less than max_s")
@@ -46,6 +51,10 @@ class ResolvedOptions(BaseModel):
     max_overlap: float
     aspect: str
     caption_style: str
+    # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
+    min_score: float = 0.0
+    embedder: str = "auto"
+    llm_top_n: int = 10
 
 
 def resolve_options(
@@ -56,6 +65,10 @@ def resolve_options(
     default_top_k: int,
     max_overlap: float,
     clips_limit: int | None = None,
+    default_caption_style: str = "bold",
+    min_score: float = 0.0,
+    embedder: str = "auto",
+    llm_top_n: int = 10,
 ) -> ResolvedOptions:
     """Fill defaults; `clips_limit` (the plan's clips_per_project) caps top_k."""
     opts = raw if isinstance(raw, ClipOptions) else ClipOptions.model_validate(raw or {})
@@ -75,5 +88,8 @@ def resolve_options(
         top_k=max(1, top_k),
         max_overlap=max_overlap,
         aspect=opts.aspect,
-        caption_style=opts.caption_style,
+        caption_style=opts.caption_style or default_caption_style,
+        min_score=min_score,
+        embedder=embedder,
+        llm_top_n=llm_top_n,
     )

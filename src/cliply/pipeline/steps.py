@@ -11,10 +11,10 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cliply.errors import CliplyError
-from cliply.highlights import TFIDF_NAME, HighlightResult, detect_highlights
+from cliply.highlights import TFIDF_NAME, HighlightResult, choose_embedder, detect_highlights
 from cliply.highlights.candidates import MIN_CLIP_SPEECH_S
 from cliply.highlights.llm import ChatJsonClient
 from cliply.highlights.sentences import speech_seconds
@@ -154,7 +154,11 @@ def find_highlights(
         max_s=options.max_s,
         top_k=options.top_k,
         max_overlap=options.max_overlap,
+        min_score=options.min_score,
+        # "auto" leaves the choice to detection (MiniLM when installed, else TF-IDF).
+        embedder=None if options.embedder == "auto" else choose_embedder(options.embedder)[0],
         llm=llm,
+        llm_top_n=options.llm_top_n,
     )
 
 
@@ -204,6 +208,10 @@ class RenderSpec:
     watermark: bool = False
     preset: str = "veryfast"
     crf: int = 21
+    threads: int | None = None  # ffmpeg -threads (None: ffmpeg decides)
+    timeout_s: float | None = None  # a render running longer is killed (render-timeout)
+    reframe_fallback: Literal["blur", "center"] = "blur"  # layout when no face is found
+    reframe_sample_fps: float = 3.0  # frames per second sampled for face tracking
     overlay_title: str | None = None
     """Hook/title text drawn over the first seconds; None = no overlay."""
     word_edits: tuple[tuple[int, str], ...] = ()
@@ -251,8 +259,11 @@ class RenderedClip:
     size_bytes: int
     layout: str
     thumb_t: float
+    command: list[str]  # the ffmpeg render command (diagnostics)
+    crop_samples: int  # frames analysed for face tracking
     captions: Path | None = None
     """The ASS the render burned in (kept only with keep_captions)."""
+    loudness_lufs: float | None = None
 
 
 def render_clip_files(
@@ -273,7 +284,15 @@ def render_clip_files(
     encode [start, end) in one ffmpeg pass, then pick a thumbnail framed the same way."""
     report = progress or _noop
     width, height = render_size(spec.aspect, spec.max_short_side)
-    plan = plan_crop(source, start=start, end=end, aspect=spec.aspect, probe_result=info)
+    plan = plan_crop(
+        source,
+        start=start,
+        end=end,
+        aspect=spec.aspect,
+        fallback=spec.reframe_fallback,
+        sample_fps=spec.reframe_sample_fps,
+        probe_result=info,
+    )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
     ass = _caption_file(
@@ -298,6 +317,8 @@ def render_clip_files(
         preset=spec.preset,
         crf=spec.crf,
         watermark_text=WATERMARK_TEXT if spec.watermark else None,
+        threads=spec.threads,
+        timeout_s=spec.timeout_s,
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
     )
@@ -323,7 +344,10 @@ def render_clip_files(
         size_bytes=result.size_bytes,
         layout=plan.layout,
         thumb_t=thumb.t,
+        command=result.command,
+        crop_samples=plan.samples,
         captions=ass if keep_captions else None,
+        loudness_lufs=result.loudness_lufs,
     )
 
 

@@ -54,13 +54,9 @@ class ConnectRefused(CliplyError):
 
 class PublishRefused(CliplyError):
     """The post cannot be made as asked (audience not offered, clip too long, ...);
-    retrying will not help. `code` is stable."""
+    retrying will not help. Raise sites give the specific `code`."""
 
     status, code, title = 422, "publish-refused", "The post cannot be made"
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, code=code)
-        self.message = message
 
 
 @dataclass(frozen=True)

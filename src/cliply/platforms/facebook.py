@@ -19,10 +19,10 @@ from cliply.config import get_settings
 from cliply.errors import ValidationFailed
 from cliply.integrations.meta import MetaClient, VideoStatus
 from cliply.integrations.oauth_common import (
-    PermanentError,
     RefreshFailed,
     TokenSet,
     TransientError,
+    UpstreamRejected,
 )
 from cliply.platforms import meta
 from cliply.platforms.base import (
@@ -97,11 +97,11 @@ class Facebook:
             user = graph.long_lived(refresh_token)
             try:
                 page = graph.page(user.access_token, account.external_id)
-            except PermanentError as exc:  # the Page is gone or no longer granted
+            except UpstreamRejected as exc:  # the Page is gone or no longer granted
                 raise RefreshFailed(
                     f"The Page is no longer available: {exc.message}",
                     permanent=True,
-                    code="reconnect_required",
+                    code="reconnect-required",
                     platform=self.name,
                 ) from None
         return meta.with_access(user, page.access_token)
@@ -210,16 +210,16 @@ class Facebook:
             status = session.call(lambda t: graph.video_status(t, video_id))
             last[0] = status
             if status.video_status == "error" or status.error:
-                raise PermanentError(
+                raise UpstreamRejected(
                     f"Facebook could not publish the reel: {status.error or 'error'}",
-                    code="reel_error",
+                    code="reel-error",
                     platform=self.name,
                 )
             return status.published
 
         def timeout() -> None:
             raise TransientError(
-                "The reel is still being processed.", code="reel_pending", platform=self.name
+                "The reel is still being processed.", code="reel-pending", platform=self.name
             )
 
         meta.poll(session, done, "facebook reel", timeout)
@@ -239,7 +239,7 @@ class Facebook:
             for video_id in post_ids:
                 try:
                     values = caller.call(lambda t, v=video_id: graph.video_insights(t, v))  # type: ignore[misc]
-                except PermanentError as exc:
+                except UpstreamRejected as exc:
                     log.info("facebook.video_gone", video_id=video_id, error=str(exc))
                     out.append(PostMetrics(platform_post_id=video_id, gone=True))
                     continue

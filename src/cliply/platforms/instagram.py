@@ -31,10 +31,10 @@ from cliply.integrations.meta import (
     MetaClient,
 )
 from cliply.integrations.oauth_common import (
-    PermanentError,
-    RateLimited,
     TokenSet,
     TransientError,
+    UpstreamRateLimited,
+    UpstreamRejected,
 )
 from cliply.platforms import meta
 from cliply.platforms.base import (
@@ -175,10 +175,10 @@ class Instagram:
         limit = session.call(lambda t: graph.publishing_limit(t, ig_user))
         total = limit.quota_total or get_settings().instagram_daily_post_limit
         if limit.quota_usage >= total:
-            raise RateLimited(
+            raise UpstreamRateLimited(
                 f"The Instagram account published {limit.quota_usage} of its {total} posts "
                 "allowed in 24 h; publishing later.",
-                code="publishing_limit_reached",
+                code="publishing-limit-reached",
                 retry_after_s=float(limit.quota_duration_s or 86400) / 24,
                 platform=self.name,
             )
@@ -220,15 +220,15 @@ class Instagram:
             status = session.call(lambda t: graph.container_status(t, container))
             last[0] = status.status_code
             if status.status_code == IG_ERROR:
-                raise PermanentError(
+                raise UpstreamRejected(
                     f"Instagram could not process the video: {status.status or 'ERROR'}",
-                    code="container_error",
+                    code="container-error",
                     platform=self.name,
                 )
             if status.status_code == IG_EXPIRED:
                 raise TransientError(
                     "The Instagram container expired before it was published.",
-                    code="container_expired",
+                    code="container-expired",
                     platform=self.name,
                 )
             return status.status_code in (IG_FINISHED, IG_PUBLISHED)
@@ -236,7 +236,7 @@ class Instagram:
         def timeout() -> None:
             raise TransientError(
                 f"The Instagram container is still {last[0]}.",
-                code="container_pending",
+                code="container-pending",
                 platform=self.name,
             )
 
@@ -275,7 +275,7 @@ class Instagram:
                     values = caller.call(
                         lambda t, m=media_id: graph.media_insights(t, m, INSIGHTS)  # type: ignore[misc]
                     )
-                except PermanentError as exc:  # deleted (100/33) or no longer ours
+                except UpstreamRejected as exc:  # deleted (100/33) or no longer ours
                     log.info("instagram.media_gone", media_id=media_id, error=str(exc))
                     out.append(PostMetrics(platform_post_id=media_id, gone=True))
                     continue

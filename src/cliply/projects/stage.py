@@ -13,17 +13,9 @@ from sqlalchemy import select
 from cliply.billing.plans import Plan
 from cliply.billing.service import resolve_workspace_plan
 from cliply.db.engine import owner_session
-from cliply.errors import CliplyError
+from cliply.errors import CliplyError, PermanentError
 from cliply.jobs import service as jobs
-from cliply.jobs.registry import (
-    JobCancelled,
-    JobContext,
-    JobInterrupted,
-    PermanentError,
-    RetryableError,
-)
-from cliply.media import MediaError
-from cliply.media.errors import MediaInterrupted
+from cliply.jobs.registry import JobCancelled, JobContext, JobInterrupted
 from cliply.projects import service
 from cliply.projects.models import Project
 from cliply.storage import Storage
@@ -103,8 +95,10 @@ def fail(project_id: uuid.UUID, code: str, message: str) -> None:
 
 @contextmanager
 def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
-    """Run a stage; a failure that will not be retried marks the project failed with the
-    error's code and message (GET /projects/{id} then says why)."""
+    """Run a stage; a failure that will not be retried (a `CliplyError` that is not
+    retryable, or any error on the last attempt) marks the project failed with the error's
+    code and message (GET /projects/{id} then says why). The error itself goes on unchanged
+    to the worker, which maps it to the job's outcome."""
     try:
         yield
     except JobInterrupted:
@@ -112,22 +106,13 @@ def project_stage(ctx: JobContext, project_id: uuid.UUID) -> Iterator[None]:
     except JobCancelled:
         fail(project_id, "cancelled", "Processing was cancelled.")
         raise
-    except MediaInterrupted as exc:  # a tool stopped by a signal: not the input's fault
-        if ctx.interrupted:
-            raise
-        if last_attempt(ctx):
+    except CliplyError as exc:
+        # A retryable error (a tool stopped by a signal, a network blip) fails the project
+        # only on the last attempt, and never while the worker itself stops the job.
+        if not exc.retryable or (not ctx.interrupted and last_attempt(ctx)):
             fail(project_id, exc.code, exc.message)
-        raise RetryableError(exc.message, exc.code) from exc
-    except MediaError as exc:
-        fail(project_id, exc.code, exc.message)
-        raise PermanentError(exc.message, exc.code) from exc
-    except CliplyError as exc:  # plan limits and other domain refusals are final
-        fail(project_id, exc.code, exc.detail)
-        raise PermanentError(exc.detail, exc.code) from exc
-    except PermanentError as exc:
-        fail(project_id, exc.code, str(exc))
         raise
     except Exception as exc:
         if not ctx.interrupted and last_attempt(ctx):
-            fail(project_id, getattr(exc, "code", "processing-failed"), str(exc) or repr(exc))
+            fail(project_id, "processing-failed", str(exc) or repr(exc))
         raise

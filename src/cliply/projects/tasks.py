@@ -16,23 +16,21 @@ from sqlalchemy.dialects.postgresql import insert
 
 from cliply.billing import gate
 from cliply.db.engine import owner_session
+from cliply.errors import PermanentError
 from cliply.ingest.download import (
-    RETRYABLE_CODES,
     default_project_name,
     download_url,
     limits_from_settings,
     policy_from_settings,
 )
-from cliply.ingest.ssrf import UrlRefused
 from cliply.jobs import registry
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError
+from cliply.jobs.registry import JobContext
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import clean_cache, local_source
 from cliply.projects import service, stage
 from cliply.projects.models import Transcript
 from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key, transcript_key
-from cliply.transcribe.base import TranscriptionError
 
 CONTENT_TYPES = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}
 
@@ -56,18 +54,13 @@ def download_source(ctx: JobContext) -> dict[str, Any] | None:
         limits = limits_from_settings(plan.max_source_minutes * 60.0)
         report = stage.StageProgress(ctx, pid, "downloading")
         with _tmpdir(ctx, "cliply-dl-") as tmp:
-            try:
-                got = download_url(
-                    project.source_url,
-                    Path(tmp),
-                    policy=policy_from_settings(),
-                    limits=limits,
-                    progress=report,
-                )
-            except UrlRefused as exc:
-                if exc.code in RETRYABLE_CODES:
-                    raise RetryableError(exc.message, exc.code) from exc
-                raise PermanentError(exc.message, exc.code) from exc
+            got = download_url(
+                project.source_url,
+                Path(tmp),
+                policy=policy_from_settings(),
+                limits=limits,
+                progress=report,
+            )
             ctx.event(
                 "downloaded",
                 f"downloaded via {got.via}: {got.size_bytes} bytes",
@@ -96,7 +89,7 @@ def ingest(ctx: JobContext) -> dict[str, Any] | None:
         return {"skipped": "project gone"}
     with stage.project_stage(ctx, pid):
         if project.source_key is None:
-            raise PermanentError("The project has no source video.", "no-source")
+            raise PermanentError("The project has no source video.", code="no-source")
         stage.enter_stage(pid, "probing")
         plan = stage.plan_of(ws)
         path = local_source(app_storage(), project.source_key, config.work_root())
@@ -133,7 +126,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
     storage = app_storage()
     with stage.project_stage(ctx, pid):
         if project.source_key is None or project.duration_s is None:
-            raise PermanentError("The project was not ingested.", "not-ingested")
+            raise PermanentError("The project was not ingested.", code="not-ingested")
         stage.enter_stage(pid, "transcribing")
         with owner_session() as db:
             gate.consume(
@@ -148,16 +141,11 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
         with _tmpdir(ctx, "cliply-stt-") as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             report(0.05, "audio extracted")
-            try:
-                result = steps.transcribe(
-                    wav,
-                    config.transcriber_chain(),
-                    lambda f: report(0.05 + 0.9 * f, "transcribing"),
-                )
-            except TranscriptionError as exc:
-                if exc.retryable:
-                    raise RetryableError(exc.message, exc.code) from exc
-                raise PermanentError(exc.message, exc.code) from exc
+            result = steps.transcribe(
+                wav,
+                config.transcriber_chain(),
+                lambda f: report(0.05 + 0.9 * f, "transcribing"),
+            )
         transcript = result.transcript
         failed = [f"{a.engine}: {a.code}" for a in result.attempts if not a.ok]
         ctx.event(

@@ -3,8 +3,8 @@
 `attempt_lock` is a PostgreSQL advisory lock per post source (held on its own connection
 for the attempt, freed by the server if the worker dies): it keeps two workers from driving
 the same post at once, e.g. when a slow worker's job was reclaimed as stale.
-Failures come back as `AttemptFailed` (permanent or worth retrying); the caller records
-them on its own rows.
+Failures are raised unchanged (`CliplyError`, retryable or not); the caller records them on
+its own rows.
 """
 
 from __future__ import annotations
@@ -18,30 +18,15 @@ from typing import Final
 
 from sqlalchemy import text
 
-from cliply.accounts.service import AccountUnusable
-from cliply.accounts.tokens import TokensUnreadable
 from cliply.db.engine import get_engine
-from cliply.errors import CliplyError
-from cliply.integrations.oauth_common import IntegrationError
-from cliply.jobs.registry import JobContext, RetryableError
+from cliply.errors import PermanentError, RetryableError
+from cliply.jobs.registry import JobContext
 from cliply.pipeline.config import work_root
-from cliply.platforms.base import Platform, Published, PublishRefused, PublishTarget
+from cliply.platforms.base import Platform, Published, PublishTarget
 from cliply.publishing.session import AttemptSession
-from cliply.storage import ObjectNotFound, StorageError, app_storage
+from cliply.storage import ObjectNotFound, app_storage
 
 LOCK_WAIT_S: Final = 5.0
-
-
-class AttemptFailed(CliplyError):
-    """The attempt did not publish. `permanent`: retrying will not help."""
-
-    status, code, title = 502, "publish-failed", "The post was not published"
-
-    def __init__(self, message: str, code: str, *, permanent: bool) -> None:
-        super().__init__(message, code=code)
-        self.message = message
-        self.permanent = permanent
-        self.retryable = not permanent
 
 
 def _lock_key(key: uuid.UUID) -> int:
@@ -89,21 +74,13 @@ def _local_render(post_id: uuid.UUID, render_key: str) -> Iterator[tuple[Path, i
 def attempt(
     ctx: JobContext, platform: Platform, target: PublishTarget, render_key: str
 ) -> Published:
-    """Publish `target` on `platform`; raises AttemptFailed when it did not happen."""
+    """Publish `target` on `platform`. What goes wrong is raised unchanged (a `CliplyError`:
+    retryable or not); only a missing render is named here, as `render-missing`."""
+    session = AttemptSession(platform.name, target.account_id, target.post_id, ctx)
     try:
-        session = AttemptSession(platform.name, target.account_id, target.post_id, ctx)
         with _local_render(target.post_id, render_key) as (path, size):
             return platform.publish(target, path, size, session)
-    except PublishRefused as exc:
-        raise AttemptFailed(exc.message, exc.code, permanent=True) from None
-    except (AccountUnusable, TokensUnreadable) as exc:
-        raise AttemptFailed(exc.detail, exc.code, permanent=True) from None
     except ObjectNotFound:
-        raise AttemptFailed(
-            "The rendered clip file is missing from storage.", "render-missing", permanent=True
+        raise PermanentError(
+            "The rendered clip file is missing from storage.", code="render-missing"
         ) from None
-    except StorageError as exc:
-        raise AttemptFailed(f"Storage error: {exc}", "storage-error", permanent=False) from None
-    except IntegrationError as exc:
-        message = f"{platform.name}: {exc.message}"
-        raise AttemptFailed(message, exc.code, permanent=not exc.retryable) from None

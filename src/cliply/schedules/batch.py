@@ -181,7 +181,7 @@ def create_batch(
                 )
                 out.append(service.create_schedule(db, workspace_id, user_id, item))
             except CliplyError as exc:
-                exc.detail = f"{adapter.label} · {account.display_name}: {exc.detail}"
+                exc.message = f"{adapter.label} · {account.display_name}: {exc.message}"
                 exc.extra = {**exc.extra, "clip_id": str(clip_id), "account_id": str(account.id)}
                 raise
     return out

@@ -18,8 +18,8 @@ from cliply.accounts import service as accounts
 from cliply.accounts.models import ConnectedAccount
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
-from cliply.errors import NotFound
-from cliply.jobs.registry import JobContext, PermanentError, RetryableError
+from cliply.errors import CliplyError, NotFound, PermanentError, RetryableError
+from cliply.jobs.registry import JobContext
 from cliply.platforms.base import Platform, PublishTarget
 from cliply.publishing import runner
 from cliply.publishing import service as posts
@@ -173,12 +173,14 @@ def run_publish(ctx: JobContext, platform: Platform) -> dict[str, Any]:
         ctx.progress(0.05, "preparing")
         try:
             published = runner.attempt(ctx, platform, ready.target, ready.render_key)
-        except runner.AttemptFailed as exc:
-            _record_failure(ready, exc.message, final=exc.permanent or last_attempt)
-            if exc.permanent:
-                raise PermanentError(exc.message, code=exc.code) from None
-            log.warning("publish.retry", error=exc.message, attempt=ctx.attempt)
-            raise RetryableError(exc.message, code=exc.code) from None
+        except CliplyError as exc:
+            # The post records why; the error goes on unchanged to the worker, which
+            # retries the job when it is retryable and fails it otherwise.
+            final = not exc.retryable or last_attempt
+            _record_failure(ready, f"{platform.name}: {exc.message}", final=final)
+            if not final:
+                log.warning("publish.retry", code=exc.code, error=exc.message, attempt=ctx.attempt)
+            raise
         with owner_session() as db:
             result = posts.record_published(db, ready.target.post_id, published)
             schedules.mark(db, ready.schedule_id, "published")

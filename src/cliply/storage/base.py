@@ -7,31 +7,28 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from cliply.errors import CliplyError
+
 DEFAULT_CHUNK = 1024 * 1024
 
 
-class StorageError(Exception):
-    """A storage operation failed; `code` is stable."""
+class StorageError(CliplyError):
+    """A storage operation failed (the backend blinked: retryable unless a subclass says)."""
 
-    code = "storage_error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
+    status, code, title = 503, "storage-error", "Storage failed"
+    retryable = True
 
 
 class InvalidKey(StorageError):
-    code = "invalid_key"
+    status, code, retryable = 400, "invalid-key", False
 
 
 class ObjectNotFound(StorageError):
-    code = "object_not_found"
+    status, code, retryable = 404, "object-not-found", False
 
 
 class InvalidRange(StorageError):
-    code = "invalid_range"
+    status, code, retryable = 416, "invalid-range", False
 
 
 StreamSource = Iterable[bytes] | BinaryIO

@@ -55,16 +55,22 @@ def storage_from_url(
     parsed = urlparse(url)
     if parsed.scheme in ("", "file"):
         if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
-            raise StorageError(f"file URL must name a local path: {url!r}", code="storage_config")
+            raise StorageError(
+                f"file URL must name a local path: {url!r}", code="storage-config", retryable=False
+            )
         path = unquote(parsed.path) if parsed.scheme == "file" else url
         if not path:
-            raise StorageError("empty storage path", code="storage_config")
+            raise StorageError("empty storage path", code="storage-config", retryable=False)
         if not url_secret:
-            raise StorageError("local storage needs a URL signing secret", code="storage_config")
+            raise StorageError(
+                "local storage needs a URL signing secret", code="storage-config", retryable=False
+            )
         return LocalStorage(Path(path), url_secret=url_secret, public_base_url=public_base_url)
     if parsed.scheme == "s3":
         if not parsed.netloc:
-            raise StorageError(f"s3 URL must name a bucket: {url!r}", code="storage_config")
+            raise StorageError(
+                f"s3 URL must name a bucket: {url!r}", code="storage-config", retryable=False
+            )
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         return S3Storage(
             bucket=parsed.netloc,
@@ -75,4 +81,6 @@ def storage_from_url(
             secret_key=secret_key,
             public_endpoint_url=query.get("public_endpoint") or public_endpoint_url,
         )
-    raise StorageError(f"unsupported storage URL scheme {parsed.scheme!r}", code="storage_config")
+    raise StorageError(
+        f"unsupported storage URL scheme {parsed.scheme!r}", code="storage-config", retryable=False
+    )

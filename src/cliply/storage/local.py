@@ -59,7 +59,7 @@ class LocalStorage:
     def __init__(self, root: Path | str, *, url_secret: str | bytes, public_base_url: str) -> None:
         if not url_secret:
             raise StorageError(
-                "LocalStorage needs a url_secret to sign URLs", code="storage_config"
+                "LocalStorage needs a url_secret to sign URLs", code="storage-config"
             )
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)

@@ -36,9 +36,11 @@ def _storage_error(exc: Exception, key: str) -> StorageError:
         if code in _NOT_FOUND:
             return ObjectNotFound(f"no object {key!r}")
         if code in {"InvalidRange", "416"}:
-            return StorageError(f"invalid byte range for {key!r}", code="invalid_range")
-        return StorageError(f"object store refused {key!r}: {code}", code="storage_backend_error")
-    return StorageError(f"object store unreachable: {exc}", code="storage_unavailable")
+            return StorageError(
+                f"invalid byte range for {key!r}", code="invalid-range", retryable=False
+            )
+        return StorageError(f"object store refused {key!r}: {code}", code="storage-backend-error")
+    return StorageError(f"object store unreachable: {exc}", code="storage-unavailable")
 
 
 class _Body(io.RawIOBase):
@@ -79,9 +81,13 @@ class S3Storage:
         client: S3Client | None = None,
     ) -> None:
         if not bucket:
-            raise StorageError("S3Storage needs a bucket", code="storage_config")
+            raise StorageError("S3Storage needs a bucket", code="storage-config", retryable=False)
         if part_size < MIN_PART_SIZE:
-            raise StorageError(f"part_size must be at least {MIN_PART_SIZE}", code="storage_config")
+            raise StorageError(
+                f"part_size must be at least {MIN_PART_SIZE}",
+                code="storage-config",
+                retryable=False,
+            )
         self.bucket = bucket
         self.region = region
         self.prefix = prefix.strip("/")

@@ -22,7 +22,7 @@ _FRAME_S = 0.1  # granularity of the quiet-point search when cutting windows
 def _ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise TranscriptionError("ffmpeg_missing", "ffmpeg is not installed or not on PATH")
+        raise TranscriptionError("ffmpeg is not installed or not on PATH", code="ffmpeg-missing")
     return exe
 
 
@@ -36,12 +36,12 @@ def _run_ffmpeg(args: list[str], what: str) -> None:
     )
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-3:]
-        raise TranscriptionError("audio_decode_failed", f"{what} failed: {' | '.join(tail)}")
+        raise TranscriptionError(f"{what} failed: {' | '.join(tail)}", code="audio-decode-failed")
 
 
 def check_input(path: Path) -> None:
     if not path.is_file():
-        raise TranscriptionError("audio_not_found", f"no such audio file: {path}")
+        raise TranscriptionError(f"no such audio file: {path}", code="audio-not-found")
 
 
 def is_pcm16_mono_16k(path: Path) -> bool:
@@ -131,7 +131,7 @@ def _open_wav(path: Path) -> wave.Wave_read:
     try:
         return wave.open(str(path), "rb")
     except (wave.Error, EOFError, OSError) as exc:
-        raise TranscriptionError("audio_decode_failed", f"unreadable WAV: {exc}") from exc
+        raise TranscriptionError(f"unreadable WAV: {exc}", code="audio-decode-failed") from exc
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def iter_windows(
     window = int(window_s * SAMPLE_RATE)
     with _open_wav(wav_path) as w:
         if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
-            raise TranscriptionError("audio_decode_failed", "expected 16 kHz mono 16-bit WAV")
+            raise TranscriptionError("expected 16 kHz mono 16-bit WAV", code="audio-decode-failed")
         total = w.getnframes()
         pos = 0
         while pos < total:

@@ -6,24 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from cliply.errors import CliplyError
 from cliply.transcribe.models import Transcript
 
 ProgressCallback = Callable[[float], None]
 """Called with the finished fraction of the work, 0.0 to 1.0, never decreasing within one run."""
 
 
-class TranscriptionError(Exception):
-    """A transcription failed. `code` is stable (for APIs, logs and job errors);
-    `retryable` says whether the same call may succeed later (rate limits, outages)."""
+class TranscriptionError(CliplyError):
+    """A transcription failed. `retryable` says whether the same call may succeed later
+    (rate limits, outages)."""
 
-    def __init__(self, code: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-
-    def __repr__(self) -> str:
-        return f"TranscriptionError(code={self.code!r}, retryable={self.retryable})"
+    status, code, title = 422, "transcription-failed", "Transcription failed"
 
 
 @runtime_checkable

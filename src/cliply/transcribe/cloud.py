@@ -10,16 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from cliply.integrations.http_retry import RetryableHTTPError
 from cliply.transcribe.audio import check_input
-from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
+from cliply.transcribe.base import ProgressCallback, report
 from cliply.transcribe.models import Transcript
 
 
 @dataclass
 class CloudTranscriber(ABC):
-    """Checks the input, gives the engine a scratch folder, and turns API client errors
-    into TranscriptionError with the same code and retryability."""
+    """Checks the input and gives the engine a scratch folder."""
 
     api_key: str
     base_url: str
@@ -42,11 +40,9 @@ class CloudTranscriber(ABC):
     ) -> Transcript:
         check_input(audio_path)
         report(progress, 0.0)
-        try:
-            with tempfile.TemporaryDirectory(prefix=self.tmp_prefix, dir=self.work_dir) as tmp:
-                return self._transcribe(audio_path, Path(tmp), language, progress)
-        except RetryableHTTPError as exc:
-            raise TranscriptionError(exc.code, exc.message, retryable=exc.retryable) from exc
+        # API client errors (RetryableHTTPError: code, retryable) pass through unchanged.
+        with tempfile.TemporaryDirectory(prefix=self.tmp_prefix, dir=self.work_dir) as tmp:
+            return self._transcribe(audio_path, Path(tmp), language, progress)
 
     @abstractmethod
     def _transcribe(

@@ -64,8 +64,8 @@ def transcript_from_response(
         alternative = results["channels"][0]["alternatives"][0]
     except (KeyError, IndexError, TypeError) as exc:
         raise TranscriptionError(
-            "deepgram_bad_response",
             "Deepgram response lacks results.channels[0].alternatives[0]",
+            code="deepgram-bad-response",
             retryable=True,
         ) from exc
     words = [_word(w) for w in alternative.get("words") or [] if isinstance(w, dict)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field, ValidationError
 
 from cliply.transcribe.base import TranscriptionError
-from cliply.transcribe.models import Segment, Transcript, Word
+from cliply.transcribe.models import Segment, Transcript, Word, join_word_pieces
 
 SENTENCE_END = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
 _TRAILING = "\"')]}\u00bb\u201d\u2019"
@@ -37,7 +37,9 @@ def from_json(data: str | bytes) -> Transcript:
     try:
         return Transcript.model_validate_json(data)
     except ValidationError as exc:
-        raise TranscriptionError("invalid_transcript_json", f"not a transcript: {exc}") from exc
+        raise TranscriptionError(
+            f"not a transcript: {exc}", code="invalid-transcript-json"
+        ) from exc
 
 
 # --- sentences ----------------------------------------------------------------------------
@@ -96,6 +98,10 @@ def _open(sentence: Sentence) -> bool:
 # --- subtitles ----------------------------------------------------------------------------
 
 
+MIN_CUE_S = 1.0
+"""Shortest subtitle or caption cue: shorter ones flash by unread."""
+
+
 @dataclass(frozen=True)
 class Cue:
     start: float
@@ -137,21 +143,51 @@ def _split_text(seg: Segment, max_chars: int, max_duration: float) -> list[Cue]:
     return cues
 
 
+def min_duration_cues(cues: Sequence[Cue], min_s: float = MIN_CUE_S) -> list[Cue]:
+    """Every cue lasts at least `min_s`: a short one is held longer when the pause after it
+    allows, otherwise it is merged with the next cue (the last one with the previous)."""
+    out = list(cues)
+    i = 0
+    while i < len(out):
+        c = out[i]
+        if c.end - c.start >= min_s or len(out) == 1:
+            i += 1
+            continue
+        room = out[i + 1].start if i + 1 < len(out) else c.start + min_s
+        if room - c.start >= min_s:
+            out[i] = Cue(c.start, c.start + min_s, c.text)
+            i += 1
+        elif i + 1 < len(out):
+            n = out.pop(i + 1)
+            out[i] = Cue(c.start, max(c.end, n.end), f"{c.text} {n.text}")
+        else:
+            p = out.pop(i - 1)
+            i -= 1
+            out[i] = Cue(p.start, max(p.end, c.end), f"{p.text} {c.text}")
+    return out
+
+
 def build_cues(
-    transcript: Transcript, *, max_chars: int = 84, max_duration: float = 7.0
+    transcript: Transcript,
+    *,
+    max_chars: int = 84,
+    max_duration: float = 7.0,
+    min_s: float = MIN_CUE_S,
 ) -> list[Cue]:
-    """Subtitle cues from segments, long segments split at word boundaries."""
+    """Subtitle cues from segments, long segments split at word boundaries; each cue lasts
+    at least `min_s` (held longer or merged with a neighbour)."""
     cues: list[Cue] = []
     for seg in transcript.segments:
         if not seg.text.strip():
             continue
         if seg.words:
-            parts = _split_words(seg.words, max_chars, max_duration)
+            parts = _split_words(join_word_pieces(seg.words), max_chars, max_duration)
         elif len(seg.text) > max_chars or seg.end - seg.start > max_duration:
             parts = _split_text(seg, max_chars, max_duration)
         else:
             parts = [Cue(seg.start, seg.end, " ".join(seg.text.split()))]
         cues.extend(parts)
+    cues = min_duration_cues(cues, min_s)
     fixed: list[Cue] = []
     for i, c in enumerate(cues):
         start = max(0.0, c.start)
@@ -218,4 +254,4 @@ def render(transcript: Transcript, fmt: str) -> str:
         return to_srt(transcript)
     if fmt == "vtt":
         return to_vtt(transcript)
-    raise TranscriptionError("unknown_format", f"unknown transcript format {fmt!r}")
+    raise TranscriptionError(f"unknown transcript format {fmt!r}", code="unknown-format")

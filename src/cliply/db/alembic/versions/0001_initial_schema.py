@@ -8,10 +8,11 @@ Create Date: 2026-11-24 20:35:15.268351
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-from cliply.db import tenancy
+# This migration stands alone: it imports no Cliply code, so a later code change cannot
+# change what it did. The row-level-security SQL below is frozen here as it was applied.
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -1261,20 +1262,59 @@ TENANT_TABLES = [
 ]
 
 
-def _app_role() -> str:
-    from cliply.config import get_settings
+WS = "nullif(current_setting('app.workspace_id', true), '')::uuid"
+USER = "nullif(current_setting('app.user_id', true), '')::uuid"
 
-    return get_settings().database_app_role
+
+def _app_role() -> str:
+    # Deployment configuration (DATABASE_APP_ROLE), handed over by env.py.
+    return str(context.config.attributes.get("app_role", "cliply_app"))
+
+
+def _app_role_sql(role: str) -> list[str]:
+    return [
+        f"""DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                CREATE ROLE "{role}" NOLOGIN NOBYPASSRLS;
+            END IF;
+        END $$""",
+        f'GRANT "{role}" TO CURRENT_USER',
+        f'GRANT USAGE ON SCHEMA public TO "{role}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}"',
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO "{role}"',
+    ]
+
+
+def _policy_sql(table: str) -> list[str]:
+    if table == "workspace_members":
+        using = f"workspace_id = {WS} OR user_id = {USER}"
+    else:
+        using = f"workspace_id = {WS}"
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {table} USING ({using}) WITH CHECK (workspace_id = {WS})",
+    ]
+
+
+def _workspaces_policy_sql() -> list[str]:
+    # A member sees the workspaces they belong to; writes only to the current one.
+    return [
+        "ALTER TABLE workspaces ENABLE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON workspaces USING (id = {WS} OR id IN "
+        f"(SELECT workspace_id FROM workspace_members WHERE user_id = {USER})) "
+        f"WITH CHECK (id = {WS})",
+    ]
 
 
 def _enable_rls() -> None:
-    role = _app_role()
-    for stmt in tenancy.app_role_sql(role):
+    for stmt in _app_role_sql(_app_role()):
         op.execute(stmt)
     for table in TENANT_TABLES:
-        for stmt in tenancy.policy_sql(table):
+        for stmt in _policy_sql(table):
             op.execute(stmt)
-    for stmt in tenancy.workspaces_policy_sql():
+    for stmt in _workspaces_policy_sql():
         op.execute(stmt)
 
 

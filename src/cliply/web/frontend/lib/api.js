@@ -102,6 +102,7 @@ export function showLimit(problem) {
 }
 
 // --- <form data-api="/api/v1/..." [data-method="PATCH"] [data-then="/projects/{id}"]> ---------
+// [data-redirect-field="url"]: go to the URL the API answered with (Stripe Checkout, portal).
 // Sends the form as JSON to the API (dotted names nest: options.min_s), shows 422 errors
 // next to the matching fields and other errors under the form; on success follows
 // data-then with {field} filled from the response, or reloads.
@@ -157,7 +158,9 @@ document.addEventListener("submit", async (e) => {
   try {
     const res = await api(form.dataset.api, { method: form.dataset.method || "POST", json: formJson(form) });
     const then = form.dataset.then;
-    if (then) window.location.assign(then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(res?.[k] ?? "")));
+    const field = form.dataset.redirectField; // e.g. a Stripe Checkout URL in the response
+    if (field && res?.[field]) window.location.assign(res[field]);
+    else if (then) window.location.assign(then.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(res?.[k] ?? "")));
     else window.location.reload();
   } catch (err) {
     showProblem(form, err);

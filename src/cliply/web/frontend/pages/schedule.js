@@ -103,6 +103,7 @@ function fieldEl(platform, spec, value) {
     const input = document.createElement(spec.kind === "textarea" ? "textarea" : "input");
     Object.assign(input, { id, name: `${platform}.${spec.name}` });
     if (spec.kind === "textarea") input.rows = 3;
+    else input.type = "text";
     if (spec.max_length) input.maxLength = spec.max_length;
     if (value !== undefined) input.value = value;
     wrap.append(label, input);
