@@ -144,10 +144,10 @@ def test_editor_trim_by_words_fix_caption_and_rerender(
     assert hb is not None
     page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
     page.mouse.down()
-    page.mouse.move(hb["x"] - 60, hb["y"] + hb["height"] / 2, steps=10)
+    page.mouse.move(hb["x"] - 25, hb["y"] + hb["height"] / 2, steps=10)
     page.mouse.up()
     page.wait_for_function(
-        f"() => Number(document.getElementById('trim-readout').dataset.end) < {e1} - 0.2"
+        f"() => Number(document.getElementById('trim-readout').dataset.end) < {e1} - 0.1"
     )
     dragged_end = float(page.get_attribute("#trim-readout", "data-end") or 0)
     assert dragged_end in {w["end"] for w in words}

@@ -187,13 +187,18 @@ def _allowed_methods(app: FastAPI, path: str) -> set[str]:
             methods = {m.upper() for m in item if m.upper() in _METHODS}
             if "GET" in methods:
                 methods.add("HEAD")
-            templates.append((pattern, methods))
+            templates.append((pattern, methods, "{" not in template))
         app.state.path_methods = templates
-    out: set[str] = set()
-    for pattern, methods in templates:
-        if pattern.match(path):
-            out |= methods
-    return out
+    # A literal path (/schedules/batch) names its own methods, not those of a template that
+    # also matches it (/schedules/{schedule_id}): "batch" is not a schedule id.
+    for literal in (True, False):
+        out: set[str] = set()
+        for pattern, methods, is_literal in templates:
+            if is_literal == literal and pattern.match(path):
+                out |= methods
+        if out:
+            return out
+    return set()
 
 
 _METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"}
@@ -242,11 +247,11 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else None
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
-            # The router names only the first route matching the path; list them all.
+            # The router names only the first route matching the path; the document knows
+            # every method of the path (pages outside it keep the router's answer).
             allowed = _allowed_methods(app, request.url.path)
             if allowed:
-                named = {m.strip() for m in headers.get("Allow", "").split(",") if m.strip()}
-                headers["Allow"] = ", ".join(sorted(allowed | named))
+                headers["Allow"] = ", ".join(sorted(allowed))
         return problem(
             exc.status_code,
             code,

@@ -9,6 +9,8 @@ atomically and a failed one leaves nothing half-written.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 import tempfile
@@ -20,14 +22,16 @@ from pathlib import Path
 from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
-from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, stderr_tail
+from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, run_ffmpeg, stderr_tail
 
 __all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip", "render_frame"]
 
 ProgressCallback = Callable[[float], None]
 
-# EBU R128 single-pass targets that suit phone playback on social platforms.
-LOUDNORM = "loudnorm=I=-14:TP=-1.5:LRA=11"
+# EBU R128 targets that suit phone playback on social platforms.
+TARGET_LUFS = -14.0
+LOUDNORM = f"loudnorm=I={TARGET_LUFS:g}:TP=-1.5:LRA=11"
+_SILENT_LUFS = -70.0  # quieter than this is silence: there is nothing to normalise
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class RenderResult:
     has_audio: bool
     size_bytes: int
     command: list[str]
+    loudness_lufs: float | None = None
+    """Integrated loudness of the rendered clip (None: no audio or silent)."""
 
 
 def escape_filter_value(value: str) -> str:
@@ -110,6 +116,7 @@ def build_render_command(
     fonts_dir: str | Path | None = None,
     threads: int | None = None,
     progress: bool = False,
+    loudnorm_filter: str | None = None,
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
@@ -124,7 +131,7 @@ def build_render_command(
         fonts_dir=fonts_dir,
     )
     if has_audio:
-        audio = f"{LOUDNORM}," if loudnorm else ""
+        audio = f"{loudnorm_filter or LOUDNORM}," if loudnorm else ""
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
         graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
 
@@ -141,6 +148,46 @@ def build_render_command(
         cmd += ["-threads", str(threads)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
     return cmd
+
+
+def measure_loudness(
+    source: str | Path, *, start: float = 0.0, end: float | None = None
+) -> dict[str, float] | None:
+    """loudnorm's first-pass measurement of [start, end) of the first audio stream
+    (input_i, input_tp, input_lra, input_thresh, target_offset); None when unreadable."""
+    args = ["-ss", f"{start:.3f}", "-i", str(source)]
+    if end is not None:
+        args += ["-t", f"{end - start:.3f}"]
+    args += ["-map", "0:a:0", "-af", f"{LOUDNORM}:print_format=json", "-f", "null", "-"]
+    text = run_ffmpeg(args)
+    at = text.rfind("{")
+    try:
+        raw = json.loads(text[at : text.rfind("}") + 1]) if at >= 0 else {}
+        keys = ("input_i", "input_tp", "input_lra", "input_thresh", "target_offset")
+        values = {k: float(raw[k]) for k in keys}
+    except (ValueError, KeyError):
+        return None
+    return values if all(math.isfinite(v) for v in values.values()) else None
+
+
+def second_pass_filter(measured: dict[str, float] | None) -> str | None:
+    """loudnorm with the measured values (so the gain is one linear step); None (the
+    single-pass filter) when nothing was measured or the clip is silent."""
+    if measured is None or measured["input_i"] < _SILENT_LUFS:
+        return None
+    return (
+        f"{LOUDNORM}:measured_I={measured['input_i']:.2f}:measured_TP={measured['input_tp']:.2f}"
+        f":measured_LRA={measured['input_lra']:.2f}"
+        f":measured_thresh={measured['input_thresh']:.2f}"
+        f":offset={measured['target_offset']:.2f}:linear=true"
+    )
+
+
+def _integrated(path: Path) -> float | None:
+    measured = measure_loudness(path)
+    if measured is None or measured["input_i"] < _SILENT_LUFS:
+        return None
+    return round(measured["input_i"], 1)
 
 
 def render_clip(
@@ -180,6 +227,10 @@ def render_clip(
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".part.mp4", dir=out.parent)
     os.close(fd)
+    # Two-pass loudness: measure the clip's sound, then apply those values (linear gain).
+    measured = (
+        measure_loudness(source, start=start, end=end) if loudnorm and info.has_audio else None
+    )
     cmd = build_render_command(
         source,
         tmp_name,
@@ -197,6 +248,7 @@ def render_clip(
         fonts_dir=fonts_dir,
         threads=threads,
         progress=True,
+        loudnorm_filter=second_pass_filter(measured),
     )
     try:
         _run_with_progress(cmd, end - start, progress, timeout_s)
@@ -213,6 +265,7 @@ def render_clip(
         has_audio=result.has_audio,
         size_bytes=result.size_bytes,
         command=cmd,
+        loudness_lufs=_integrated(out) if result.has_audio else None,
     )
 
 

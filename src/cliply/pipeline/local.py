@@ -209,6 +209,7 @@ def _run(
                         width=done.width,
                         height=done.height,
                         layout=done.layout,
+                        loudness_lufs=done.loudness_lufs,
                     )
                 records.append(record)
                 update(i + 1)

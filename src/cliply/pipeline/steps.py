@@ -263,6 +263,7 @@ class RenderedClip:
     crop_samples: int  # frames analysed for face tracking
     captions: Path | None = None
     """The ASS the render burned in (kept only with keep_captions)."""
+    loudness_lufs: float | None = None
 
 
 def render_clip_files(
@@ -346,6 +347,7 @@ def render_clip_files(
         command=result.command,
         crop_samples=plan.samples,
         captions=ass if keep_captions else None,
+        loudness_lufs=result.loudness_lufs,
     )
 
 

@@ -297,7 +297,8 @@ function drawWave(peaks, length) {
   if (wave.getDuration() > 0) syncRegion(regions);
   regions.on("region-updated", (r) => {
     const s = snapStart(view[0] + r.start);
-    const e = snapEnd(view[0] + r.end, s);
+    // A clip lasts at least 1 s (the API refuses shorter): the end stays a second past the start.
+    const e = snapEnd(Math.max(view[0] + r.end, s + 1), s + 0.999);
     setTrim(s, e);
   });
   wave._regions = regions;
