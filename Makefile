@@ -5,7 +5,7 @@ SHELL := /bin/bash
 APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-color-emoji fonts-noto-cjk
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 PYTEST ?= $(UV) run --frozen --inexact pytest
 # The unit tier: no PostgreSQL, ffmpeg, model or other process (tests/conftest.py marks the
 # rest `integration`), on two workers; no unit test needs the two plugins turned off.

@@ -255,7 +255,7 @@ def test_a_text_file_does_not_use_up_a_project(
     client: TestClient, bad_inputs: dict[str, Path]
 ) -> None:
     _, h = owner_ws(client)
-    pid = upload(client, h, bad_inputs["not_a_video"])["id"]
+    pid = upload(client, h, bad_inputs["not-a-video"])["id"]
     assert _used(h) == 1
     ran = run_jobs(kinds=["INGEST"])
     assert [(x.kind, x.status) for x in ran] == [("INGEST", "failed")]

@@ -99,7 +99,8 @@ def test_tus_upload_survives_a_dropped_connection(live: str) -> None:
         key = p.source_key
     assert app_storage().read_bytes(key) == data
     staging = Path(os.environ["CLIPLY_DATA_DIR"]) / "uploads"
-    assert not list(staging.glob("*.part"))
+    upload_id = location.rstrip("/").rsplit("/", 1)[-1]
+    assert not list(staging.glob(f"{upload_id}*"))  # other tests' uploads may still be staged
 
 
 def test_tus_refusals(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:

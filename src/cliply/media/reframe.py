@@ -85,6 +85,7 @@ class CropPlan:
                 (float(t), float(x), float(y), float(w), float(h))
                 for t, x, y, w, h in data.get("face_boxes", ())
             ),
+            samples=int(data.get("samples", 0)),
         )
 
 

@@ -35,7 +35,9 @@ def page_router() -> APIRouter:
 
 def install(app: FastAPI) -> None:
     app.include_router(page_router())
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=str(HERE / "static"), check_dir=False), name="static"
+    )
     # Added before the API's middleware, so it runs innermost: after the request id and
     # body cap, right before routing.
     app.add_middleware(BrowserMiddleware)
