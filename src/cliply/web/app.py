@@ -23,6 +23,7 @@ PAGE_MODULES: list[str] = [
     "cliply.web.pages.jobs",
     "cliply.web.pages.editor",
     "cliply.web.pages.publishing",
+    "cliply.web.pages.analytics",
 ]
 
 
