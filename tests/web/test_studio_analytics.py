@@ -24,7 +24,7 @@ import pytest
 
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from tests.web import seed, seed_analytics
-from tests.web.conftest import check_page
+from tests.web.conftest import SHOTS, check_page
 
 NAMES = list(DEFAULT_WEIGHTS)
 
@@ -199,6 +199,7 @@ def test_analytics_dashboard_over_a_seeded_history(
         cid = control[1:]
         assert page.locator(f'label[for="{cid}"]').count() == 1
     check_page(page, "analytics")
+    page.screenshot(path=str(SHOTS / "analytics-full-1440.png"), full_page=True)
 
     # The last 7 days: deltas since each post's reading before the period.
     page.check('input[name="period"][value="7"]')
@@ -329,6 +330,20 @@ def test_analytics_dashboard_over_a_seeded_history(
     page.wait_for_selector('#fit-result[data-reset="true"]')
     assert page.get_attribute("#weights-state", "data-learnt") == "false"
     assert studio.sql("SELECT 1 FROM score_weights WHERE workspace_id = :w", w=str(ws)) == []
+
+    # Without htmx (a plain form post) the answer is a whole page with the card.
+    csrf = str(page.get_attribute('meta[name="csrf-token"]', "content"))
+    r = page.request.post("/analytics/weights/reset", form={"csrf_token": csrf})
+    assert r.ok and "Back to the default weights" in r.text() and "<h1>" in r.text()
+
+    # A viewer sees the weights but no buttons, and cannot fit.
+    studio.sql("UPDATE workspace_members SET role = 'viewer' WHERE workspace_id = :w", w=str(ws))
+    page.goto("/analytics")
+    assert page.locator("#fit-weights").count() == 0
+    assert "Editors and above can fit" in page.inner_text("#weights-card")
+    r = page.request.post("/analytics/weights/fit", form={"csrf_token": csrf})
+    assert r.status == 403
+    studio.sql("UPDATE workspace_members SET role = 'owner' WHERE workspace_id = :w", w=str(ws))
 
     # Basic shows 30 days: asking for 90 says so, with the way to upgrade.
     seed.set_plan(studio, ws, "basic")

@@ -84,6 +84,8 @@ def read_filters(params: Any, now: datetime) -> Filters:
             f.errors["from"] = "Enter a start date."
         if end is None:
             f.errors["to"] = "Enter an end date."
+        if start is not None and start > now.date():
+            f.errors["from"] = "The start date is in the future."
         if start is not None and end is not None and end < start:
             f.errors["to"] = "The end date is before the start date."
         if not f.errors.get("from") and not f.errors.get("to") and start and end:
@@ -307,7 +309,7 @@ def post_page(post_id: uuid.UUID, studio: StudioPage) -> HTMLResponse:
         clip_title=titles.get(post.clip_id) if post.clip_id else None,
         account_name=_names(studio).get(post.account_id) if post.account_id else None,
         platform_names=PLATFORM_NAMES,
-        history_limited=service.history_start(db, ws, service.now()) is not None,
+        history_days=billing.resolve_workspace_plan(db, ws).analytics_history_days,
     )
 
 
