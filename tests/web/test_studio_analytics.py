@@ -220,6 +220,8 @@ def test_analytics_dashboard_over_a_seeded_history(
     assert [r.get_attribute("data-key") for r in page.locator("#by-platform tbody tr").all()] == [
         "youtube"
     ]
+    shown = {r.get_attribute("data-post") for r in page.locator("#top-posts-table tbody tr").all()}
+    assert len(shown) == 10 and shown <= {str(p["post"].id) for p in yt}
     page.select_option("#f-platform", "")
     page.select_option("#f-account", str(world["tiktok"]))
     page.click("#apply-filters")
@@ -236,6 +238,13 @@ def test_analytics_dashboard_over_a_seeded_history(
     page.click("#apply-filters")
     page.wait_for_url("**period=custom**")
     assert _totals(page)["views"] == sum(p["day6"]["views"] for p in old)
+
+    # A start in the future is refused next to the field.
+    page.fill("#f-from", (day + timedelta(days=2)).isoformat())
+    page.click("#apply-filters")
+    page.wait_for_selector("#err-from")
+    assert "future" in page.inner_text("#err-from")
+    assert page.get_attribute("#f-from", "aria-invalid") == "true"
 
     # CSV of the overview (the same period and filters) and of the top posts.
     page.goto("/analytics")

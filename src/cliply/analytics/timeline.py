@@ -58,19 +58,29 @@ def timeline(
 ) -> list[Point]:
     """Totals at each of `steps(start, end)`, over the posts matching the filters."""
     moments = steps(start, end)
-    rows = db.execute(
-        select(
-            PostMetric.post_id,
-            PostMetric.collected_at,
-            PostMetric.views,
-            PostMetric.likes,
-            PostMetric.comments,
-            PostMetric.shares,
-        )
-        .where(PostMetric.workspace_id == workspace_id, PostMetric.collected_at <= end)
+    cols = (
+        PostMetric.post_id,
+        PostMetric.collected_at,
+        PostMetric.views,
+        PostMetric.likes,
+        PostMetric.comments,
+        PostMetric.shares,
+    )
+    mine = PostMetric.workspace_id == workspace_id
+    # Each post's last reading before the period, then the readings within it: the rows a
+    # chart needs, however long the workspace's history is.
+    before = db.execute(
+        select(*cols)
+        .where(mine, PostMetric.collected_at <= start)
+        .order_by(PostMetric.post_id, PostMetric.collected_at.desc(), PostMetric.id.desc())
+        .distinct(PostMetric.post_id)
+    ).tuples()
+    during = db.execute(
+        select(*cols)
+        .where(mine, PostMetric.collected_at > start, PostMetric.collected_at <= end)
         .order_by(PostMetric.collected_at, PostMetric.id)
     ).tuples()
-    snaps = list(rows)
+    snaps = sorted(before, key=lambda r: r[1]) + list(during)
     wanted = {
         p.id
         for p in posts.posts_by_ids(db, workspace_id, list({s[0] for s in snaps}))

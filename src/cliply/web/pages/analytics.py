@@ -39,6 +39,7 @@ POST_RANKINGS: Final = {
 }
 CLIP_RANKINGS: Final = {"views": "Views", "engagement_rate": "Engagement"}
 TOP_LIMIT: Final = 10
+RANK_ALL: Final = 100_000
 SERIES_PAGES: Final = 20  # a post's series: at most 20 pages of 100 snapshots
 CALIBRATION_DAYS: Final = 7
 
@@ -259,7 +260,15 @@ def overview_page(studio: StudioPage) -> HTMLResponse:
     top_by = top_by if top_by in POST_RANKINGS else "views"
     clips_by = params.get("clips", "views")
     clips_by = clips_by if clips_by in CLIP_RANKINGS else "views"
-    top_posts, _ = service.top_posts(db, ws, top_by, 0, TOP_LIMIT)
+    filtered = f.platform is not None or f.account_id is not None
+    # The ranking is computed over every post anyway; with a filter, rank all and keep theirs.
+    ranked, _ = service.top_posts(db, ws, top_by, 0, RANK_ALL if filtered else TOP_LIMIT)
+    top_posts = [
+        p
+        for p in ranked
+        if (f.platform is None or p.platform == f.platform)
+        and (f.account_id is None or p.account_id == f.account_id)
+    ][:TOP_LIMIT]
     top_clips, _ = service.top_clips(db, ws, clips_by, 0, TOP_LIMIT)
     clip_ids = list({p.clip_id for p in top_posts if p.clip_id} | {c.clip_id for c in top_clips})
     published, _ = posts.list_posts(db, ws, status="published", limit=1)
@@ -279,6 +288,7 @@ def overview_page(studio: StudioPage) -> HTMLResponse:
         platform_names=PLATFORM_NAMES,
         top_posts=top_posts,
         top_by=top_by,
+        filtered=filtered,
         top_clips=top_clips,
         clips_by=clips_by,
         post_rankings=POST_RANKINGS,
