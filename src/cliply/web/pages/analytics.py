@@ -175,7 +175,9 @@ def post_charts(snaps: Sequence[PostMetric]) -> dict[str, Any]:
     charts[2]["series"][0]["values"] = [_pct(r) for r in rate]
     if any(m.watch_time_s for m in snaps):
         minutes = [round(m.watch_time_s / 60, 1) for m in snaps]
-        charts.append(_chart("watch", "Watch time (minutes)", [{"label": "Minutes", "values": minutes}]))
+        charts.append(
+            _chart("watch", "Watch time (minutes)", [{"label": "Minutes", "values": minutes}])
+        )
     return {"x": [_ts(m.collected_at) for m in snaps], "charts": charts}
 
 
