@@ -4,8 +4,9 @@
   write path at chosen moments): totals and deltas, the uPlot charts (series and points, and
   the data they plot), filters, CSV, sorting, a post's and a clip's series, a gone post, the
   calibration card above 20 posts, fitting and resetting the learnt weights, Basic's 30 days;
-- a real METRICS_COLLECT run by the server's worker against the fake TikTok, twice, whose
-  numbers reach the charts; the calibration card says "not enough posts" below 20.
+- real METRICS_COLLECT jobs run by the server's worker against the fake TikTok (twice) and
+  YouTube (one video gone), whose numbers reach the charts; the calibration card says "not
+  enough posts" below 20.
 """
 
 from __future__ import annotations
@@ -332,6 +333,11 @@ def test_analytics_dashboard_over_a_seeded_history(
     assert stored[0][1] == 24
     top_two = sorted(stored[0][0].items(), key=lambda kv: -kv[1])[:2]
     assert {k for k, _ in top_two} == {"emotion", "pace"}
+    assert page.locator("#weights-changes li").first.get_attribute("data-feature") in {
+        "emotion",
+        "pace",
+    }
+    assert "Your audience rewards" in page.inner_text("#weights-changes")
     assert page.inner_text('#weights-table tr[data-feature="emotion"] [data-col="in-use"]') == (
         f"+{stored[0][0]['emotion'] * 100:.0f}"
     )
@@ -425,6 +431,36 @@ def test_metrics_collected_by_the_worker_reach_the_charts(
     first = _collect(studio, ws, account_id)
     assert '"snapshots": 3' in first["result"]
 
+    # YouTube: two live videos and one that is gone from the channel.
+    page.click("#connect-youtube")
+    page.wait_for_url("**/accounts?connected=youtube**")
+    yt_id = studio.sql(
+        "SELECT id::text FROM connected_accounts WHERE workspace_id = :w AND platform = 'youtube'",
+        w=str(ws),
+    )[0][0]
+    g = platform_fakes.google
+    yt_counts = [(800, 40, 3), (2000, 150, 12)]
+    yt_posts = []
+    for views, likes, comments in yt_counts:
+        vid = "v" + uuid.uuid4().hex[:10]
+        g.videos.append(
+            {
+                "kind": "youtube#video",
+                "id": vid,
+                "snippet": {"channelId": g.config.channel_id, "title": "Seeded"},
+                "status": {"privacyStatus": "public"},
+            }
+        )
+        g.stats[vid] = {"viewCount": views, "likeCount": likes, "commentCount": comments}
+        yt_posts.append(
+            seed_analytics.post(studio, ws, clip, uuid.UUID(yt_id), "youtube", published, vid)
+        )
+    vanished = seed_analytics.post(
+        studio, ws, clip, uuid.UUID(yt_id), "youtube", published, "v" + uuid.uuid4().hex[:10]
+    )
+    yt = _collect(studio, ws, yt_id)
+    assert '"snapshots": 2' in yt["result"] and '"gone": 1' in yt["result"], yt
+
     # Time passes, the numbers grow; the posts are due again and measured again.
     for p in tt.published_posts:
         if p.get("open_id") == open_id:
@@ -440,20 +476,39 @@ def test_metrics_collected_by_the_worker_reach_the_charts(
 
     page.goto("/analytics?period=7")
     want = {
-        "views": sum(c[0] for c in counts) + 3000,
-        "likes": sum(c[1] for c in counts) + 30,
-        "comments": sum(c[2] for c in counts),
-        "shares": sum(c[3] for c in counts),
+        "views": sum(c[0] for c in counts) + 3000 + sum(c[0] for c in yt_counts),
+        "likes": sum(c[1] for c in counts) + 30 + sum(c[1] for c in yt_counts),
+        "comments": sum(c[2] for c in counts) + sum(c[2] for c in yt_counts),
+        "shares": sum(c[3] for c in counts),  # the Data API has no shares
     }
     assert _totals(page) == want
+    rows = page.locator("#by-platform tbody tr")
+    assert [r.get_attribute("data-key") for r in rows.all()] == ["tiktok", "youtube"]
+    assert rows.nth(1).locator('[data-col="views"]').inner_text() == "2,800"
+    page.select_option("#f-platform", "youtube")
+    page.click("#apply-filters")
+    page.wait_for_url("**platform=youtube**")
+    assert _totals(page)["views"] == 2800
+    page.goto("/analytics?period=7")
     views = _chart(page, "views")
     assert (views["series"], views["points"]) == (1, 8)
     assert views["values"][0][-1] == want["views"]
     # Only 3 posts, none 7 days old yet.
     assert "Not enough posts yet (0 of 20)" in page.inner_text("#calibration-card")
+    page.click("#fit-weights")
+    page.wait_for_selector("#fit-result")
+    assert page.get_attribute("#fit-result", "data-adopted") == "false"
+    assert "Not enough posts yet to fit weights (0 of 20)" in page.inner_text("#fit-result")
     page.click("#top-posts-table tbody tr:first-child th a")
     v = _chart(page, "views")
     assert (v["series"], v["points"]) == (1, 2)  # the two collections
     assert v["values"][0] == [4500, 5500]
+    # The vanished video: marked gone, no measurements, no link.
+    page.goto(f"/analytics/posts/{vanished.id}")
+    assert "deleted or made private" in page.inner_text("#post-gone")
+    assert page.locator("text=No measurements yet").count() == 1
     page.goto(f"/analytics/clips/{clip}")
-    assert _chart(page, "views")["series"] == 3
+    assert page.locator("#clip-posts tbody tr").count() == 6
+    assert page.locator("#clip-posts .badge.failed").count() == 1
+    assert _chart(page, "views")["series"] == 6
+    assert _totals(page)["views"] == want["views"]
