@@ -182,6 +182,10 @@ def process(
     min_s: Annotated[float | None, typer.Option(help="Shortest clip (s).")] = None,
     max_s: Annotated[float | None, typer.Option(help="Longest clip (s).")] = None,
     transcript_only: Annotated[bool, typer.Option(help="Stop after the transcript.")] = False,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Spoken language code (en, es, fr, de, ...); default: detected."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -195,6 +199,7 @@ def process(
         min_s=min_s,
         max_s=max_s,
         transcript_only=transcript_only,
+        language=language,
     )
     raise typer.Exit(code)
 

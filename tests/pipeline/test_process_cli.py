@@ -73,6 +73,7 @@ def test_process_writes_transcript_and_clips(
         ("no_audio_stream", "no audio"),
         ("url", "URL refused"),
         ("options", "aspect"),
+        ("language", "unknown language 'xx'"),
     ],
 )
 def test_process_bad_input_exits_2(
@@ -84,6 +85,7 @@ def test_process_bad_input_exits_2(
         "no_audio_stream": [str(bad_inputs["no-audio-stream"])],
         "url": ["http://127.0.0.1:9/video.mp4"],
         "options": [str(bad_inputs["ok"]), "--aspect", "4:3"],
+        "language": [str(bad_inputs["ok"]), "--language", "xx"],
     }[kind]
     done = _process([*args, "--out", str(tmp_path / "out")], tmp_path)
     assert done.returncode == 2, (done.stdout, done.stderr)

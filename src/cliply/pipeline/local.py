@@ -60,13 +60,19 @@ def run_local(
     max_s: float | None = None,
     transcript_only: bool = False,
     console: Console | None = None,
+    language: str | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code."""
     console = console or Console(stderr=True)
     try:
         options = config.clip_options(
             ClipOptions(
-                min_s=min_s, max_s=max_s, top_k=top_k, aspect=aspect, caption_style=caption_style
+                min_s=min_s,
+                max_s=max_s,
+                top_k=top_k,
+                aspect=aspect,
+                caption_style=caption_style,
+                language=language,
             ),
             None,
         )
@@ -149,7 +155,9 @@ def _run(
         with stages.stage("extract audio"):
             steps.speech_wav(video, wav)
         with stages.stage("transcribe") as update:
-            result = steps.transcribe(wav, config.transcriber_chain(settings), update)
+            result = steps.transcribe(
+                wav, config.transcriber_chain(settings), update, language=options.language
+            )
         transcript = result.transcript
         for fmt, text in steps.transcript_documents(transcript).items():
             (out / f"transcript.{fmt}").write_text(text, encoding="utf-8")
@@ -217,6 +225,8 @@ def _run(
         "source": source,
         "duration": info.duration,
         "transcript_engine": result.engine,
+        "language": transcript.language,
+        "language_probability": transcript.language_probability,
         "embedder": steps.embedder_label(found.embedder_name),
         "notes": found.notes,
         "clips": records,

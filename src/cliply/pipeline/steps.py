@@ -89,10 +89,17 @@ def speech_wav(source: Path, wav_path: Path) -> Path:
 
 
 def transcribe(
-    wav_path: Path, engines: Sequence[tuple[str, Transcriber]], progress: Progress | None = None
+    wav_path: Path,
+    engines: Sequence[tuple[str, Transcriber]],
+    progress: Progress | None = None,
+    *,
+    language: str | None = None,
 ) -> FallbackResult:
-    """Engines in order with fallback; the result names the engine that produced it."""
-    return transcribe_with_fallback(engines, wav_path, progress=progress or _noop)
+    """Engines in order with fallback; the result names the engine that produced it.
+    `language` forces the spoken language (a Whisper code); None detects it."""
+    return transcribe_with_fallback(
+        engines, wav_path, language=language, progress=progress or _noop
+    )
 
 
 def transcript_documents(transcript: Transcript) -> dict[str, str]:
@@ -119,11 +126,27 @@ NO_SPEECH_MESSAGE = (
 )
 
 
+# Below this detection confidence the language guess is reported as unsure.
+UNSURE_LANGUAGE = 0.5
+
+
+def no_speech_message(transcript: Transcript) -> str:
+    """NO_SPEECH_MESSAGE, plus what language detection heard when it was unsure."""
+    p = transcript.language_probability
+    if p is not None and p < UNSURE_LANGUAGE:
+        return (
+            f"{NO_SPEECH_MESSAGE} Language detection could not tell the language (best guess "
+            f"'{transcript.language}' at {p:.0%}); if there is speech, set the language "
+            "(project option `language`, or `cliply process --language`)."
+        )
+    return NO_SPEECH_MESSAGE
+
+
 def require_speech(transcript: Transcript) -> float:
     """Seconds of speech in the transcript; raises NoSpeech (code no-speech) when none."""
     seconds = speech_seconds(transcript.words())
     if seconds <= 0:
-        raise NoSpeech(NO_SPEECH_MESSAGE)
+        raise NoSpeech(no_speech_message(transcript))
     return seconds
 
 
