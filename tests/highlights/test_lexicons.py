@@ -56,7 +56,7 @@ def test_native_lists_find_hooks(language: str) -> None:
 
 def test_other_languages_say_the_lists_are_missing() -> None:
     opener = "Представь, что ты никогда не платил за свой первый дом в городе?"
-    filler = "У дома маленький сад со старыми деревьями и большая кухня."
+    filler = "У дома маленький сад со старыми деревьями и большая кухня."  # noqa: RUF001
     value, reason, notes = _hook("ru", opener, filler)
     assert "not for 'ru'" in reason
     assert "asks a question" in reason and value > 0  # punctuation still counts

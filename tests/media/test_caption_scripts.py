@@ -18,7 +18,7 @@ W, H = 540, 960
 SAMPLES = {
     "latin": ("¿Por qué el corazón late más rápido?", "DejaVu Sans"),
     "cyrillic": ("Почему сердце бьётся быстрее?", "DejaVu Sans"),
-    "chinese": ("为什么 心跳 会 加快？", "Noto Sans CJK SC"),
+    "chinese": ("为什么 心跳 会 加快？", "Noto Sans CJK SC"),  # noqa: RUF001
     "japanese": ("なぜ 心臓 は 速く 打つ の", "Noto Sans CJK JP"),
     "arabic": ("لماذا ينبض القلب بسرعة أكبر؟", "Noto Sans Arabic"),
     "hebrew": ("למה הלב פועם מהר יותר?", "Noto Sans Hebrew"),

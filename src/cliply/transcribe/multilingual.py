@@ -9,6 +9,7 @@ workers never load a half-written model.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -79,10 +80,8 @@ def multilingual_model_path(cache_dir: Path | None = None) -> Path:
         if target.exists() and not _is_complete(target):
             # A damaged copy (disk full, a crash before this code existed): set it aside.
             stale = Path(tempfile.mkdtemp(prefix=".stale-", dir=root))
-            try:
+            with contextlib.suppress(OSError):  # another process moved it first
                 os.rename(target, stale / "model")
-            except OSError:
-                pass  # another process moved it first
             shutil.rmtree(stale, ignore_errors=True)
         try:
             os.rename(tmp, target)  # atomic; fails if another process got there first
