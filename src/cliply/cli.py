@@ -186,6 +186,13 @@ def process(
         str | None,
         typer.Option(help="Spoken language code (en, es, fr, de, ...); default: detected."),
     ] = None,
+    export: Annotated[
+        str,
+        typer.Option(
+            help="Editor files per clip, comma-separated: otio, fcpxml, srt "
+            "(source reference, in/out points, crop keyframes)."
+        ),
+    ] = "",
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -200,6 +207,7 @@ def process(
         max_s=max_s,
         transcript_only=transcript_only,
         language=language,
+        exports=[f.strip().lower() for f in export.split(",") if f.strip()],
     )
     raise typer.Exit(code)
 

@@ -50,7 +50,6 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
     local = LocalEngineConfig(
         model=s.whisper_model or None,
         multilingual_model=s.whisper_multilingual_model or None,
-        model_cache_dir=s.cliply_data_dir / "models",
         device=s.whisper_device,
         compute_type=s.whisper_compute_type,
         chunk_seconds=s.whisper_chunk_s,

@@ -20,6 +20,7 @@ from cliply.highlights.llm import ChatJsonClient
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.captions import clip_words, write_ass
+from cliply.media.export import ClipTimeline
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size
 from cliply.media.render import render_frame
@@ -287,6 +288,8 @@ class RenderedClip:
     captions: Path | None = None
     """The ASS the render burned in (kept only with keep_captions)."""
     loudness_lufs: float | None = None
+    crop_plan: CropPlan | None = None
+    """The reframe the render followed (for timeline exports)."""
 
 
 def render_clip_files(
@@ -371,6 +374,34 @@ def render_clip_files(
         crop_samples=plan.samples,
         captions=ass if keep_captions else None,
         loudness_lufs=result.loudness_lufs,
+        crop_plan=plan,
+    )
+
+
+def clip_timeline(
+    name: str,
+    source_ref: str,
+    info: ProbeResult,
+    *,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+    plan: CropPlan | None,
+) -> ClipTimeline:
+    """A rendered clip as a cut of its source, for the editor exports."""
+    return ClipTimeline(
+        name=name,
+        source_url=source_ref,
+        source_duration=info.duration,
+        fps=info.fps or 30.0,
+        source_width=info.display_width,
+        source_height=info.display_height,
+        start=start,
+        end=end,
+        out_width=width,
+        out_height=height,
+        keyframes=plan.keyframes if plan is not None else (),
     )
 
 
