@@ -52,7 +52,7 @@ from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
 
 router = APIRouter(tags=["uploads"])
-OPTION_KEYS = ("min_s", "max_s", "top_k", "aspect", "caption_style")
+OPTION_KEYS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language")
 
 
 def _tus_headers(**extra: str) -> dict[str, str]:
