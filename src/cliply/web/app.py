@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from cliply.web.deps import PageRoute
 from cliply.web.middleware import BrowserMiddleware
 from cliply.web.pages import (
+    analytics,
     auth,
     billing,
     editor,
@@ -33,6 +34,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     jobs.router,
     editor.router,
     publishing.router,
+    analytics.router,
 )
 
 
