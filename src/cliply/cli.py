@@ -184,6 +184,17 @@ def process(
     min_s: Annotated[float | None, typer.Option(help="Shortest clip (s).")] = None,
     max_s: Annotated[float | None, typer.Option(help="Longest clip (s).")] = None,
     transcript_only: Annotated[bool, typer.Option(help="Stop after the transcript.")] = False,
+    language: Annotated[
+        str | None,
+        typer.Option(help="Spoken language code (en, es, fr, de, ...); default: detected."),
+    ] = None,
+    export: Annotated[
+        str,
+        typer.Option(
+            help="Editor files per clip, comma-separated: otio, fcpxml, srt "
+            "(source reference, in/out points, crop keyframes)."
+        ),
+    ] = "",
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -197,6 +208,8 @@ def process(
         min_s=min_s,
         max_s=max_s,
         transcript_only=transcript_only,
+        language=language,
+        exports=[f.strip().lower() for f in export.split(",") if f.strip()],
     )
     raise typer.Exit(code)
 

@@ -333,6 +333,11 @@ def test_analytics_dashboard_over_a_seeded_history(
     assert stored[0][1] == 24
     top_two = sorted(stored[0][0].items(), key=lambda kv: -kv[1])[:2]
     assert {k for k, _ in top_two} == {"emotion", "pace"}
+    assert page.locator("#weights-changes li").first.get_attribute("data-feature") in {
+        "emotion",
+        "pace",
+    }
+    assert "Your audience rewards" in page.inner_text("#weights-changes")
     assert page.inner_text('#weights-table tr[data-feature="emotion"] [data-col="in-use"]') == (
         f"+{stored[0][0]['emotion'] * 100:.0f}"
     )
@@ -490,6 +495,10 @@ def test_metrics_collected_by_the_worker_reach_the_charts(
     assert views["values"][0][-1] == want["views"]
     # Only 3 posts, none 7 days old yet.
     assert "Not enough posts yet (0 of 20)" in page.inner_text("#calibration-card")
+    page.click("#fit-weights")
+    page.wait_for_selector("#fit-result")
+    assert page.get_attribute("#fit-result", "data-adopted") == "false"
+    assert "Not enough posts yet to fit weights (0 of 20)" in page.inner_text("#fit-result")
     page.click("#top-posts-table tbody tr:first-child th a")
     v = _chart(page, "views")
     assert (v["series"], v["points"]) == (1, 2)  # the two collections

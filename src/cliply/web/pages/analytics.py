@@ -175,7 +175,9 @@ def post_charts(snaps: Sequence[PostMetric]) -> dict[str, Any]:
     charts[2]["series"][0]["values"] = [_pct(r) for r in rate]
     if any(m.watch_time_s for m in snaps):
         minutes = [round(m.watch_time_s / 60, 1) for m in snaps]
-        charts.append(_chart("watch", "Watch time", [{"label": "Minutes", "values": minutes}]))
+        charts.append(
+            _chart("watch", "Watch time (minutes)", [{"label": "Minutes", "values": minutes}])
+        )
     return {"x": [_ts(m.collected_at) for m in snaps], "charts": charts}
 
 
@@ -216,6 +218,19 @@ def _names(studio: Studio) -> dict[uuid.UUID, str]:
     }
 
 
+@dataclass(frozen=True)
+class FeatureWeight:
+    name: str
+    label: str
+    default: float
+    fitted: float | None
+    in_use: float
+
+    @property
+    def change(self) -> float:
+        return 0.0 if self.fitted is None else self.fitted - self.default
+
+
 def score_cards(
     studio: Studio, fit: learning.Fit | None = None, notice: str | None = None
 ) -> dict[str, Any]:
@@ -223,17 +238,22 @@ def score_cards(
     row = service.weights_row(studio.db, studio.workspace_id)
     in_use = service.current_weights(studio.db, studio.workspace_id)
     features = [
-        {
-            "name": n,
-            "label": REASON_LABELS.get(n, n),
-            "default": DEFAULT_WEIGHTS[n],
-            "fitted": float(row.weights[n]) if row and row.weights and n in row.weights else None,
-            "in_use": in_use.get(n, 0.0),
-        }
+        FeatureWeight(
+            name=n,
+            label=REASON_LABELS.get(n, n),
+            default=DEFAULT_WEIGHTS[n],
+            fitted=float(row.weights[n]) if row and row.weights and n in row.weights else None,
+            in_use=in_use.get(n, 0.0),
+        )
         for n in DEFAULT_WEIGHTS
     ]
+    # The biggest moves, in points, as the reasons put them ("+9 instead of +7").
+    changes = sorted(
+        (w for w in features if abs(w.change) * 100 >= 2), key=lambda w: -abs(w.change)
+    )
     return {
         "calibration": calibration.calibrate(studio.db, studio.workspace_id, CALIBRATION_DAYS),
+        "changes": changes[:3],
         "min_posts": calibration.MIN_POSTS,
         "weights_row": row,
         "learnt": bool(row and row.weights),
