@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
 
-from cliply.api.deps import DB, Tenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.billing.deps import require_feature
 from cliply.db.pagination import Page
@@ -23,6 +23,7 @@ from cliply.experiments.schemas import (
     VariantScheduleOut,
 )
 from cliply.storage import app_storage
+from cliply.workspaces.deps import Tenant
 
 router = APIRouter(tags=["experiments"])
 Gated = Annotated[Tenant, Depends(require_feature("experiments"))]
