@@ -49,6 +49,7 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
     s = settings or get_settings()
     local = LocalEngineConfig(
         model=s.whisper_model or None,
+        multilingual_model=s.whisper_multilingual_model or None,
         device=s.whisper_device,
         compute_type=s.whisper_compute_type,
         chunk_seconds=s.whisper_chunk_s,
@@ -111,6 +112,7 @@ def render_spec(
     settings: Settings | None = None,
     overlay_title: str | None = None,
     word_edits: tuple[tuple[int, str], ...] = (),
+    thumb_at: float | None = None,
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
@@ -123,6 +125,7 @@ def render_spec(
         crf=s.render_crf,
         overlay_title=overlay_title,
         word_edits=word_edits,
+        thumb_at=thumb_at,
         threads=s.render_threads,
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,
