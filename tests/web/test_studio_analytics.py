@@ -342,6 +342,7 @@ def test_analytics_dashboard_over_a_seeded_history(
         "pace",
     }
     assert "Your audience rewards" in page.inner_text("#weights-changes")
+    page.locator(".score-cards").screenshot(path=str(SHOTS / "analytics-weights-fitted.png"))
     assert page.inner_text('#weights-table tr[data-feature="emotion"] [data-col="in-use"]') == (
         f"+{stored[0][0]['emotion'] * 100:.0f}"
     )
