@@ -61,6 +61,7 @@ class FakeShopify:
     paging: str = "link"  # "link" (page_info cursor in Link) or "page" (numbered pages)
     products: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    link_base: str | None = None  # a hostile store: next-page links to another host
     _rate_limited: int = 0
     _retry_after: str = "1"
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -115,7 +116,8 @@ class FakeShopify:
         chunk, more = rest[:limit], len(rest) > limit
         headers = {}
         links = []
-        base = f"{request.url.scheme}://{request.headers['host']}/products.json"
+        host = f"{request.url.scheme}://{request.headers['host']}"
+        base = f"{self.link_base or host}/products.json"
         if more:
             info = base64.urlsafe_b64encode(
                 json.dumps({"last_id": chunk[-1]["id"], "direction": "next"}).encode()

@@ -34,6 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _FIELD_COLUMN = {"price_cents": "price"}
 _PRICE = re.compile(r"^\d{1,9}(?:[.,]\d{1,2})?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _TRUE = {"", "1", "true", "yes", "y", "in stock", "in_stock", "available"}
 _FALSE = {"0", "false", "no", "n", "out of stock", "out_of_stock", "sold out", "unavailable"}
 
@@ -98,7 +99,7 @@ def _pydantic_errors(row: int, exc: ValidationError) -> list[RowError]:
 def plan_csv(db: Session, workspace_id: uuid.UUID, data: str, default_currency: str) -> CsvPlan:
     """Check every row; the plan says what importing would create or update."""
     plan = CsvPlan()
-    reader = csv.reader(io.StringIO(data.lstrip("\ufeff"), newline=""))
+    reader = csv.reader(io.StringIO(data.lstrip("\ufeff"), newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -168,6 +169,11 @@ def _row(
         return cells[i].strip() if i is not None and i < len(cells) else ""
 
     errors: list[RowError] = []
+    for name in index:
+        if _CONTROL.search(cell(name)):
+            errors.append(RowError(line, name, "contains control characters"))
+    if errors:
+        return {}, errors
     raw: dict[str, Any] = {"name": cell("name")}
     for name in ("url", "sku", "image_url"):
         if cell(name):
