@@ -3,11 +3,15 @@ updates), Shopify import through the fake store, and the SSRF refusal of the sto
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 
 from tests.fakes.server import RunningServer
 from tests.fakes.shopify import FakeShopify
+from tests.foundation.helpers import add_member, make_workspace, signup_login
 from tests.products.helpers import premium_workspace, products_of, rows
+from tests.publishing.helpers import set_plan
 
 GOOD = """name,url,sku,price,currency,in_stock
 Mug,https://shop.example.com/mug,MUG-1,15.00,USD,yes
@@ -82,7 +86,10 @@ def test_csv_edge_cases_are_422_or_reported_never_500(client: TestClient) -> Non
 
 
 def test_products_by_hand_and_viewer_cannot_import(client: TestClient) -> None:
-    ws, h = premium_workspace(client)
+    owner = signup_login(client)
+    ws = make_workspace(client, owner)["id"]
+    set_plan(uuid.UUID(ws), "premium")
+    h = owner.ws(ws)
     r = client.post(
         "/api/v1/products",
         json={"name": "Mug", "url": "https://shop.example.com/mug", "in_stock": False},
@@ -90,15 +97,24 @@ def test_products_by_hand_and_viewer_cannot_import(client: TestClient) -> None:
     )
     assert r.status_code == 201 and r.json()["in_stock"] is False
     pid = r.json()["id"]
-    r = client.patch(f"/api/v1/products/{pid}", json={"in_stock": True, "price_cents": 900}, headers=h)
+    r = client.patch(
+        f"/api/v1/products/{pid}", json={"in_stock": True, "price_cents": 900}, headers=h
+    )
     assert (r.json()["in_stock"], r.json()["price_cents"]) == (True, 900)
-    assert client.patch(f"/api/v1/products/{pid}", json={"in_stock": None}, headers=h).status_code == 422
+    assert (
+        client.patch(f"/api/v1/products/{pid}", json={"in_stock": None}, headers=h).status_code
+        == 422
+    )
     page = client.get("/api/v1/products?in_stock=true&limit=1", headers=h).json()
     assert [p["name"] for p in page["items"]] == ["Mug"] and page["next_cursor"] is None
     acts = client.get("/api/v1/products/actions", headers=h).json()["items"]
     assert [(a["kind"], a["status"], a["reason"]) for a in acts] == [
         ("back_in_stock", "done", "Marked in stock by hand.")
     ]
+    viewer = add_member(client, owner, ws, "viewer")
+    r = client.post("/api/v1/products/import/csv", json={"csv": GOOD}, headers=viewer.ws(ws))
+    assert r.status_code == 403
+    assert client.get("/api/v1/products", headers=viewer.ws(ws)).status_code == 200
 
 
 def test_shopify_import_through_the_fake_store(

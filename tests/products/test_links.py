@@ -44,7 +44,9 @@ def _product(w: World, name: str, url: str | None, link: bool = True) -> str:
     assert r.status_code == 201, r.text
     pid = str(r.json()["id"])
     if link:
-        assert w.api.put(f"/api/v1/clips/{w.clip_id}/products/{pid}", headers=w.h).status_code == 204
+        assert (
+            w.api.put(f"/api/v1/clips/{w.clip_id}/products/{pid}", headers=w.h).status_code == 204
+        )
     return pid
 
 
@@ -85,7 +87,12 @@ def test_scheduled_caption_gets_tracked_links_that_redirect_with_utm(seller: Wor
     clicks = rows("SELECT * FROM link_clicks")
     assert len(clicks) == 1
     c = clicks[0]
-    assert (c["country"], c["ua_class"], c["is_bot"], c["platform"]) == ("DE", "mobile", False, "tiktok")
+    assert (c["country"], c["ua_class"], c["is_bot"], c["platform"]) == (
+        "DE",
+        "mobile",
+        False,
+        "tiktok",
+    )
     assert str(c["workspace_id"]) == str(w.workspace_id) and c["post_id"] is None
     # No column can hold an address: nothing in the row looks like an IP.
     assert not any("127.0.0.1" in str(v) or "testclient" in str(v) for v in c.values())

@@ -121,9 +121,9 @@ def test_the_ssrf_guard_decides_before_any_connection(
 def test_the_running_store_is_refused_on_loopback_by_default(
     store: RunningServer, shop: FakeShopify, tripwire: list[str]
 ) -> None:
-    with ShopifyClient(store.base_url, policy=UrlPolicy()) as client:
-        with pytest.raises(UrlRefused) as err:
-            client.products(100)
+    client = ShopifyClient(store.base_url, policy=UrlPolicy())
+    with client, pytest.raises(UrlRefused) as err:
+        client.products(100)
     assert err.value.code == "url-private-address"
     assert shop.requests == [] and tripwire == []  # refused before any connection
 
