@@ -15,6 +15,7 @@ from cliply import __version__
 from cliply.accounts import routes as accounts_routes
 from cliply.accounts import service as accounts_service
 from cliply.accounts import tasks as accounts_tasks
+from cliply.analytics import product_routes as analytics_product_routes
 from cliply.analytics import routes as analytics_routes
 from cliply.analytics import tasks as analytics_tasks
 from cliply.api import health, openapi, problems
@@ -68,6 +69,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     experiments_routes.router,
     products_routes.router,
     analytics_routes.router,
+    analytics_product_routes.router,
 )
 
 # The modules whose `@registry.handler` / `@registry.periodic` functions the worker runs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool
 
 from cliply.schemas import Int32, Omittable, Strict
 
@@ -19,7 +19,7 @@ class ProductIn(Strict):
     price_cents: Int32 | None = Field(None, ge=0)
     currency: str = Currency
     image_url: AnyHttpUrl | None = Field(None, max_length=2000)
-    in_stock: bool = True
+    in_stock: StrictBool = True
 
 
 class ProductPatch(Strict):
@@ -29,7 +29,7 @@ class ProductPatch(Strict):
     price_cents: Int32 | None = Field(None, ge=0)
     currency: Omittable[str] = Field(None, pattern=r"^[A-Z]{3}$")
     image_url: AnyHttpUrl | None = Field(None, max_length=2000)
-    in_stock: Omittable[bool] = None
+    in_stock: Omittable[StrictBool] = None
 
 
 class ProductOut(BaseModel):
@@ -56,7 +56,7 @@ class CsvImportIn(Strict):
 
     csv: str = Field(min_length=1, max_length=2_000_000)
     currency: str = Currency
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 class CsvRowError(BaseModel):
