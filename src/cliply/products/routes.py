@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from cliply.api.deps import DB, Tenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.billing.deps import require_feature
 from cliply.config import get_settings
@@ -29,6 +29,7 @@ from cliply.products.schemas import (
     ShopifyImportOut,
 )
 from cliply.schemas import Int32
+from cliply.workspaces.deps import Tenant
 
 router = APIRouter(tags=["products"])
 public_router = APIRouter(tags=["links"])
