@@ -11,8 +11,9 @@ from pydantic import BaseModel, Field
 
 from cliply.analytics import product_stats
 from cliply.analytics.routes import Cursor, Format, Limit, _csv, _cursor, _offset, _wants_csv
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.db.pagination import Page
+from cliply.workspaces.deps import HeaderTenant
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
