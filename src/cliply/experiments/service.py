@@ -492,9 +492,10 @@ def _stats_json(ev: Evaluation) -> dict[str, Any]:
                 "exposure": e.arm.exposure,
                 "p_best": st.p_best,
                 "p_win": st.p_win,
-                "mean": st.mean,
-                "low": st.low,
-                "high": st.high,
+                # Without a measured post the posterior is the prior's: nothing to show.
+                "mean": st.mean if e.measured_posts else None,
+                "low": st.low if e.measured_posts else None,
+                "high": st.high if e.measured_posts else None,
             }
             for e, st in zip(ev.evidence, ev.stats, strict=True)
         },
