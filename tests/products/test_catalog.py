@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.fakes.server import RunningServer
@@ -12,6 +13,9 @@ from tests.fakes.shopify import FakeShopify
 from tests.foundation.helpers import add_member, make_workspace, signup_login
 from tests.products.helpers import premium_workspace, products_of, rows
 from tests.publishing.helpers import set_plan
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 GOOD = """name,url,sku,price,currency,in_stock
 Mug,https://shop.example.com/mug,MUG-1,15.00,USD,yes
@@ -148,6 +152,7 @@ def test_shopify_import_through_the_fake_store(
 def test_shopify_store_url_goes_through_the_ssrf_guard(
     client: TestClient, store: RunningServer, shop: FakeShopify, tripwire: list[str], monkeypatch
 ) -> None:
+
     from tests.conftest import reset_caches
 
     monkeypatch.setenv("URL_INGEST_ALLOW_LOOPBACK", "false")

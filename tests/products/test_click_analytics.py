@@ -14,6 +14,9 @@ from tests.conftest import reset_caches
 from tests.products.helpers import rows
 from tests.publishing.helpers import World, connect, run_due_jobs, schedule, set_plan
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 
 

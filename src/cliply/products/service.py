@@ -508,6 +508,14 @@ def clicks_by_product(db: Session, workspace_id: uuid.UUID) -> dict[uuid.UUID, t
     return {k: (int(c), int(b)) for k, c, b in rows}
 
 
+def clicks_by_product_for_clip(
+    db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """{product: (clicks, bot clicks)} on the links of one clip's posts."""
+    rows = _click_rows(db, workspace_id, LinkClick.product_id, LinkClick.clip_id == clip_id)
+    return {k: (int(c), int(b)) for k, c, b in rows}
+
+
 def clicks_by_clip(
     db: Session, workspace_id: uuid.UUID, clip_ids: Sequence[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, tuple[int, int]]:
