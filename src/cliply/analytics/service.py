@@ -488,6 +488,15 @@ def current_weights(db: Session, workspace_id: uuid.UUID) -> dict[str, float]:
     return {k: float(v) for k, v in row.weights.items()}
 
 
+def adopted_weights(db: Session, workspace_id: uuid.UUID) -> dict[str, float] | None:
+    """The workspace's adopted learnt weights, None while it uses the defaults (handed to
+    highlight detection by `cliply.app.install_hooks`)."""
+    row = weights_row(db, workspace_id)
+    if row is None or not row.weights:
+        return None
+    return {k: float(v) for k, v in row.weights.items()}
+
+
 def store_weights(
     db: Session,
     workspace_id: uuid.UUID,
