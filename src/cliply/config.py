@@ -328,6 +328,10 @@ class Settings(BaseSettings):
     youtube_upload_base: str = Field(
         "https://www.googleapis.com", description="YouTube upload base URL."
     )
+    youtube_analytics_base: str = Field(
+        "https://youtubeanalytics.googleapis.com",
+        description="YouTube Analytics API base URL (reports.query).",
+    )
     tiktok_chunk_size: int = Field(
         10 * 1024 * 1024, ge=1, description="Preferred TikTok upload chunk size (bytes)."
     )
@@ -379,6 +383,12 @@ class Settings(BaseSettings):
         10000,
         ge=0,
         description="YouTube Data API quota units per day (UTC) that metrics collection may use.",
+    )
+    youtube_analytics_daily_quota_units: int = Field(
+        10000,
+        ge=0,
+        description="YouTube Analytics API queries per day (UTC) that metrics collection may "
+        "use (its quota is separate from the Data API's; 0 turns the reports off).",
     )
     integration_retry_base_s: float = Field(
         1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."

@@ -27,6 +27,9 @@ PLATFORM: Final = "google"
 SCOPE_UPLOAD: Final = "https://www.googleapis.com/auth/youtube.upload"
 SCOPE_READONLY: Final = "https://www.googleapis.com/auth/youtube.readonly"
 DEFAULT_SCOPES: Final = (SCOPE_UPLOAD, SCOPE_READONLY)
+# Optional: watch time and subscribers per video (YouTube Analytics). Asked for at connect;
+# Google's consent screen lets the user leave it out, and the account still publishes.
+SCOPE_ANALYTICS: Final = "https://www.googleapis.com/auth/yt-analytics.readonly"
 
 
 class GoogleOAuthClient:
