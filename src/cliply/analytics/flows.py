@@ -61,6 +61,7 @@ T = TypeVar("T")
 METRICS_COLLECT: Final = "METRICS_COLLECT"
 MAX_REFRESHES: Final = 2
 RATE_LIMIT_TRIES: Final = 3
+POSTS_PER_COMMIT: Final = 100  # where no quota is taken per call (a commit costs ~10 ms)
 MAX_WAIT_S: Final = 60.0  # a longer Retry-After ends the attempt instead of holding a slot
 # Platform answers meaning the day's quota is spent: waiting minutes will not help (YouTube's
 # quotaExceeded / dailyLimitExceeded, as our errors spell codes).
@@ -233,6 +234,9 @@ def collect_account(ctx: JobContext) -> dict[str, Any]:
             else None
         )
         batch_size = max(1, adapter.metrics_batch)
+        if not adapter.metrics_quota_units:
+            # No units to take per call: several calls' posts share one transaction.
+            batch_size = max(batch_size, POSTS_PER_COMMIT)
         for start in range(0, len(due), batch_size):
             batch = due[start : start + batch_size]
             if adapter.metrics_quota_units:

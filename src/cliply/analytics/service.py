@@ -206,6 +206,7 @@ def record_readings(
     unless it was published private: then its owner's counters are what there is to see."""
     out = Recorded()
     details = details or {}
+    rows: list[dict[str, Any]] = []
     by_ext = {r.platform_post_id: r for r in readings}
     ids = [d.post_id for d in due]
     # Lock the states (creating the missing ones) so two runs serialise per post.
@@ -264,17 +265,20 @@ def record_readings(
         missing = [k for k in COUNTERS if getattr(reading, k) is None]
         if missing:
             data["not_reported"] = missing
-        db.add(
-            PostMetric(
-                workspace_id=d.workspace_id,
-                post_id=d.post_id,
-                collected_at=at,
-                data=data,
+        rows.append(
+            {
+                "workspace_id": d.workspace_id,
+                "post_id": d.post_id,
+                "collected_at": at,
+                "data": data,
                 **values,
                 **extra,
-            )
+            }
         )
         out.snapshots += 1
+    if rows:
+        # One executemany (ORM adds of rows with a server-made id go one INSERT at a time).
+        db.execute(insert(PostMetric), rows)
     return out
 
 

@@ -20,6 +20,7 @@ from cliply.integrations.oauth_common import (
     TokenSet,
     TransientError,
     generate_pkce,
+    tls_context,
     token_set_from_response,
 )
 
@@ -48,7 +49,7 @@ class GoogleOAuthClient:
         self.client_id = client_id
         self._client_secret = client_secret
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=timeout_s)
+        self._http = http or httpx.Client(timeout=timeout_s, verify=tls_context())
 
     def close(self) -> None:
         if self._own_http:

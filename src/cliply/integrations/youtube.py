@@ -44,6 +44,7 @@ from cliply.integrations.oauth_common import (
     read_range,
     retry_after_seconds,
     source_size,
+    tls_context,
 )
 
 log = structlog.get_logger(__name__)
@@ -255,7 +256,9 @@ class YouTubeClient:
         self.chunk_size = chunk_size
         self.retry = retry
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, write=timeout_s * 2))
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, write=timeout_s * 2), verify=tls_context()
+        )
 
     def close(self) -> None:
         if self._own_http:
