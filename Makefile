@@ -2,7 +2,7 @@
 # Each installs what is missing first (Debian packages, uv, the .venv); `make setup` only installs.
 
 SHELL := /bin/bash
-APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-color-emoji fonts-noto-cjk
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji fonts-noto-cjk
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PYTEST_ARGS ?= -n 2

@@ -1,5 +1,8 @@
 """Local transcription: Cliply's streamed engine vs faster-whisper called directly.
 
+`transcribe.py wer [...]`: word error rate on real English, Spanish and French recordings,
+Cliply's pipeline call next to a plain faster-whisper call (see transcribe_wer.py).
+
 Generates a ~10-minute espeak-ng talk, then transcribes it in fresh subprocesses (so peak
 memory is per run): once with faster-whisper directly on the file, and with
 `LocalTranscriber` at its default 600 s window and at 120 s windows, all with the same
@@ -129,6 +132,11 @@ def run(mode: str, path: Path, chunk: float = 600.0) -> dict[str, float]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["wer"]:
+        from benchmarks import transcribe_wer
+
+        transcribe_wer.main(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=2)

@@ -26,6 +26,7 @@ from cliply.api.middleware import (
     RequestContextMiddleware,
 )
 from cliply.auth import routes as auth_routes
+from cliply.auth import service as auth_service
 from cliply.billing import gate
 from cliply.billing import routes as billing_routes
 from cliply.billing import service as billing_service
@@ -124,7 +125,11 @@ def create_app() -> FastAPI:
     install_studio(app)  # Cliply Studio: pages, built assets, browser middleware
     openapi.install(app)  # errors documented as problem+json on every operation
     # Outermost last: request id → NUL guard → body cap → idempotency → app.
-    app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
+    app.add_middleware(
+        IdempotencyMiddleware,
+        principal_of=auth_service.token_principal_key,
+        exempt_prefixes=("/api/v1/webhooks",),
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,

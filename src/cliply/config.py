@@ -222,7 +222,13 @@ class Settings(BaseSettings):
     )
     whisper_model: str = Field(
         "",
-        description="faster-whisper model name or folder; empty = the tiny.en model shipped on PyPI.",
+        description="faster-whisper model name or folder used for every language; empty = the "
+        "models shipped on PyPI (tiny.en for English, multilingual base for other languages).",
+    )
+    whisper_multilingual_model: str = Field(
+        "",
+        description="Folder of the model for non-English speech when WHISPER_MODEL is empty; "
+        "empty = the multilingual Whisper base shipped on PyPI.",
     )
     whisper_device: str = Field("cpu", description="faster-whisper device: cpu, cuda or auto.")
     whisper_compute_type: str = Field(

@@ -245,6 +245,7 @@ CODES: Final[dict[str, str]] = {
     "tus-version-unsupported": "The tus protocol version is not supported.",
     "unauthorized": "Authentication is required.",
     "unknown-engine": "Unknown transcription engine name.",
+    "unknown-language": "The language code is not one the speech models know.",
     "unknown-format": "Unknown transcript format.",
     "unknown-key": "A value was encrypted with a key that is not configured.",
     "unknown-kind": "No handler exists for this job kind.",

@@ -6,11 +6,19 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
+from fractions import Fraction
 from pathlib import Path
 
+import opentimelineio as otio
 import pytest
 
 from cliply.media import probe
+
+
+def _seconds(value: str | None) -> float:
+    assert value is not None and value.endswith("s")
+    return float(Fraction(value[:-1]))
 
 
 def _process(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -44,6 +52,8 @@ def test_process_writes_transcript_and_clips(
             "20",
             "--caption-style",
             "karaoke",
+            "--export",
+            "otio,fcpxml",
         ],
         tmp_path,
     )
@@ -62,6 +72,21 @@ def test_process_writes_transcript_and_clips(
     info = probe(mp4)
     assert (info.display_width, info.display_height) == (1080, 1920) and info.has_audio
     assert (out / clip["thumbnail"]).stat().st_size > 0
+    # Editor exports: the clip as a cut of the source, readable by their own parsers.
+    assert set(clip["exports"]) == {"otio", "fcpxml", "srt"}
+    timeline = otio.adapters.read_from_file(str(out / clip["exports"]["otio"]))
+    (cut,) = timeline.video_tracks()[0].find_clips()
+    assert cut.media_reference.target_url == video.resolve().as_uri()
+    rng = cut.source_range
+    assert rng.start_time.to_seconds() == pytest.approx(clip["start"], abs=0.05)
+    assert rng.duration.to_seconds() == pytest.approx(clip["duration"], abs=0.05)
+    assert cut.metadata["cliply"]["crop"]["keyframes"]
+    xml = ET.parse(out / clip["exports"]["fcpxml"]).getroot()
+    asset_clip = xml.find(".//spine/asset-clip")
+    assert asset_clip is not None
+    assert _seconds(asset_clip.get("start")) == pytest.approx(clip["start"], abs=0.05)
+    assert _seconds(asset_clip.get("duration")) == pytest.approx(clip["duration"], abs=0.05)
+    assert "-->" in (out / clip["exports"]["srt"]).read_text()
     assert clip["title"][:10] in done.stdout.replace("\n", " ") or "1 clip(s)" in done.stdout
 
 
@@ -73,6 +98,7 @@ def test_process_writes_transcript_and_clips(
         ("no_audio_stream", "no audio"),
         ("url", "URL refused"),
         ("options", "aspect"),
+        ("language", "unknown language 'xx'"),
     ],
 )
 def test_process_bad_input_exits_2(
@@ -84,6 +110,7 @@ def test_process_bad_input_exits_2(
         "no_audio_stream": [str(bad_inputs["no-audio-stream"])],
         "url": ["http://127.0.0.1:9/video.mp4"],
         "options": [str(bad_inputs["ok"]), "--aspect", "4:3"],
+        "language": [str(bad_inputs["ok"]), "--language", "xx"],
     }[kind]
     done = _process([*args, "--out", str(tmp_path / "out")], tmp_path)
     assert done.returncode == 2, (done.stdout, done.stderr)

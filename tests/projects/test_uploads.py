@@ -173,3 +173,27 @@ def test_direct_upload_streams_to_storage(client: TestClient, bad_inputs: dict[s
             files={"file": ("a.mp4", fh, "video/mp4")},
         )
     assert r.status_code == 422
+
+
+def test_language_option_is_checked_and_normalised(
+    client: TestClient, bad_inputs: dict[str, Path]
+) -> None:
+    """A project may force the spoken language; an unknown code is a 422 naming the field,
+    for uploads and URL projects alike, and regional codes are stored as Whisper's."""
+    _, h = owner_ws(client)
+    p = upload(client, h, bad_inputs["ok"], language="es-MX")
+    assert p["options"]["language"] == "es"
+    with bad_inputs["ok"].open("rb") as fh:
+        r = client.post(
+            "/api/v1/projects",
+            headers=h,
+            data={"language": "klingon"},
+            files={"file": ("a.mp4", fh, "video/mp4")},
+        )
+    assert r.status_code == 422 and "unknown language" in r.text
+    r = client.post(
+        "/api/v1/projects",
+        headers=h,
+        json={"url": "https://example.com/v.mp4", "options": {"language": "xx"}},
+    )
+    assert r.status_code == 422 and "language" in r.text

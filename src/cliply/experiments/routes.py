@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response, status
 
-from cliply.api.deps import DB, Tenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.billing.deps import require_feature
 from cliply.db.pagination import Page
 from cliply.experiments import service
 from cliply.experiments.schemas import ExperimentIn, ExperimentOut, VariantPostIn
 from cliply.schemas import Strict
+from cliply.workspaces.deps import Tenant
 
 router = APIRouter(tags=["experiments"])
 Gated = Annotated[Tenant, Depends(require_feature("experiments"))]

@@ -9,6 +9,7 @@ from cliply.highlights.audio import analyse_wav
 from cliply.highlights.embeddings import Embedder, TfidfEmbedder, choose_embedder
 from cliply.highlights.features import TranscriptProfile
 from cliply.highlights.keywords import KeywordExtractor
+from cliply.highlights.lexicons import lexicon_for
 from cliply.highlights.segmentation import Segmentation, segment_topics
 from cliply.highlights.sentences import Sentence, clean_words, split_sentences
 from cliply.transcribe.models import Transcript
@@ -59,7 +60,13 @@ def analyse_transcript(
     if embedder_name == TfidfEmbedder.name:
         notes.append("lexical TF-IDF fallback used for topic similarity")
 
-    keywords = KeywordExtractor(texts)
+    lexicon = lexicon_for(transcript.language)
+    if not lexicon.native:
+        notes.append(
+            f"spoken language '{lexicon.language}': hook, emotion and opening-word signals "
+            f"that need word lists are skipped ({lexicon.english_only_note})"
+        )
+    keywords = KeywordExtractor(texts, stop_words=lexicon.stop_words | lexicon.generic_words)
     if not sentences:
         embeddings = embeddings.reshape(0, 1)
     segmentation = segment_topics(sentences, embeddings, keywords=lambda t: keywords.top(t, 3))
@@ -67,6 +74,6 @@ def analyse_transcript(
     if audio is None:
         notes.append("no audio given: speech energy and laughter/applause not scored")
     profile = TranscriptProfile.build(
-        sentences, words, embeddings, segmentation.sentence_segment, audio
+        sentences, words, embeddings, segmentation.sentence_segment, audio, lexicon
     )
     return TranscriptAnalysis(sentences, segmentation, profile, keywords, embedder_name, notes)

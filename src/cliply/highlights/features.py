@@ -14,18 +14,9 @@ from numpy.typing import NDArray
 
 from cliply.highlights.audio import AudioAnalysis
 from cliply.highlights.candidates import Candidate
+from cliply.highlights.lexicons import ENGLISH, Lexicon
 from cliply.highlights.sentences import Sentence
-from cliply.highlights.text import (
-    DIRECT_ADDRESS,
-    EMOTION_WORDS,
-    HOOK_OPENERS,
-    NUMBER_WORDS,
-    SUPERLATIVES,
-    UNRESOLVED_PRONOUNS,
-    content_words,
-    dangling_opener,
-    tokens,
-)
+from cliply.highlights.text import tokens
 from cliply.transcribe.models import Word
 
 
@@ -76,6 +67,7 @@ class TranscriptProfile:
     sentence_segment: Sequence[int]
     median_pace: float  # median words per second of the transcript's sentences
     audio: AudioAnalysis | None
+    lexicon: Lexicon = ENGLISH
 
     @classmethod
     def build(
@@ -85,8 +77,9 @@ class TranscriptProfile:
         embeddings: NDArray[np.float64],
         sentence_segment: Sequence[int],
         audio: AudioAnalysis | None = None,
+        lexicon: Lexicon = ENGLISH,
     ) -> TranscriptProfile:
-        facts = [_sentence_facts(s.text) for s in sentences]
+        facts = [_sentence_facts(s.text, lexicon) for s in sentences]
         d = embeddings.shape[1] if embeddings.ndim == 2 and embeddings.shape[1] else 1
         emb = embeddings.reshape(len(sentences), d) if len(sentences) else np.zeros((0, d))
         emb_prefix = np.vstack([np.zeros((1, d)), np.cumsum(emb, axis=0)])
@@ -116,6 +109,7 @@ class TranscriptProfile:
             sentence_segment=sentence_segment,
             median_pace=pace,
             audio=audio,
+            lexicon=lexicon,
         )
 
     def window_similarity(self, first: int, last: int) -> float | None:
@@ -128,18 +122,23 @@ class TranscriptProfile:
         return float((total @ total - sq) / (w * (w - 1)))
 
 
-def _sentence_facts(text: str) -> SentenceFacts:
+# Question and exclamation marks of Latin, CJK (full width) and Arabic script.
+_QUESTION = ("?", "\uff1f", "\u061f")
+_EXCLAIM = ("!", "\uff01")
+
+
+def _sentence_facts(text: str, lex: Lexicon = ENGLISH) -> SentenceFacts:
     toks = tokens(text)
-    stripped = text.rstrip("\"')]}»\u201d\u2019 ")
+    stripped = text.rstrip("\"')]}»\u201d\u2019\u300d\u300f ")
     first = toks[0] if toks else ""
     return SentenceFacts(
         toks=toks,
-        content=content_words(toks),
-        emotion=[t for t in toks if t in EMOTION_WORDS],
-        exclaims=stripped.endswith("!"),
-        question=stripped.endswith("?"),
-        dangling=dangling_opener(toks),
-        pronoun_start=first if first in UNRESOLVED_PRONOUNS else None,
+        content=lex.content_words(toks),
+        emotion=[t for t in toks if t in lex.emotion_words],
+        exclaims=stripped.endswith(_EXCLAIM),
+        question=stripped.endswith(_QUESTION),
+        dangling=lex.dangling_opener(toks),
+        pronoun_start=first if first in lex.unresolved_pronouns else None,
     )
 
 
@@ -153,24 +152,25 @@ def hook_facts(profile: TranscriptProfile, first: int, last: int) -> HookFacts:
         used = 2
     facts = profile.facts[first : first + used]
     toks = [t for f in facts for t in f.toks]
+    lex = profile.lexicon
     signals: list[str] = []
     value = 0.0
     if any(f.question for f in facts):
         value += 0.35
         signals.append("asks a question")
-    claims = [t for t in toks if t in SUPERLATIVES]
+    claims = [t for t in toks if t in lex.superlatives]
     if claims:
         value += 0.30
         signals.append(f"makes a bold claim ({_quote(claims)})")
-    numbers = [t for t in toks if t.isdigit() or t in NUMBER_WORDS]
+    numbers = [t for t in toks if t.isdigit() or t in lex.number_words]
     if numbers:
         value += 0.20
         signals.append(f"has a number ({_quote(numbers)})")
-    you = [t for t in toks if t in DIRECT_ADDRESS]
+    you = [t for t in toks if t in lex.direct_address]
     if you:
         value += 0.25
-        signals.append("addresses the viewer ('you')")
-    if toks and toks[0] in HOOK_OPENERS:
+        signals.append(f"addresses the viewer ({_quote(you)})")
+    if toks and toks[0] in lex.hook_openers:
         value += 0.15
         signals.append(f"opens with '{toks[0]}'")
     if any(f.exclaims for f in facts):
@@ -189,6 +189,11 @@ def hook_strength(profile: TranscriptProfile, c: Candidate) -> FeatureValue:
         reason = "opening line " + ", ".join(hook.signals)
     else:
         reason = "opening line has no question, claim, number or direct address"
+    if not profile.lexicon.native:
+        reason += (
+            f" (claims, number words, 'you' and openers not checked: "
+            f"{profile.lexicon.english_only_note})"
+        )
     return FeatureValue("hook", hook.value, reason)
 
 
@@ -215,6 +220,8 @@ def self_containedness(profile: TranscriptProfile, c: Candidate) -> FeatureValue
     else:
         end = 1.0
         notes.append("ends on a complete sentence")
+    if not profile.lexicon.native:
+        notes.append(f"opening words not checked ({profile.lexicon.english_only_note})")
     return FeatureValue("self_contained", 0.6 * start + 0.4 * end, "; ".join(notes))
 
 
@@ -246,6 +253,8 @@ def information_density(profile: TranscriptProfile, c: Candidate) -> FeatureValu
     # ~1 content word/s is ordinary speech; 2/s is dense. Type/token ratio 0.3..0.9.
     value = 0.6 * _clip01(per_second / 2.0) + 0.4 * _clip01((diversity - 0.3) / 0.6)
     reason = f"{per_second:.1f} content words/s, {diversity:.0%} of them distinct"
+    if not profile.lexicon.native:
+        reason += f" (no stop-word list: {profile.lexicon.english_only_note})"
     return FeatureValue("density", value, reason)
 
 
@@ -259,6 +268,8 @@ def emotional_intensity(profile: TranscriptProfile, c: Candidate) -> FeatureValu
     parts = [f"{len(hits)} emotional words" + (f" ({_quote(hits)})" if hits else "")]
     if exclaims:
         parts.append(f"{exclaims} exclamations")
+    if not profile.lexicon.native:
+        parts[0] = f"emotional words not checked ({profile.lexicon.english_only_note})"
     return FeatureValue("emotion", value, ", ".join(parts))
 
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from cliply.highlights.text import GENERIC_WORDS, STOP_WORDS
 
-_WORD_REGEX = r"(?u)\b[a-zA-Z][a-zA-Z]{2,}\b"
+# Words of three or more letters in any script (accents, Cyrillic, ... included).
+_WORD_REGEX = r"(?u)\b[^\W\d_]{3,}\b"
 
 
 class KeywordExtractor:
     """Fitted once on a transcript's sentences; a term rare across the video but frequent in
     a clip ranks high, so hashtags say what the clip is about rather than what the video is."""
 
-    def __init__(self, documents: Sequence[str]) -> None:
+    def __init__(
+        self, documents: Sequence[str], stop_words: Set[str] = STOP_WORDS | GENERIC_WORDS
+    ) -> None:
         self._vectorizer: TfidfVectorizer | None = TfidfVectorizer(
-            stop_words=sorted(STOP_WORDS | GENERIC_WORDS),
+            stop_words=sorted(w for w in stop_words if w.isalpha()) or None,
             sublinear_tf=True,
             token_pattern=_WORD_REGEX,
         )

@@ -9,8 +9,21 @@ from dataclasses import dataclass
 from cliply.transcribe.models import Word, join_word_pieces
 
 # Closing quotes/brackets may follow the terminal mark ("...done." or 'right?)').
-_TRAILING_CLOSERS = "\"')]}»\u201d\u2019"
-_TERMINALS = (".", "?", "!", "…")
+_TRAILING_CLOSERS = "\"')]}»\u201d\u2019\u300d\u300f"
+# Latin, CJK full-width, Arabic and Devanagari (danda) sentence ends.
+_TERMINALS = (
+    ".",
+    "?",
+    "!",
+    "…",
+    "\u3002",
+    "\uff1f",
+    "\uff01",
+    "\u061f",
+    "\u06d4",
+    "\u0964",
+    "\u0965",
+)
 # A period after these is an abbreviation, not the end of a sentence.
 _ABBREVIATIONS = frozenset(
     {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "jr.", "sr."}

@@ -1,4 +1,5 @@
-"""Tokenisation and the small English lexicons the text features use.
+"""Tokenisation and the small lexicons the text features use: English here, Spanish, French,
+German and Portuguese in `lexicons.py`, chosen by `lexicon_for(language)`.
 
 Lexicons are whitespace-separated strings so they read as word lists, not code.
 """
@@ -9,7 +10,11 @@ import re
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-_TOKEN = re.compile("[a-z0-9]+(?:['\u2019][a-z]+)?")
+# Letters of any script, digits, and the combining marks that \w leaves out (Indic vowel
+# signs and viramas, Hebrew and Arabic points); an apostrophe joins ("that's", "l'homme").
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0963\u0966-\u0dff\u0e00-\u0e7f"
+_WORD = rf"(?:[^\W_]|[{_MARKS}])+"
+_TOKEN = re.compile(rf"{_WORD}(?:['\u2019]{_WORD})?")
 
 
 def _words(text: str) -> frozenset[str]:

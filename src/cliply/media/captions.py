@@ -18,7 +18,7 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -43,6 +43,74 @@ TITLE_TOP = 0.12
 # ASCII and CJK (full-width) sentence / clause punctuation.
 _BREAK_AFTER = tuple(".,!?;:\u2026\u3002\uff0c\uff01\uff1f\uff1b\uff1a\u3001")
 _WORD_JOINER = "\u2060"
+
+
+# Fonts for scripts the style's own font (DejaVu Sans: Latin, Greek, Cyrillic) cannot draw
+# or shape well, from Debian's fonts-noto-core and fonts-noto-cjk (see APT_PACKAGES in the
+# Makefile). libass finds them through fontconfig; a caption line is drawn in the font of its
+# dominant script, so Arabic and Devanagari are shaped by one font and never show as boxes.
+SCRIPT_FONTS: tuple[tuple[int, int, str], ...] = (
+    (0x0590, 0x05FF, "Noto Sans Hebrew"),
+    (0x0600, 0x06FF, "Noto Sans Arabic"),
+    (0x0750, 0x077F, "Noto Sans Arabic"),
+    (0x08A0, 0x08FF, "Noto Sans Arabic"),
+    (0xFB50, 0xFDFF, "Noto Sans Arabic"),
+    (0xFE70, 0xFEFF, "Noto Sans Arabic"),
+    (0x0900, 0x097F, "Noto Sans Devanagari"),
+    (0x0980, 0x09FF, "Noto Sans Bengali"),
+    (0x0A00, 0x0A7F, "Noto Sans Gurmukhi"),
+    (0x0A80, 0x0AFF, "Noto Sans Gujarati"),
+    (0x0B80, 0x0BFF, "Noto Sans Tamil"),
+    (0x0C00, 0x0C7F, "Noto Sans Telugu"),
+    (0x0C80, 0x0CFF, "Noto Sans Kannada"),
+    (0x0D00, 0x0D7F, "Noto Sans Malayalam"),
+    (0x0D80, 0x0DFF, "Noto Sans Sinhala"),
+    (0x0E00, 0x0E7F, "Noto Sans Thai"),
+    (0x0E80, 0x0EFF, "Noto Sans Lao"),
+    (0x1000, 0x109F, "Noto Sans Myanmar"),
+    (0x10A0, 0x10FF, "Noto Sans Georgian"),
+    (0x1200, 0x139F, "Noto Sans Ethiopic"),
+    (0x1780, 0x17FF, "Noto Sans Khmer"),
+    (0x0530, 0x058F, "Noto Sans Armenian"),
+    (0x3040, 0x30FF, "Noto Sans CJK JP"),  # kana: Japanese glyph forms
+    (0x1100, 0x11FF, "Noto Sans CJK KR"),
+    (0x3130, 0x318F, "Noto Sans CJK KR"),
+    (0xAC00, 0xD7AF, "Noto Sans CJK KR"),  # hangul: Korean
+    (0x3000, 0x303F, "Noto Sans CJK SC"),
+    (0x3400, 0x4DBF, "Noto Sans CJK SC"),
+    (0x4E00, 0x9FFF, "Noto Sans CJK SC"),
+    (0xF900, 0xFAFF, "Noto Sans CJK SC"),
+    (0xFF00, 0xFFEF, "Noto Sans CJK SC"),
+)
+_HAN = "Noto Sans CJK SC"
+_RTL_FONTS = frozenset({"Noto Sans Hebrew", "Noto Sans Arabic"})
+
+
+def _script_font(ch: str) -> str | None:
+    cp = ord(ch)
+    for lo, hi, font in SCRIPT_FONTS:
+        if lo <= cp <= hi:
+            return font
+    return None
+
+
+def font_for_text(text: str, default: str) -> str:
+    """The font for captions of `text`: the font of the script most of its letters are in,
+    or `default` when that is Latin, Greek or Cyrillic. Han characters in text that also has
+    kana or hangul take the Japanese or Korean font (same glyphs, local forms)."""
+    counts: dict[str, int] = {}
+    for ch in text:
+        font = _script_font(ch)
+        if font is not None:
+            counts[font] = counts.get(font, 0) + 1
+        elif ch.isalpha():
+            counts[default] = counts.get(default, 0) + 1
+    if not counts:
+        return default
+    for local in ("Noto Sans CJK JP", "Noto Sans CJK KR"):
+        if local in counts and _HAN in counts:
+            counts[local] += counts.pop(_HAN)
+    return max(counts, key=lambda f: counts[f])
 
 
 @dataclass(frozen=True)
@@ -240,7 +308,9 @@ def _ass_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}.{c:02d}"
 
 
-def _style_line(name: str, st: CaptionStyle, color: str, width: int, height: int) -> str:
+def _style_line(
+    name: str, st: CaptionStyle, color: str, width: int, height: int, encoding: str = "1"
+) -> str:
     size = round(st.size * height)
     outline = max(1.0, round(st.outline * height, 1))
     shadow = round(st.shadow * height, 1)
@@ -269,12 +339,12 @@ def _style_line(name: str, st: CaptionStyle, color: str, width: int, height: int
         str(round(SAFE_LEFT * width)),
         str(round(SAFE_RIGHT * width)),
         str(round(SAFE_BOTTOM * height)),
-        "1",
+        encoding,
     ]
     return "Style: " + ",".join(fields)
 
 
-def _title_style_line(st: CaptionStyle, width: int, height: int) -> str:
+def _title_style_line(st: CaptionStyle, width: int, height: int, encoding: str = "1") -> str:
     """The hook title: the caption style's colours in a boxed, top-centred line, wrapped."""
     size = round(st.size * height * 0.9)
     fields = [
@@ -300,7 +370,7 @@ def _title_style_line(st: CaptionStyle, width: int, height: int) -> str:
         str(round(SAFE_LEFT * width)),
         str(round(SAFE_RIGHT * width)),
         str(round(TITLE_TOP * height)),
-        "1",
+        encoding,
     ]
     return "Style: " + ",".join(fields)
 
@@ -326,6 +396,12 @@ def write_ass(
         raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
     st = get_style(style)
     timed = clip_words(words, clip_start, clip_end)
+    font = font_for_text(" ".join(w.text for w in timed) + " " + (title or ""), st.font)
+    if font != st.font:
+        st = replace(st, font=font)
+    # libass lays a line out left to right unless Encoding is -1 (base direction from the
+    # text), and the per-word style switches would then put Arabic/Hebrew words in reverse.
+    encoding = "-1" if font in _RTL_FONTS else "1"
     if st.uppercase:
         timed = [TimedWord(w.text.upper(), w.start, w.end) for w in timed]
     duration = clip_end - clip_start
@@ -383,10 +459,10 @@ def write_ass(
         "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour,"
         " BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle,"
         " BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        _style_line(BASE, st, st.primary, width, height),
-        _style_line(ACTIVE, st, st.active, width, height),
-        _style_line(SPOKEN, st, st.spoken or st.primary, width, height),
-        _title_style_line(st, width, height),
+        _style_line(BASE, st, st.primary, width, height, encoding),
+        _style_line(ACTIVE, st, st.active, width, height, encoding),
+        _style_line(SPOKEN, st, st.spoken or st.primary, width, height, encoding),
+        _title_style_line(st, width, height, encoding),
         "",
         "[Events]",
         "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",

@@ -49,6 +49,7 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
     s = settings or get_settings()
     local = LocalEngineConfig(
         model=s.whisper_model or None,
+        multilingual_model=s.whisper_multilingual_model or None,
         device=s.whisper_device,
         compute_type=s.whisper_compute_type,
         chunk_seconds=s.whisper_chunk_s,

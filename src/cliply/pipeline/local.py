@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from cliply.highlights import HighlightError
 from cliply.ingest.download import download_url, limits_from_settings, policy_from_settings
 from cliply.ingest.ssrf import UrlRefused
 from cliply.media import MediaError
+from cliply.media.export import EXPORT_FORMATS, write_exports
 from cliply.pipeline import config, steps
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
 from cliply.transcribe.base import TranscriptionError
@@ -60,13 +61,28 @@ def run_local(
     max_s: float | None = None,
     transcript_only: bool = False,
     console: Console | None = None,
+    language: str | None = None,
+    exports: Sequence[str] = (),
 ) -> int:
-    """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code."""
+    """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
+    `exports`: editor files written next to each clip (otio, fcpxml, srt)."""
     console = console or Console(stderr=True)
+    unknown = sorted(set(exports) - set(EXPORT_FORMATS))
+    if unknown:
+        return _bad(
+            console,
+            f"unknown export format(s) {', '.join(unknown)}; choose from "
+            + ", ".join(EXPORT_FORMATS),
+        )
     try:
         options = config.clip_options(
             ClipOptions(
-                min_s=min_s, max_s=max_s, top_k=top_k, aspect=aspect, caption_style=caption_style
+                min_s=min_s,
+                max_s=max_s,
+                top_k=top_k,
+                aspect=aspect,
+                caption_style=caption_style,
+                language=language,
             ),
             None,
         )
@@ -75,7 +91,13 @@ def run_local(
     out = Path(out)
     try:
         with tempfile.TemporaryDirectory(prefix="cliply-process-") as tmp_name:
-            return _run(source, out, Path(tmp_name), options, transcript_only, console)
+            # A timeline always travels with its captions (SRT).
+            wanted = (
+                (*dict.fromkeys(exports), "srt") if exports and "srt" not in exports else exports
+            )
+            return _run(
+                source, out, Path(tmp_name), options, transcript_only, console, tuple(wanted)
+            )
     except UrlRefused as exc:
         return _bad(console, f"URL refused ({exc.code}): {exc.message}")
     except MediaError as exc:
@@ -116,6 +138,7 @@ def _run(
     options: ResolvedOptions,
     transcript_only: bool,
     console: Console,
+    exports: tuple[str, ...] = (),
 ) -> int:
     settings = get_settings()
     is_url = source.lower().startswith(("http://", "https://"))
@@ -149,7 +172,9 @@ def _run(
         with stages.stage("extract audio"):
             steps.speech_wav(video, wav)
         with stages.stage("transcribe") as update:
-            result = steps.transcribe(wav, config.transcriber_chain(settings), update)
+            result = steps.transcribe(
+                wav, config.transcriber_chain(settings), update, language=options.language
+            )
         transcript = result.transcript
         for fmt, text in steps.transcript_documents(transcript).items():
             (out / f"transcript.{fmt}").write_text(text, encoding="utf-8")
@@ -211,12 +236,27 @@ def _run(
                         layout=done.layout,
                         loudness_lufs=done.loudness_lufs,
                     )
+                    if exports:
+                        timeline = steps.clip_timeline(
+                            h.title or stem,
+                            source if is_url else Path(source).resolve().as_uri(),
+                            info,
+                            start=h.start,
+                            end=h.end,
+                            width=done.width,
+                            height=done.height,
+                            plan=done.crop_plan,
+                        )
+                        written = write_exports(timeline, words, clips_dir, stem, exports)
+                        record["exports"] = {f: f"clips/{p.name}" for f, p in written.items()}
                 records.append(record)
                 update(i + 1)
     summary = {
         "source": source,
         "duration": info.duration,
         "transcript_engine": result.engine,
+        "language": transcript.language,
+        "language_probability": transcript.language_probability,
         "embedder": steps.embedder_label(found.embedder_name),
         "notes": found.notes,
         "clips": records,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
+from cliply.transcribe.languages import UnknownLanguage, normalize_language
 
 MIN_CLIP_S = 3.0
 MAX_CLIP_S = 180.0
@@ -30,6 +31,20 @@ class ClipOptions(BaseModel):
         + ", ".join(CAPTION_STYLES)
         + " (default CAPTION_STYLE_DEFAULT)",
     )
+    language: str | None = Field(
+        None,
+        max_length=16,
+        description="Spoken language as a code such as en, es, fr, de, pt, ru, zh, ar, hi; "
+        "None or 'auto' = detected from the audio.",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        try:
+            return normalize_language(value)
+        except UnknownLanguage as exc:
+            raise ValueError(exc.message) from None
 
     @model_validator(mode="after")
     def _consistent(self) -> ClipOptions:
@@ -51,6 +66,7 @@ class ResolvedOptions(BaseModel):
     max_overlap: float
     aspect: str
     caption_style: str
+    language: str | None = None  # None: detect
     # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
     min_score: float = 0.0
     embedder: str = "auto"
@@ -89,7 +105,20 @@ def resolve_options(
         max_overlap=max_overlap,
         aspect=opts.aspect,
         caption_style=opts.caption_style or default_caption_style,
+        language=opts.language,
         min_score=min_score,
         embedder=embedder,
         llm_top_n=llm_top_n,
     )
+
+
+def language_of(raw: dict[str, Any] | None) -> str | None:
+    """The spoken language a project's stored options force (None: detect). Options stored
+    before the field existed, or with a code no longer known, mean "detect"."""
+    value = (raw or {}).get("language")
+    if not isinstance(value, str):
+        return None
+    try:
+        return normalize_language(value)
+    except UnknownLanguage:
+        return None

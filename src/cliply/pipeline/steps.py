@@ -21,6 +21,7 @@ from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.captions import clip_words, write_ass
+from cliply.media.export import ClipTimeline
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size
 from cliply.media.render import render_frame
@@ -90,10 +91,17 @@ def speech_wav(source: Path, wav_path: Path) -> Path:
 
 
 def transcribe(
-    wav_path: Path, engines: Sequence[tuple[str, Transcriber]], progress: Progress | None = None
+    wav_path: Path,
+    engines: Sequence[tuple[str, Transcriber]],
+    progress: Progress | None = None,
+    *,
+    language: str | None = None,
 ) -> FallbackResult:
-    """Engines in order with fallback; the result names the engine that produced it."""
-    return transcribe_with_fallback(engines, wav_path, progress=progress or _noop)
+    """Engines in order with fallback; the result names the engine that produced it.
+    `language` forces the spoken language (a Whisper code); None detects it."""
+    return transcribe_with_fallback(
+        engines, wav_path, language=language, progress=progress or _noop
+    )
 
 
 def transcript_documents(transcript: Transcript) -> dict[str, str]:
@@ -120,11 +128,27 @@ NO_SPEECH_MESSAGE = (
 )
 
 
+# Below this detection confidence the language guess is reported as unsure.
+UNSURE_LANGUAGE = 0.5
+
+
+def no_speech_message(transcript: Transcript) -> str:
+    """NO_SPEECH_MESSAGE, plus what language detection heard when it was unsure."""
+    p = transcript.language_probability
+    if p is not None and p < UNSURE_LANGUAGE:
+        return (
+            f"{NO_SPEECH_MESSAGE} Language detection could not tell the language (best guess "
+            f"'{transcript.language}' at {p:.0%}); if there is speech, set the language "
+            "(project option `language`, or `cliply process --language`)."
+        )
+    return NO_SPEECH_MESSAGE
+
+
 def require_speech(transcript: Transcript) -> float:
     """Seconds of speech in the transcript; raises NoSpeech (code no-speech) when none."""
     seconds = speech_seconds(transcript.words())
     if seconds <= 0:
-        raise NoSpeech(NO_SPEECH_MESSAGE)
+        raise NoSpeech(no_speech_message(transcript))
     return seconds
 
 
@@ -270,6 +294,8 @@ class RenderedClip:
     captions: Path | None = None
     """The ASS the render burned in (kept only with keep_captions)."""
     loudness_lufs: float | None = None
+    crop_plan: CropPlan | None = None
+    """The reframe the render followed (for timeline exports)."""
 
 
 def render_clip_files(
@@ -354,6 +380,34 @@ def render_clip_files(
         crop_samples=plan.samples,
         captions=ass if keep_captions else None,
         loudness_lufs=result.loudness_lufs,
+        crop_plan=plan,
+    )
+
+
+def clip_timeline(
+    name: str,
+    source_ref: str,
+    info: ProbeResult,
+    *,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+    plan: CropPlan | None,
+) -> ClipTimeline:
+    """A rendered clip as a cut of its source, for the editor exports."""
+    return ClipTimeline(
+        name=name,
+        source_url=source_ref,
+        source_duration=info.duration,
+        fps=info.fps or 30.0,
+        source_width=info.display_width,
+        source_height=info.display_height,
+        start=start,
+        end=end,
+        out_width=width,
+        out_height=height,
+        keyframes=plan.keyframes if plan is not None else (),
     )
 
 

@@ -26,6 +26,7 @@ from cliply.ingest.download import (
 from cliply.jobs import registry
 from cliply.jobs.registry import JobContext
 from cliply.pipeline import config, steps
+from cliply.pipeline.options import language_of
 from cliply.pipeline.sources import clean_cache, local_source
 from cliply.projects import service, stage
 from cliply.projects.models import Transcript
@@ -145,6 +146,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
                 wav,
                 config.transcriber_chain(),
                 lambda f: report(0.05 + 0.9 * f, "transcribing"),
+                language=language_of(project.options),
             )
         transcript = result.transcript
         failed = [f"{a.engine}: {a.code}" for a in result.attempts if not a.ok]
@@ -154,6 +156,8 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
             + (f" (after {', '.join(failed)})" if failed else ""),
             engine=result.engine,
             model=transcript.model,
+            language=transcript.language,
+            language_probability=transcript.language_probability,
             attempts=[a.__dict__ for a in result.attempts],
         )
         steps.require_speech(transcript)  # no-speech fails the project with its reason

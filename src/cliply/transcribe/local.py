@@ -18,10 +18,13 @@ from cliply.transcribe.audio import (
 )
 from cliply.transcribe.base import ProgressCallback, TranscriptionError, report
 from cliply.transcribe.models import Segment, Transcript, Word, join_word_pieces
+from cliply.transcribe.multilingual import MULTILINGUAL_MODEL_NAME, multilingual_model_path
 
 DEFAULT_CHUNK_SECONDS = 600.0
 BUNDLED_MODEL_NAME = "tiny.en"
 DEFAULT_VAD: dict[str, float] = {"min_silence_duration_ms": 500, "speech_pad_ms": 200}
+# Language detection listens to up to this much of the start (three 30 s Whisper windows).
+DETECT_SECONDS = 90.0
 
 _models: dict[tuple[str, str, str, int, str | None], Any] = {}
 _models_lock = threading.Lock()
@@ -82,12 +85,48 @@ def clear_model_cache() -> None:
         _models.clear()
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    whisper: Any
+    language: str | None  # forced on every window; None lets the model decide per window
+    label: str
+    probability: float | None  # language detection's confidence, when it ran
+
+
+def detect_language(whisper: Any, wav: Path, seconds: float = DETECT_SECONDS) -> tuple[str, float]:
+    """The spoken language of the start of `wav` (speech only, up to `seconds` of it) and
+    the model's probability for it."""
+    first = next(iter_windows(wav, seconds, search_s=0.0), None)
+    if first is None or len(first.samples) == 0:
+        return "en", 0.0
+    from faster_whisper.vad import VadOptions  # heavy; imported where the model is used
+
+    try:
+        language, probability, _ = whisper.detect_language(
+            audio=first.samples,
+            vad_filter=True,
+            vad_parameters=VadOptions(**DEFAULT_VAD),  # this call takes no dict
+            language_detection_segments=max(1, round(seconds / 30.0)),
+        )
+    except Exception as exc:  # ctranslate2 / onnxruntime failures
+        raise TranscriptionError(
+            f"language detection failed: {exc}", code="local-inference-failed"
+        ) from exc
+    return str(language), round(float(probability), 4)
+
+
 @dataclass
 class LocalTranscriber:
     """faster-whisper on this machine. Audio is extracted once to a 16 kHz mono WAV and fed
     to the model `chunk_seconds` at a time, so memory does not grow with the source length."""
 
     model: str | None = None
+    """None: the packaged models, tiny.en for English and the multilingual base for the
+    rest, chosen by the language asked for or detected; else one model for everything."""
+    multilingual_model: str | None = None
+    """Folder of the multilingual model; None: the base model from PyPI."""
+    model_cache_dir: Path | None = None
+    """Where the packaged multilingual model is joined from its parts (None: user cache)."""
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0
@@ -109,6 +148,37 @@ class LocalTranscriber:
     def model_label(self) -> str:
         return BUNDLED_MODEL_NAME if self.model is None else Path(self.model).name
 
+    def _load(self, model: str | None) -> Any:
+        return load_model(
+            model,
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=self.cpu_threads,
+            download_root=self.download_root,
+        )
+
+    def _multilingual(self) -> tuple[Any, str]:
+        if self.multilingual_model is not None:
+            return self._load(self.multilingual_model), Path(self.multilingual_model).name
+        path = multilingual_model_path(self.model_cache_dir)
+        return self._load(str(path)), MULTILINGUAL_MODEL_NAME
+
+    def choose_model(self, wav: Path, language: str | None) -> ModelChoice:
+        """The model and language to transcribe `wav` with: a configured model as is;
+        otherwise tiny.en for English (faster) and the multilingual model for the rest, the
+        language detected by the multilingual model when none is asked for."""
+        if self.model is not None:
+            return ModelChoice(self._load(self.model), language, self.model_label, None)
+        if language == "en":
+            return ModelChoice(self._load(None), "en", BUNDLED_MODEL_NAME, None)
+        multi, label = self._multilingual()
+        probability: float | None = None
+        if language is None:
+            language, probability = detect_language(multi, wav)
+            if language == "en":
+                return ModelChoice(self._load(None), "en", BUNDLED_MODEL_NAME, probability)
+        return ModelChoice(multi, language, label, probability)
+
     def transcribe(
         self,
         audio_path: Path,
@@ -117,38 +187,35 @@ class LocalTranscriber:
         progress: ProgressCallback | None = None,
     ) -> Transcript:
         check_input(audio_path)
-        whisper = load_model(
-            self.model,
-            device=self.device,
-            compute_type=self.compute_type,
-            cpu_threads=self.cpu_threads,
-            download_root=self.download_root,
-        )
         report(progress, 0.0)
         if is_pcm16_mono_16k(audio_path):
-            return self._transcribe_wav(whisper, audio_path, language, progress)
+            return self._transcribe_wav(audio_path, language, progress)
         with tempfile.TemporaryDirectory(prefix="cliply-stt-", dir=self.work_dir) as tmp:
             wav = extract_wav(audio_path, Path(tmp) / "audio.wav")
-            return self._transcribe_wav(whisper, wav, language, progress)
+            return self._transcribe_wav(wav, language, progress)
 
     def _transcribe_wav(
-        self, whisper: Any, wav: Path, language: str | None, progress: ProgressCallback | None
+        self, wav: Path, language: str | None, progress: ProgressCallback | None
     ) -> Transcript:
+        choice = self.choose_model(wav, language)
         total = wav_duration(wav)
         segments: list[Segment] = []
         detected: str | None = None
         for window in iter_windows(wav, self.chunk_seconds):
-            chunk_segments, info_language = self._transcribe_window(whisper, window, language)
+            chunk_segments, info_language = self._transcribe_window(
+                choice.whisper, window, choice.language
+            )
             segments.extend(chunk_segments)
             detected = detected or info_language
             report(progress, (window.offset + window.duration) / total if total else 1.0)
         report(progress, 1.0)
         return Transcript(
             # An English-only model answers "en" whatever was asked; report what it did.
-            language=detected or language or "en",
+            language=detected or choice.language or "en",
+            language_probability=choice.probability,
             duration=round(total, 3),
             engine=self.name,
-            model=self.model_label,
+            model=choice.label,
             segments=segments,
         )
 

@@ -29,6 +29,8 @@ class Segment(BaseModel):
 
 class Transcript(BaseModel):
     language: str = "en"
+    language_probability: float | None = None
+    """Language detection's confidence in `language`; None when it was given, not detected."""
     duration: float = 0.0
     engine: str = ""
     model: str | None = None

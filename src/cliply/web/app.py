@@ -2,34 +2,46 @@
 
 from __future__ import annotations
 
-import importlib
-
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from cliply.web.deps import PageRoute
 from cliply.web.middleware import BrowserMiddleware
+from cliply.web.pages import (
+    analytics,
+    auth,
+    billing,
+    editor,
+    events,
+    gallery,
+    jobs,
+    projects,
+    publishing,
+    team,
+)
 from cliply.web.templating import HERE
 
-# One module per area; each exposes `router = APIRouter(route_class=PageRoute)`.
-# H8's pages (editor, publishing) are added to this list.
-PAGE_MODULES: list[str] = [
-    "cliply.web.pages.auth",
-    "cliply.web.pages.team",
-    "cliply.web.pages.projects",
-    "cliply.web.pages.gallery",
-    "cliply.web.pages.events",
-    "cliply.web.pages.billing",
-    "cliply.web.pages.jobs",
-    "cliply.web.pages.editor",
-    "cliply.web.pages.publishing",
-]
+# One module per area, each with `router = APIRouter(route_class=PageRoute)`. Imported
+# explicitly (not by name) so a page's import error shows here and mypy sees every router.
+# Order matters only where paths overlap: earlier routers win.
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    team.router,
+    projects.router,
+    gallery.router,
+    events.router,
+    billing.router,
+    jobs.router,
+    editor.router,
+    publishing.router,
+    analytics.router,
+)
 
 
 def page_router() -> APIRouter:
     router = APIRouter(include_in_schema=False, route_class=PageRoute)
-    for module in PAGE_MODULES:
-        router.include_router(importlib.import_module(module).router)
+    for routes in PAGE_ROUTERS:
+        router.include_router(routes)
     return router
 
 

@@ -1,0 +1,116 @@
+"""Word error rate on real speech: Cliply's pipeline transcription next to a plain
+faster-whisper call on the same model and audio (run as `benchmarks/transcribe.py wer`).
+
+For each language a few minutes of real recordings (see speech_corpus.py; fetched from
+Debian into --cache, never committed) are joined into one WAV. "plain" is
+`WhisperModel(<the model Cliply picked>).transcribe(wav, language=<its language>, beam_size=5)`
+with faster-whisper's defaults (no VAD). "cliply" is `LocalTranscriber().transcribe(wav)`, the
+pipeline's own call (language detected, the model chosen from it, windows, word timestamps,
+VAD), once per VAD setting compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import speech_corpus as sc
+
+VAD_SETTINGS: dict[str, dict[str, Any]] = {
+    "no VAD": {"vad_filter": False, "vad_parameters": None},
+    "VAD fw defaults": {"vad_filter": True, "vad_parameters": {}},
+    "VAD 500ms/200ms pad": {
+        "vad_filter": True,
+        "vad_parameters": {"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+    },
+    "VAD 1000ms/400ms pad": {
+        "vad_filter": True,
+        "vad_parameters": {"min_silence_duration_ms": 1000, "speech_pad_ms": 400},
+    },
+}
+
+
+def plain(model_dir: str, wav: Path, language: str) -> str:
+    from cliply.transcribe.local import load_model
+
+    whisper = load_model(model_dir)  # the same cached WhisperModel object Cliply uses
+    segments, _ = whisper.transcribe(str(wav), language=language, beam_size=5)
+    return " ".join(s.text.strip() for s in segments)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from cliply.transcribe import local
+    from cliply.transcribe.multilingual import multilingual_model_path
+
+    parser = argparse.ArgumentParser(prog="transcribe.py wer")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "cliply-bench")
+    parser.add_argument("--languages", default="en,es,fr")
+    parser.add_argument("--seconds", type=float, default=150.0, help="audio per language")
+    parser.add_argument(
+        "--vad", default=",".join(VAD_SETTINGS), help="VAD settings to compare (names)"
+    )
+    args = parser.parse_args(argv)
+    models = {
+        "tiny.en": str(local.bundled_model_path()),
+        "base": str(multilingual_model_path(args.cache / "models")),
+    }
+    rows: list[tuple[str, str, float, str, float, float]] = []
+    print(f"{'lang':4} {'audio':>6} {'model':8} {'run':24} {'WER %':>6} {'seconds':>8}")
+    for lang in args.languages.split(","):
+        corpus = sc.build(args.cache, lang, args.seconds)
+        ref = sc.normalize(corpus.reference, lang)
+        results: list[tuple[str, float, float]] = []
+        chosen_model = ""
+        for name in args.vad.split(","):
+            engine = local.LocalTranscriber(
+                model_cache_dir=args.cache / "models", **VAD_SETTINGS[name]
+            )
+            t0 = time.perf_counter()
+            t = engine.transcribe(corpus.wav)
+            took = time.perf_counter() - t0
+            chosen_model = t.model or ""
+            detected = f"{t.language} ({t.language_probability or 0:.0%})"
+            results.append((f"cliply, {name}", sc.wer(ref, sc.normalize(t.text, lang)), took))
+        t0 = time.perf_counter()
+        text = plain(models[chosen_model], corpus.wav, lang)
+        results.insert(
+            0,
+            (
+                "plain faster-whisper",
+                sc.wer(ref, sc.normalize(text, lang)),
+                time.perf_counter() - t0,
+            ),
+        )
+        for run, w, took in results:
+            print(
+                f"{lang:4} {corpus.duration:5.0f}s {chosen_model:8} {run:24} {100 * w:6.1f} {took:8.1f}"
+            )
+            rows.append((lang, chosen_model, corpus.duration, run, w, took))
+        print(
+            f"     {len(ref)} reference words, {len(corpus.utterances)} recordings; detected {detected}"
+        )
+    print()
+    print("WER difference, Cliply minus plain faster-whisper (points; goal <= +0.5):")
+    for name in args.vad.split(","):
+        diffs = []
+        for lang in args.languages.split(","):
+            base = next(r[4] for r in rows if r[0] == lang and r[3] == "plain faster-whisper")
+            ours = next(r[4] for r in rows if r[0] == lang and r[3] == f"cliply, {name}")
+            diffs.append(f"{lang} {100 * (ours - base):+.1f}")
+        current = " (current default)" if _is_default(VAD_SETTINGS[name]) else ""
+        print(f"  {name:24} " + ", ".join(diffs) + current)
+
+
+def _is_default(setting: dict[str, Any]) -> bool:
+    from cliply.transcribe.local import LocalTranscriber
+
+    probe = LocalTranscriber()
+    if probe.vad_filter != setting["vad_filter"]:
+        return False
+    return not probe.vad_filter or (probe.vad_parameters or {}) == (setting["vad_parameters"] or {})
+
+
+if __name__ == "__main__":
+    main()
