@@ -36,6 +36,7 @@ from cliply.clips import tasks as clips_tasks
 from cliply.clips import weights as clip_weights
 from cliply.config import get_settings
 from cliply.experiments import routes as experiments_routes
+from cliply.experiments import tasks as experiments_tasks
 from cliply.jobs import limits as job_limits
 from cliply.jobs import routes as jobs_routes
 from cliply.jobs import tasks as jobs_tasks
@@ -81,6 +82,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     accounts_tasks,
     schedules_tasks,
     analytics_tasks,
+    experiments_tasks,
 )
 
 
