@@ -1,7 +1,7 @@
 """analytics detail: YouTube Analytics figures per snapshot, why a post is gone
 
-Revision ID: 0006_analytics_detail
-Revises: 0005_analytics
+Revision ID: 0007_analytics_detail
+Revises: 0006_experiments
 Create Date: 2026-12-02 16:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_analytics_detail"
-down_revision: str | None = "0005_analytics"
+revision: str = "0007_analytics_detail"
+down_revision: str | None = "0006_experiments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
