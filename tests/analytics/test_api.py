@@ -8,6 +8,8 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from cliply.analytics import flows
 from cliply.analytics.models import PostMetric
 from cliply.db.engine import owner_session
@@ -21,6 +23,9 @@ from tests.publishing.helpers import (
     schedule,
     set_plan,
 )
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 KINDS = [flows.METRICS_COLLECT]
 

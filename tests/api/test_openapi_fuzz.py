@@ -35,6 +35,9 @@ from tests.fakes.server import serve
 from tests.fakes.stripe import FakeStripe
 from tests.foundation.helpers import PASSWORD
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 EXAMPLES_PER_OPERATION = 20
 
 # The app (and its document) is built at collection: it reaches the database only per request.

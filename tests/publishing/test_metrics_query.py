@@ -14,6 +14,9 @@ from cliply.platforms import registry
 from cliply.platforms.base import PostMetrics
 from cliply.publishing.session import TokenSession
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 PRIVACY = {"tiktok": "private", "youtube": "unlisted", "instagram": "public", "facebook": "public"}
 GONE_REASON = {"tiktok": "unavailable", "youtube": "deleted", "instagram": None, "facebook": None}
 # What each fake reports for a fresh post (views, likes, comments, shares).
