@@ -25,6 +25,9 @@ from tests.mediagen import H264_FAST, TOPIC_SENTENCES, ffmpeg_lavfi
 from tests.pipeline.jobrunner import run_jobs
 from tests.publishing.helpers import World
 
+# Every test here needs the database and the fakes: integration tier.
+pytestmark = pytest.mark.integration
+
 # An audience that rewards pace and information density only.
 LEARNT = {n: 0.0 for n in DEFAULT_WEIGHTS} | {"pace": 0.5, "density": 0.5}
 

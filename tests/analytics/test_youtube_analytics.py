@@ -18,6 +18,9 @@ from tests.analytics.helpers import add_posts, make_all_due, snapshots, state
 from tests.conftest import reset_caches
 from tests.publishing.helpers import World, connect, posts_in_db, run_due_jobs, schedule
 
+# Every test here needs the database and the fakes: integration tier.
+pytestmark = pytest.mark.integration
+
 KINDS = [flows.METRICS_COLLECT]
 
 
