@@ -418,6 +418,12 @@ class Settings(BaseSettings):
         le=100,
         description="Stop calling Meta once a rate-limit usage header reaches this percentage.",
     )
+    meta_upload_chunk_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1,
+        description="Bytes per request of an Instagram upload to Meta's rupload host; a dropped "
+        "upload goes on from the last chunk the host acknowledged.",
+    )
     instagram_daily_post_limit: int = Field(
         50, ge=1, description="Reels one Instagram account may publish per 24 h (Meta's cap)."
     )
