@@ -252,10 +252,11 @@ class Settings(BaseSettings):
     clip_min_score: float = Field(
         0.0, ge=0, le=100, description="Drop suggested clips scoring below this."
     )
-    highlight_embedder: Literal["auto", "minilm", "tfidf"] = Field(
+    highlight_embedder: Literal["auto", "onnx", "minilm", "tfidf"] = Field(
         "auto",
-        description="Topic segmentation embeddings: auto (MiniLM when the embeddings extra is "
-        "installed, else lexical TF-IDF), minilm or tfidf.",
+        description="Topic segmentation embeddings: onnx (MiniLM on ONNX Runtime, installed by "
+        "default, no torch), minilm (MiniLM through torch, the embeddings extra), tfidf "
+        "(lexical), or auto (the first of these that loads).",
     )
     llm_enabled: bool = Field(
         False, description="Re-rank and title clips with an OpenAI-compatible LLM."
