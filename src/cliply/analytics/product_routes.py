@@ -10,7 +10,16 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from cliply.analytics import product_stats
-from cliply.analytics.routes import Cursor, Format, Limit, _csv, _cursor, _offset, _wants_csv
+from cliply.analytics.routes import (
+    CSV_RESPONSE,
+    Cursor,
+    Format,
+    Limit,
+    _csv,
+    _cursor,
+    _offset,
+    _wants_csv,
+)
 from cliply.api.deps import DB
 from cliply.db.pagination import Page
 from cliply.workspaces.deps import HeaderTenant
@@ -62,7 +71,7 @@ def _page(
     )
 
 
-@router.get("/products", response_model=Page[ClickStatsOut])
+@router.get("/products", response_model=Page[ClickStatsOut], responses=CSV_RESPONSE)
 def products(
     request: Request,
     tenant: HeaderTenant,
@@ -76,7 +85,7 @@ def products(
     return _page(request, tenant, db, "product", cursor, limit, format)
 
 
-@router.get("/clicks", response_model=Page[ClickStatsOut])
+@router.get("/clicks", response_model=Page[ClickStatsOut], responses=CSV_RESPONSE)
 def clicks(
     request: Request,
     tenant: HeaderTenant,

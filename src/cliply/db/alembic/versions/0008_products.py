@@ -1,8 +1,8 @@
 """products: stock and source columns, short_links + link_clicks (tracked links), the public
 short-link lookup function, dropshipping action reason and schedules touched, paused schedules
 
-Revision ID: 0007_products
-Revises: 0006_experiments
+Revision ID: 0008_products
+Revises: 0007_analytics_detail
 Create Date: 2026-12-02 16:20:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007_products"
-down_revision: str | None = "0006_experiments"
+revision: str = "0008_products"
+down_revision: str | None = "0007_analytics_detail"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
