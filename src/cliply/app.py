@@ -25,6 +25,7 @@ from cliply.api.middleware import (
     RequestContextMiddleware,
 )
 from cliply.auth import routes as auth_routes
+from cliply.auth import service as auth_service
 from cliply.billing import gate
 from cliply.billing import routes as billing_routes
 from cliply.billing import service as billing_service
@@ -33,6 +34,7 @@ from cliply.clips import routes as clips_routes
 from cliply.clips import tasks as clips_tasks
 from cliply.config import get_settings
 from cliply.experiments import routes as experiments_routes
+from cliply.experiments import tasks as experiments_tasks
 from cliply.jobs import limits as job_limits
 from cliply.jobs import routes as jobs_routes
 from cliply.jobs import tasks as jobs_tasks
@@ -78,6 +80,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     accounts_tasks,
     schedules_tasks,
     analytics_tasks,
+    experiments_tasks,
 )
 
 
@@ -119,7 +122,11 @@ def create_app() -> FastAPI:
     install_studio(app)  # Cliply Studio: pages, built assets, browser middleware
     openapi.install(app)  # errors documented as problem+json on every operation
     # Outermost last: request id → NUL guard → body cap → idempotency → app.
-    app.add_middleware(IdempotencyMiddleware, exempt_prefixes=("/api/v1/webhooks",))
+    app.add_middleware(
+        IdempotencyMiddleware,
+        principal_of=auth_service.token_principal_key,
+        exempt_prefixes=("/api/v1/webhooks",),
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_request_body_bytes,

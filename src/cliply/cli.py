@@ -12,7 +12,9 @@ from typing import Annotated, NoReturn
 import typer
 
 from cliply import subprocs
-from cliply.config import SettingsError, get_settings
+from cliply.config import SettingsError, env_markdown, get_settings
+from cliply.crypto import CryptoError
+from cliply.errors import CliplyError
 
 app = typer.Typer(
     help="Cliply: long videos in, short vertical clips out.",
@@ -220,8 +222,6 @@ def doctor(
 ) -> None:
     """Check the installation: settings, ffmpeg, database, speech model, storage."""
     if env_md:
-        from cliply.config import env_markdown
-
         typer.echo(env_markdown(), nl=False)
         return
     from cliply.doctor import run_checks
@@ -247,7 +247,6 @@ def user_create(
     from cliply.auth import service as auth_service
     from cliply.auth.schemas import SignupIn
     from cliply.db.engine import owner_session
-    from cliply.errors import CliplyError
     from cliply.workspaces import service as ws_service
 
     try:
@@ -268,8 +267,6 @@ def user_create(
 def keys_rotate() -> None:
     """Re-encrypt every stored token under the newest key (TOKEN_ENCRYPTION_KEYS' first)."""
     from cliply.accounts.rotation import rotate_all
-    from cliply.crypto import CryptoError
-    from cliply.errors import CliplyError
 
     try:
         n = rotate_all()

@@ -415,6 +415,41 @@ class Settings(BaseSettings):
         30, ge=1, description="Reels one Facebook Page may publish per 24 h (Meta's cap)."
     )
 
+    # --- experiments --------------------------------------------------------------------------------
+    experiment_win_threshold: float = Field(
+        0.95,
+        gt=0.5,
+        lt=1,
+        description="An experiment stops with a winner once a variant's P(best) reaches this.",
+    )
+    experiment_min_lift: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A winner must beat every other variant by this fraction of the metric "
+        "(P(best by this margin) is what the threshold applies to); 0 = plain P(best).",
+    )
+    experiment_min_views: int = Field(
+        1000,
+        ge=0,
+        description="No winner is declared before every variant has this many views.",
+    )
+    experiment_account_window_s: int = Field(
+        6 * 3600,
+        ge=0,
+        description="No two variants of one experiment post to the same account within this "
+        "many seconds (platforms penalise near-duplicates).",
+    )
+    experiment_default_days: float = Field(
+        3.0, gt=0, le=90, description="Deadline of an experiment that sets none (days)."
+    )
+    experiment_evaluate_interval_s: int = Field(
+        300,
+        ge=1,
+        description="How often running experiments with new metrics are queued for "
+        "EXPERIMENT_EVALUATE (seconds).",
+    )
+
     @field_validator("cliply_data_dir")
     @classmethod
     def _absolute(cls, v: Path) -> Path:

@@ -6,7 +6,11 @@ import shutil
 import subprocess
 from collections.abc import Callable
 
+from sqlalchemy import text
+
 from cliply.config import get_settings
+from cliply.db.engine import get_engine
+from cliply.db.migrate import current
 
 
 def run_checks(echo: Callable[[str], None]) -> bool:
@@ -36,11 +40,6 @@ def run_checks(echo: Callable[[str], None]) -> bool:
                 ),
             )
     try:
-        from sqlalchemy import text
-
-        from cliply.db.engine import get_engine
-        from cliply.db.migrate import current
-
         with get_engine().connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar_one()
         rev = current(get_engine().url.render_as_string(hide_password=False))

@@ -65,30 +65,19 @@ DOMAINS = {
 }
 UPPER = DOMAINS | TOP | {"api", "web", "models"}
 
-# Back-arrows (unit → unit) that other helpers are removing (issue 11); each entry names the
-# module(s) that still make it and what removes it. Only ever shrinks.
-ALLOWED_EDGES: dict[tuple[str, str], str] = {
-    # H1 (api/deps): api/deps.py authenticates with auth.service and resolves the tenant with
-    # workspaces.service, while auth/ and workspaces/ routes import api.deps. Removed when
-    # the principal/tenant dependencies move out of api/ (e.g. auth/deps.py).
-    ("api", "auth"): "api/deps.py, api/idempotency.py → auth (H1)",
-    ("api", "workspaces"): "api/deps.py → workspaces.service (H1)",
-}
+# Back-arrows (unit → unit) still being removed by other work; each entry names the module(s)
+# that still make it and what removes it. Only ever shrinks (empty: none left).
+ALLOWED_EDGES: dict[tuple[str, str], str] = {}
 
 # Function-local imports of cliply modules that are not hiding a cycle (module → imported).
 LOCAL_IMPORT_ALLOWED: dict[tuple[str, str], str] = {
     # The embedded PostgreSQL package is optional and heavy: imported only when no
     # DATABASE_URL is set.
     ("cliply.db.engine", "cliply.db.embedded"): "optional embedded PostgreSQL",
-    # H7 (web/): no cycle behind it; moves to module level.
-    ("cliply.web.templating", "cliply.config"): "H7: move to module level",
 }
 
 # Writes to another unit's model still being moved to their owner (writer module, model).
-WRITE_ALLOWED: dict[tuple[str, str], str] = {
-    # H7: a password reset sets the user's password hash; goes through auth.service.
-    ("cliply.web.session", "User"): "H7: set the password through auth.service",
-}
+WRITE_ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cliply.api.deps import Tenant
 from cliply.billing import gate
 from cliply.billing.deps import require_feature
 from cliply.billing.models import UsageEvent, WorkspaceUsage
 from cliply.db.engine import owner_session
 from cliply.errors import PlanLimitExceeded
+from cliply.workspaces.deps import Tenant
 from tests.billing.helpers import add_subscription, new_workspace, plan_of
 from tests.foundation.helpers import make_workspace, signup_login
 

@@ -157,6 +157,7 @@ def test_analytics_dashboard_over_a_seeded_history(
 
     page.goto("/analytics")
     page.wait_for_selector("text=No published posts yet")
+    assert page.locator('main .empty a[href="/accounts"]').inner_text() == "Connect an account"
     assert "Not enough posts yet (0 of 20)" in page.inner_text("#calibration-card")
     assert page.locator('nav.mainnav a[href="/analytics"][aria-current="page"]').count() == 1
     check_page(page, "analytics-empty")
@@ -507,6 +508,17 @@ def test_metrics_collected_by_the_worker_reach_the_charts(
     page.goto(f"/analytics/posts/{vanished.id}")
     assert "deleted or made private" in page.inner_text("#post-gone")
     assert page.locator("text=No measurements yet").count() == 1
+    # An account connected before the statistics scope was asked for: the page says so.
+    assert page.locator("#reconnect-notice").count() == 0
+    studio.sql(
+        "UPDATE connected_accounts SET scopes = 'user.info.basic,video.publish,video.upload' "
+        "WHERE id = CAST(:a AS uuid)",
+        a=account_id,
+    )
+    page.goto("/analytics")
+    notice = page.inner_text("#reconnect-notice")
+    assert "(TikTok)" in notice and "before Cliply asked to read its statistics" in notice
+    assert page.locator('#reconnect-notice a[href="/accounts"]').count() == 1
     page.goto(f"/analytics/clips/{clip}")
     assert page.locator("#clip-posts tbody tr").count() == 6
     assert page.locator("#clip-posts .badge.failed").count() == 1

@@ -11,11 +11,12 @@ from starlette.concurrency import run_in_threadpool
 
 from cliply.accounts import oauth, service
 from cliply.accounts.schemas import AccountOut, ConnectIn, ConnectOut
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.db.engine import owner_session
 from cliply.db.pagination import Page
 from cliply.platforms import registry
+from cliply.workspaces.deps import HeaderTenant
 
 router = APIRouter(tags=["accounts"])
 

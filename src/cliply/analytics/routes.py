@@ -27,9 +27,10 @@ from cliply.analytics.schemas import (
     TotalsOut,
     WeightsOut,
 )
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.db.pagination import Page, decode_offset, encode_offset
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
+from cliply.workspaces.deps import HeaderTenant
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Format = Annotated[Literal["json", "csv"] | None, Query()]

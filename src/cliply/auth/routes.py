@@ -6,9 +6,10 @@ import uuid
 
 from fastapi import APIRouter, Depends, Response, status
 
-from cliply.api.deps import DB, CurrentPrincipal, auth_rate_limit
+from cliply.api.deps import DB, auth_rate_limit
 from cliply.api.paging import Cursor, Limit
 from cliply.auth import service
+from cliply.auth.deps import CurrentPrincipal
 from cliply.auth.schemas import (
     ApiKeyCreated,
     ApiKeyIn,

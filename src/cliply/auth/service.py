@@ -16,7 +16,7 @@ from cliply.auth.schemas import TokenPair
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
 from cliply.db.pagination import paginate
-from cliply.errors import Conflict, NotFound, Unauthorized
+from cliply.errors import CliplyError, Conflict, NotFound, Unauthorized
 from cliply.keys import app_secret
 
 
@@ -28,6 +28,19 @@ class Principal:
     @property
     def key(self) -> str:
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
+
+
+def token_principal_key(token: str) -> str | None:
+    """A stable name for the caller a bearer token claims, read without the database, or None.
+
+    The idempotency middleware keys stored responses by it before the route runs; the route
+    still authenticates the token properly (a forged one gets no further than its 401)."""
+    if token.startswith(security.API_KEY_PREFIX):
+        return "key:" + security.token_hash(token)[:32]
+    try:
+        return f"user:{security.decode_access_token(token, app_secret())}"
+    except CliplyError:
+        return None
 
 
 def _now() -> datetime:
@@ -54,6 +67,18 @@ def authenticate(db: Session, email: str, password: str) -> User:
         raise Unauthorized("Wrong email or password.", code="invalid-credentials")
     if not security.verify_password(user.password_hash, password) or not user.is_active:
         raise Unauthorized("Wrong email or password.", code="invalid-credentials")
+    return user
+
+
+def set_password(db: Session, user_id: uuid.UUID, new_password: str) -> User | None:
+    """Replace a user's password (a reset proven by its token); None when there is no such user.
+
+    The caller has checked the new password's rules and what entitles the change."""
+    user = db.get(User, user_id)
+    if user is None:
+        return None
+    user.password_hash = security.hash_password(new_password)
+    db.flush()
     return user
 
 

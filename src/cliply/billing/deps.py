@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cliply.api.deps import DB, HeaderTenant, PathTenant, Tenant
+from cliply.api.deps import DB
 from cliply.billing.gate import check_feature
 from cliply.billing.plans import FEATURES
+from cliply.workspaces.deps import HeaderTenant, PathTenant, Tenant
 
 
 def require_feature(feature: str, *, path: bool = False) -> Callable[..., Tenant]:

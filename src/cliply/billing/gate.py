@@ -52,6 +52,8 @@ _LIMIT_WORDS = {
     "connected_accounts": "connected accounts",
     "concurrent_jobs": "jobs running at once",
     "max_render_height": "pixels of render resolution (short side)",
+    "experiment_variants": "variants in one experiment",
+    "running_experiments": "experiments running at once",
 }
 
 

@@ -27,6 +27,9 @@ class Plan:
     watermark: bool
     # Days of post analytics shown (None: all of it).
     analytics_history_days: int | None = None
+    # Experiments (with the `experiments` feature): variants in one, and ones not yet ended.
+    experiment_variants: int = 0
+    running_experiments: int = 0
 
 
 PLANS: dict[str, Plan] = {
@@ -46,6 +49,8 @@ PLANS: dict[str, Plan] = {
         max_render_height=720,
         watermark=True,
         analytics_history_days=30,
+        experiment_variants=0,
+        running_experiments=0,
     ),
     "pro": Plan(
         "pro",
@@ -62,6 +67,8 @@ PLANS: dict[str, Plan] = {
         products=False,
         max_render_height=1080,
         watermark=False,
+        experiment_variants=3,
+        running_experiments=3,
     ),
     "premium": Plan(
         "premium",
@@ -78,6 +85,8 @@ PLANS: dict[str, Plan] = {
         products=True,
         max_render_height=2160,
         watermark=False,
+        experiment_variants=5,
+        running_experiments=20,
     ),
 }
 

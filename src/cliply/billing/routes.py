@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.billing import service, webhooks
 from cliply.billing.gate import usage_summary
 from cliply.billing.plans import FEATURES, LIMITS, ORDER, PLANS
@@ -28,6 +28,7 @@ from cliply.integrations.stripe_client import (
     StripeBilling,
     verify_webhook,
 )
+from cliply.workspaces.deps import HeaderTenant
 from cliply.workspaces.models import Workspace
 
 router = APIRouter(tags=["billing"])

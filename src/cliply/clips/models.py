@@ -23,7 +23,8 @@ class Clip(Base):
     project_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
-    origin: Mapped[str] = mapped_column(String(10), server_default="auto")  # auto | manual
+    # auto | manual | variant (a copy made for an experiment; not in the project's gallery)
+    origin: Mapped[str] = mapped_column(String(10), server_default="auto")
     rank: Mapped[int | None] = mapped_column(Integer)
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
@@ -39,6 +40,8 @@ class Clip(Base):
     caption_edits: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
     # Draw the title over the first seconds (the hook).
     title_overlay: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # Thumbnail frame, seconds after start_s; None: the best-scoring frame is picked.
+    thumb_at_s: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20), server_default="suggested", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     render_version: Mapped[int] = mapped_column(Integer, server_default="0")

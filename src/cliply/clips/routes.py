@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.billing.service import resolve_workspace_plan
 from cliply.clips import service
@@ -35,6 +35,7 @@ from cliply.jobs.models import Job
 from cliply.media.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from cliply.storage import LocalStorage, app_storage
 from cliply.storage.base import StorageError
+from cliply.workspaces.deps import HeaderTenant
 
 router = APIRouter(tags=["clips"])
 

@@ -58,6 +58,8 @@ from cliply.transcribe.models import Word
 
 MIN_CLIP_S = 1.0
 ACTIVE = ("queued", "rendering")
+# Clips copied from another for an experiment: rendered and posted, kept out of the gallery.
+VARIANT = "variant"
 
 
 def render_dedupe_key(clip: Clip) -> str:
@@ -98,6 +100,7 @@ class Look:
     title: str
     title_overlay: bool
     caption_edits: dict[str, str] = field(default_factory=dict)
+    thumb_at: float | None = None  # seconds after start; None: best-scoring frame
 
     def word_edits(self) -> tuple[tuple[int, str], ...]:
         return tuple(sorted((int(k), v) for k, v in self.caption_edits.items()))
@@ -111,6 +114,7 @@ class Look:
             self.caption_style,
             self.title if self.title_overlay else None,
             self.word_edits(),
+            self.thumb_at,
         )
 
 
@@ -123,6 +127,7 @@ def look_of(clip: Clip) -> Look:
         title=clip.title,
         title_overlay=clip.title_overlay,
         caption_edits=dict(clip.caption_edits or {}),
+        thumb_at=clip.thumb_at_s,
     )
 
 
@@ -135,6 +140,7 @@ def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
         watermark=plan.watermark if plan is not None else False,
         overlay_title=(look.title.strip() or None) if look.title_overlay else None,
         word_edits=look.word_edits(),
+        thumb_at=look.thumb_at,
     )
 
 
@@ -153,6 +159,8 @@ def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> 
         "title": spec.overlay_title,
         "words": [list(e) for e in spec.word_edits],
     }
+    if spec.thumb_at is not None:  # only when chosen, so existing looks keep their digest
+        data["thumb"] = round(spec.thumb_at, 3)
     raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
@@ -229,7 +237,11 @@ def list_clips(db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID) -> l
     return list(
         db.scalars(
             select(Clip)
-            .where(Clip.project_id == project_id, Clip.workspace_id == workspace_id)
+            .where(
+                Clip.project_id == project_id,
+                Clip.workspace_id == workspace_id,
+                Clip.origin != VARIANT,
+            )
             .order_by(Clip.rank.asc().nulls_last(), Clip.score.desc().nulls_last(), Clip.start_s)
         )
     )
@@ -249,7 +261,9 @@ def page_clips(
 ) -> tuple[list[Clip], str | None]:
     """One page of the project's clips, best first (GET /projects/{id}/clips)."""
     projects.get_project(db, workspace_id, project_id)
-    stmt = select(Clip).where(Clip.project_id == project_id, Clip.workspace_id == workspace_id)
+    stmt = select(Clip).where(
+        Clip.project_id == project_id, Clip.workspace_id == workspace_id, Clip.origin != VARIANT
+    )
     keys = (func.coalesce(Clip.rank, _UNRANKED), Clip.start_s, Clip.id)
     return paginate(db, stmt, keys, cursor, limit, descending=False)
 
@@ -375,6 +389,56 @@ def add_clip(
         caption_style=body.caption_style
         or str(opts.get("caption_style") or get_settings().caption_style_default),
         aspect=body.aspect or str(opts.get("aspect", "9:16")),
+        render_version=1,
+    )
+    db.add(clip)
+    db.flush()
+    queue_render(db, clip)
+    db.flush()
+    return clip
+
+
+@dataclass(frozen=True)
+class Derived:
+    """What a derived clip changes from its base (None: kept)."""
+
+    start: float | None = None
+    text: str | None = None
+    title: str | None = None
+    description: str | None = None
+    hashtags: list[str] | None = None
+    caption_style: str | None = None
+    title_overlay: bool | None = None
+    thumb_at: float | None = None
+
+
+def derive_clip(db: Session, base: Clip, change: Derived) -> Clip:
+    """A copy of `base` with parts of its look and text changed (an experiment's variant): a
+    clip of its own, with its own render (one CLIP_RENDER queued) and its own posts."""
+    start = base.start_s if change.start is None else change.start
+    if base.end_s - start < MIN_CLIP_S:
+        raise ValidationFailed(
+            f"A clip lasts at least {MIN_CLIP_S:g} s; this hook starts too late.",
+            code="clip-too-short",
+        )
+    clip = Clip(
+        workspace_id=base.workspace_id,
+        project_id=base.project_id,
+        origin=VARIANT,
+        rank=None,
+        start_s=start,
+        end_s=base.end_s,
+        title=base.title if change.title is None else change.title,
+        description=base.description if change.description is None else change.description,
+        hashtags=list(base.hashtags or []) if change.hashtags is None else change.hashtags,
+        text=base.text if change.text is None else change.text,
+        score=base.score,
+        reasons=list(base.reasons or []),
+        caption_style=change.caption_style or base.caption_style,
+        aspect=base.aspect,
+        caption_edits=dict(base.caption_edits or {}),
+        title_overlay=base.title_overlay if change.title_overlay is None else change.title_overlay,
+        thumb_at_s=base.thumb_at_s if change.thumb_at is None else change.thumb_at,
         render_version=1,
     )
     db.add(clip)
@@ -647,7 +711,7 @@ def render_counts(db: Session, project_id: uuid.UUID) -> tuple[int, int]:
     counts = dict(
         db.execute(
             select(Clip.status, func.count())
-            .where(Clip.project_id == project_id)
+            .where(Clip.project_id == project_id, Clip.origin != VARIANT)
             .group_by(Clip.status)
         ).all()
     )

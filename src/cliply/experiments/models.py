@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cliply.db.base import Base, created_at, tstz, updated_at, uuid_pk, workspace_fk
@@ -22,10 +22,24 @@ class Experiment(Base):
     )
     name: Mapped[str] = mapped_column(String(200))
     metric: Mapped[str] = mapped_column(String(30), server_default="views")
+    # draft (not scheduled yet) → running (variants scheduled) → ended
     status: Mapped[str] = mapped_column(String(20), server_default="draft")
     winner_variant_id: Mapped[uuid.UUID | None] = mapped_column()
     started_at: Mapped[datetime | None] = tstz()
     ended_at: Mapped[datetime | None] = tstz()
+    # P(win) a variant needs to be declared the winner (the setting's value at creation).
+    threshold: Mapped[float] = mapped_column(Float, server_default="0.95")
+    deadline_at: Mapped[datetime | None] = tstz()
+    # Why it ended: threshold | deadline | manual.
+    stop_reason: Mapped[str | None] = mapped_column(String(20))
+    # Schedule the winner to the plan's accounts that have not posted it, once it is known.
+    auto_promote: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # Where and when the variants post: accounts, start, mode, timezone, privacy.
+    plan: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    # The last evaluation: per variant evidence, P(best), P(win), mean, interval.
+    stats: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    evaluated_at: Mapped[datetime | None] = tstz()
+    promoted_at: Mapped[datetime | None] = tstz()
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

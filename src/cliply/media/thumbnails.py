@@ -48,15 +48,24 @@ def make_thumbnail(
     candidates: int = 8,
     quality: int = 90,
     source_info: ProbeResult | None = None,
+    at: float | None = None,
 ) -> ThumbnailResult:
     """Score `candidates` frames spread over [start, end), write the best one, framed like the
-    clip (crop plan / layout) and sized like it, as a JPEG."""
+    clip (crop plan / layout) and sized like it, as a JPEG. With `at` (a source time), that
+    frame is the thumbnail (clamped into the window): the user chose it."""
     if end <= start or candidates < 1:
         raise MediaError("thumbnail needs a non-empty window and >= 1 candidate", code=BAD_ARGUMENT)
     info = source_info or probe(source)
     src_w, src_h = info.display_width, info.display_height
     end = min(end, info.duration)
     plan = crop_plan or static_plan(src_w, src_h, aspect=aspect)
+    size = (width, height)
+    if at is not None:
+        t = min(max(at, start), max(start, end - 0.05))
+        full = _grab(source, t, src_w, src_h)
+        return _write(
+            full, out_jpg, plan, t, size, quality, sharpness(full), bool(detect_faces(full))
+        )
     step = (end - start) / candidates
     best: tuple[float, float, float, bool] | None = None  # score, t, sharpness, face
     for t, frame in sample_frames(
@@ -76,8 +85,20 @@ def make_thumbnail(
     if best is None:
         raise MediaError(f"no frame could be read from {Path(source).name}", code=FFMPEG_FAILED)
     _, t, sharp, face = best
+    return _write(_grab(source, t, src_w, src_h), out_jpg, plan, t, size, quality, sharp, face)
 
-    full = _grab(source, t, src_w, src_h)
+
+def _write(
+    full: Frame,
+    out_jpg: str | Path,
+    plan: CropPlan,
+    t: float,
+    size: tuple[int | None, int | None],
+    quality: int,
+    sharp: float,
+    face: bool,
+) -> ThumbnailResult:
+    width, height = size
     out_w, out_h = (width, height) if width and height else aspect_size(plan.aspect)
     picture = _compose(full, plan, t, out_w, out_h)
     ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])

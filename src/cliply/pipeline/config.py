@@ -112,6 +112,7 @@ def render_spec(
     settings: Settings | None = None,
     overlay_title: str | None = None,
     word_edits: tuple[tuple[int, str], ...] = (),
+    thumb_at: float | None = None,
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
@@ -124,6 +125,7 @@ def render_spec(
         crf=s.render_crf,
         overlay_title=overlay_title,
         word_edits=word_edits,
+        thumb_at=thumb_at,
         threads=s.render_threads,
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,

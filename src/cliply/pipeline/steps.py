@@ -240,6 +240,8 @@ class RenderSpec:
     """Hook/title text drawn over the first seconds; None = no overlay."""
     word_edits: tuple[tuple[int, str], ...] = ()
     """(index in the transcript's word list, corrected text) pairs; "" hides the word."""
+    thumb_at: float | None = None
+    """Thumbnail frame, seconds after the clip's start; None = the best-scoring frame."""
 
 
 def edited_words(words: Sequence[Word], edits: Sequence[tuple[int, str]]) -> list[Word]:
@@ -359,6 +361,7 @@ def render_clip_files(
         width=width,
         height=height,
         source_info=info,
+        at=None if spec.thumb_at is None else start + spec.thumb_at,
     )
     report(1.0)
     return RenderedClip(

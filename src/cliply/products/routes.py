@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from cliply.api.deps import DB, Tenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.billing.deps import require_feature
 from cliply.db.pagination import Page
 from cliply.products import service
 from cliply.products.schemas import ProductIn, ProductOut, ProductPatch
 from cliply.schemas import Int32
+from cliply.workspaces.deps import Tenant
 
 router = APIRouter(tags=["products"])
 Gated = Annotated[Tenant, Depends(require_feature("products"))]

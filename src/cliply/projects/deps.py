@@ -16,10 +16,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
-from cliply.api.deps import Tenant, bearer, current_principal, header_tenant
+from cliply.auth.deps import bearer, current_principal
 from cliply.config import get_settings
 from cliply.db.engine import get_sessionmaker
 from cliply.db.tenancy import enter_tenant
+from cliply.workspaces.deps import Tenant, header_tenant
 
 
 async def stream_tenant(

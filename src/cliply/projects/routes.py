@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
-from cliply.api.deps import DB, HeaderTenant, Tenant
+from cliply.api.deps import DB
 from cliply.config import get_settings
 from cliply.db.pagination import Page
 from cliply.errors import BadRequest, CliplyError, PayloadTooLarge, ValidationFailed
@@ -28,6 +28,7 @@ from cliply.projects.models import Project
 from cliply.projects.schemas import OptionsIn, ProjectOut, TranscriptFormat, UrlProjectIn
 from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
+from cliply.workspaces.deps import HeaderTenant, Tenant
 
 router = APIRouter(tags=["projects"])
 router.include_router(tus.router)

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from cliply.api.deps import DB, HeaderTenant, Tenant
+from cliply.api.deps import DB
 from cliply.config import get_settings
 from cliply.errors import BadRequest, CliplyError, Conflict, Gone, NotFound, PayloadTooLarge
 from cliply.ingest.staging import (
@@ -50,6 +50,7 @@ from cliply.projects.models import Upload
 from cliply.projects.schemas import UploadOut
 from cliply.storage import app_storage
 from cliply.storage.keys import source_video_key
+from cliply.workspaces.deps import HeaderTenant, Tenant
 
 router = APIRouter(tags=["uploads"])
 OPTION_KEYS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language")

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.db.pagination import Page
 from cliply.publishing import forms, service
 from cliply.publishing.schemas import PostOut
+from cliply.workspaces.deps import HeaderTenant
 
 router = APIRouter(tags=["posts"])
 

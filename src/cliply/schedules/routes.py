@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Query, status
 from sqlalchemy.orm import Session
 
 from cliply.accounts.schemas import AccountOut
-from cliply.api.deps import DB, HeaderTenant
+from cliply.api.deps import DB
 from cliply.config import get_settings
 from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound, Unauthorized
@@ -18,6 +18,7 @@ from cliply.publishing import service as posts
 from cliply.schedules import batch, flows, service
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import PostSummary, ScanOut, ScheduleIn, ScheduleOut, SchedulePatch
+from cliply.workspaces.deps import HeaderTenant
 
 router = APIRouter(tags=["schedules"])
 

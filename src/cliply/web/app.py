@@ -13,6 +13,7 @@ from cliply.web.pages import (
     billing,
     editor,
     events,
+    experiments,
     gallery,
     jobs,
     projects,
@@ -35,6 +36,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     editor.router,
     publishing.router,
     analytics.router,
+    experiments.router,
 )
 
 

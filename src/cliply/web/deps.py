@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from cliply.api.deps import DB, Tenant
+from cliply.api.deps import DB
 from cliply.auth.permissions import has_permission
 from cliply.auth.service import Principal
 from cliply.config import get_settings
@@ -35,6 +35,7 @@ from cliply.errors import CliplyError, Forbidden
 from cliply.web.session import BrowserSession
 from cliply.web.templating import browser_session, render
 from cliply.workspaces import service as ws_service
+from cliply.workspaces.deps import Tenant
 from cliply.workspaces.models import Workspace
 
 

@@ -14,10 +14,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cliply.auth import security
+from cliply.auth import service as auth_service
 from cliply.auth.models import User
 from cliply.config import get_settings
 from cliply.errors import BadRequest, Gone
@@ -125,8 +126,6 @@ def start_reset(db: Session, email: str) -> tuple[User, str] | None:
 
     The caller answers the same either way, so the form does not reveal who has an account.
     """
-    from sqlalchemy import func
-
     user = db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     if user is None or not user.is_active:
         return None
@@ -155,11 +154,10 @@ def finish_reset(db: Session, raw: str, new_password: str) -> User:
         raise Gone("This reset link was already used or is not valid.", code="reset-invalid")
     if row.expires_at <= _now():
         raise Gone("This reset link has expired; ask for a new one.", code="reset-expired")
-    user = db.get(User, row.user_id)
+    user = auth_service.set_password(db, row.user_id, new_password)
     if user is None:
         raise Gone("This reset link is not valid.", code="reset-invalid")
     row.used_at = _now()
-    user.password_hash = security.hash_password(new_password)
     destroy_all_for_user(db, user.id)
     db.flush()
     return user

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from cliply import __version__
+from cliply.config import get_settings
 from cliply.web import session as web_session
 
 HERE = Path(__file__).parent
@@ -65,8 +66,6 @@ def browser_session(request: Request) -> web_session.BrowserSession | None:
 
 
 def secure_cookies(request: Request) -> bool:
-    from cliply.config import get_settings
-
     return request.url.scheme == "https" or get_settings().public_base_url.startswith("https://")
 
 

@@ -6,12 +6,14 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from cliply.api.deps import DB, CurrentPrincipal, PathTenant
+from cliply.api.deps import DB
 from cliply.api.paging import Cursor, Limit
 from cliply.auth import service as auth_service
+from cliply.auth.deps import CurrentPrincipal
 from cliply.config import get_settings
 from cliply.db.pagination import Page
 from cliply.workspaces import service
+from cliply.workspaces.deps import PathTenant
 from cliply.workspaces.schemas import (
     AcceptIn,
     InvitationCreated,

@@ -23,7 +23,9 @@ from cliply.analytics import calibration, learning, service, timeline
 from cliply.analytics.models import PostMetric
 from cliply.billing import service as billing
 from cliply.clips import service as clips
+from cliply.errors import CliplyError
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
+from cliply.platforms import registry
 from cliply.publishing import service as posts
 from cliply.web.deps import PageRoute, Studio, StudioPage, is_htmx
 from cliply.web.pages.gallery import REASON_LABELS
@@ -211,6 +213,24 @@ def clip_charts(labelled: Sequence[tuple[str, Sequence[PostMetric]]]) -> dict[st
     }
 
 
+def not_measured(studio: Studio) -> list[tuple[str, str]]:
+    """(account name, why) for each account whose posts Cliply cannot measure now: it must be
+    reconnected, or it was connected before the platform's analytics scope was asked for."""
+    out = []
+    for a in accounts.list_accounts(studio.db, studio.workspace_id):
+        name = f"{a.display_name or a.external_id} ({PLATFORM_NAMES.get(a.platform, a.platform)})"
+        granted = {x for x in (a.scopes or "").replace(" ", ",").split(",") if x}
+        try:
+            scope = registry.get(a.platform).metrics_scope
+        except CliplyError:
+            continue  # a platform this server no longer offers
+        if a.status == accounts.NEEDS_RECONNECT:
+            out.append((name, "it must be reconnected"))
+        elif a.status != accounts.DISCONNECTED and scope and granted and scope not in granted:
+            out.append((name, "it was connected before Cliply asked to read its statistics"))
+    return out
+
+
 def _names(studio: Studio) -> dict[uuid.UUID, str]:
     return {
         a.id: a.display_name or a.external_id
@@ -303,6 +323,8 @@ def overview_page(studio: StudioPage) -> HTMLResponse:
         f=f,
         o=o,
         has_posts=bool(published),
+        not_measured=not_measured(studio),
+        can_connect=studio.can("accounts.manage"),
         charts=timeline_charts(points),
         account_names=names,
         platform_names=PLATFORM_NAMES,

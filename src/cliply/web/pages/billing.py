@@ -26,6 +26,8 @@ LIMIT_LABELS = {
     "connected_accounts": "connected accounts",
     "concurrent_jobs": "jobs at once",
     "max_render_height": "p render quality",
+    "experiment_variants": "variants per experiment",
+    "running_experiments": "experiments at once",
 }
 
 

@@ -1,0 +1,2 @@
+// Experiments list: its stylesheet.
+import "./experiments.css";
