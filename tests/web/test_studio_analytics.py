@@ -27,6 +27,9 @@ from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from tests.web import seed, seed_analytics
 from tests.web.conftest import SHOTS, check_page
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 NAMES = list(DEFAULT_WEIGHTS)
 
 
@@ -339,6 +342,7 @@ def test_analytics_dashboard_over_a_seeded_history(
         "pace",
     }
     assert "Your audience rewards" in page.inner_text("#weights-changes")
+    page.locator(".score-cards").screenshot(path=str(SHOTS / "analytics-weights-fitted.png"))
     assert page.inner_text('#weights-table tr[data-feature="emotion"] [data-col="in-use"]') == (
         f"+{stored[0][0]['emotion'] * 100:.0f}"
     )
