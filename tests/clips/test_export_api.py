@@ -16,6 +16,8 @@ from tests.clips.test_editor import _real_project, _ws
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws
 
+pytestmark = pytest.mark.integration
+
 
 def _seconds(value: str | None) -> float:
     assert value is not None and value.endswith("s")
