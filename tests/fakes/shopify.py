@@ -62,6 +62,7 @@ class FakeShopify:
     products: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
     link_base: str | None = None  # a hostile store: next-page links to another host
+    base_url: str = ""  # where it runs, for tests that hand it to a server
     _rate_limited: int = 0
     _retry_after: str = "1"
     _lock: threading.Lock = field(default_factory=threading.Lock)
