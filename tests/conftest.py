@@ -115,7 +115,9 @@ def tmp_data_dir() -> Path:
 # any fixture defined in a module that starts processes (media made with ffmpeg, workers), is
 # integration; so is a whole test module that starts processes itself. The rest is the unit
 # tier, which `make test-fast` runs with `-m "not integration"`. There, starting a process or
-# loading a model fails the test with a hint, so a misfiled test shows up at once.
+# loading a model fails the test with a hint, so a misfiled test shows up at once. A module
+# whose every test needs the database says `pytestmark = pytest.mark.integration`: the unit
+# tier then skips importing it (as it does modules that start processes).
 
 DB_FIXTURES = frozenset({"pg_server_url", "db_url", "client"})
 # Words in a module's source that mean it starts processes (ffmpeg, espeak-ng, workers, its
@@ -167,6 +169,33 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "integration: needs PostgreSQL, ffmpeg, a model or another process (set automatically)",
     )
+
+
+_MODULE_MARK = "pytestmark = pytest.mark.integration"
+
+
+def _whole_module_is_integration(path: Path) -> bool:
+    """A test module all of whose tests are integration, known from its source alone: it
+    starts processes itself, or says so (`pytestmark = pytest.mark.integration` at the top,
+    for modules whose every test uses the database)."""
+    try:
+        source = path.read_text()
+    except OSError:
+        return False
+    return _MODULE_MARK in source or any(word in source for word in _PROCESS_WORDS)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # The unit tier does not even import a module whose every test it would deselect: most of
+    # the tier's time went into importing integration modules (and what they import).
+    if (
+        _unit_tier(config)
+        and collection_path.suffix == ".py"
+        and collection_path.name.startswith("test_")
+        and _whole_module_is_integration(collection_path)
+    ):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,6 +16,7 @@ from cliply.accounts import routes as accounts_routes
 from cliply.accounts import service as accounts_service
 from cliply.accounts import tasks as accounts_tasks
 from cliply.analytics import routes as analytics_routes
+from cliply.analytics import service as analytics_service
 from cliply.analytics import tasks as analytics_tasks
 from cliply.api import health, openapi, problems
 from cliply.api.idempotency import IdempotencyMiddleware
@@ -32,6 +33,7 @@ from cliply.billing import service as billing_service
 from cliply.billing import tasks as billing_tasks
 from cliply.clips import routes as clips_routes
 from cliply.clips import tasks as clips_tasks
+from cliply.clips import weights as clip_weights
 from cliply.config import get_settings
 from cliply.experiments import routes as experiments_routes
 from cliply.experiments import tasks as experiments_tasks
@@ -91,12 +93,15 @@ def install_hooks() -> None:
     - the job queue caps a workspace's running jobs at its plan's `concurrent_jobs`
       (jobs sits below billing, so billing's resolver is handed down here);
     - the billing gate counts a workspace's connected accounts for GET /billing/usage
-      (accounts checks its limit through the gate, so the gate cannot import accounts).
+      (accounts checks its limit through the gate, so the gate cannot import accounts);
+    - highlight detection (clips) scores with a workspace's adopted learnt weights
+      (analytics reads clips' features, so clips cannot import analytics).
     """
     if refresh_queue_depth not in health.SCRAPE_HOOKS:
         health.SCRAPE_HOOKS.append(refresh_queue_depth)
     job_limits.set_cap_resolver(billing_service.workspace_job_caps)
     gate.set_current_counter("connected_accounts", accounts_service.counted_accounts)
+    clip_weights.set_weights_resolver(analytics_service.adopted_weights)
 
 
 def create_app() -> FastAPI:

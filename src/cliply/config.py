@@ -252,10 +252,11 @@ class Settings(BaseSettings):
     clip_min_score: float = Field(
         0.0, ge=0, le=100, description="Drop suggested clips scoring below this."
     )
-    highlight_embedder: Literal["auto", "minilm", "tfidf"] = Field(
+    highlight_embedder: Literal["auto", "onnx", "minilm", "tfidf"] = Field(
         "auto",
-        description="Topic segmentation embeddings: auto (MiniLM when the embeddings extra is "
-        "installed, else lexical TF-IDF), minilm or tfidf.",
+        description="Topic segmentation embeddings: onnx (MiniLM on ONNX Runtime, installed by "
+        "default, no torch), minilm (MiniLM through torch, the embeddings extra), tfidf "
+        "(lexical), or auto (the first of these that loads).",
     )
     llm_enabled: bool = Field(
         False, description="Re-rank and title clips with an OpenAI-compatible LLM."
@@ -334,6 +335,10 @@ class Settings(BaseSettings):
     youtube_upload_base: str = Field(
         "https://www.googleapis.com", description="YouTube upload base URL."
     )
+    youtube_analytics_base: str = Field(
+        "https://youtubeanalytics.googleapis.com",
+        description="YouTube Analytics API base URL (reports.query).",
+    )
     tiktok_chunk_size: int = Field(
         10 * 1024 * 1024, ge=1, description="Preferred TikTok upload chunk size (bytes)."
     )
@@ -386,6 +391,12 @@ class Settings(BaseSettings):
         ge=0,
         description="YouTube Data API quota units per day (UTC) that metrics collection may use.",
     )
+    youtube_analytics_daily_quota_units: int = Field(
+        10000,
+        ge=0,
+        description="YouTube Analytics API queries per day (UTC) that metrics collection may "
+        "use (its quota is separate from the Data API's; 0 turns the reports off).",
+    )
     integration_retry_base_s: float = Field(
         1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."
     )
@@ -407,6 +418,12 @@ class Settings(BaseSettings):
         gt=0,
         le=100,
         description="Stop calling Meta once a rate-limit usage header reaches this percentage.",
+    )
+    meta_upload_chunk_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1,
+        description="Bytes per request of an Instagram upload to Meta's rupload host; a dropped "
+        "upload goes on from the last chunk the host acknowledged.",
     )
     instagram_daily_post_limit: int = Field(
         50, ge=1, description="Reels one Instagram account may publish per 24 h (Meta's cap)."

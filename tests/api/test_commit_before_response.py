@@ -5,10 +5,14 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from cliply.db.engine import get_engine
 from tests.foundation.helpers import PASSWORD
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 ROUNDS = 40
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from cliply.db.engine import get_engine
 from tests.foundation.helpers import make_workspace, signup_login
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def test_every_delete_of_a_random_id_is_404(client) -> None:

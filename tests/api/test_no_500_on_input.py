@@ -16,6 +16,9 @@ from sqlalchemy import text
 from cliply.db.engine import get_engine
 from tests.foundation.helpers import Account, make_workspace, signup_login
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 NUL = "a\u0000b"
 
 

@@ -4,10 +4,11 @@ keep codes kebab-case and listed in the API docs."""
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.astcache import parse
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "cliply"
 
@@ -18,10 +19,9 @@ _SQL_CODE = re.compile(r"error_code\b[^,\n]*?'([a-z0-9-]+)'")
 _CODE_SECOND_ARG = {"problem", "_problem", "fail", "fail_project"}
 
 
-@functools.cache
 def tree(path: Path) -> ast.Module:
-    """The parsed source of one file (parsed once per test session)."""
-    return ast.parse(path.read_text(), filename=str(path))
+    """The parsed source of one file (parsed once per test process)."""
+    return parse(path)
 
 
 def _strings(node: ast.AST) -> Iterator[str]:

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.astcache import parse
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "cliply"
 
 TOP = {"app", "cli", "__main__", "doctor"}
@@ -148,7 +150,7 @@ def tree() -> Tree:
     imports: list[Import] = []
     trees: dict[str, ast.Module] = {}
     for module, path in _modules():
-        parsed = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        parsed = parse(path)
         trees[module] = parsed
         imports.extend(_imports(module, path, parsed))
     return Tree(imports, trees)

@@ -8,6 +8,9 @@ from fastapi.testclient import TestClient
 from tests.billing.conftest import StripeHarness
 from tests.foundation.helpers import add_member, make_workspace, signup_login
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def test_checkout_creates_customer_once_and_a_subscription_session(harness: StripeHarness) -> None:
     api, fake = harness.api, harness.fake

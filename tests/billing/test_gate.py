@@ -21,6 +21,9 @@ from cliply.workspaces.deps import Tenant
 from tests.billing.helpers import add_subscription, new_workspace, plan_of
 from tests.foundation.helpers import make_workspace, signup_login
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 NOW = datetime.now(UTC)
 
 

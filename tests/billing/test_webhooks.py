@@ -20,6 +20,9 @@ from tests.billing.helpers import plan_of, stored_plan
 from tests.fakes.stripe import sign_payload
 from tests.foundation.helpers import Account, make_workspace, signup_login
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _checkout(h: StripeHarness, plan: str = "pro") -> tuple[Account, uuid.UUID, str]:
     owner = signup_login(h.api)

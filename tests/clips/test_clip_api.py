@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -16,6 +17,9 @@ from cliply.transcribe.formats import to_json
 from cliply.transcribe.models import Segment, Word
 from cliply.transcribe.models import Transcript as TranscriptDoc
 from tests.projects.helpers import owner_ws
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 WORDS = [Word(text=f"w{i}.", start=i * 1.0, end=i * 1.0 + 0.6) for i in range(60)]
 

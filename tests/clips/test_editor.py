@@ -24,6 +24,9 @@ from tests.clips.test_clip_api import _project
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _ws(h: dict[str, str]) -> uuid.UUID:
     return uuid.UUID(h["X-Workspace-ID"])

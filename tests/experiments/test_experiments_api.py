@@ -18,6 +18,9 @@ from tests.conftest import reset_caches
 from tests.experiments.helpers import jobs_of, measured_post, schedules_of
 from tests.publishing.helpers import World, connect, run_due_jobs, set_plan
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _create(world: World, **body: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from cliply.db.engine import get_engine
 from tests.foundation.helpers import add_member, make_workspace, signup_login
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def _set_plan(ws_id: str, plan: str) -> None:

@@ -10,7 +10,11 @@ media insights; Page `video_reels` start/finish, video `status`, video insights.
 carries `x-app-usage` (and Instagram/Page calls `x-business-use-case-usage`).
 
 The rupload host keeps the bytes of a request cut off mid-body (as a resumable upload
-server does) and reports what it holds: `GET` on an upload URL answers `{"offset": n}`.
+server does) and answers each complete request `{"success": true}`. Only a Facebook video
+reports what the host holds (`uploading_phase.bytes_transferred` in its status, as the Reels
+guide documents); an Instagram container has no such field, so its client resumes from the
+last offset the host acknowledged. A request may start at any offset up to what is held (a
+re-sent range replaces what came before) and carry any part of the rest.
 
 Knobs: `FakeMetaConfig` (processing polls, publishing quota, token lifetimes, usage
 percentages), `advance(seconds)` (the fake's clock: tokens expire by it), `kill_tokens()`
@@ -128,8 +132,8 @@ class FakeMeta:
         self.app = Starlette(
             routes=[
                 Route("/{version}/dialog/oauth", self._dialog, methods=["GET"]),
-                Route("/ig-api-upload/{version}/{id}", self._rupload, methods=["POST", "GET"]),
-                Route("/video-upload/{version}/{id}", self._rupload, methods=["POST", "GET"]),
+                Route("/ig-api-upload/{version}/{id}", self._rupload, methods=["POST"]),
+                Route("/video-upload/{version}/{id}", self._rupload, methods=["POST"]),
                 Route("/{version}/{path:path}", self._graph, methods=["GET", "POST", "DELETE"]),
             ]
         )
@@ -563,8 +567,6 @@ class FakeMeta:
                 },
                 status_code=404,
             )
-        if request.method == "GET":
-            return JSONResponse({"id": ident, "offset": len(upload.received)})
         try:
             offset = int(request.headers.get("offset", ""))
             file_size = int(request.headers.get("file_size", ""))

@@ -47,6 +47,7 @@ class _Rule:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     after_body_bytes: int | None = None  # drop rules: None = drop the response
+    skip: int = 0  # let this many matching requests through first
 
 
 class FaultPlan:
@@ -67,21 +68,32 @@ class FaultPlan:
         count: int = 1,
         body: dict[str, Any] | bytes | None = None,
         headers: dict[str, str] | None = None,
+        skip: int = 0,
     ) -> None:
         raw = (
             body if isinstance(body, bytes) else json.dumps(body or {"error": "injected"}).encode()
         )
         with self._lock:
             self._fail.append(
-                _Rule(method.upper(), path_prefix, count, status, raw, dict(headers or {}))
+                _Rule(
+                    method.upper(), path_prefix, count, status, raw, dict(headers or {}), skip=skip
+                )
             )
 
     def drop_next(
-        self, method: str, path_prefix: str, *, after_body_bytes: int = 0, count: int = 1
+        self,
+        method: str,
+        path_prefix: str,
+        *,
+        after_body_bytes: int = 0,
+        count: int = 1,
+        skip: int = 0,
     ) -> None:
         with self._lock:
             self._drop.append(
-                _Rule(method.upper(), path_prefix, count, after_body_bytes=after_body_bytes)
+                _Rule(
+                    method.upper(), path_prefix, count, after_body_bytes=after_body_bytes, skip=skip
+                )
             )
 
     def drop_response_next(self, method: str, path_prefix: str, *, count: int = 1) -> None:
@@ -104,6 +116,9 @@ class FaultPlan:
         with self._lock:
             for rule in rules:
                 if rule.method == method.upper() and path.startswith(rule.path_prefix):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     rule.remaining -= 1
                     if rule.remaining <= 0:
                         rules.remove(rule)

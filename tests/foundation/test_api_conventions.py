@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.foundation.helpers import make_workspace, signup_login
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
 

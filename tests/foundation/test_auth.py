@@ -6,8 +6,12 @@ import time
 import uuid
 
 import jwt
+import pytest
 
 from tests.foundation.helpers import PASSWORD, make_workspace, signup_login
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def test_login_wrong_password_and_unknown_user(client):

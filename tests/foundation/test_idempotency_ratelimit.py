@@ -12,6 +12,9 @@ from cliply.db.engine import get_engine
 from tests.conftest import reset_caches
 from tests.foundation.helpers import signup_login
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _count_workspaces() -> int:
     with get_engine().connect() as conn:

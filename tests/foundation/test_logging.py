@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import structlog
 
 from tests.foundation.helpers import PASSWORD, make_workspace, signup_login
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def _lines(err: str) -> list[dict]:

@@ -1,4 +1,9 @@
+import pytest
+
 from tests.foundation.helpers import add_member, make_workspace, signup_login
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def test_signup_workspace_invite_flow(client):

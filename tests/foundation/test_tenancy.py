@@ -13,6 +13,9 @@ from cliply.db.tenancy import enter_tenant
 from cliply.projects.models import Project
 from cliply.workspaces import service as ws_service
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _setup():
     from cliply.auth import service as auth

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from cliply.highlights.embeddings import (
+    ONNX_MINILM_NAME,
     TFIDF_NAME,
+    OnnxMiniLMEmbedder,
     SentenceTransformerEmbedder,
     TfidfEmbedder,
     choose_embedder,
@@ -58,11 +60,38 @@ def test_tfidf_rows_are_unit_length_or_zero() -> None:
 def test_choose_embedder_tfidf_and_auto() -> None:
     emb, name = choose_embedder("tfidf")
     assert isinstance(emb, TfidfEmbedder) and name == TFIDF_NAME
-    _auto, auto_name = choose_embedder()
-    expected = SentenceTransformerEmbedder.available()
-    assert (auto_name != TFIDF_NAME) == expected
+    # The ONNX MiniLM ships with every install (main dependency): auto picks it.
+    auto, auto_name = choose_embedder()
+    assert isinstance(auto, OnnxMiniLMEmbedder) and auto_name == ONNX_MINILM_NAME
     with pytest.raises(ValueError):
         choose_embedder("word2vec")
+
+
+def test_onnx_minilm_segmentation_finds_the_topic_changes() -> None:
+    embedder, name = choose_embedder("onnx")
+    assert name == ONNX_MINILM_NAME
+    sentences = split_sentences(topic_talk().words())
+    texts = [s.text for s in sentences]
+    vectors = embedder.embed(texts)
+    assert vectors.shape == (len(sentences), 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    # Batching by length must not change a text's vector (padding is masked out).
+    alone = embedder.embed([texts[5]])[0]
+    assert float(alone @ vectors[5]) > 0.999
+    seg = segment_topics(sentences, vectors)
+    starts = [s.first_sentence for s in seg.segments]
+    assert len(starts) == 3
+    for found, expected in zip(starts, TOPIC_STARTS):
+        assert abs(found - expected) <= 1
+
+
+@pytest.mark.skipif(not SentenceTransformerEmbedder.available(), reason="no torch extra")
+def test_onnx_minilm_matches_the_torch_model() -> None:
+    texts = [" ".join(s) for s in TOPIC_SENTENCES]
+    onnx, _ = choose_embedder("onnx")
+    torch, _ = choose_embedder("minilm")
+    cos = np.sum(onnx.embed(texts) * torch.embed(texts), axis=1)
+    assert cos.min() > 0.98  # int8 weights: near, not equal
 
 
 def _minilm_usable() -> bool:

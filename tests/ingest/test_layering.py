@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import cliply
+from tests.astcache import parse
 
 SRC = Path(cliply.__file__).parent
 # What ingest/ may import from cliply: itself, the error base, settings and storage.
@@ -17,7 +18,7 @@ def cliply_imports(package: str) -> set[tuple[str, str]]:
     """(file, module) for every `cliply.*` import in a package, function-local ones too."""
     found: set[tuple[str, str]] = set()
     for path in (SRC / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse(path)):
             names: list[str] = []
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]

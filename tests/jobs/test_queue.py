@@ -17,6 +17,9 @@ from cliply.jobs.limits import CapCache, workspace_job_cap
 from cliply.jobs.queue import HandlerEvent, backoff_seconds
 from tests.jobs.conftest import events_of, job_row
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 K = "T_NOOP"
 
 

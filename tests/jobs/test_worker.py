@@ -10,12 +10,16 @@ import signal
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from cliply.db.engine import owner_session
 from cliply.jobs import queue
 from tests.jobs import handlers as h
 from tests.jobs.conftest import WorkerProcs, events_of, job_row, wait_until
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def enqueue(kind: str, payload: dict, ws: uuid.UUID | None = None, **kw: object) -> uuid.UUID:

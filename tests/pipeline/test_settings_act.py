@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from cliply.config import Settings, get_settings
-from cliply.highlights.embeddings import SentenceTransformerEmbedder
+from cliply.highlights.embeddings import ONNX_MINILM_NAME, SentenceTransformerEmbedder
 from cliply.integrations.openai_chat import OpenAIChatClient, OpenAIChatTimeout
 from cliply.media import MediaError, probe
 from cliply.pipeline import config, steps
@@ -47,6 +47,8 @@ def test_clip_min_score_drops_lower_scored_clips() -> None:
 
 def test_highlight_embedder_selects_the_embedder() -> None:
     assert highlights(settings(highlight_embedder="tfidf")).embedder_name == "tfidf"
+    # The ONNX MiniLM is a main dependency: selectable (and auto's choice) on every install.
+    assert highlights(settings(highlight_embedder="onnx")).embedder_name == ONNX_MINILM_NAME
     if not SentenceTransformerEmbedder.available():
         with pytest.raises(ImportError):
             highlights(settings(highlight_embedder="minilm"))

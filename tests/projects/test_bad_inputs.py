@@ -12,6 +12,9 @@ from tests.conftest import reset_caches
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.parametrize("code", ["not-a-video", "no-audio-stream", "zero-length", "truncated"])
 def test_bad_source_fails_with_reason(

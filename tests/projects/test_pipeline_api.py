@@ -20,6 +20,9 @@ from cliply.projects.models import Project
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 # Words tiny.en hears reliably in the talk.
 PROBES = ("bread", "yeast", "dough", "money", "income", "interest")
 

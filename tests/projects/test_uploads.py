@@ -19,6 +19,9 @@ from cliply.storage import app_storage
 from tests.conftest import reset_caches
 from tests.projects.helpers import owner_ws, upload
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 TUS = {"Tus-Resumable": "1.0.0"}
 
 

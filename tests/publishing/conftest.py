@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
-from tests.fakes.meta import VERSION as GRAPH_VERSION
-from tests.fakes.meta import FakeMeta
 from tests.fakes.server import ServerPool
-from tests.fakes.tiktok import FakeTikTok
-from tests.fakes.youtube import FakeYouTube
-from tests.mediagen import silent_video
-from tests.publishing.helpers import CRON_SECRET, Fakes, World, make_world
+
+# The app and the fakes are imported by the fixtures that use them: the unit tests in this
+# directory (and analytics/, which reuses these fixtures) need neither.
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+    from tests.publishing.helpers import Fakes, World
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +27,8 @@ def _pub_pool() -> Iterator[ServerPool]:
 @pytest.fixture(scope="session")
 def clip_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real, tiny vertical MP4 (about 440 KB: two YouTube chunks of 256 KiB)."""
+    from tests.mediagen import silent_video
+
     out = tmp_path_factory.mktemp("pubvideo") / "clip.mp4"
     return silent_video(out, seconds=2.0, size="360x640")
 
@@ -34,6 +36,11 @@ def clip_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fakes]:
     from tests.conftest import reset_caches
+    from tests.fakes.meta import VERSION as GRAPH_VERSION
+    from tests.fakes.meta import FakeMeta
+    from tests.fakes.tiktok import FakeTikTok
+    from tests.fakes.youtube import FakeYouTube
+    from tests.publishing.helpers import CRON_SECRET, Fakes
 
     tiktok = FakeTikTok()
     google = FakeYouTube()
@@ -52,6 +59,7 @@ def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -
         "GOOGLE_TOKEN_BASE": g_server.base_url,
         "YOUTUBE_API_BASE": g_server.base_url,
         "YOUTUBE_UPLOAD_BASE": g_server.base_url,
+        "YOUTUBE_ANALYTICS_BASE": g_server.base_url,
         "YOUTUBE_CHUNK_SIZE": str(256 * 1024),
         "INTEGRATION_RETRY_BASE_S": "0.01",
         "PUBLISH_POLL_INTERVAL_S": "0.05",
@@ -80,6 +88,8 @@ def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def api(fakes: Fakes) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
     from cliply.app import create_app
 
     with TestClient(create_app()) as client:
@@ -89,4 +99,6 @@ def api(fakes: Fakes) -> Iterator[TestClient]:
 @pytest.fixture
 def world(api: TestClient, fakes: Fakes, clip_video: Path) -> World:
     """A Pro workspace with its owner and one rendered clip (MP4 in storage)."""
+    from tests.publishing.helpers import make_world
+
     return make_world(api, fakes, clip_video)

@@ -27,6 +27,9 @@ from cliply.crypto import sign_state
 from cliply.db.engine import owner_session
 from cliply.keys import app_secret
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def test_connect_tiktok_and_youtube(world: World) -> None:
     tiktok = connect(world, "tiktok")

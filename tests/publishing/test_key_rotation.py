@@ -20,6 +20,9 @@ from cliply.accounts.tokens import (
 )
 from cliply.db.engine import owner_session
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()

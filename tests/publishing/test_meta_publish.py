@@ -211,12 +211,25 @@ def test_instagram_and_facebook_reels_publish_through_a_worker_process(
 # --- exactly once ------------------------------------------------------------------------------
 
 
-def test_instagram_dropped_upload_resumes_from_the_hosts_offset(world: World) -> None:
+def _three_chunks(world: World, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Instagram uploads in three requests; returns the chunk size."""
+    chunk = world.video.stat().st_size // 3 + 1
+    monkeypatch.setenv("META_UPLOAD_CHUNK_BYTES", str(chunk))
+    reset_caches()
+    return chunk
+
+
+def test_instagram_dropped_upload_resumes_from_the_last_acknowledged_chunk(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Meta documents no way to ask the rupload host what it kept of an Instagram upload: the
+    # client goes on from the last offset the host acknowledged, never from 0.
     m = world.fakes.meta
     connect(world, "instagram")
-    size = world.video.stat().st_size
+    c = _three_chunks(world, monkeypatch)
     faults = world.fakes.meta_server.faults
-    faults.drop_next("POST", f"/ig-api-upload/{VERSION}/", after_body_bytes=size // 3)
+    # The second request is cut off halfway (the host keeps those bytes; nobody hears back).
+    faults.drop_next("POST", f"/ig-api-upload/{VERSION}/", after_body_bytes=c // 2, skip=1)
     faults.fail_next("GET", f"/{VERSION}/1790", status=500)  # a container status read
     s = schedule(world, "instagram", scheduled_at=None)
     assert [r.status for r in run_due_jobs()] == ["succeeded"]
@@ -224,12 +237,33 @@ def test_instagram_dropped_upload_resumes_from_the_hosts_offset(world: World) ->
     assert media["sha256"] == _sha(world.video)
     (container,) = m.uploads.values()
     assert container.status == "PUBLISHED"
-    # The host kept what arrived before the drop; the next request sent only the rest.
-    assert m.upload_offsets[0] == 0 and 0 < m.upload_offsets[1] <= size // 3
-    assert len(m.upload_offsets) == 2
+    assert m.upload_offsets == [0, c, c, 2 * c]  # the cut chunk again, not the whole file
     assert {kind for kind, _, _ in faults.injected} == {"drop", "fail"}
     assert schedule_row(s["id"]).status == "published"
     assert _post(world, "instagram").attempts == 1
+
+
+def test_instagram_upload_goes_on_in_the_next_attempt_from_the_recorded_offset(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = world.fakes.meta
+    connect(world, "instagram")
+    c = _three_chunks(world, monkeypatch)
+    faults = world.fakes.meta_server.faults
+    # After the first chunk the host fails every request: the attempt gives up.
+    faults.fail_next("POST", f"/ig-api-upload/{VERSION}/", status=503, count=100, skip=1)
+    s = schedule(world, "instagram", scheduled_at=None)
+    assert [r.status for r in run_due_jobs(limit=1)] == ["queued"]
+    post = _post(world, "instagram")
+    assert post.upload_ref.endswith(f" {c}")  # what the host acknowledged, committed
+    assert m.upload_offsets == [0]
+    faults.clear()
+    assert [r.status for r in run_due_jobs()] == ["succeeded"]
+    assert m.upload_offsets == [0, c, 2 * c]  # the next attempt went on from there
+    (media,) = m.media
+    assert media["sha256"] == _sha(world.video)
+    assert len(m.uploads) == 1  # the same container
+    assert schedule_row(s["id"]).status == "published"
 
 
 def test_facebook_dropped_upload_resumes_from_bytes_transferred(world: World) -> None:

@@ -16,6 +16,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+from tests.astcache import parse
 
 from cliply.platforms import base, registry
 
@@ -40,7 +41,7 @@ def _imports(tree: ast.AST) -> list[str]:
 
 @pytest.mark.parametrize("path", _modules(*DOMAINS), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_domains_never_name_a_platform(path: Path) -> None:
-    tree = ast.parse(path.read_text())
+    tree = parse(path)
     named = [
         (node.lineno, node.value)
         for node in ast.walk(tree)
@@ -88,7 +89,7 @@ def test_every_adapter_implements_the_protocol() -> None:
 )
 def test_layering(package: str, forbidden: tuple[str, ...]) -> None:
     for path in _modules(package):
-        bad = [m for m in _imports(ast.parse(path.read_text())) if m.startswith(forbidden)]
+        bad = [m for m in _imports(parse(path)) if m.startswith(forbidden)]
         assert bad == [], f"{path} imports {bad}: {package} sits below them"
 
 
@@ -96,7 +97,7 @@ def test_layering(package: str, forbidden: tuple[str, ...]) -> None:
     "path", _modules(*DOMAINS, "platforms"), ids=lambda p: f"{p.parent.name}/{p.name}"
 )
 def test_no_imports_inside_functions(path: Path) -> None:
-    tree = ast.parse(path.read_text())
+    tree = parse(path)
     hidden = [
         (inner.lineno, _imports(inner))
         for fn in ast.walk(tree)
@@ -121,7 +122,7 @@ _WRITES = ("insert", "update", "delete")
 def test_each_table_has_one_writer(path: Path) -> None:
     """`insert(X)`, `update(X)`, `delete(X)` or `X(...)` construction outside X's owner."""
     rel = f"{path.parent.name}/{path.name}"
-    tree = ast.parse(path.read_text())
+    tree = parse(path)
     writes: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):

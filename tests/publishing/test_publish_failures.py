@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 from tests.publishing.helpers import (
     World,
@@ -24,6 +25,9 @@ from tests.publishing.helpers import (
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.jobs.queue import enqueue
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def _nothing_posted(world: World) -> None:

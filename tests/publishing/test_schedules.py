@@ -26,6 +26,9 @@ from cliply.db.engine import owner_session
 from cliply.schedules.service import scan_due
 from cliply.schedules.tasks import scan_schedules
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 
 def _post(world: World, **body: Any) -> Any:
     base = {"clip_id": str(world.clip_id), "account_id": world.accounts["tiktok"]["id"]}

@@ -167,6 +167,7 @@ def platform_fakes() -> Iterator[PlatformFakes]:
             "GOOGLE_TOKEN_BASE": g.base_url,
             "YOUTUBE_API_BASE": g.base_url,
             "YOUTUBE_UPLOAD_BASE": g.base_url,
+            "YOUTUBE_ANALYTICS_BASE": g.base_url,
             "YOUTUBE_CHUNK_SIZE": str(256 * 1024),
             "INTEGRATION_RETRY_BASE_S": "0.05",
             "PUBLISH_POLL_INTERVAL_S": "0.2",

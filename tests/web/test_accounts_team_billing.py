@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from tests.web.conftest import PASSWORD, check_page, drop_file, log_in, new_page, sign_up
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def _link(mail: str, path: str) -> str:

@@ -6,7 +6,12 @@ The upload and processing happen once, in the session fixture `processed_project
 
 from __future__ import annotations
 
+import pytest
+
 from tests.web.conftest import SHOTS, check_page, log_in
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def test_step1_drag_and_drop_upload_resumes_after_a_dropped_connection(processed_project, studio):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
 from tests.web.conftest import check_page, sign_up
+
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
 
 
 def test_signup_creates_session_cookie_csp_and_workspace(page, studio):

@@ -27,6 +27,9 @@ from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from tests.web import seed, seed_analytics
 from tests.web.conftest import SHOTS, check_page
 
+# Every test here needs the database (or a server process): integration tier.
+pytestmark = pytest.mark.integration
+
 NAMES = list(DEFAULT_WEIGHTS)
 
 

@@ -172,8 +172,25 @@ def test_experiment_from_the_gallery_to_a_stopped_winner(
     page.click("#promote-winner")
     page.wait_for_selector("#toast >> text=Every account already has the winner")
 
+    # A draft (no account ticked), scheduled later from its own page.
+    page.goto(f"/clips/{cid}/experiment")
+    page.fill("#f-name", "Caption styles")
+    page.locator("[data-variant]").nth(1).locator('select[name="caption_style"]').select_option(
+        "karaoke"
+    )
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#schedule-experiment")
+    assert page.locator("#exp-status").inner_text() == "draft"
+    page.check(f'#schedule-experiment input[name="account_ids"][value="{youtube}"]')
+    page.fill("#schedule-experiment #f-start", tomorrow)
+    page.click("#schedule-experiment button[type=submit]")
+    page.wait_for_selector("#exp-status >> text=running")
+    assert page.locator("li.variant").nth(1).locator("ul.schedules li").count() == 1
+
     # The list.
     page.goto("/experiments")
-    row = page.locator("table.experiments tbody tr")
-    assert row.count() == 1 and "ended" in row.inner_text() and "B" in row.inner_text()
+    rows = page.locator("table.experiments tbody tr")
+    assert rows.count() == 2
+    assert "running" in rows.nth(0).inner_text() and "Caption styles" in rows.nth(0).inner_text()
+    assert "ended" in rows.nth(1).inner_text() and "B" in rows.nth(1).inner_text()
     check_page(page, "experiments")

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cliply.clips import flows, service
+from cliply.clips import flows, service, weights
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError, PermanentError
@@ -56,11 +56,15 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         stage.enter_stage(pid, "detecting")
         plan = stage.plan_of(ws)
         options = config.clip_options(project.options, plan.clips_per_project)
+        with owner_session() as db:
+            learnt = weights.workspace_weights(db, ws)  # None: the default weights
         transcript = stage.load_transcript(storage, ws, pid)
         path = local_source(storage, project.source_key, config.work_root())
         with tempfile.TemporaryDirectory(prefix="cliply-hl-", dir=ctx.scratch_dir()) as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
-            found = steps.find_highlights(transcript, wav, options, config.llm_client())
+            found = steps.find_highlights(
+                transcript, wav, options, config.llm_client(), weights=learnt
+            )
         steps.require_clips(found, transcript)  # zero clips always says why
         label = steps.embedder_label(found.embedder_name)
         ctx.event(
@@ -69,6 +73,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
             embedder=label,
             llm_applied=found.llm_applied,
             notes=found.notes,
+            learnt_weights=learnt is not None,
         )
         with owner_session() as db:
             _, stale = flows.clips_from_highlights(
@@ -81,7 +86,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
             )
         for key in stale:
             storage.delete(key)
-    return {"clips": len(found.highlights), "embedder": label}
+    return {"clips": len(found.highlights), "embedder": label, "learnt_weights": learnt is not None}
 
 
 @registry.handler(registry.CLIP_RENDER, capability="cpu")

@@ -9,14 +9,18 @@ Follows developers.facebook.com:
   account. `DELETE /me/permissions` revokes the grant.
 - Instagram Reels (Content Publishing, resumable): `POST /{ig-user-id}/media?media_type=REELS
   &upload_type=resumable` creates a container and returns its rupload `uri`; the file goes to
-  that uri with `Authorization: OAuth`, `offset` and `file_size` headers (a dropped upload
-  continues from the offset the upload host reports); `GET /{container}?fields=status_code`
+  that uri with `Authorization: OAuth`, `offset` and `file_size` headers, in requests that
+  each answer `{"success": true}`. The documentation gives no way to ask the upload host how
+  much of an interrupted request it kept (the container has only `status_code`), so a dropped
+  upload goes on from the last offset the host acknowledged; `GET /{container}?fields=status_code`
   goes IN_PROGRESS -> FINISHED (or ERROR / EXPIRED), then `POST /{ig-user-id}/media_publish`;
   the container then reads PUBLISHED. `GET /{ig-user-id}/content_publishing_limit` gives the
   account's use of its 24 h publishing cap.
 - Facebook Page Reels: `POST /{page-id}/video_reels` with upload_phase=start (video_id and
-  upload_url), the upload to the rupload host as above, upload_phase=finish with
-  video_state=PUBLISHED, then `GET /{video-id}?fields=status` until publishing completes.
+  upload_url), the upload to the rupload host as above, where a dropped upload goes on from
+  `GET /{video-id}?fields=status`'s `uploading_phase.bytes_transferred` (as the Reels guide
+  says), upload_phase=finish with video_state=PUBLISHED, then the same status until
+  publishing completes.
 
 Errors are `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`: code 190
 means the token is dead (refresh or reconnect), 4/17/32/613/80001-80014 and IG's 9/2207042 are
@@ -57,6 +61,7 @@ from cliply.integrations.oauth_common import (
     redact_url,
     retry_after_seconds,
     source_size,
+    tls_context,
 )
 
 log = structlog.get_logger(__name__)
@@ -258,7 +263,9 @@ class MetaClient:
         self.throttle_at_pct = throttle_at_pct
         self.usage = Usage()
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, write=timeout_s * 2))
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, write=timeout_s * 2), verify=tls_context()
+        )
 
     def close(self) -> None:
         if self._own_http:
@@ -370,13 +377,16 @@ class MetaClient:
         upload_url: str,
         source: UploadSource,
         *,
-        offset_of: Callable[[], int],
+        offset_of: Callable[[], int] | None = None,
         start: int = 0,
         chunk_size: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        """Send the file from `start` to the rupload host. After a dropped connection or a 5xx
-        the bytes the host holds (`offset_of()`) decide where to go on; nothing is re-sent."""
+        """Send the file from `start` to the rupload host, `chunk_size` bytes a request (None:
+        the rest of the file in one). After a dropped connection or a 5xx it goes on from the
+        bytes the host holds by `offset_of()` where the platform documents such a query, else
+        from the last offset the host acknowledged (a request answered 200). `progress(done,
+        size)` follows every acknowledged request."""
         with open_upload_source(source) as handle:
             size = source_size(handle)
             if size <= 0:
@@ -426,14 +436,10 @@ class MetaClient:
                     "meta.upload_retry", url=redact_url(upload_url), offset=offset, reason=reason
                 )
                 self.retry.wait(failures)
-                offset = offset_of()  # what the host kept of the interrupted request
+                if offset_of is not None:
+                    offset = offset_of()  # what the host kept of the interrupted request
             if progress is not None:
                 progress(size, size)
-
-    def upload_offset(self, token: str, upload_url: str) -> int:
-        """Bytes the rupload host holds for this upload (GET on the upload URL)."""
-        body = self._call("GET", upload_url, token, header_auth=True, idempotent=True)
-        return int(body.get("offset") or 0)
 
     # --- Instagram --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ statement with a fresh snapshot, counts running jobs and takes only what the cap
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -255,8 +257,10 @@ _CAPS_CTE = """caps AS (
 )"""
 
 # Candidates in claim order, row-locked; workspaces known to be at their cap are passed over,
-# and each candidate workspace's claim lock is tried (never waited for).
-_CLAIM_CANDIDATES_SQL = text(f"""
+# and each candidate workspace's claim lock is tried (never waited for). The ids it may take
+# are also left in a transaction-local setting, so the take can be sent without waiting for
+# this statement's rows (pipelined claim).
+_CLAIM_CANDIDATES = f"""
 WITH {_CAPS_CTE}, full_ws AS (
   SELECT r.workspace_id FROM jobs r JOIN caps c ON c.ws = r.workspace_id
   WHERE r.status = 'running'
@@ -280,18 +284,25 @@ WITH {_CAPS_CTE}, full_ws AS (
          pg_try_advisory_xact_lock({CLAIM_LOCK_CLASS}, hashtext(w.workspace_id::text)) AS ok
   FROM (SELECT DISTINCT workspace_id FROM cand WHERE workspace_id IS NOT NULL) w
 )
-SELECT cand.id, cand.workspace_id, cand.workspace_id IS NULL OR locks.ok
+SELECT cand.id, cand.workspace_id, cand.workspace_id IS NULL OR locks.ok,
+       set_config('cliply.claim_ids',
+                  COALESCE(string_agg(CASE WHEN cand.workspace_id IS NULL OR locks.ok
+                                           THEN cand.id::text END, ',') OVER (), ''),
+                  true)
 FROM cand LEFT JOIN locks ON locks.workspace_id = cand.workspace_id
-""")
+"""
+_CLAIM_CANDIDATES_SQL = text(_CLAIM_CANDIDATES)
+
 
 # With the workspace locks held, a fresh snapshot counts what is running, and only what
 # each cap leaves room for is taken.
-_CLAIM_TAKE_SQL = text(f"""
+def _claim_take(ids_sql: str) -> str:
+    return f"""
 WITH {_CAPS_CTE}, ranked AS (
   SELECT j.id, j.workspace_id, j.priority, j.fair_key, j.created_at,
          row_number() OVER (PARTITION BY j.workspace_id
                             ORDER BY j.priority DESC, j.fair_key, j.created_at) AS rn
-  FROM jobs j WHERE j.id = ANY(CAST(:ids AS uuid[])) AND j.status = 'queued'
+  FROM jobs j WHERE j.id = ANY({ids_sql}) AND j.status = 'queued'
 ), pick AS (
   SELECT c.id FROM ranked c LEFT JOIN caps k ON k.ws = c.workspace_id
   WHERE c.workspace_id IS NULL
@@ -314,7 +325,10 @@ WITH {_CAPS_CTE}, ranked AS (
 )
 SELECT id, kind, payload, workspace_id, project_id, attempts, max_attempts, cancel_requested
 FROM upd ORDER BY priority DESC, fair_key, created_at
-""")
+"""
+
+
+_CLAIM_TAKE_SQL = text(_claim_take("CAST(:ids AS uuid[])"))
 
 
 def _cap_params(caps: dict[uuid.UUID, int]) -> dict[str, Any]:
@@ -519,7 +533,7 @@ class Success:
 
 # Many jobs running → succeeded in one statement (one round trip for a batch of completions);
 # per job, the same checks, row changes and events as `succeed`.
-_SUCCEED_MANY_SQL = text(f"""
+_SUCCEED_MANY = f"""
 WITH d AS (
   SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS int[]),
                        CAST(:results AS jsonb[]), CAST(:events AS jsonb[]))
@@ -544,24 +558,108 @@ WITH d AS (
   ) x ORDER BY x.job_id, x.ord
 )
 SELECT id FROM upd
-""")
+"""
+_SUCCEED_MANY_SQL = text(_SUCCEED_MANY)
 
 
 def succeed_many(db: DB, worker_id: str, done: Sequence[Success]) -> set[uuid.UUID]:
     """`succeed` for a batch of jobs in one statement; returns the ids that were still ours."""
     if not done:
         return set()
-    rows = db.execute(
-        _SUCCEED_MANY_SQL,
-        {
-            "ids": [d.job_id for d in done],
-            "attempts": [d.attempt for d in done],
-            "results": [None if d.result is None else dumps(d.result) for d in done],
-            "events": [_events_json(d.events) for d in done],
-            "worker": worker_id,
-        },
-    ).all()
+    rows = db.execute(_SUCCEED_MANY_SQL, _succeed_many_params(worker_id, done)).all()
     return {r[0] for r in rows}
+
+
+def _succeed_many_params(worker_id: str, done: Sequence[Success]) -> dict[str, Any]:
+    return {
+        "ids": [d.job_id for d in done],
+        "attempts": [d.attempt for d in done],
+        "results": [None if d.result is None else dumps(d.result) for d in done],
+        "events": [_events_json(d.events) for d in done],
+        "worker": worker_id,
+    }
+
+
+# --- the worker's claim: successes and claim in one transaction and one round trip ----------------
+
+
+def _psycopg_sql(sql: str) -> str:
+    """`:name` binds (SQLAlchemy text) → psycopg's `%(name)s` (casts `::type` stay)."""
+    return re.sub(r"(?<![:\w]):(\w+)(?!:)", r"%(\1)s", sql)
+
+
+_PG_SUCCEED_MANY = _psycopg_sql(_SUCCEED_MANY)
+_PG_CLAIM_CANDIDATES = _psycopg_sql(_CLAIM_CANDIDATES)
+_PG_CLAIM_TAKE = _psycopg_sql(
+    _claim_take(
+        "CAST(string_to_array(NULLIF(current_setting('cliply.claim_ids', true), ''), ',') "
+        "AS uuid[])"
+    )
+)
+
+
+def succeed_and_claim(
+    db: Connection,
+    worker_id: str,
+    done: Sequence[Success],
+    kinds: Sequence[str],
+    limit: int,
+    caps: CapCache,
+) -> tuple[set[uuid.UUID], ClaimResult]:
+    """`succeed_many(done)` then `claim(kinds, limit)`, in one transaction sent as one pipeline.
+
+    `db` is a connection in autocommit mode (the transaction is spelled out here). The take
+    reads the candidates the first claim statement left in a transaction-local setting, so
+    all statements go in one round trip; each still runs with its own snapshot, taken after
+    the one before it ended (the cap is counted with the workspace locks held, as in
+    `claim`). Successes come first, so the claim already sees their slots free. A candidate
+    whose workspace cap is not cached yet is not taken this time: its cap is looked up after
+    the commit and `retry_soon` says to claim again.
+    """
+    raw = db.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection) and raw.autocommit
+    known = caps.known()
+    claiming = limit > 0 and bool(kinds)
+    try:
+        with raw.pipeline():
+            cur_done = raw.cursor()
+            cur_cands = raw.cursor()
+            cur_take = raw.cursor()
+            raw.execute("BEGIN")
+            if done:
+                cur_done.execute(_PG_SUCCEED_MANY, _succeed_many_params(worker_id, done))
+            if claiming:
+                cap_params = _cap_params(known)
+                cur_cands.execute(
+                    _PG_CLAIM_CANDIDATES, {"kinds": list(kinds), "n": limit, **cap_params}
+                )
+                cur_take.execute(_PG_CLAIM_TAKE, {"n": limit, "worker": worker_id, **cap_params})
+            raw.execute("COMMIT")
+        succeeded = {r[0] for r in cur_done.fetchall()} if done else set()
+        cands = cur_cands.fetchall() if claiming else []
+        rows = cur_take.fetchall() if claiming else []
+    except BaseException:
+        if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            raw.rollback()
+        raise
+    jobs = [
+        ClaimedJob(
+            id=r[0],
+            kind=r[1],
+            payload=r[2],
+            workspace_id=r[3],
+            project_id=r[4],
+            attempt=r[5],
+            max_attempts=r[6],
+            cancel_requested=r[7],
+        )
+        for r in rows
+    ]
+    ok = [r for r in cands if r[2]]
+    unknown = {r[1] for r in ok if r[1] is not None and r[1] not in known}
+    if unknown:
+        caps.get_many(db, unknown)
+    return succeeded, ClaimResult(jobs, len(ok) < len(cands) or len(jobs) < len(ok))
 
 
 def fail(

@@ -125,6 +125,12 @@ def failure_outcome(exc: CliplyError) -> _Outcome:
 
 
 @dataclass
+class _Claim:
+    slots: int  # free slots it asked for
+    carry: list[tuple[queue.Success, asyncio.Future[None]]]  # successes it writes first
+
+
+@dataclass
 class _Active:
     job: ClaimedJob
     ctx: JobContext  # ctx.stop_reason: cancelled | lost | timeout | shutdown
@@ -158,6 +164,7 @@ class Worker:
         self.caps = CapCache()
         # Successes waiting to be written (group commit): one statement records them all.
         self._done: list[tuple[queue.Success, asyncio.Future[None]]] = []
+        self._freed = 0  # active jobs whose success is queued or being written
         self._flushing = False
         self._flush_task: asyncio.Task[None] | None = None  # held so it is not collected
         self._exit_by: float | None = None  # loop time by which a stopping worker gives up
@@ -303,9 +310,12 @@ class Worker:
         A claim asks only for slots that are free and not already asked for by a claim in
         flight, so no claim ever takes more jobs than there are slots to run them. Overlap
         matters under load: one claim's round trips no longer gate the next slots freed.
+        A finished job's success frees its slot at once and is written by the next claim, in
+        its transaction (one round trip for both); with no claim to carry them, successes are
+        written on their own.
         """
         failures = 0
-        inflight: dict[asyncio.Task[queue.ClaimResult], int] = {}
+        inflight: dict[asyncio.Task[tuple[set[uuid.UUID], queue.ClaimResult]], _Claim] = {}
         idle = False  # the last claim came up short: wait for a wake (or poll) first
         stop = asyncio.create_task(self._stop.wait())
         try:
@@ -313,11 +323,14 @@ class Worker:
                 if not self.o.kinds:
                     await self._stop.wait()
                     break
-                free = self.o.slots - len(self.active) - sum(inflight.values())
+                free = self.o.slots - self._occupied() - sum(c.slots for c in inflight.values())
                 if free > 0 and len(inflight) < MAX_CLAIMS_IN_FLIGHT and not idle:
                     self._wake.clear()
-                    inflight[asyncio.create_task(self._claim(free))] = free
+                    carry = self._take_successes()
+                    inflight[asyncio.create_task(self._claim(free, carry))] = _Claim(free, carry)
                     continue
+                if self._done and not inflight:
+                    self._flush_soon()  # no claim to carry them
                 self._slot_freed.clear()
                 helpers = [asyncio.create_task(self._slot_freed.wait())]
                 if idle and not inflight:
@@ -332,18 +345,23 @@ class Worker:
                 if not done or self._wake.is_set():
                     idle = False  # polled, or woken by NOTIFY or a freed slot
                 for t in [t for t in inflight if t.done()]:
-                    n = inflight.pop(t)
+                    claim = inflight.pop(t)
                     exc = t.exception()
                     if exc is not None:
+                        # Its successes are written on their own, retried through an outage.
+                        self._done[:0] = claim.carry
+                        if self._done:
+                            self._flush_soon()
                         failures += 1
                         log.warning("claim failed", error=str(exc), failures=failures)
                         await self._sleep_or_stop(min(self.o.poll_s * failures, 30.0))
                         continue
                     failures = 0
-                    result = t.result()
+                    _, result = t.result()
+                    self._settle(claim.carry)
                     for job in result.jobs:
                         self._start(job)
-                    if len(result.jobs) >= n:
+                    if len(result.jobs) >= claim.slots:
                         continue
                     if result.retry_soon:
                         await asyncio.sleep(0.002)  # another claimer holds a workspace lock
@@ -352,14 +370,44 @@ class Worker:
         finally:
             stop.cancel()
             # Claims still in flight at stop: their jobs are ours, so run (or release) them.
-            for t in inflight:
-                with contextlib.suppress(Exception):
-                    for job in (await t).jobs:
-                        self._start(job)
+            for t, claim in inflight.items():
+                try:
+                    _, result = await t
+                except Exception:
+                    self._done[:0] = claim.carry
+                    continue
+                self._settle(claim.carry)
+                for job in result.jobs:
+                    self._start(job)
+            if self._done:
+                self._flush_soon()
 
-    async def _claim(self, free: int) -> queue.ClaimResult:
+    def _occupied(self) -> int:
+        """Slots in use: active jobs, less those whose success only waits to be written."""
+        return len(self.active) - self._freed
+
+    def _take_successes(self) -> list[tuple[queue.Success, asyncio.Future[None]]]:
+        carry, self._done = self._done[:SUCCESS_BATCH_MAX], self._done[SUCCESS_BATCH_MAX:]
+        return carry
+
+    @staticmethod
+    def _settle(batch: list[tuple[queue.Success, asyncio.Future[None]]]) -> None:
+        for _, fut in batch:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def _claim(
+        self, free: int, carry: list[tuple[queue.Success, asyncio.Future[None]]]
+    ) -> tuple[set[uuid.UUID], queue.ClaimResult]:
         t0 = time.perf_counter()
-        result = await self._db_tx(queue.claim, self.o.worker_id, self.o.kinds, free, self.caps)
+        result = await self._db(
+            queue.succeed_and_claim,
+            self.o.worker_id,
+            [d for d, _ in carry],
+            self.o.kinds,
+            free,
+            self.caps,
+        )
         metrics.CLAIM_LATENCY.observe(time.perf_counter() - t0)
         return result
 
@@ -571,18 +619,29 @@ class Worker:
             return result
 
     async def _record_success(self, done: queue.Success) -> None:
-        """Queue a success for the next batch write; returns once it is written (or given up).
+        """Queue a success for the next write; returns once it is written (or given up).
 
-        No timer: while one batch is being written, the jobs finishing meanwhile gather for
-        the next, so a lone job is written at once and a busy worker writes many per trip.
+        Its slot is free from now on: the claim for it writes the success in its own
+        transaction (see _dispatch). No timer: while one write is under way, the jobs finishing
+        meanwhile gather for the next, so a busy worker writes many per trip.
         """
         assert self._loop is not None
         fut: asyncio.Future[None] = self._loop.create_future()
         self._done.append((done, fut))
+        self._freed += 1
+        try:
+            self._slot_freed.set()
+            self._wake.set()
+            if self._stop.is_set():
+                self._flush_soon()  # no more claims to carry it
+            await fut
+        finally:
+            self._freed -= 1
+
+    def _flush_soon(self) -> None:
         if not self._flushing:
             self._flushing = True
             self._flush_task = asyncio.create_task(self._flush_successes(), name="record-successes")
-        await fut
 
     async def _flush_successes(self) -> None:
         try:

@@ -5,7 +5,9 @@ is made and before the first byte. A later attempt reads the container first:
 - PUBLISHED: an earlier attempt published it; the media is found among the account's recent
   media by its caption (the API links no container to its media), nothing is sent again;
 - FINISHED: uploaded and processed, never published: publish it;
-- IN_PROGRESS: continue the upload from the offset the upload host holds, then wait;
+- IN_PROGRESS: continue the upload from the last offset the upload host acknowledged (the
+  reference records it after every acknowledged chunk: Meta documents no way to ask the host),
+  then wait;
 - ERROR / EXPIRED: this container never became a post: a new one is made.
 A media_publish is only ever sent for a container that is not PUBLISHED. The account's 24 h
 publishing cap is read before a new container is made: at the cap the job waits instead of
@@ -154,9 +156,9 @@ class Instagram:
                 if status.status_code == IG_FINISHED:
                     return self._publish(graph, session, ig_user, container)
                 if status.status_code == IG_IN_PROGRESS:
-                    held = session.call(lambda t: graph.upload_offset(t, url))
+                    held = meta.acknowledged(target.upload_ref)
                     if held < size:
-                        self._upload(graph, session, url, path, start=held)
+                        self._upload(graph, session, container, url, path, start=held)
                     return self._finish(graph, session, ig_user, container, caption)
                 # ERROR or EXPIRED: this container never became a post; make a new one.
             self._check_cap(graph, session, ig_user)
@@ -168,7 +170,7 @@ class Instagram:
             )
             session.record_upload_ref(f"{handle.id} {handle.upload_url}", "uploading")
             session.event("instagram_container", "container created", container_id=handle.id)
-            self._upload(graph, session, handle.upload_url, path, start=0)
+            self._upload(graph, session, handle.id, handle.upload_url, path, start=0)
             return self._finish(graph, session, ig_user, handle.id, caption)
 
     def _check_cap(self, graph: MetaClient, session: PublishSession, ig_user: str) -> None:
@@ -184,23 +186,32 @@ class Instagram:
             )
 
     def _upload(
-        self, graph: MetaClient, session: PublishSession, url: str, path: Path, *, start: int
+        self,
+        graph: MetaClient,
+        session: PublishSession,
+        container: str,
+        url: str,
+        path: Path,
+        *,
+        start: int,
     ) -> None:
-        tries = [0]
+        acked = [start]
+
+        def chunk_done(done: int, total: int) -> None:
+            # Recorded (committed) before the next chunk: a later attempt goes on from here.
+            acked[0] = done
+            session.record_upload_ref(f"{container} {url} {done}", "uploading")
+            session.progress(0.1 + 0.7 * done / total, "uploading")
 
         def send(token: str) -> None:
-            # After a 401 and a refresh, go on from what the host holds, not from `start`.
-            first = start if tries[0] == 0 else graph.upload_offset(token, url)
-            tries[0] += 1
+            # After a 401 and a refresh, go on from what the host acknowledged.
             graph.upload(
                 token,
                 url,
                 path,
-                start=first,
-                offset_of=lambda: graph.upload_offset(token, url),
-                progress=lambda done, total: session.progress(
-                    0.1 + 0.7 * done / total, "uploading"
-                ),
+                start=acked[0],
+                chunk_size=get_settings().meta_upload_chunk_bytes,
+                progress=chunk_done,
             )
 
         session.call(send)

@@ -102,9 +102,16 @@ def post_text(text: PostText, limit: int) -> str:
 
 
 def split_ref(ref: str) -> tuple[str, str]:
-    """An upload reference is "<id> <upload url>": what a retry needs to resume."""
-    ident, _, url = ref.partition(" ")
-    return ident, url
+    """An upload reference is "<id> <upload url>[ <bytes acknowledged>]": what a retry needs
+    to resume."""
+    ident, _, rest = ref.partition(" ")
+    return ident, rest.split(" ", 1)[0]
+
+
+def acknowledged(ref: str) -> int:
+    """The bytes the upload host had acknowledged when `ref` was last recorded (0 if none)."""
+    parts = ref.split(" ")
+    return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
 
 
 def poll(

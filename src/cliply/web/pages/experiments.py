@@ -104,10 +104,8 @@ def experiment_page(experiment_id: uuid.UUID, studio: StudioPage) -> HTMLRespons
     check_feature(studio.db, studio.workspace_id, "experiments")
     exp = service.get(studio.db, studio.workspace_id, experiment_id)
     out = service.to_out(studio.db, exp)
-    names = {
-        a.id: f"{PLATFORM_NAMES.get(a.platform, a.platform)} · {a.display_name}"
-        for a in accounts.list_accounts(studio.db, studio.workspace_id)
-    }
+    rows = accounts.list_accounts(studio.db, studio.workspace_id)
+    names = {a.id: f"{PLATFORM_NAMES.get(a.platform, a.platform)} · {a.display_name}" for a in rows}
     return studio.render(
         "experiments/show.html",
         exp=out,
@@ -116,5 +114,6 @@ def experiment_page(experiment_id: uuid.UUID, studio: StudioPage) -> HTMLRespons
         describe=describe,
         reasons=STOP_REASONS,
         account_names=names,
+        usable=[a for a in rows if accounts.usable_reason(a) is None],
         can_write=studio.can("experiments.write"),
     )

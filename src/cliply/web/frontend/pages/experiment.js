@@ -65,4 +65,27 @@ if (promoteButton) {
     }),
   );
 }
+const scheduleForm = document.getElementById("schedule-experiment");
+if (scheduleForm) {
+  scheduleForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = scheduleForm.querySelector('button[type="submit"]');
+    const accounts = [...scheduleForm.querySelectorAll('input[name="account_ids"]:checked')].map((i) => i.value);
+    if (!accounts.length) {
+      showError(button, "Tick at least one account.");
+      return;
+    }
+    const json = { account_ids: accounts, mode: scheduleForm.querySelector('input[name="mode"]:checked').value };
+    const start = scheduleForm.elements.start_at.value;
+    if (start) json.start_at = new Date(start).toISOString();
+    button.disabled = true;
+    try {
+      await api(`/api/v1/experiments/${id}/schedule`, { method: "POST", json });
+      window.location.reload();
+    } catch (err) {
+      button.disabled = false;
+      showError(button, err.problem ? messageOf(err.problem) : err.message);
+    }
+  });
+}
 if (root.dataset.status !== "ended") window.setInterval(refresh, REFRESH_MS);
