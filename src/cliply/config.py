@@ -363,6 +363,20 @@ class Settings(BaseSettings):
     metrics_scan_interval_s: int = Field(
         600, ge=10, description="How often the metrics scan queues METRICS_COLLECT jobs (seconds)."
     )
+    product_resync_interval_s: int = Field(
+        3600,
+        ge=60,
+        description="How often imported (Shopify) products are re-read from their store: stock "
+        "and price; out-of-stock products pause their scheduled posts (seconds).",
+    )
+    shopify_max_products: int = Field(
+        5000, ge=1, le=25000, description="Most products one Shopify import or re-sync reads."
+    )
+    link_country_header: str = Field(
+        "",
+        description="Request header a trusted proxy sets to the visitor's ISO country for "
+        "tracked-link clicks (e.g. CF-IPCountry); empty: no country is recorded.",
+    )
     metrics_hourly_until_s: int = Field(
         48 * 3600, ge=0, description="Posts younger than this are measured every hour (seconds)."
     )

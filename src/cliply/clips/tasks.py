@@ -21,12 +21,14 @@ from cliply.errors import CliplyError, PermanentError
 from cliply.jobs import queue, registry
 from cliply.jobs.registry import JobContext, JobInterrupted
 from cliply.media import probe
+from cliply.media.export import EXPORT_FORMATS, write_exports
+from cliply.media.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import service as projects
 from cliply.projects import stage
 from cliply.storage import app_storage
-from cliply.storage.keys import captions_key, render_key, thumbnail_key
+from cliply.storage.keys import captions_key, export_key, render_key, thumbnail_key
 
 
 def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
@@ -107,6 +109,9 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         look = service.look_of(clip)
         start, end = look.start, look.end
         pid, source_key = project.id, project.source_key
+        # What an editor relinks the exported timeline to: the name the user knows.
+        source_ref = project.original_filename or project.source_url or Path(source_key).name
+        title = clip.title
     storage = app_storage()
     last = [0.0]
 
@@ -141,6 +146,21 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             if out.captions is not None:
                 storage.put_file(
                     captions_key(ws, pid, clip_id), out.captions, content_type="text/x-ssa"
+                )
+            timeline = steps.clip_timeline(
+                title or "clip",
+                source_ref,
+                info,
+                start=start,
+                end=end,
+                width=out.width,
+                height=out.height,
+                plan=out.crop_plan,
+            )
+            exports = write_exports(timeline, words, Path(tmp), "export", EXPORT_FORMATS)
+            for fmt, made in exports.items():
+                storage.put_file(
+                    export_key(ws, pid, clip_id, fmt), made, content_type=EXPORT_MEDIA_TYPES[fmt]
                 )
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")

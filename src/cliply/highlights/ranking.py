@@ -13,6 +13,7 @@ from cliply.highlights.candidates import (
     wanted_clips,
     window_limits,
 )
+from cliply.highlights.edges import speech_edges
 from cliply.highlights.embeddings import Embedder
 from cliply.highlights.errors import InvalidHighlightParams
 from cliply.highlights.features import TranscriptProfile, hook_facts
@@ -244,8 +245,15 @@ def detect_highlights(
         highlights, applied, fallback = outcome.highlights, outcome.applied, outcome.fallback_reason
         if fallback:
             notes.append(f"local ranking kept: {fallback}")
+    highlights = highlights[:top_k]
+    if wav_path is not None:
+        # Cut where the voice starts and stops, not at Whisper's word times.
+        duration = transcript.duration or None
+        for i, h in enumerate(highlights):
+            edges = speech_edges(Path(wav_path), profile.words, h.start, h.end, duration)
+            highlights[i] = h.model_copy(update={"start": edges.start, "end": edges.end})
     return HighlightResult(
-        highlights=highlights[:top_k],
+        highlights=highlights,
         embedder_name=analysis.embedder_name,
         segments=segmentation.segments,
         llm_applied=applied,
