@@ -163,8 +163,9 @@ def _pending(engine: Engine) -> int:
         )
 
 
-async def _drain(engine: Engine, slots: int) -> float:
-    """Scan (queue one job per account with posts due), then run until none is left."""
+async def _drain(engine: Engine, slots: int) -> tuple[float, float]:
+    """Scan (queue one job per account with posts due), then run until none is left: wall
+    seconds, and CPU seconds of this process (worker and fakes; PostgreSQL not included)."""
     from cliply.analytics import flows
     from cliply.jobs.worker import Worker, queue_engine
 
@@ -172,16 +173,16 @@ async def _drain(engine: Engine, slots: int) -> float:
     worker_engine = queue_engine(opts.database_url, pool_size=slots + 3)
     worker = Worker(opts, worker_engine)
     loop = asyncio.get_running_loop()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     await loop.run_in_executor(None, flows.scan)
     task = asyncio.create_task(worker.run())
     while await loop.run_in_executor(None, _pending, engine) > 0:
         await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     worker.request_stop()
     await task
     worker_engine.dispose()
-    return elapsed
+    return elapsed, cpu
 
 
 @dataclass
@@ -192,6 +193,7 @@ class Figures:
     units: dict[str, int]
     snapshots: int
     seconds: float
+    cpu: float
     failed: int
 
 
@@ -227,7 +229,8 @@ def _print(f: Figures) -> None:
     print(f"{f.platform}: {f.posts:,} posts, {f.snapshots:,} snapshots, {f.failed} failed jobs")
     print(f"  API calls    {calls:>8,}  ({detail})  = {calls / k:,.1f} per 1,000 posts")
     print(f"  quota units  {units:>8,}  ({quota})  = {units / k:,.1f} per 1,000 posts")
-    print(f"  seconds      {f.seconds:>8.2f}  = {f.seconds / k:.2f} per 1,000 posts")
+    print(f"  seconds      {f.seconds:>8.2f}  = {f.seconds / k:.2f} per 1,000 posts (wall)")
+    print(f"  CPU seconds  {f.cpu:>8.2f}  = {f.cpu / k:.2f} per 1,000 posts (worker + fakes)")
 
 
 def main() -> None:
@@ -261,7 +264,7 @@ def main() -> None:
             "tiktok", args.accounts, [tt.issue_tokens() for _ in range(args.accounts)]
         )
         _posts(engine, "tiktok", tt_accounts, tiktok_ids)
-        tt_seconds = asyncio.run(_drain(engine, args.slots))
+        tt_seconds, tt_cpu = asyncio.run(_drain(engine, args.slots))
         snaps, failed = _results(engine, "tiktok")
         _print(
             Figures(
@@ -271,6 +274,7 @@ def main() -> None:
                 {},
                 snaps,
                 tt_seconds,
+                tt_cpu,
                 failed,
             )
         )
@@ -287,7 +291,7 @@ def main() -> None:
             "youtube", args.accounts, [g.issue_tokens() for _ in range(args.accounts)]
         )
         _posts(engine, "youtube", yt_accounts, youtube_ids)
-        yt_seconds = asyncio.run(_drain(engine, args.slots))
+        yt_seconds, yt_cpu = asyncio.run(_drain(engine, args.slots))
         snaps, failed = _results(engine, "youtube")
         _print(
             Figures(
@@ -297,12 +301,14 @@ def main() -> None:
                 _units(["youtube", "youtube_analytics"]),
                 snaps,
                 yt_seconds,
+                yt_cpu,
                 failed,
             )
         )
         print(
             f"both: {2 * half:,} posts in {tt_seconds + yt_seconds:.2f} s"
-            f" ({(tt_seconds + yt_seconds) / (2 * half / 1000):.2f} s per 1,000 posts),"
+            f" ({(tt_seconds + yt_seconds) / (2 * half / 1000):.2f} s per 1,000 posts;"
+            f" CPU {tt_cpu + yt_cpu:.2f} s),"
             f" {args.accounts} accounts per platform, {args.slots} worker slots"
         )
 

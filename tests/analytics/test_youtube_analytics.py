@@ -5,8 +5,9 @@ must reconnect for analytics."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
 
 from cliply.accounts.models import ConnectedAccount
@@ -14,6 +15,8 @@ from cliply.analytics import flows, service
 from cliply.analytics.models import PostMetric
 from cliply.db.engine import owner_session
 from cliply.integrations.google_oauth import SCOPE_ANALYTICS
+from cliply.integrations.oauth_common import InvalidUpload, UpstreamRejected
+from cliply.integrations.youtube import YouTubeClient
 from tests.analytics.helpers import add_posts, make_all_due, snapshots, state
 from tests.conftest import reset_caches
 from tests.publishing.helpers import World, connect, posts_in_db, run_due_jobs, schedule
@@ -230,3 +233,36 @@ def test_tiktok_account_without_video_list_is_flagged_for_reconnect(world: World
     assert "Reconnect" in got["analytics"]["message"]
     # Publishing is not affected.
     assert got["health"]["state"] == "ok"
+
+
+def test_reports_query_client_and_fake_errors(world: World) -> None:
+    """The client's request against the fake's documented answers: a result table by video,
+    no rows for videos without data, 400 for a malformed query, 403 without the scope, and
+    too many ids refused before any request."""
+    g, base = world.fakes.google, world.fakes.google_server.base_url
+    ids = _videos(world, 2)
+    token = g.issue_tokens()["access_token"]
+    with YouTubeClient(base, base, analytics_base=base) as yt:
+        got = yt.video_analytics(token, [*ids, "notours"], date(2026, 1, 1), date(2026, 1, 31))
+        assert set(got) == set(ids) and got[ids[1]]["views"] == 1001.0
+        assert yt.video_analytics(token, ["notours"], date(2026, 1, 1), date(2026, 1, 2)) == {}
+        with pytest.raises(InvalidUpload):
+            yt.video_analytics(token, [f"v{i}" for i in range(201)], date.today(), date.today())
+        assert g.analytics_calls == 2
+        no_scope = g.issue_tokens(scopes=("https://www.googleapis.com/auth/youtube.upload",))
+        with pytest.raises(UpstreamRejected) as refused:
+            yt.video_analytics(no_scope["access_token"], ids, date.today(), date.today())
+        assert refused.value.upstream_status == 403
+    bad = httpx.get(
+        f"{base}/v2/reports",
+        params={
+            "ids": "channel==MINE",
+            "startDate": "2026-02-01",
+            "endDate": "2026-01-01",
+            "metrics": "views",
+            "dimensions": "video",
+            "filters": f"video=={ids[0]}",
+        },
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["errors"][0]["reason"] == "invalid"
