@@ -2,6 +2,8 @@
 
 `transcribe.py wer [...]`: word error rate on real English, Spanish and French recordings,
 Cliply's pipeline call next to a plain faster-whisper call (see transcribe_wer.py).
+`transcribe.py edges [...]`: clip edges vs the acoustic speech onset/offset on the same
+recordings.
 
 Generates a ~10-minute espeak-ng talk, then transcribes it in fresh subprocesses (so peak
 memory is per run): once with faster-whisper directly on the file, and with
@@ -132,10 +134,11 @@ def run(mode: str, path: Path, chunk: float = 600.0) -> dict[str, float]:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["wer"]:
+    if sys.argv[1:2] in (["wer"], ["edges"]):
         from benchmarks import transcribe_wer
 
-        transcribe_wer.main(sys.argv[2:])
+        run = transcribe_wer.main if sys.argv[1] == "wer" else transcribe_wer.edges_main
+        run(sys.argv[2:])
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)

@@ -15,7 +15,9 @@ from cliply import __version__
 from cliply.accounts import routes as accounts_routes
 from cliply.accounts import service as accounts_service
 from cliply.accounts import tasks as accounts_tasks
+from cliply.analytics import product_routes as analytics_product_routes
 from cliply.analytics import routes as analytics_routes
+from cliply.analytics import service as analytics_service
 from cliply.analytics import tasks as analytics_tasks
 from cliply.api import health, openapi, problems
 from cliply.api.idempotency import IdempotencyMiddleware
@@ -32,6 +34,7 @@ from cliply.billing import service as billing_service
 from cliply.billing import tasks as billing_tasks
 from cliply.clips import routes as clips_routes
 from cliply.clips import tasks as clips_tasks
+from cliply.clips import weights as clip_weights
 from cliply.config import get_settings
 from cliply.experiments import routes as experiments_routes
 from cliply.experiments import tasks as experiments_tasks
@@ -40,10 +43,13 @@ from cliply.jobs import routes as jobs_routes
 from cliply.jobs import tasks as jobs_tasks
 from cliply.jobs.metrics import refresh_queue_depth
 from cliply.logging import configure, init_sentry
+from cliply.products import flows as products_flows
 from cliply.products import routes as products_routes
+from cliply.products import tasks as products_tasks
 from cliply.projects import routes as projects_routes
 from cliply.projects import tasks as projects_tasks
 from cliply.publishing import routes as publishing_routes
+from cliply.schedules import hooks as schedules_hooks
 from cliply.schedules import routes as schedules_routes
 from cliply.schedules import tasks as schedules_tasks
 from cliply.web.app import install as install_studio
@@ -67,6 +73,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     experiments_routes.router,
     products_routes.router,
     analytics_routes.router,
+    analytics_product_routes.router,
 )
 
 # The modules whose `@registry.handler` / `@registry.periodic` functions the worker runs
@@ -81,6 +88,7 @@ HANDLER_MODULES: tuple[ModuleType, ...] = (
     schedules_tasks,
     analytics_tasks,
     experiments_tasks,
+    products_tasks,
 )
 
 
@@ -91,12 +99,18 @@ def install_hooks() -> None:
     - the job queue caps a workspace's running jobs at its plan's `concurrent_jobs`
       (jobs sits below billing, so billing's resolver is handed down here);
     - the billing gate counts a workspace's connected accounts for GET /billing/usage
-      (accounts checks its limit through the gate, so the gate cannot import accounts).
+      (accounts checks its limit through the gate, so the gate cannot import accounts);
+    - highlight detection (clips) scores with a workspace's adopted learnt weights
+      (analytics reads clips' features, so clips cannot import analytics);
+    - a new schedule's caption gets the tracked links of its clip's products (products
+      depends on schedules, so schedules is handed the hook).
     """
     if refresh_queue_depth not in health.SCRAPE_HOOKS:
         health.SCRAPE_HOOKS.append(refresh_queue_depth)
     job_limits.set_cap_resolver(billing_service.workspace_job_caps)
     gate.set_current_counter("connected_accounts", accounts_service.counted_accounts)
+    clip_weights.set_weights_resolver(analytics_service.adopted_weights)
+    schedules_hooks.add_caption_hook(products_flows.caption_links)
 
 
 def create_app() -> FastAPI:
@@ -119,6 +133,7 @@ def create_app() -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(products_routes.public_router)  # /r/{code}: tracked links, no auth
     install_studio(app)  # Cliply Studio: pages, built assets, browser middleware
     openapi.install(app)  # errors documented as problem+json on every operation
     # Outermost last: request id → NUL guard → body cap → idempotency → app.

@@ -339,6 +339,10 @@ class Settings(BaseSettings):
     youtube_upload_base: str = Field(
         "https://www.googleapis.com", description="YouTube upload base URL."
     )
+    youtube_analytics_base: str = Field(
+        "https://youtubeanalytics.googleapis.com",
+        description="YouTube Analytics API base URL (reports.query).",
+    )
     tiktok_chunk_size: int = Field(
         10 * 1024 * 1024, ge=1, description="Preferred TikTok upload chunk size (bytes)."
     )
@@ -362,6 +366,20 @@ class Settings(BaseSettings):
     )
     metrics_scan_interval_s: int = Field(
         600, ge=10, description="How often the metrics scan queues METRICS_COLLECT jobs (seconds)."
+    )
+    product_resync_interval_s: int = Field(
+        3600,
+        ge=60,
+        description="How often imported (Shopify) products are re-read from their store: stock "
+        "and price; out-of-stock products pause their scheduled posts (seconds).",
+    )
+    shopify_max_products: int = Field(
+        5000, ge=1, le=25000, description="Most products one Shopify import or re-sync reads."
+    )
+    link_country_header: str = Field(
+        "",
+        description="Request header a trusted proxy sets to the visitor's ISO country for "
+        "tracked-link clicks (e.g. CF-IPCountry); empty: no country is recorded.",
     )
     metrics_hourly_until_s: int = Field(
         48 * 3600, ge=0, description="Posts younger than this are measured every hour (seconds)."
@@ -390,6 +408,12 @@ class Settings(BaseSettings):
         10000,
         ge=0,
         description="YouTube Data API quota units per day (UTC) that metrics collection may use.",
+    )
+    youtube_analytics_daily_quota_units: int = Field(
+        10000,
+        ge=0,
+        description="YouTube Analytics API queries per day (UTC) that metrics collection may "
+        "use (its quota is separate from the Data API's; 0 turns the reports off).",
     )
     integration_retry_base_s: float = Field(
         1.0, gt=0, description="First backoff delay of platform calls retried on 5xx/drops."

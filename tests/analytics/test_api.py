@@ -152,3 +152,24 @@ def test_basic_plan_sees_thirty_days(world: World) -> None:
     items = api.get(f"/api/v1/analytics/posts/{post.id}/series", headers=h).json()["items"]
     assert [i["views"] for i in items] == [1500]
     assert uuid.UUID(str(post.id))
+
+
+def test_csv_is_documented_and_moments_are_iso_8601(world: World) -> None:
+    doc = world.api.get("/api/openapi.json").json()
+    for path in (
+        "/api/v1/analytics/overview",
+        "/api/v1/analytics/posts/{post_id}/series",
+        "/api/v1/analytics/clips/{clip_id}",
+        "/api/v1/analytics/top/posts",
+        "/api/v1/analytics/top/clips",
+    ):
+        content = doc["paths"][path]["get"]["responses"]["200"]["content"]
+        assert set(content) == {"application/json", "text/csv"}, path
+    api, h = world.api, world.h
+    # A bare number is not a moment (pydantic would read it as a Unix time).
+    r = api.get("/api/v1/analytics/overview", params={"to": "0.5"}, headers=h)
+    assert r.status_code == 422, r.text
+    # A moment without a zone is UTC (it used to reach the comparison with stored times).
+    r = api.get("/api/v1/analytics/overview", params={"from": "2026-01-01T00:00:00"}, headers=h)
+    assert r.status_code == 200, r.text
+    assert datetime.fromisoformat(r.json()["start"]).tzinfo is not None

@@ -82,6 +82,19 @@ def test_metrics_flow_into_post_metrics_through_a_worker_process(
     tiktok_id, youtube_id = rows["tiktok"].id, rows["youtube"].id
     assert snapshots(tiktok_id) == [{"views": 1500, "likes": 90, "comments": 12, "shares": 5}]
     assert snapshots(youtube_id) == [{"views": 800, "likes": 40, "comments": 3, "shares": 0}]
+    # ... and out through the analytics API: totals, each post's series with YouTube
+    # Analytics' figures (the account granted yt-analytics.readonly at connect).
+    api, h = world.api, world.h
+    overview = api.get("/api/v1/analytics/overview", headers=h).json()
+    assert overview["total"]["views"] == 1500 + 800 and overview["total"]["posts"] == 2
+    assert {p["key"]: p["views"] for p in overview["platforms"]} == {"tiktok": 1500, "youtube": 800}
+    (yt,) = api.get(f"/api/v1/analytics/posts/{youtube_id}/series", headers=h).json()["items"]
+    assert (yt["views"], yt["watch_time_s"], yt["avg_view_percentage"]) == (800, 12000.0, 62.5)
+    assert yt["subscribers_gained"] == 2 and g.analytics_calls == 1
+    (tt_snap,) = api.get(f"/api/v1/analytics/posts/{tiktok_id}/series", headers=h).json()["items"]
+    assert tt_snap["views"] == 1500 and tt_snap["avg_view_percentage"] is None
+    clip = api.get(f"/api/v1/analytics/clips/{world.clip_id}", headers=h).json()
+    assert clip["views"] == 2300 and {i["watch_through"] for i in clip["items"]} == {None, 0.625}
     # Measured a moment ago: hourly cadence, nothing due now.
     st = state(tiktok_id)
     assert st is not None and st.next_due_at is not None and st.last_checked_at is not None

@@ -57,10 +57,6 @@ def _shadowed(paths: list[str]) -> set[str]:
 
 _SHADOWED = _shadowed(list(schema.raw_schema["paths"]))
 
-# Landed after the fuzz: their CSV answers (format=csv) are not documented yet, and `to=0.5`
-# is read as a Unix time. Remove once the analytics routes declare text/csv.
-_NOT_YET = ("/api/v1/analytics/",)
-
 _real_getaddrinfo = socket.getaddrinfo
 
 
@@ -124,8 +120,6 @@ def fuzz_world(pg_server_url: str) -> Iterator[dict[str, Any]]:
     suppress_health_check=list(HealthCheck),
 )
 def test_openapi_operations(case: Any, fuzz_world: dict[str, Any]) -> None:
-    if case.path.startswith(_NOT_YET):
-        pytest.skip("analytics: CSV answers are not declared in the document yet (issue 10)")
     # Our credentials and workspace on every request, so the fuzz reaches the routes' logic;
     # except where the case's headers are the invalid part (e.g. credentials left out).
     header = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None

@@ -21,8 +21,8 @@ Alembic scripts (`db/alembic/`) are not part of the package graph: Alembic runs 
         string literal, `t` being the model's `__tablename__`.
     Reading other units' tables is not checked here (services should still ask the owner).
 (d) The lower floors (media, transcribe, highlights, integrations, storage, ingest, pipeline)
-    and the shared kernel (config, errors, keys, logging, crypto) import no domain code, no
-    HTTP layer and no top floor.
+    and the shared kernel (config, errors, keys, logging, crypto, schemas, error_codes,
+    subprocs) import no domain code, no HTTP layer and no top floor.
 (e) Nothing imports the top floor, and no module finds another by a module name in a string
     (`importlib.import_module("cliply.…")`): assembly is explicit, in `cliply.app`.
 
@@ -47,7 +47,19 @@ from tests.astcache import parse
 SRC = Path(__file__).resolve().parents[2] / "src" / "cliply"
 
 TOP = {"app", "cli", "__main__", "doctor"}
-KERNEL = {"cliply", "config", "errors", "keys", "logging", "crypto"}
+# The shared kernel imports nothing above it (schemas: the API schema bases; error_codes: the
+# code list; subprocs: process helpers).
+KERNEL = {
+    "cliply",
+    "config",
+    "errors",
+    "keys",
+    "logging",
+    "crypto",
+    "schemas",
+    "error_codes",
+    "subprocs",
+}
 LOWER = {"media", "transcribe", "highlights", "integrations", "storage", "ingest", "pipeline"}
 DOMAINS = {
     "auth",

@@ -5,9 +5,15 @@ Google OAuth: /o/oauth2/v2/auth (consent simulated: redirects with a code), /tok
 YouTube: resumable upload sessions (Location URI, 308 + Range, `bytes */total` status
 queries, 201 + video resource, 404 once a session expires), videos.list, channels.list
 (mine=true) and playlistItems.list over the uploads playlist.
+YouTube Analytics v2: GET /v2/reports (reports.query) with ids=channel==MINE, startDate,
+endDate, metrics, dimensions=video and filters=video==id1,id2,...: a
+`youtubeAnalytics#resultTable` (columnHeaders, rows; no `rows` when nothing has data), 403
+insufficientPermissions without yt-analytics.readonly, 400 for a malformed query, and its own
+daily quota (403 quotaExceeded past `analytics_quota_limit`).
 
 Knobs: `FakeGoogleConfig.persist_limit` (store at most N bytes per PUT, rounded down to
-256 KiB, as Google may), `advance(seconds)`, `expire_sessions()`, and the server's
+256 KiB, as Google may), `advance(seconds)`, `expire_sessions()`, `declined_scopes` (what the
+user unticks on the consent screen), `analytics` (report figures per video), and the server's
 `FaultPlan`. A body cut off by a dropped connection stores nothing.
 """
 
@@ -83,6 +89,15 @@ class FakeYouTube:
         self.quota_used = 0
         self.quota_limit: int | None = None
         self.stats_calls = 0
+        # YouTube Analytics: figures per video id (default: derived from its statistics),
+        # queries made, and the report's own daily quota (None: unlimited).
+        self.analytics: dict[str, dict[str, float]] = {}
+        self.analytics_calls = 0
+        self.analytics_quota_used = 0
+        self.analytics_quota_limit: int | None = None
+        self.analytics_requests: list[dict[str, str]] = []
+        # Scopes the user leaves unticked on Google's (granular) consent screen.
+        self.declined_scopes: set[str] = set()
         self.authorize_requests: list[dict[str, str]] = []
         self.upload_puts = 0
         self.status_queries = 0
@@ -96,6 +111,7 @@ class FakeYouTube:
                 Route("/youtube/v3/videos", self._videos_list, methods=["GET"]),
                 Route("/youtube/v3/channels", self._channels_list, methods=["GET"]),
                 Route("/youtube/v3/playlistItems", self._playlist_items, methods=["GET"]),
+                Route("/v2/reports", self._reports_query, methods=["GET"]),
             ]
         )
 
@@ -115,7 +131,7 @@ class FakeYouTube:
 
     def issue_tokens(self, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
         with self._lock:
-            grant = _Grant(scopes or _YT_SCOPES)
+            grant = _Grant(scopes or (*_YT_SCOPES, _ANALYTICS))
             return self._issue(grant, with_refresh=True)
 
     @property
@@ -137,10 +153,11 @@ class FakeYouTube:
                 "redirect_uri": q["redirect_uri"],
                 "challenge": q.get("code_challenge"),
                 "method": q.get("code_challenge_method", "plain"),
-                "scopes": tuple(q["scope"].split()),
+                "scopes": tuple(s for s in q["scope"].split() if s not in self.declined_scopes),
                 "offline": q.get("access_type") == "offline",
             }
-        params = {"state": q.get("state", ""), "code": code, "scope": q["scope"]}
+        granted = " ".join(s for s in q["scope"].split() if s not in self.declined_scopes)
+        params = {"state": q.get("state", ""), "code": code, "scope": granted}
         return RedirectResponse(q["redirect_uri"] + "?" + urlencode(params), status_code=302)
 
     async def _token(self, request: Request) -> Response:
@@ -426,10 +443,101 @@ class FakeYouTube:
             body["nextPageToken"] = str(start + size)
         return JSONResponse(body)
 
+    # --- YouTube Analytics --------------------------------------------------------------
+
+    async def _reports_query(self, request: Request) -> Response:
+        """reports.query: one row per video of the filter that has data, totals over the
+        dates; metrics in the order asked, after the `video` dimension."""
+        grant = self._auth(request, (_ANALYTICS, _ANALYTICS_MONETARY))
+        if isinstance(grant, Response):
+            return grant
+        q = dict(request.query_params)
+        self.analytics_requests.append(q)
+        for name in ("ids", "startDate", "endDate", "metrics"):
+            if not q.get(name):
+                return _yt_error(400, f"Required parameter: {name}", "required")
+        if q["ids"] not in ("channel==MINE", f"channel=={self.config.channel_id}"):
+            return _yt_error(403, "Forbidden", "forbidden", "PERMISSION_DENIED")
+        dates = [_DATE.match(q["startDate"]), _DATE.match(q["endDate"])]
+        if not all(dates) or q["startDate"] > q["endDate"]:
+            return _yt_error(400, "Invalid value for startDate/endDate.", "invalid")
+        metrics = q["metrics"].split(",")
+        unknown = [m for m in metrics if m not in _ANALYTICS_METRICS]
+        if unknown:
+            return _yt_error(
+                400, f"Unknown identifier ({unknown[0]}) given in field metrics.", "badRequest"
+            )
+        if q.get("dimensions") != "video":
+            return _yt_error(400, "This fake answers dimensions=video only.", "badRequest")
+        filt = q.get("filters", "")
+        if not filt.startswith("video=="):
+            return _yt_error(400, "The query is not supported.", "badRequest")
+        wanted = [i for i in filt[len("video==") :].split(",") if i]
+        max_results = int(q.get("maxResults") or 200)
+        if not wanted or len(wanted) > 500 or max_results > 200:
+            return _yt_error(400, "The query is not supported.", "badRequest")
+        with self._lock:
+            if (
+                self.analytics_quota_limit is not None
+                and self.analytics_quota_used + 1 > self.analytics_quota_limit
+            ):
+                return _yt_error(
+                    403,
+                    "The request cannot be completed because you have exceeded your quota.",
+                    "quotaExceeded",
+                    "PERMISSION_DENIED",
+                )
+            self.analytics_quota_used += 1
+            self.analytics_calls += 1
+            mine = {v["id"] for v in self.videos}
+            rows = []
+            for vid in wanted:
+                if vid not in mine:
+                    continue  # not the channel's (or deleted): no data
+                figures = self.analytics.get(vid) or self._default_analytics(vid)
+                rows.append([vid, *(figures.get(m, 0) for m in metrics)])
+        rows.sort(key=lambda r: -float(r[1 + metrics.index("views")]) if "views" in metrics else 0)
+        body: dict[str, Any] = {
+            "kind": "youtubeAnalytics#resultTable",
+            "columnHeaders": [
+                {"name": "video", "columnType": "DIMENSION", "dataType": "STRING"},
+                *(
+                    {"name": m, "columnType": "METRIC", "dataType": _ANALYTICS_METRICS[m]}
+                    for m in metrics
+                ),
+            ],
+        }
+        if rows:
+            body["rows"] = rows[:max_results]
+        return JSONResponse(body)
+
+    def _default_analytics(self, vid: str) -> dict[str, float]:
+        views = int(self.stats.get(vid, {}).get("viewCount", 800))
+        return {
+            "views": views,
+            "estimatedMinutesWatched": round(views * 0.25, 1),
+            "averageViewDuration": 15,
+            "averageViewPercentage": 62.5,
+            "subscribersGained": views // 400,
+        }
+
 
 _UPLOAD = "https://www.googleapis.com/auth/youtube.upload"
 _READONLY = "https://www.googleapis.com/auth/youtube.readonly"
 _YT_SCOPES = (_UPLOAD, _READONLY)
+_ANALYTICS = "https://www.googleapis.com/auth/yt-analytics.readonly"
+_ANALYTICS_MONETARY = "https://www.googleapis.com/auth/yt-analytics-monetary.readonly"
+_ANALYTICS_METRICS = {
+    "views": "INTEGER",
+    "estimatedMinutesWatched": "INTEGER",
+    "averageViewDuration": "INTEGER",
+    "averageViewPercentage": "FLOAT",
+    "subscribersGained": "INTEGER",
+    "likes": "INTEGER",
+    "comments": "INTEGER",
+    "shares": "INTEGER",
+}
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _iso(ts: float) -> str:

@@ -3,13 +3,14 @@ script's own font, and right-to-left lines laid out right to left."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from cliply.media import parse_ass, write_ass
+from cliply.media import CAPTION_STYLES, parse_ass, write_ass
 from cliply.media.captions import font_for_text
 from cliply.transcribe.models import Word
 from tests import mediagen as mg
@@ -85,9 +86,17 @@ def test_caption_draws_real_glyphs_in_the_scripts_font(script: str, tmp_path: Pa
         write_ass(_words(text), tmp_path / "c.ass", clip_start=0, clip_end=5, width=W, height=H)
     )
     assert {s["Fontname"] for s in doc.styles.values()} == {font}
+    # The font is installed itself (fontconfig would otherwise substitute another family).
+    matched = subprocess.run(
+        ["fc-match", "-f", "%{family}", font], capture_output=True, text=True, check=True
+    ).stdout
+    assert font in matched.split(","), f"{font} is not installed (fc-match gave {matched})"
     img = _render(text, tmp_path, script)
     ink = _ink(img)
     assert ink.sum() > 500, "nothing drawn"
+    rows = np.flatnonzero(ink.any(axis=1))
+    # Glyphs at the caption size; missing ones come out as small boxes or not at all.
+    assert rows[-1] - rows[0] >= 0.5 * CAPTION_STYLES["minimal"].size * H, "glyphs too small"
     letters = sum(1 for c in text if c.isalpha())
     assert _tofu_like(img, tmp_path, letters, script) < 0.5, "the caption looks like tofu boxes"
 

@@ -59,6 +59,7 @@ def fakes(_pub_pool: ServerPool, db_url: str, monkeypatch: pytest.MonkeyPatch) -
         "GOOGLE_TOKEN_BASE": g_server.base_url,
         "YOUTUBE_API_BASE": g_server.base_url,
         "YOUTUBE_UPLOAD_BASE": g_server.base_url,
+        "YOUTUBE_ANALYTICS_BASE": g_server.base_url,
         "YOUTUBE_CHUNK_SIZE": str(256 * 1024),
         "INTEGRATION_RETRY_BASE_S": "0.01",
         "PUBLISH_POLL_INTERVAL_S": "0.05",

@@ -18,6 +18,7 @@ from cliply.publishing.session import TokenSession
 pytestmark = pytest.mark.integration
 
 PRIVACY = {"tiktok": "private", "youtube": "unlisted", "instagram": "public", "facebook": "public"}
+GONE_REASON = {"tiktok": "unavailable", "youtube": "deleted", "instagram": None, "facebook": None}
 # What each fake reports for a fresh post (views, likes, comments, shares).
 EXPECTED = {
     "tiktok": (1500, 90, 12, 5),
@@ -44,4 +45,7 @@ def test_metrics_query(world: World, platform: str) -> None:
     first, gone = got
     assert (first.views, first.likes, first.comments, first.shares) == EXPECTED[platform]
     assert not first.gone
-    assert gone == PostMetrics(platform_post_id=missing, gone=True)
+    # Which of deleted/private, where the platform tells (None: the collector's "unavailable").
+    assert gone == PostMetrics(
+        platform_post_id=missing, gone=True, gone_reason=GONE_REASON[platform]
+    )

@@ -134,3 +134,20 @@ def test_english_is_detected_and_kept_on_tiny_en(model_cache: Path, tmp_path: Pa
     assert t.language == "en" and t.model == "tiny.en"
     assert t.language_probability is not None and t.language_probability > 0.5
     assert _recall(t.text, said) >= 0.7, t.text
+
+
+def test_unreadable_language_is_no_speech_with_a_sentence() -> None:
+    """Speech in a language the model cannot read comes out as no words and an unsure
+    detection: the project fails `no-speech` and says what was heard."""
+    from cliply.pipeline.steps import NoSpeech, require_speech
+    from cliply.transcribe.models import Transcript
+
+    unsure = Transcript(language="cy", language_probability=0.21, segments=[])
+    with pytest.raises(NoSpeech) as err:
+        require_speech(unsure)
+    assert err.value.code == "no-speech"
+    assert "best guess 'cy' at 21%" in err.value.message and "--language" in err.value.message
+    sure = Transcript(language="es", language_probability=0.97, segments=[])
+    with pytest.raises(NoSpeech) as err:
+        require_speech(sure)
+    assert "best guess" not in err.value.message

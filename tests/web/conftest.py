@@ -167,6 +167,7 @@ def platform_fakes() -> Iterator[PlatformFakes]:
             "GOOGLE_TOKEN_BASE": g.base_url,
             "YOUTUBE_API_BASE": g.base_url,
             "YOUTUBE_UPLOAD_BASE": g.base_url,
+            "YOUTUBE_ANALYTICS_BASE": g.base_url,
             "YOUTUBE_CHUNK_SIZE": str(256 * 1024),
             "INTEGRATION_RETRY_BASE_S": "0.05",
             "PUBLISH_POLL_INTERVAL_S": "0.2",
@@ -175,11 +176,31 @@ def platform_fakes() -> Iterator[PlatformFakes]:
 
 
 @pytest.fixture(scope="session")
+def fake_shop() -> Iterator[Any]:
+    """A fake Shopify store on 127.0.0.1 (tests/fakes/shopify.py) for the catalog import;
+    the Studio server may reach it (URL_INGEST_ALLOW_LOOPBACK, loopback only)."""
+    from tests.fakes.server import serve
+    from tests.fakes.shopify import FakeShopify, product
+
+    shop = FakeShopify(
+        products=[
+            product(1, "Bread Knife", price="24.00"),
+            product(2, "Proofing Basket", price="18.50"),
+            product(3, "Dough Scraper", price="6.00", available=False),
+        ]
+    )
+    with serve(shop.app) as server:
+        shop.base_url = server.base_url
+        yield shop
+
+
+@pytest.fixture(scope="session")
 def studio_env(
     pg_server_url: str,
     tmp_path_factory: pytest.TempPathFactory,
     fake_stripe: Any,
     platform_fakes: PlatformFakes,
+    fake_shop: Any,
 ) -> dict[str, str]:
     """Environment of the Studio server; tests may add to it before `studio` starts."""
     from cliply.db.migrate import upgrade
@@ -212,6 +233,7 @@ def studio_env(
         "STRIPE_PRICE_PRO": "price_pro",
         "STRIPE_PRICE_PREMIUM": "price_premium",
         "SMTP_HOST": "",
+        "URL_INGEST_ALLOW_LOOPBACK": "true",  # the fake Shopify store (and nothing else) is there
         **platform_fakes.env,
     }
 

@@ -127,10 +127,10 @@ def post(
 def measure(
     studio: Any, p: SeededPost, at: datetime, counters: Mapping[str, int] | None, **extra: Any
 ) -> None:
-    """One collection of `p` at `at` through the collector's write path; None: gone."""
+    """One collection of `p` at `at` through the collector's write path; None: deleted."""
     due = service.DuePost(p.id, p.workspace_id, p.account_id, p.external_id, p.published_at)
     reading = (
-        PostMetrics(p.external_id, gone=True)
+        PostMetrics(p.external_id, gone=True, gone_reason="deleted")
         if counters is None
         else PostMetrics(p.external_id, **counters, **extra)
     )

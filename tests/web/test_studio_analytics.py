@@ -303,7 +303,7 @@ def test_analytics_dashboard_over_a_seeded_history(
     # The gone post says so and has no link to follow.
     gone = posts[-1]["post"]
     page.goto(f"/analytics/posts/{gone.id}")
-    assert "deleted or made private" in page.inner_text("#post-gone")
+    assert "it was deleted" in page.inner_text("#post-gone")
     assert page.locator("a.post-link").count() == 0
     assert _totals(page) == posts[-1]["final"]
 
@@ -508,9 +508,16 @@ def test_metrics_collected_by_the_worker_reach_the_charts(
     v = _chart(page, "views")
     assert (v["series"], v["points"]) == (1, 2)  # the two collections
     assert v["values"][0] == [4500, 5500]
+    # A YouTube post: the account allowed YouTube Analytics, whose figures are charted too.
+    page.goto(f"/analytics/posts/{yt_posts[1].id}")
+    assert _totals(page)["views"] == 2000
+    assert _chart(page, "watch")["values"] == [[500.0]]  # the fake: a quarter minute per view
+    assert _chart(page, "watched")["values"] == [[62.5]]
+    assert page.inner_text('#totals [data-total="subscribers_gained"]') == "5"
+    assert page.inner_text('#totals [data-total="watch_through"]') == "62.50%"
     # The vanished video: marked gone, no measurements, no link.
     page.goto(f"/analytics/posts/{vanished.id}")
-    assert "deleted or made private" in page.inner_text("#post-gone")
+    assert "it was deleted" in page.inner_text("#post-gone")  # missing from videos.list
     assert page.locator("text=No measurements yet").count() == 1
     # An account connected before the statistics scope was asked for: the page says so.
     assert page.locator("#reconnect-notice").count() == 0
@@ -523,6 +530,17 @@ def test_metrics_collected_by_the_worker_reach_the_charts(
     notice = page.inner_text("#reconnect-notice")
     assert "(TikTok)" in notice and "before Cliply asked to read its statistics" in notice
     assert page.locator('#reconnect-notice a[href="/accounts"]').count() == 1
+    assert page.locator("#partial-notice").count() == 0
+    # A YouTube account that did not allow the analytics report: counters only, said softly.
+    studio.sql(
+        "UPDATE connected_accounts SET scopes = :s WHERE id = CAST(:a AS uuid)",
+        s="https://www.googleapis.com/auth/youtube.upload "
+        "https://www.googleapis.com/auth/youtube.readonly",
+        a=yt_id,
+    )
+    page.reload()
+    assert "(YouTube)" in page.inner_text("#partial-notice")
+    assert "(YouTube)" not in page.inner_text("#reconnect-notice")
     page.goto(f"/analytics/clips/{clip}")
     assert page.locator("#clip-posts tbody tr").count() == 6
     assert page.locator("#clip-posts .badge.failed").count() == 1

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, field_validator
 
+from cliply.platforms import registry
+from cliply.platforms.base import analytics_access
 from cliply.schemas import Strict
 
 
@@ -52,6 +54,47 @@ class AccountOut(BaseModel):
     @property
     def health(self) -> AccountHealth:
         return account_health(self.status, self.status_reason, self.refresh_expires_at)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def analytics(self) -> AnalyticsAccessOut:
+        return analytics_of(self.platform, self.scopes)
+
+
+class AnalyticsAccessOut(BaseModel):
+    state: Literal["full", "basic", "reconnect", "none"] = Field(
+        description="full: all metrics; basic: counters only (the optional analytics scope "
+        "was not granted); reconnect: connected before analytics was asked for, no metrics "
+        "until reconnected; none: the platform reports no metrics here."
+    )
+    message: str
+    reconnect: bool = Field(description="Reconnecting the account would add analytics.")
+
+
+def analytics_of(platform: str, scopes: list[str]) -> AnalyticsAccessOut:
+    try:
+        adapter = registry.get(platform)
+    except registry.UnknownPlatform:
+        return AnalyticsAccessOut(
+            state="none", message="No metrics for this platform.", reconnect=False
+        )
+    access = analytics_access(adapter, frozenset(scopes))
+    if access == "reconnect":
+        return AnalyticsAccessOut(
+            state="reconnect",
+            message=f"Reconnect this {adapter.label} account to collect its post analytics.",
+            reconnect=True,
+        )
+    if access == "basic":
+        return AnalyticsAccessOut(
+            state="basic",
+            message="Views, likes and comments are collected; reconnect and allow analytics "
+            "access to add watch time and subscribers gained.",
+            reconnect=True,
+        )
+    return AnalyticsAccessOut(
+        state="full", message="Post analytics are collected.", reconnect=False
+    )
 
 
 # An access token expires every few hours and is refreshed on its own; what needs the user is

@@ -31,7 +31,7 @@ from cliply.db.pagination import paginate
 from cliply.errors import CliplyError, Conflict, NotFound
 from cliply.integrations.oauth_common import IntegrationError, RefreshFailed
 from cliply.platforms import registry
-from cliply.platforms.base import AccountRef
+from cliply.platforms.base import AccountRef, parse_scopes
 
 log = structlog.get_logger(__name__)
 
@@ -127,7 +127,11 @@ def check_usable(account: ConnectedAccount) -> None:
 
 
 def account_ref(account: ConnectedAccount) -> AccountRef:
-    return AccountRef(external_id=account.external_id, info=dict(account.info or {}))
+    return AccountRef(
+        external_id=account.external_id,
+        info=dict(account.info or {}),
+        scopes=parse_scopes(account.scopes),
+    )
 
 
 def platforms_of(db: Session, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

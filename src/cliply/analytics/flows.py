@@ -6,13 +6,19 @@ One METRICS_COLLECT job per connected account reads its due posts in the adapter
 size. Each batch is committed on its own (snapshots and next due times together), so a
 retried job carries on with the posts still due: nothing is lost or written twice. Quota
 units are taken before each call and a run stops before the daily quota would be passed.
+
+Where the adapter also reads an analytics report (YouTube Analytics) and the account granted
+its scope, each batch is followed by one report call for the batch's posts still shown. The
+report has its own daily quota: when it is spent (ours or the platform's count), the run goes
+on with the counters alone.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any, Final, TypeVar
 
 import structlog
@@ -29,11 +35,25 @@ from cliply.analytics import service
 from cliply.config import get_settings
 from cliply.db.engine import owner_session
 from cliply.errors import PermanentError, RetryableError
-from cliply.integrations.oauth_common import IntegrationError, TokenExpired, UpstreamRateLimited
+from cliply.integrations.oauth_common import (
+    IntegrationError,
+    TokenExpired,
+    UpstreamRateLimited,
+    UpstreamRejected,
+)
 from cliply.jobs import queue
 from cliply.jobs.registry import JobContext
 from cliply.platforms import registry
-from cliply.platforms.base import AccountRef, Platform, PostMetrics, retry_policy
+from cliply.platforms.base import (
+    AccountRef,
+    DetailedMetrics,
+    MetricsDetail,
+    Platform,
+    PostMetrics,
+    analytics_access,
+    parse_scopes,
+    retry_policy,
+)
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -41,9 +61,11 @@ T = TypeVar("T")
 METRICS_COLLECT: Final = "METRICS_COLLECT"
 MAX_REFRESHES: Final = 2
 RATE_LIMIT_TRIES: Final = 3
+POSTS_PER_COMMIT: Final = 100  # where no quota is taken per call (a commit costs ~10 ms)
 MAX_WAIT_S: Final = 60.0  # a longer Retry-After ends the attempt instead of holding a slot
-# Platform answers meaning the day's quota is spent: waiting minutes will not help.
-QUOTA_CODES: Final = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+# Platform answers meaning the day's quota is spent: waiting minutes will not help (YouTube's
+# quotaExceeded / dailyLimitExceeded, as our errors spell codes).
+QUOTA_CODES: Final = frozenset({"quota-exceeded", "daily-limit-exceeded"})
 
 
 class AccountTokens:
@@ -76,22 +98,71 @@ class AccountTokens:
                 self.refresh()
 
 
-def _read(
-    adapter: Platform, caller: AccountTokens, ref: AccountRef, ids: list[str]
-) -> list[PostMetrics]:
-    """The adapter's metrics query, waiting out a short rate limit (Retry-After) a few times;
-    a long one ends the attempt (the job retries later with backoff)."""
+def _patient(fn: Callable[[], T]) -> T:
+    """`fn` (a platform call), waiting out a short rate limit (Retry-After) a few times; a
+    long one ends the attempt (the job retries later with backoff)."""
     policy = retry_policy()
     attempt = 0
     while True:
         try:
-            return adapter.metrics(caller, ref, ids)
+            return fn()
         except UpstreamRateLimited as exc:
             attempt += 1
             wait = exc.retry_after_s or 0.0
             if exc.code in QUOTA_CODES or attempt > RATE_LIMIT_TRIES or wait > MAX_WAIT_S:
                 raise
             policy.wait(attempt, wait)
+
+
+def _read(
+    adapter: Platform, caller: AccountTokens, ref: AccountRef, ids: list[str]
+) -> list[PostMetrics]:
+    return _patient(lambda: adapter.metrics(caller, ref, ids))
+
+
+class _Detail:
+    """The analytics-report step of a run: its quota, and why it stopped (the counters go on
+    without it)."""
+
+    def __init__(self, adapter: DetailedMetrics, caller: AccountTokens, ref: AccountRef) -> None:
+        self.adapter, self.caller, self.ref = adapter, caller, ref
+        self.calls = 0
+        self.units = 0
+        self.stopped: str | None = None
+
+    def read(
+        self, due: Sequence[service.DuePost], readings: Sequence[PostMetrics], day: date
+    ) -> dict[str, MetricsDetail]:
+        shown = {r.platform_post_id for r in readings if not r.gone}
+        wanted = [d for d in due if d.platform_post_id in shown]
+        if self.stopped is not None or not wanted:
+            return {}
+        a = self.adapter
+        with owner_session() as db:
+            ok = service.reserve_quota(
+                db, a.detail_quota_bucket, a.detail_quota_units, a.detail_daily_quota(), day
+            )
+        if not ok:
+            self.stopped = "quota"
+            log.warning("metrics.detail_quota_reached", bucket=a.detail_quota_bucket)
+            return {}
+        self.units += a.detail_quota_units
+        self.calls += 1
+        start = min(d.published_at for d in wanted).date()
+        ids = [d.platform_post_id for d in wanted]
+        try:
+            return _patient(lambda: a.metrics_detail(self.caller, self.ref, ids, start, day))
+        except UpstreamRateLimited as exc:
+            if exc.code not in QUOTA_CODES:
+                raise
+            self.stopped = "quota"  # the platform's own count: the report's quota is spent
+        except UpstreamRejected as exc:
+            if exc.upstream_status != 403:
+                raise
+            # The grant no longer covers the report (revoked in the Google account).
+            self.stopped = "forbidden"
+        log.warning("metrics.detail_stopped", reason=self.stopped)
+        return {}
 
 
 def scan() -> int:
@@ -124,6 +195,10 @@ class CollectResult:
     gone: int = 0
     skipped: int = 0
     stopped: str | None = None  # quota | needs_reconnect | reconnect_for_analytics | ...
+    # The analytics report (YouTube Analytics), where the account granted it.
+    detail_calls: int = 0
+    detail_quota_units: int = 0
+    detail_stopped: str | None = None  # quota | forbidden (the counters went on)
 
 
 def collect_account(ctx: JobContext) -> dict[str, Any]:
@@ -139,13 +214,13 @@ def collect_account(ctx: JobContext) -> dict[str, Any]:
         out.platform = adapter.name
         ref = account_ref(account)
         reason = usable_reason(account)
-        scopes = {x for x in (account.scopes or "").replace(" ", ",").split(",") if x}
+        access = analytics_access(adapter, parse_scopes(account.scopes))
         due = service.due_posts(db, account_id, at, s.metrics_posts_per_job)
     out.due = len(due)
     if reason is not None:
         out.stopped = "needs_reconnect"
         return asdict(out)
-    if adapter.metrics_scope is not None and scopes and adapter.metrics_scope not in scopes:
+    if access == "reconnect":
         # Connected before the metrics scope was asked for: publishing works, analytics not.
         out.stopped = "reconnect_for_analytics"
         return asdict(out)
@@ -153,7 +228,15 @@ def collect_account(ctx: JobContext) -> dict[str, Any]:
         return asdict(out)
     try:
         caller = AccountTokens(account_id)
+        detail = (
+            _Detail(adapter, caller, ref)
+            if isinstance(adapter, DetailedMetrics) and access == "full"
+            else None
+        )
         batch_size = max(1, adapter.metrics_batch)
+        if not adapter.metrics_quota_units:
+            # No units to take per call: several calls' posts share one transaction.
+            batch_size = max(batch_size, POSTS_PER_COMMIT)
         for start in range(0, len(due), batch_size):
             batch = due[start : start + batch_size]
             if adapter.metrics_quota_units:
@@ -178,14 +261,18 @@ def collect_account(ctx: JobContext) -> dict[str, Any]:
                 out.stopped = "quota"  # the platform's own count says the day's quota is spent
                 log.warning("metrics.platform_quota_exceeded", platform=adapter.name)
                 break
+            details = detail.read(batch, readings, at.date()) if detail is not None else {}
             with owner_session() as db:
-                rec = service.record_readings(db, batch, readings, at)
+                rec = service.record_readings(db, batch, readings, at, details)
             out.snapshots += rec.snapshots
             out.unchanged += rec.unchanged
             out.gone += rec.gone
             out.skipped += rec.skipped
             ctx.progress(min(1.0, (start + len(batch)) / len(due)))
         out.calls = caller.calls
+        if detail is not None:
+            out.detail_calls, out.detail_quota_units = detail.calls, detail.units
+            out.detail_stopped = detail.stopped
     except (AccountUnusable, TokensUnreadable) as exc:
         log.warning("metrics.account_unusable", account_id=str(account_id), error=str(exc))
         out.stopped = "needs_reconnect"

@@ -30,6 +30,11 @@ class PostMetric(Base):
     comments: Mapped[int] = mapped_column(BigInteger, server_default="0")
     shares: Mapped[int] = mapped_column(BigInteger, server_default="0")
     watch_time_s: Mapped[float] = mapped_column(Float, server_default="0")
+    # From the platform's analytics report where the account granted it (YouTube Analytics):
+    # mean seconds watched per view, mean share of the video watched (%), subscribers gained.
+    avg_view_duration_s: Mapped[float | None] = mapped_column(Float)
+    avg_view_percentage: Mapped[float | None] = mapped_column(Float)
+    subscribers_gained: Mapped[int | None] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
 
 
@@ -50,6 +55,7 @@ class PostMetricState(Base):
     next_due_at: Mapped[datetime | None] = tstz()
     checks: Mapped[int] = mapped_column(Integer, server_default="0")
     gone_at: Mapped[datetime | None] = tstz()
+    gone_reason: Mapped[str | None] = mapped_column(String(20))  # deleted|private|unavailable
 
 
 class PlatformQuotaUsage(Base):

@@ -7,12 +7,12 @@ import csv
 import io
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 
 from cliply.analytics import calibration, learning, service
 from cliply.analytics.schemas import (
@@ -36,6 +36,34 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 Format = Annotated[Literal["json", "csv"] | None, Query()]
 Cursor = Annotated[str | None, Query(max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+# Every list or total here also comes as CSV (`?format=csv` or `Accept: text/csv`).
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "JSON, or CSV with `format=csv` / `Accept: text/csv`",
+    }
+}
+
+
+def _iso_only(value: object) -> object:
+    """A moment as ISO 8601: pydantic would read a bare number as a Unix time."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("expected an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A moment without a time zone is UTC (comparing it with stored times would fail)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+Moment = Annotated[datetime | None, BeforeValidator(_iso_only), AfterValidator(_utc)]
 
 
 def _wants_csv(request: Request, fmt: str | None) -> bool:
@@ -65,13 +93,13 @@ def _cursor(offset: int | None) -> str | None:
     return None if offset is None else encode_offset(offset)
 
 
-@router.get("/overview", response_model=OverviewOut)
+@router.get("/overview", response_model=OverviewOut, responses=CSV_RESPONSE)
 def overview(
     request: Request,
     tenant: HeaderTenant,
     db: DB,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[Moment, Query(alias="from")] = None,
+    to: Annotated[Moment, Query()] = None,
     account_id: uuid.UUID | None = None,
     platform: Annotated[str | None, Query(max_length=20)] = None,
     format: Format = None,
@@ -98,7 +126,7 @@ def overview(
     return out
 
 
-@router.get("/posts/{post_id}/series", response_model=Page[SnapshotOut])
+@router.get("/posts/{post_id}/series", response_model=Page[SnapshotOut], responses=CSV_RESPONSE)
 def post_series(
     post_id: uuid.UUID,
     request: Request,
@@ -116,7 +144,7 @@ def post_series(
     return Page[SnapshotOut](items=items, next_cursor=nxt)
 
 
-@router.get("/clips/{clip_id}", response_model=ClipAnalyticsOut)
+@router.get("/clips/{clip_id}", response_model=ClipAnalyticsOut, responses=CSV_RESPONSE)
 def clip(
     clip_id: uuid.UUID, request: Request, tenant: HeaderTenant, db: DB, format: Format = None
 ) -> Any:
@@ -135,7 +163,7 @@ def clip(
     )
 
 
-@router.get("/top/posts", response_model=Page[PostStatsOut])
+@router.get("/top/posts", response_model=Page[PostStatsOut], responses=CSV_RESPONSE)
 def top_posts(
     request: Request,
     tenant: HeaderTenant,
@@ -153,7 +181,7 @@ def top_posts(
     return Page[PostStatsOut](items=items, next_cursor=_cursor(nxt))
 
 
-@router.get("/top/clips", response_model=Page[ClipStatsOut])
+@router.get("/top/clips", response_model=Page[ClipStatsOut], responses=CSV_RESPONSE)
 def top_clips(
     request: Request,
     tenant: HeaderTenant,

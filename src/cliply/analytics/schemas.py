@@ -45,6 +45,10 @@ class SnapshotOut(BaseModel):
     comments: int
     shares: int
     watch_time_s: float
+    # YouTube Analytics (accounts that granted it), else null.
+    avg_view_duration_s: float | None = None
+    avg_view_percentage: float | None = None
+    subscribers_gained: int | None = None
 
 
 class PostStatsOut(BaseModel):
@@ -64,6 +68,10 @@ class PostStatsOut(BaseModel):
     engagement_rate: float | None
     watch_through: float | None
     collected_at: datetime | None
+    gone_reason: str | None = None  # deleted | private | unavailable (the platform won't say)
+    watch_time_s: float | None = None
+    avg_view_duration_s: float | None = None
+    subscribers_gained: int | None = None
 
 
 class ClipStatsOut(BaseModel):

@@ -4,7 +4,7 @@ the read side of the API. The one module that writes analytics' tables."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -18,10 +18,12 @@ from cliply.billing import service as billing
 from cliply.config import get_settings
 from cliply.db.pagination import paginate
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
-from cliply.platforms.base import PostMetrics
+from cliply.platforms.base import MetricsDetail, PostMetrics
 from cliply.publishing import service as posts
 
 COUNTERS = ("views", "likes", "comments", "shares")
+# Figures of the platform's analytics report (YouTube Analytics), where it gave them.
+DETAIL = ("watch_time_s", "avg_view_duration_s", "avg_view_percentage", "subscribers_gained")
 
 
 def now() -> datetime:
@@ -56,6 +58,7 @@ class DuePost:
     account_id: uuid.UUID
     platform_post_id: str
     published_at: datetime
+    privacy: str | None = None  # the audience it was published to
 
 
 def _due_query(at: datetime) -> Any:
@@ -94,6 +97,7 @@ def due_posts(db: Session, account_id: uuid.UUID, at: datetime, limit: int) -> l
             account_id=r["account_id"],
             platform_post_id=r["platform_post_id"],
             published_at=r["published_at"],
+            privacy=r["privacy"],
         )
         for r in rows
     ]
@@ -139,6 +143,35 @@ def _values(reading: PostMetrics) -> dict[str, int]:
     return {k: int(getattr(reading, k) or 0) for k in COUNTERS}
 
 
+def _detail_values(reading: PostMetrics, detail: MetricsDetail | None) -> dict[str, Any]:
+    """The report's figures as snapshot columns; without a report, the watch time a
+    platform put in its reading (estimatedMinutesWatched), the rest unknown."""
+    if detail is None:
+        minutes = float(reading.raw.get("estimatedMinutesWatched", 0) or 0)
+        return {
+            "watch_time_s": minutes * 60.0,
+            "avg_view_duration_s": None,
+            "avg_view_percentage": None,
+            "subscribers_gained": None,
+        }
+    return {
+        "watch_time_s": float(detail.watch_minutes or 0.0) * 60.0,
+        "avg_view_duration_s": detail.avg_view_duration_s,
+        "avg_view_percentage": detail.avg_view_percentage,
+        "subscribers_gained": detail.subscribers_gained,
+    }
+
+
+def _same(prev: PostMetric, values: dict[str, int], extra: dict[str, Any]) -> bool:
+    if any(getattr(prev, k) != v for k, v in values.items()):
+        return False
+    for k, v in extra.items():
+        old = getattr(prev, k)
+        if (old is None) != (v is None) or (v is not None and abs(float(old) - float(v)) > 1e-9):
+            return False
+    return True
+
+
 def latest_snapshots(db: Session, post_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PostMetric]:
     if not post_ids:
         return {}
@@ -160,12 +193,20 @@ class Recorded:
 
 
 def record_readings(
-    db: Session, due: Sequence[DuePost], readings: Sequence[PostMetrics], at: datetime
+    db: Session,
+    due: Sequence[DuePost],
+    readings: Sequence[PostMetrics],
+    at: datetime,
+    details: Mapping[str, MetricsDetail] | None = None,
 ) -> Recorded:
-    """Write one batch's readings in the caller's transaction: a snapshot per changed post,
-    the post's next due time, `gone` marks. A post another run measured meanwhile (its state
-    is no longer due) is skipped, so a retried or doubled job never writes twice."""
+    """Write one batch's readings (and analytics-report figures, by platform post id) in the
+    caller's transaction: a snapshot per changed post, the post's next due time, `gone` marks
+    with their reason. A post another run measured meanwhile (its state is no longer due) is
+    skipped, so a retried or doubled job never writes twice. A post made private is gone,
+    unless it was published private: then its owner's counters are what there is to see."""
     out = Recorded()
+    details = details or {}
+    rows: list[dict[str, Any]] = []
     by_ext = {r.platform_post_id: r for r in readings}
     ids = [d.post_id for d in due]
     # Lock the states (creating the missing ones) so two runs serialise per post.
@@ -200,36 +241,44 @@ def record_readings(
             continue
         state.last_checked_at = at
         state.checks += 1
-        if reading.gone:
-            state.gone_at, state.next_due_at = at, None
-            posts.mark_gone(db, d.post_id, at)
+        published_private = reading.gone_reason == "private" and d.privacy == "private"
+        if reading.gone and not published_private:
+            reason = reading.gone_reason or "unavailable"
+            state.gone_at, state.next_due_at, state.gone_reason = at, None, reason
+            posts.mark_gone(db, d.post_id, at, reason)
             out.gone += 1
             continue
         interval = interval_for(at - d.published_at)
         state.next_due_at = at + interval if interval is not None else None
         values = _values(reading)
-        watch_s = float(reading.raw.get("estimatedMinutesWatched", 0) or 0) * 60.0
+        detail = details.get(d.platform_post_id)
+        extra = _detail_values(reading, detail)
         prev = latest.get(d.post_id)
-        if prev is not None and all(getattr(prev, k) == v for k, v in values.items()):
+        if prev is not None and _same(prev, values, extra):
             out.unchanged += 1
             continue
         data: dict[str, Any] = {}
         if reading.duration_s is not None:
             data["duration_s"] = reading.duration_s
+        if detail is not None and detail.views is not None:
+            data["report_views"] = detail.views  # the report's count (lags the live one)
         missing = [k for k in COUNTERS if getattr(reading, k) is None]
         if missing:
             data["not_reported"] = missing
-        db.add(
-            PostMetric(
-                workspace_id=d.workspace_id,
-                post_id=d.post_id,
-                collected_at=at,
-                watch_time_s=watch_s,
-                data=data,
+        rows.append(
+            {
+                "workspace_id": d.workspace_id,
+                "post_id": d.post_id,
+                "collected_at": at,
+                "data": data,
                 **values,
-            )
+                **extra,
+            }
         )
         out.snapshots += 1
+    if rows:
+        # One executemany (ORM adds of rows with a server-made id go one INSERT at a time).
+        db.execute(insert(PostMetric), rows)
     return out
 
 
@@ -374,9 +423,17 @@ class PostStats:
     engagement_rate: float | None
     watch_through: float | None
     collected_at: datetime | None
+    gone_reason: str | None = None
+    watch_time_s: float | None = None
+    avg_view_duration_s: float | None = None
+    subscribers_gained: int | None = None
 
 
 def _watch_through(m: PostMetric | None) -> float | None:
+    """Share of the video watched per view: the platform's own figure where its report gave
+    one (YouTube's averageViewPercentage), else watch time over views times duration."""
+    if m is not None and m.avg_view_percentage is not None:
+        return round(m.avg_view_percentage / 100.0, 6)
     if m is None or m.views <= 0 or not m.watch_time_s:
         return None
     duration = float((m.data or {}).get("duration_s") or 0)
@@ -401,6 +458,10 @@ def post_stats(db: Session, workspace_id: uuid.UUID, post_list: Sequence[Any]) -
                 engagement_rate=engagement(**vals),
                 watch_through=_watch_through(m),
                 collected_at=m.collected_at if m is not None else None,
+                gone_reason=p.gone_reason,
+                watch_time_s=m.watch_time_s if m is not None else None,
+                avg_view_duration_s=m.avg_view_duration_s if m is not None else None,
+                subscribers_gained=m.subscribers_gained if m is not None else None,
                 **vals,
             )
         )
@@ -485,6 +546,15 @@ def current_weights(db: Session, workspace_id: uuid.UUID) -> dict[str, float]:
     row = weights_row(db, workspace_id)
     if row is None or not row.weights:
         return dict(DEFAULT_WEIGHTS)
+    return {k: float(v) for k, v in row.weights.items()}
+
+
+def adopted_weights(db: Session, workspace_id: uuid.UUID) -> dict[str, float] | None:
+    """The workspace's adopted learnt weights, None while it uses the defaults (handed to
+    highlight detection by `cliply.app.install_hooks`)."""
+    row = weights_row(db, workspace_id)
+    if row is None or not row.weights:
+        return None
     return {k: float(v) for k, v in row.weights.items()}
 
 

@@ -32,6 +32,7 @@ from cliply.config import get_settings
 from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound
 from cliply.jobs.models import Job
+from cliply.media.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from cliply.storage import LocalStorage, app_storage
 from cliply.storage.base import StorageError
 from cliply.workspaces.deps import HeaderTenant
@@ -272,6 +273,22 @@ def clip_captions(clip_id: uuid.UUID, tenant: HeaderTenant, db: DB) -> PlainText
     tenant.require("clips.read")
     text = service.captions_text(db, tenant.workspace_id, clip_id, app_storage())
     return PlainTextResponse(text, media_type="text/x-ssa; charset=utf-8")
+
+
+@router.get(
+    "/clips/{clip_id}/export/{fmt}",
+    summary="The clip for editors: OpenTimelineIO (otio) or FCPXML timeline of the source with "
+    "in/out points and crop keyframes, or its captions as SRT",
+    responses={200: {"content": {t: {} for t in EXPORT_MEDIA_TYPES.values()}}},
+)
+def clip_export(clip_id: uuid.UUID, fmt: str, tenant: HeaderTenant, db: DB) -> Response:
+    tenant.require("clips.read")
+    data, filename = service.export_file(db, tenant.workspace_id, clip_id, fmt, app_storage())
+    return Response(
+        data,
+        media_type=EXPORT_MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/files/{key:path}", include_in_schema=False)

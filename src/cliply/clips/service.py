@@ -38,14 +38,21 @@ from cliply.jobs.service import latest_by_dedupe_keys
 from cliply.media import probe
 from cliply.media.audio import waveform_peaks
 from cliply.media.captions import CAPTION_STYLES
+from cliply.media.export import EXPORT_FORMATS
 from cliply.pipeline.config import render_spec, work_root
 from cliply.pipeline.options import MAX_CLIP_S
 from cliply.pipeline.sources import local_source
-from cliply.pipeline.steps import RenderSpec, preview_frames, preview_time, snap_to_words
+from cliply.pipeline.steps import (
+    RenderSpec,
+    preview_frames,
+    preview_time,
+    slugify,
+    snap_to_words,
+)
 from cliply.projects import service as projects
 from cliply.projects.models import Project
 from cliply.storage import ObjectNotFound, Storage
-from cliply.storage.keys import captions_key, preview_key, transcript_key
+from cliply.storage.keys import captions_key, export_key, preview_key, transcript_key
 from cliply.transcribe.formats import from_json
 from cliply.transcribe.models import Word
 
@@ -674,6 +681,29 @@ def captions_text(
             "This render kept no subtitle file (render it again).", code="captions-not-found"
         ) from None
     return raw.decode("utf-8-sig")
+
+
+def export_file(
+    db: Session, workspace_id: uuid.UUID, clip_id: uuid.UUID, fmt: str, storage: Storage
+) -> tuple[bytes, str]:
+    """The clip's timeline for editors (otio, fcpxml) or SRT from its current render, and a
+    file name for it."""
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationFailed(
+            f"format must be one of {', '.join(EXPORT_FORMATS)}.", code="invalid-export-format"
+        )
+    clip = get_clip(db, workspace_id, clip_id)
+    if clip.render_key is None:
+        raise Conflict(
+            "The clip has not been rendered yet.", code="clip-not-rendered", clip_status=clip.status
+        )
+    try:
+        raw = storage.read_bytes(export_key(workspace_id, clip.project_id, clip.id, fmt))
+    except ObjectNotFound:
+        raise NotFound(
+            "This render kept no editor export (render it again).", code="export-not-found"
+        ) from None
+    return raw, f"{slugify(clip.title or 'clip')}.{fmt}"
 
 
 def render_counts(db: Session, project_id: uuid.UUID) -> tuple[int, int]:

@@ -14,19 +14,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from cliply.clips import flows, service
+from cliply.clips import flows, service, weights
 from cliply.clips.models import Clip
 from cliply.db.engine import owner_session
 from cliply.errors import CliplyError, PermanentError
 from cliply.jobs import queue, registry
 from cliply.jobs.registry import JobContext, JobInterrupted
 from cliply.media import probe
+from cliply.media.export import EXPORT_FORMATS, write_exports
+from cliply.media.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from cliply.pipeline import config, steps
 from cliply.pipeline.sources import local_source
 from cliply.projects import service as projects
 from cliply.projects import stage
 from cliply.storage import app_storage
-from cliply.storage.keys import captions_key, render_key, thumbnail_key
+from cliply.storage.keys import captions_key, export_key, render_key, thumbnail_key
 
 
 def _set_clip(ctx: JobContext, clip_id: uuid.UUID, version: int, **values: Any) -> None:
@@ -56,11 +58,15 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         stage.enter_stage(pid, "detecting")
         plan = stage.plan_of(ws)
         options = config.clip_options(project.options, plan.clips_per_project)
+        with owner_session() as db:
+            learnt = weights.workspace_weights(db, ws)  # None: the default weights
         transcript = stage.load_transcript(storage, ws, pid)
         path = local_source(storage, project.source_key, config.work_root())
         with tempfile.TemporaryDirectory(prefix="cliply-hl-", dir=ctx.scratch_dir()) as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
-            found = steps.find_highlights(transcript, wav, options, config.llm_client())
+            found = steps.find_highlights(
+                transcript, wav, options, config.llm_client(), weights=learnt
+            )
         steps.require_clips(found, transcript)  # zero clips always says why
         label = steps.embedder_label(found.embedder_name)
         ctx.event(
@@ -69,6 +75,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
             embedder=label,
             llm_applied=found.llm_applied,
             notes=found.notes,
+            learnt_weights=learnt is not None,
         )
         with owner_session() as db:
             _, stale = flows.clips_from_highlights(
@@ -81,7 +88,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
             )
         for key in stale:
             storage.delete(key)
-    return {"clips": len(found.highlights), "embedder": label}
+    return {"clips": len(found.highlights), "embedder": label, "learnt_weights": learnt is not None}
 
 
 @registry.handler(registry.CLIP_RENDER, capability="cpu")
@@ -102,6 +109,9 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         look = service.look_of(clip)
         start, end = look.start, look.end
         pid, source_key = project.id, project.source_key
+        # What an editor relinks the exported timeline to: the name the user knows.
+        source_ref = project.original_filename or project.source_url or Path(source_key).name
+        title = clip.title
     storage = app_storage()
     last = [0.0]
 
@@ -136,6 +146,21 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             if out.captions is not None:
                 storage.put_file(
                     captions_key(ws, pid, clip_id), out.captions, content_type="text/x-ssa"
+                )
+            timeline = steps.clip_timeline(
+                title or "clip",
+                source_ref,
+                info,
+                start=start,
+                end=end,
+                width=out.width,
+                height=out.height,
+                plan=out.crop_plan,
+            )
+            exports = write_exports(timeline, words, Path(tmp), "export", EXPORT_FORMATS)
+            for fmt, made in exports.items():
+                storage.put_file(
+                    export_key(ws, pid, clip_id, fmt), made, content_type=EXPORT_MEDIA_TYPES[fmt]
                 )
             storage.put_file(rkey, out.mp4, content_type="video/mp4")
             storage.put_file(tkey, out.jpg, content_type="image/jpeg")

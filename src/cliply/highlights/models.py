@@ -20,6 +20,9 @@ class Reason(BaseModel):
     points: float
     available: bool = True
     reason: str
+    # Set when the workspace's learnt weights scored the clip: the points the default
+    # weights would have given (the reason's text names the difference).
+    default_points: float | None = None
 
 
 class TopicSegment(BaseModel):

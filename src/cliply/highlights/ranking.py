@@ -13,6 +13,7 @@ from cliply.highlights.candidates import (
     wanted_clips,
     window_limits,
 )
+from cliply.highlights.edges import speech_edges
 from cliply.highlights.embeddings import Embedder
 from cliply.highlights.errors import InvalidHighlightParams
 from cliply.highlights.features import TranscriptProfile, hook_facts
@@ -159,12 +160,16 @@ def detect_highlights(
     min_score: float = 0.0,
     embedder: Embedder | None = None,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    baseline: Mapping[str, float] | None = None,
     pause_s: float = 1.0,
     single_segment_only: bool = False,
     llm: ChatJsonClient | None = None,
     llm_top_n: int = 10,
 ) -> HighlightResult:
     """Find, score and rank the moments of a transcript worth clipping.
+
+    `baseline`: with a workspace's own `weights`, the weights its reasons are compared with
+    (the defaults), so each reason says what the workspace's audience changed.
 
     Raises InvalidHighlightParams for impossible limits and AudioReadError for a bad WAV.
     A transcript without words, or without any window of the wanted length, gives an empty
@@ -205,7 +210,7 @@ def detect_highlights(
     )
     if not candidates:
         notes.append(f"no run of whole sentences lasts between {lo:g} and {hi:g} s")
-    scored = [score_candidate(profile, c, weights) for c in candidates]
+    scored = [score_candidate(profile, c, weights, baseline) for c in candidates]
     scored = [s for s in scored if s.score >= min_score]
     # Keep enough distinct clips for the LLM to promote one from below the local top_k.
     pool = max(top_k, llm_top_n if llm is not None else 0)
@@ -224,7 +229,7 @@ def detect_highlights(
             max_s=hi,
             single_segment_only=single_segment_only,
         )
-        more = [score_candidate(profile, c, weights) for c in extra if c.duration < lo]
+        more = [score_candidate(profile, c, weights, baseline) for c in extra if c.duration < lo]
         before = len(kept)
         kept = fill_up(kept, more, max_overlap=max_overlap, want=want, sentence_texts=texts)
         if len(kept) > before:
@@ -240,8 +245,15 @@ def detect_highlights(
         highlights, applied, fallback = outcome.highlights, outcome.applied, outcome.fallback_reason
         if fallback:
             notes.append(f"local ranking kept: {fallback}")
+    highlights = highlights[:top_k]
+    if wav_path is not None:
+        # Cut where the voice starts and stops, not at Whisper's word times.
+        duration = transcript.duration or None
+        for i, h in enumerate(highlights):
+            edges = speech_edges(Path(wav_path), profile.words, h.start, h.end, duration)
+            highlights[i] = h.model_copy(update={"start": edges.start, "end": edges.end})
     return HighlightResult(
-        highlights=highlights[:top_k],
+        highlights=highlights,
         embedder_name=analysis.embedder_name,
         segments=segmentation.segments,
         llm_applied=applied,

@@ -47,6 +47,39 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
+# How a workspace's own weights are explained next to the defaults ("your audience rewards
+# strong hooks: +9 instead of +7").
+AUDIENCE_LABELS: dict[str, str] = {
+    "hook": "strong hooks",
+    "self_contained": "self-contained clips",
+    "coherence": "clips that stay on one topic",
+    "density": "information-dense clips",
+    "emotion": "emotional moments",
+    "speech_energy": "energetic delivery",
+    "pace": "a quick pace",
+    "laughter_applause": "laughter and applause",
+}
+
+
+def _normalised(weights: Mapping[str, float], values: list[FeatureValue]) -> dict[str, float]:
+    """Each available feature's share of the 0-100 range under `weights`."""
+    available = sum(weights.get(f.name, 0.0) for f in values if f.value is not None)
+    if available <= 0:
+        return {}
+    return {f.name: weights.get(f.name, 0.0) / available for f in values if f.value is not None}
+
+
+def audience_note(name: str, points: float, default_points: float) -> str | None:
+    """The sentence a workspace-weighted reason carries, or None when the points (rounded)
+    are the defaults'."""
+    mine, base = round(points), round(default_points)
+    if mine == base:
+        return None
+    label = AUDIENCE_LABELS.get(name, name.replace("_", " "))
+    verb = "rewards" if mine > base else "cares less about"
+    return f"your audience {verb} {label}: +{mine} instead of +{base}"
+
+
 @dataclass(frozen=True)
 class ScoredCandidate:
     candidate: Candidate
@@ -58,12 +91,18 @@ def score_candidate(
     profile: TranscriptProfile,
     candidate: Candidate,
     weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    baseline: Mapping[str, float] | None = None,
 ) -> ScoredCandidate:
+    """Score one candidate. With a `baseline` (a workspace's own weights are in `weights`,
+    the defaults in `baseline`), each reason also carries the points the baseline would have
+    given (`default_points`) and, where they differ, says so in its text."""
     unknown = set(weights) - set(FEATURES)
     if unknown:
         raise ValueError(f"unknown feature weights: {sorted(unknown)}")
-    values = [FEATURES[name](profile, candidate) for name in weights]
-    available = sum(weights[f.name] for f in values if f.value is not None)
+    names = list(weights) + [n for n in (baseline or {}) if n not in weights and n in FEATURES]
+    values = [FEATURES[name](profile, candidate) for name in names]
+    available = sum(weights.get(f.name, 0.0) for f in values if f.value is not None)
+    base_share = _normalised(baseline, values) if baseline is not None else None
     reasons: list[Reason] = []
     for f in values:
         if f.value is None or available <= 0:
@@ -78,14 +117,21 @@ def score_candidate(
                 )
             )
             continue
-        weight = weights[f.name] / available
+        weight = weights.get(f.name, 0.0) / available
+        points = round(100.0 * weight * f.value, 2)
+        reason, default_points = f.reason, None
+        if base_share is not None:
+            default_points = round(100.0 * base_share.get(f.name, 0.0) * f.value, 2)
+            note = audience_note(f.name, points, default_points)
+            reason = f"{reason}; {note}" if note else reason
         reasons.append(
             Reason(
                 name=f.name,
                 value=round(f.value, 4),
                 weight=round(weight, 4),
-                points=round(100.0 * weight * f.value, 2),
-                reason=f.reason,
+                points=points,
+                reason=reason,
+                default_points=default_points,
             )
         )
     score = round(sum(r.points for r in reasons), 2)

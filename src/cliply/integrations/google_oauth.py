@@ -20,6 +20,7 @@ from cliply.integrations.oauth_common import (
     TokenSet,
     TransientError,
     generate_pkce,
+    tls_context,
     token_set_from_response,
 )
 
@@ -27,6 +28,9 @@ PLATFORM: Final = "google"
 SCOPE_UPLOAD: Final = "https://www.googleapis.com/auth/youtube.upload"
 SCOPE_READONLY: Final = "https://www.googleapis.com/auth/youtube.readonly"
 DEFAULT_SCOPES: Final = (SCOPE_UPLOAD, SCOPE_READONLY)
+# Optional: watch time and subscribers per video (YouTube Analytics). Asked for at connect;
+# Google's consent screen lets the user leave it out, and the account still publishes.
+SCOPE_ANALYTICS: Final = "https://www.googleapis.com/auth/yt-analytics.readonly"
 
 
 class GoogleOAuthClient:
@@ -45,7 +49,7 @@ class GoogleOAuthClient:
         self.client_id = client_id
         self._client_secret = client_secret
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=timeout_s)
+        self._http = http or httpx.Client(timeout=timeout_s, verify=tls_context())
 
     def close(self) -> None:
         if self._own_http:

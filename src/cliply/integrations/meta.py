@@ -61,6 +61,7 @@ from cliply.integrations.oauth_common import (
     redact_url,
     retry_after_seconds,
     source_size,
+    tls_context,
 )
 
 log = structlog.get_logger(__name__)
@@ -262,7 +263,9 @@ class MetaClient:
         self.throttle_at_pct = throttle_at_pct
         self.usage = Usage()
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, write=timeout_s * 2))
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, write=timeout_s * 2), verify=tls_context()
+        )
 
     def close(self) -> None:
         if self._own_http:

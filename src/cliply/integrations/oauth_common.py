@@ -7,10 +7,12 @@ Everything here is protocol-level and free of I/O except `RetryPolicy.sleep`, wh
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import random
 import secrets
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -19,12 +21,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+import httpx
+
 from cliply.errors import CliplyError
 
 ChallengeEncoding = Literal["base64url", "hex"]
 
 
 # --- errors ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, built once per process. Building one loads the CA bundle
+    (~0.1 s of CPU); a client per platform call (metrics: one per batch) paid that every time.
+    SSLContext is safe to share between threads."""
+    return httpx.create_ssl_context()
 
 
 class IntegrationError(CliplyError):

@@ -49,6 +49,7 @@ from cliply.integrations.oauth_common import (
     redact_url,
     retry_after_seconds,
     source_size,
+    tls_context,
     token_set_from_response,
 )
 
@@ -291,7 +292,9 @@ class TikTokClient:
         # TikTok's Login Kit for Desktop documents the S256 challenge as hex SHA-256.
         self.pkce_encoding: ChallengeEncoding = pkce_encoding
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, write=timeout_s * 2))
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, write=timeout_s * 2), verify=tls_context()
+        )
 
     def close(self) -> None:
         if self._own_http:

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -43,6 +44,7 @@ from cliply.integrations.oauth_common import (
     read_range,
     retry_after_seconds,
     source_size,
+    tls_context,
 )
 
 log = structlog.get_logger(__name__)
@@ -60,6 +62,16 @@ DEFAULT_CATEGORY_ID: Final = "22"  # People & Blogs
 PrivacyStatus = Literal["private", "unlisted", "public"]
 
 _RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+ANALYTICS_BASE: Final = "https://youtubeanalytics.googleapis.com"
+# What reports.query reads per video (watch time in minutes, view duration in seconds).
+ANALYTICS_METRICS: Final = (
+    "views",
+    "estimatedMinutesWatched",
+    "averageViewDuration",
+    "averageViewPercentage",
+    "subscribersGained",
+)
+ANALYTICS_MAX_IDS: Final = 200
 _QUOTA_REASONS: Final = frozenset(
     {"quotaExceeded", "uploadLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded"}
 )
@@ -235,14 +247,18 @@ class YouTubeClient:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         retry: RetryPolicy = RetryPolicy(),
         timeout_s: float = 60.0,
+        analytics_base: str = ANALYTICS_BASE,
     ) -> None:
         _check_chunk_size(chunk_size)
         self.api_base = api_base.rstrip("/")
         self.upload_base = upload_base.rstrip("/")
+        self.analytics_base = analytics_base.rstrip("/")
         self.chunk_size = chunk_size
         self.retry = retry
         self._own_http = http is None
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout_s, write=timeout_s * 2))
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(timeout_s, write=timeout_s * 2), verify=tls_context()
+        )
 
     def close(self) -> None:
         if self._own_http:
@@ -476,6 +492,49 @@ class YouTubeClient:
             str(item.get("id")): item for item in body.get("items") or [] if isinstance(item, dict)
         }
 
+    def video_analytics(
+        self, access_token: str, ids: list[str], start: date, end: date
+    ) -> dict[str, dict[str, float]]:
+        """YouTube Analytics `reports.query` (v2, scope yt-analytics.readonly) for up to
+        ANALYTICS_MAX_IDS videos of the token's channel, totals from `start` to `end`: the
+        ANALYTICS_METRICS per video id. Videos without data (too new, or not the channel's)
+        are left out; the report has no rows at all when none has data."""
+        if len(ids) > ANALYTICS_MAX_IDS:
+            raise InvalidUpload(
+                f"reports.query takes at most {ANALYTICS_MAX_IDS} videos", platform=PLATFORM
+            )
+        if not ids:
+            return {}
+        body = self._get_json_at(
+            access_token,
+            f"{self.analytics_base}/v2/reports",
+            {
+                "ids": "channel==MINE",
+                "startDate": start.isoformat(),
+                "endDate": max(start, end).isoformat(),
+                "metrics": ",".join(ANALYTICS_METRICS),
+                "dimensions": "video",
+                "filters": "video==" + ",".join(ids),
+                "sort": "-views",
+                "maxResults": str(len(ids)),
+            },
+        )
+        names = [str(h.get("name")) for h in body.get("columnHeaders") or [] if isinstance(h, dict)]
+        out: dict[str, dict[str, float]] = {}
+        for row in body.get("rows") or []:
+            if not isinstance(row, list) or len(row) != len(names):
+                continue
+            cells = dict(zip(names, row, strict=True))
+            video = cells.pop("video", None)
+            if video is None:
+                continue
+            out[str(video)] = {
+                k: float(v)
+                for k, v in cells.items()
+                if isinstance(v, int | float | str) and _num(v)
+            }
+        return out
+
     # --- internals --------------------------------------------------------------------------
 
     def _videos_by_id(self, access_token: str, ids: list[str]) -> list[YouTubeVideo]:
@@ -493,9 +552,11 @@ class YouTubeClient:
         return [by_id[i] for i in ids if i in by_id]
 
     def _get_json(self, access_token: str, path: str, params: dict[str, str]) -> dict[str, Any]:
-        resp = self._request(
-            "GET", f"{self.api_base}{path}", params=params, headers=_auth(access_token)
-        )
+        return self._get_json_at(access_token, f"{self.api_base}{path}", params)
+
+    def _get_json_at(self, access_token: str, url: str, params: dict[str, str]) -> dict[str, Any]:
+        path = urlsplit(url).path
+        resp = self._request("GET", url, params=params, headers=_auth(access_token))
         try:
             body = resp.json()
         except ValueError as exc:
@@ -588,6 +649,14 @@ def _next_offset(range_header: str | None) -> int:
         return int(last) + 1
     except ValueError:
         return 0
+
+
+def _num(value: object) -> bool:
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _error_for(resp: httpx.Response) -> IntegrationError:

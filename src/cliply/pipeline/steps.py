@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from cliply.errors import CliplyError
 from cliply.highlights import TFIDF_NAME, HighlightResult, choose_embedder, detect_highlights
 from cliply.highlights.candidates import MIN_CLIP_SPEECH_S
 from cliply.highlights.llm import ChatJsonClient
+from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.captions import clip_words, write_ass
@@ -170,7 +171,10 @@ def find_highlights(
     wav_path: Path | None,
     options: ResolvedOptions,
     llm: ChatJsonClient | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> HighlightResult:
+    """`weights`: a workspace's learnt score weights (None: the defaults); its clips' reasons
+    then also show the default points."""
     return detect_highlights(
         transcript,
         wav_path=wav_path,
@@ -183,6 +187,8 @@ def find_highlights(
         embedder=None if options.embedder == "auto" else choose_embedder(options.embedder)[0],
         llm=llm,
         llm_top_n=options.llm_top_n,
+        weights=DEFAULT_WEIGHTS if weights is None else weights,
+        baseline=None if weights is None else DEFAULT_WEIGHTS,
     )
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar, runtime_checkable
 
 from cliply.config import get_settings
 from cliply.errors import CliplyError, ValidationFailed
@@ -89,6 +90,7 @@ class AccountRef:
 
     external_id: str
     info: Mapping[str, Any]
+    scopes: frozenset[str] = frozenset()  # what the account's grant allows
 
 
 @dataclass(frozen=True)
@@ -123,9 +125,16 @@ class Published:
     url: str | None
 
 
+# Why a post no longer shows: deleted, made private, or left out by a platform that does not
+# say which of the two (TikTok).
+GoneReason = Literal["deleted", "private", "unavailable"]
+GONE_REASONS: Final[tuple[GoneReason, ...]] = ("deleted", "private", "unavailable")
+
+
 @dataclass(frozen=True)
 class PostMetrics:
-    """One reading of a published post's counters; `gone` when it was deleted or hidden."""
+    """One reading of a published post's counters; `gone` when it was deleted or hidden
+    (`gone_reason` says which)."""
 
     platform_post_id: str
     views: int | None = None
@@ -135,6 +144,71 @@ class PostMetrics:
     duration_s: float | None = None
     gone: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    gone_reason: GoneReason | None = None
+
+
+@dataclass(frozen=True)
+class MetricsDetail:
+    """Audience figures of one post from a platform's analytics report (YouTube Analytics),
+    lifetime totals up to the report's end date."""
+
+    views: int | None = None
+    watch_minutes: float | None = None
+    avg_view_duration_s: float | None = None
+    avg_view_percentage: float | None = None
+    subscribers_gained: int | None = None
+
+
+@runtime_checkable
+class DetailedMetrics(Protocol):
+    """An adapter that also reads an analytics report where the account granted its scope
+    (YouTube Analytics). The report has its own daily quota, counted by the collector."""
+
+    @property
+    def detail_scope(self) -> str: ...
+
+    @property
+    def detail_quota_bucket(self) -> str:
+        """The name the collector counts this report's quota under (per UTC day)."""
+
+    @property
+    def detail_quota_units(self) -> int:
+        """Quota units one report call costs."""
+
+    def detail_daily_quota(self) -> int:
+        """Units per day the collector may use (a setting)."""
+
+    def metrics_detail(
+        self,
+        caller: TokenCaller,
+        account: AccountRef,
+        post_ids: Sequence[str],
+        start: date,
+        end: date,
+    ) -> dict[str, MetricsDetail]:
+        """Figures per post id (one call); posts without data are left out."""
+
+
+def parse_scopes(raw: str | None) -> frozenset[str]:
+    """A stored scope list (comma- or space-separated)."""
+    return frozenset(x for x in (raw or "").replace(" ", ",").split(",") if x)
+
+
+AnalyticsAccess = Literal["full", "basic", "reconnect"]
+
+
+def analytics_access(platform: Platform, scopes: frozenset[str]) -> AnalyticsAccess:
+    """What metrics collection can read for an account: "reconnect" when the grant lacks
+    the metrics scope (connected before it was asked for), "basic" when it lacks the optional
+    analytics-report scope, else "full". An account whose scopes were never recorded is
+    assumed to hold what was asked for."""
+    if not scopes:
+        return "full"
+    if platform.metrics_scope is not None and platform.metrics_scope not in scopes:
+        return "reconnect"
+    if isinstance(platform, DetailedMetrics) and platform.detail_scope not in scopes:
+        return "basic"
+    return "full"
 
 
 @dataclass(frozen=True)

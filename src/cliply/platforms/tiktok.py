@@ -280,8 +280,12 @@ class TikTok:
                 found = {str(v.get("id")): v for v in videos}
                 for post_id in batch:
                     v = found.get(post_id)
-                    if v is None:  # deleted, or made private: TikTok leaves it out
-                        out.append(PostMetrics(platform_post_id=post_id, gone=True))
+                    if v is None:  # deleted, or made private: TikTok leaves it out, not saying
+                        out.append(
+                            PostMetrics(
+                                platform_post_id=post_id, gone=True, gone_reason="unavailable"
+                            )
+                        )
                         continue
                     out.append(
                         PostMetrics(

@@ -11,12 +11,18 @@ carries it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Final
 
 from cliply.config import get_settings
 from cliply.errors import ValidationFailed
-from cliply.integrations.google_oauth import DEFAULT_SCOPES, SCOPE_READONLY, GoogleOAuthClient
+from cliply.integrations.google_oauth import (
+    DEFAULT_SCOPES,
+    SCOPE_ANALYTICS,
+    SCOPE_READONLY,
+    GoogleOAuthClient,
+)
 from cliply.integrations.oauth_common import (
     TokenExpired,
     TokenSet,
@@ -42,6 +48,7 @@ from cliply.platforms.base import (
     Connection,
     ConnectRefused,
     Identity,
+    MetricsDetail,
     PlatformNotConfigured,
     PostField,
     PostMetrics,
@@ -59,6 +66,8 @@ from cliply.platforms.base import (
 DESCRIPTION_BUDGET_BYTES: Final = DESCRIPTION_MAX_BYTES - 100
 _MAX_TOKEN_REFRESHES: Final = 2
 METRICS_BATCH: Final = 50
+# Publishing needs the default scopes; analytics reports are an optional extra.
+CONNECT_SCOPES: Final = (*DEFAULT_SCOPES, SCOPE_ANALYTICS)
 
 
 def description(text: PostText) -> str:
@@ -81,6 +90,9 @@ class YouTube:
     metrics_batch: Final = METRICS_BATCH
     metrics_quota_units: Final = 1
     metrics_scope: Final[str | None] = SCOPE_READONLY
+    detail_scope: Final = SCOPE_ANALYTICS
+    detail_quota_bucket: Final = "youtube_analytics"
+    detail_quota_units: Final = 1  # one query, whatever its size
     privacy_choices: Mapping[str, PrivacyStatus] = {
         "public": "public",
         "unlisted": "unlisted",
@@ -108,6 +120,7 @@ class YouTube:
             upload_base=s.youtube_upload_base,
             chunk_size=s.youtube_chunk_size,
             retry=retry_policy(),
+            analytics_base=s.youtube_analytics_base,
         )
 
     def configured(self) -> bool:
@@ -117,12 +130,15 @@ class YouTube:
     def daily_post_cap(self) -> int | None:
         return None  # bounded by the API quota, not by a post count
 
+    def detail_daily_quota(self) -> int:
+        return get_settings().youtube_analytics_daily_quota_units
+
     # --- OAuth ------------------------------------------------------------------------------
 
     def authorize(self, redirect_uri: str, state: str) -> Authorization:
         with self.oauth_client() as google:
             pkce = google.new_pkce()
-            url = google.authorize_url(redirect_uri, state, pkce.challenge, scopes=DEFAULT_SCOPES)
+            url = google.authorize_url(redirect_uri, state, pkce.challenge, scopes=CONNECT_SCOPES)
         return Authorization(url=url, verifier=pkce.verifier)
 
     def connect(self, code: str, redirect_uri: str, verifier: str) -> Connection:
@@ -263,10 +279,42 @@ class YouTube:
                     out.append(_metrics_of(post_id, found.get(post_id)))
         return out
 
+    def metrics_detail(
+        self,
+        caller: TokenCaller,
+        account: AccountRef,
+        post_ids: Sequence[str],
+        start: date,
+        end: date,
+    ) -> dict[str, MetricsDetail]:
+        """YouTube Analytics per video (the account granted yt-analytics.readonly)."""
+        with self.client() as youtube:
+            rows = caller.call(lambda t: youtube.video_analytics(t, list(post_ids), start, end))
+        return {vid: _detail_of(r) for vid, r in rows.items()}
+
+
+def _detail_of(row: Mapping[str, float]) -> MetricsDetail:
+    def num(key: str) -> float | None:
+        value = row.get(key)
+        return float(value) if value is not None else None
+
+    views, subs = num("views"), num("subscribersGained")
+    return MetricsDetail(
+        views=int(views) if views is not None else None,
+        watch_minutes=num("estimatedMinutesWatched"),
+        avg_view_duration_s=num("averageViewDuration"),
+        avg_view_percentage=num("averageViewPercentage"),
+        subscribers_gained=int(subs) if subs is not None else None,
+    )
+
 
 def _metrics_of(post_id: str, item: dict[str, Any] | None) -> PostMetrics:
-    if item is None:
-        return PostMetrics(platform_post_id=post_id, gone=True)
+    if item is None:  # videos.list leaves out deleted videos (and other channels' private ones)
+        return PostMetrics(platform_post_id=post_id, gone=True, gone_reason="deleted")
+    status = item.get("status") or {}
+    # Private without a publishAt: made private (a scheduled video is private until then).
+    # The owner still sees its counters: they come along, for a post published private.
+    private = status.get("privacyStatus") == "private" and not status.get("publishAt")
     stats = item.get("statistics") or {}
 
     def num(key: str) -> int | None:
@@ -280,6 +328,8 @@ def _metrics_of(post_id: str, item: dict[str, Any] | None) -> PostMetrics:
         comments=num("commentCount"),
         shares=None,  # the Data API has no share count
         raw=item,
+        gone=private,
+        gone_reason="private" if private else None,
     )
 
 

@@ -41,5 +41,6 @@ class Post(Base):
     published_at: Mapped[datetime | None] = tstz()
     # The platform no longer shows it (deleted, or made private): metrics stop.
     gone_at: Mapped[datetime | None] = tstz()
+    gone_reason: Mapped[str | None] = mapped_column(String(20))  # deleted|private|unavailable
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

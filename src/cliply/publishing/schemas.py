@@ -25,5 +25,6 @@ class PostOut(BaseModel):
     request: dict[str, Any]
     published_at: datetime | None
     gone_at: datetime | None = None
+    gone_reason: str | None = None  # deleted | private | unavailable (not saying which)
     created_at: datetime
     updated_at: datetime

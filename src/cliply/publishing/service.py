@@ -178,8 +178,8 @@ def record_status(post_id: uuid.UUID, status: str) -> None:
 
 def measurable_posts(since: datetime) -> Subquery:
     """Published posts still shown by their platform, published at or after `since`: a
-    subquery (id, workspace_id, account_id, platform, platform_post_id, published_at) for the
-    metrics collector to filter and join further."""
+    subquery (id, workspace_id, account_id, platform, platform_post_id, published_at, and
+    privacy: the audience it was published to) for the metrics collector to filter and join."""
     return (
         select(
             Post.id,
@@ -188,6 +188,7 @@ def measurable_posts(since: datetime) -> Subquery:
             Post.platform,
             Post.platform_post_id,
             Post.published_at,
+            Post.request["privacy"].astext.label("privacy"),
         )
         .where(
             Post.status == "published",
@@ -208,6 +209,11 @@ def posts_by_ids(db: Session, workspace_id: uuid.UUID, post_ids: Sequence[uuid.U
     )
 
 
-def mark_gone(db: Session, post_id: uuid.UUID, when: datetime) -> None:
-    """The platform no longer shows the post (deleted, or made private)."""
-    db.execute(update(Post).where(Post.id == post_id, Post.gone_at.is_(None)).values(gone_at=when))
+def mark_gone(db: Session, post_id: uuid.UUID, when: datetime, reason: str | None = None) -> None:
+    """The platform no longer shows the post: `reason` deleted, private, or unavailable (the
+    platform left it out without saying which)."""
+    db.execute(
+        update(Post)
+        .where(Post.id == post_id, Post.gone_at.is_(None))
+        .values(gone_at=when, gone_reason=reason)
+    )

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cliply.db.base import Base, created_at, tstz, updated_at, uuid_pk, workspace_fk
 
-SCHEDULE_STATUSES = ("scheduled", "queued", "publishing", "published", "failed", "cancelled")
+SCHEDULE_STATUSES = (
+    "scheduled",
+    "queued",
+    "publishing",
+    "published",
+    "failed",
+    "cancelled",
+    "paused",
+)
 
 
 class Schedule(Base):
@@ -38,6 +46,8 @@ class Schedule(Base):
     options: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
     status: Mapped[str] = mapped_column(String(20), server_default="scheduled")
     error: Mapped[str | None] = mapped_column(Text)
+    # Why a `paused` schedule waits (e.g. a linked product is out of stock): who may resume it.
+    paused_reason: Mapped[str | None] = mapped_column(String(50))
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

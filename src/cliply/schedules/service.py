@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
@@ -30,14 +31,15 @@ from cliply.platforms import registry
 from cliply.platforms.base import Platform, PostText
 from cliply.publishing.models import Post
 from cliply.publishing.service import posts_for_schedules
+from cliply.schedules import hooks
 from cliply.schedules.models import Schedule
 from cliply.schedules.schemas import ScheduleIn, SchedulePatch
 
 # "Publish now" may arrive a little late (clock skew, slow clients): up to this is not past.
 NOW_TOLERANCE: Final = timedelta(minutes=2)
 PUBLISH_MAX_ATTEMPTS: Final = 5
-EDITABLE: Final = ("scheduled", "failed")
-CANCELLABLE: Final = ("scheduled", "queued", "failed")
+EDITABLE: Final = ("scheduled", "failed", "paused")
+CANCELLABLE: Final = ("scheduled", "queued", "failed", "paused")
 PENDING: Final = ("scheduled", "queued")
 # Schedules that will post (or did): what a platform's daily cap counts.
 COUNTS_FOR_CAP: Final = ("scheduled", "queued", "publishing", "published")
@@ -191,6 +193,15 @@ def create_schedule(
     _check_cap(db, platform, account.id, at)
     db.add(schedule)
     db.flush()
+    # Tracked links of the clip's products (and whatever else a domain adds), once the row
+    # exists for them to point at; the text is checked again against the platform's rules.
+    extra = hooks.caption_additions(
+        db, hooks.NewSchedule(workspace_id, schedule.id, clip.id, account.platform)
+    )
+    if extra:
+        schedule.caption = "\n\n".join(t for t in (schedule.caption.strip(), *extra) if t)
+        platform.validate(_text_of(schedule))
+        db.flush()
     audit(
         db,
         "schedule.created",
@@ -453,3 +464,66 @@ def fail_pending_for_account(
         .values(status="failed", error=reason)
     )
     return int(cast(CursorResult[Any], rows).rowcount or 0)
+
+
+# --- pausing (products out of stock) -----------------------------------------------------------
+
+# Not yet handed to a platform: these can wait. A queued one's publish job is cancelled (the
+# handler also skips a schedule that is no longer queued).
+PAUSABLE: Final = ("scheduled", "queued")
+
+
+def pause_for_clips(
+    db: Session, workspace_id: uuid.UUID, clip_ids: Sequence[uuid.UUID], reason: str
+) -> list[uuid.UUID]:
+    """Pause the clips' schedules that have not started publishing; returns their ids."""
+    if not clip_ids:
+        return []
+    rows = list(
+        db.scalars(
+            select(Schedule)
+            .where(
+                Schedule.workspace_id == workspace_id,
+                Schedule.clip_id.in_(clip_ids),
+                Schedule.status.in_(PAUSABLE),
+            )
+            .order_by(Schedule.scheduled_at, Schedule.id)
+            .with_for_update()
+        )
+    )
+    for schedule in rows:
+        if schedule.status == "queued" and schedule.job_id is not None:
+            with contextlib.suppress(Conflict, NotFound):
+                queue.cancel(db, schedule.job_id, by="dropshipping")
+        schedule.status, schedule.paused_reason, schedule.job_id = "paused", reason, None
+    db.flush()
+    return [s.id for s in rows]
+
+
+def resume_for_clips(
+    db: Session, workspace_id: uuid.UUID, clip_ids: Sequence[uuid.UUID], reason: str
+) -> list[uuid.UUID]:
+    """Schedule again the clips' schedules paused for `reason`; a time already past becomes
+    now (the next scan queues it). Returns their ids."""
+    if not clip_ids:
+        return []
+    now = _now()
+    rows = list(
+        db.scalars(
+            select(Schedule)
+            .where(
+                Schedule.workspace_id == workspace_id,
+                Schedule.clip_id.in_(clip_ids),
+                Schedule.status == "paused",
+                Schedule.paused_reason == reason,
+            )
+            .order_by(Schedule.scheduled_at, Schedule.id)
+            .with_for_update()
+        )
+    )
+    for schedule in rows:
+        schedule.status, schedule.paused_reason = "scheduled", None
+        if schedule.scheduled_at < now:
+            schedule.scheduled_at = now
+    db.flush()
+    return [s.id for s in rows]

@@ -84,6 +84,22 @@ def captions_key(
     return f"renders/{ws}/{project}/{_id(clip_id, 'clip_id')}.ass"
 
 
+EXPORT_FORMATS = ("otio", "fcpxml", "srt")
+
+
+def export_key(
+    workspace_id: uuid.UUID | str,
+    project_id: uuid.UUID | str,
+    clip_id: uuid.UUID | str,
+    fmt: str,
+) -> str:
+    """A clip's timeline for editors (OTIO, FCPXML) or its SRT, kept next to the render."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidKey(f"export format {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    ws, project = _id(workspace_id, "workspace_id"), _id(project_id, "project_id")
+    return f"renders/{ws}/{project}/{_id(clip_id, 'clip_id')}.{fmt}"
+
+
 def thumbnail_key(
     workspace_id: uuid.UUID | str, project_id: uuid.UUID | str, clip_id: uuid.UUID | str
 ) -> str:

@@ -16,6 +16,7 @@ from cliply.web.pages import (
     experiments,
     gallery,
     jobs,
+    products,
     projects,
     publishing,
     team,
@@ -37,6 +38,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     publishing.router,
     analytics.router,
     experiments.router,
+    products.router,
 )
 
 

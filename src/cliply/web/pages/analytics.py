@@ -26,6 +26,7 @@ from cliply.clips import service as clips
 from cliply.errors import CliplyError
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.platforms import registry
+from cliply.platforms.base import analytics_access, parse_scopes
 from cliply.publishing import service as posts
 from cliply.web.deps import PageRoute, Studio, StudioPage, is_htmx
 from cliply.web.pages.gallery import REASON_LABELS
@@ -44,6 +45,11 @@ TOP_LIMIT: Final = 10
 RANK_ALL: Final = 100_000
 SERIES_PAGES: Final = 20  # a post's series: at most 20 pages of 100 snapshots
 CALIBRATION_DAYS: Final = 7
+GONE_REASONS: Final = {
+    "deleted": "it was deleted",
+    "private": "it was made private",
+    "unavailable": "it is no longer available (the platform does not say why)",
+}
 
 
 @dataclass
@@ -180,6 +186,17 @@ def post_charts(snaps: Sequence[PostMetric]) -> dict[str, Any]:
         charts.append(
             _chart("watch", "Watch time (minutes)", [{"label": "Minutes", "values": minutes}])
         )
+    # YouTube Analytics' figures, where the account allowed the report.
+    if any(m.avg_view_percentage is not None for m in snaps):
+        share = [m.avg_view_percentage for m in snaps]
+        charts.append(
+            _chart("watched", "Average share watched", [{"label": "Watched", "values": share}], "%")
+        )
+    if any(m.subscribers_gained is not None for m in snaps):
+        subs = [m.subscribers_gained for m in snaps]
+        charts.append(
+            _chart("subscribers", "Subscribers gained", [{"label": "Subscribers", "values": subs}])
+        )
     return {"x": [_ts(m.collected_at) for m in snaps], "charts": charts}
 
 
@@ -213,21 +230,33 @@ def clip_charts(labelled: Sequence[tuple[str, Sequence[PostMetric]]]) -> dict[st
     }
 
 
-def not_measured(studio: Studio) -> list[tuple[str, str]]:
-    """(account name, why) for each account whose posts Cliply cannot measure now: it must be
-    reconnected, or it was connected before the platform's analytics scope was asked for."""
+def not_measured(studio: Studio) -> list[tuple[str, str, bool]]:
+    """(account name, why, blocking) for each account whose posts Cliply cannot fully measure:
+    it must be reconnected (blocking: no numbers at all), it was connected before the
+    platform's statistics scope was asked for (blocking), or it did not allow the optional
+    analytics report (counters only: no watch time)."""
     out = []
     for a in accounts.list_accounts(studio.db, studio.workspace_id):
+        if a.status == accounts.DISCONNECTED:
+            continue
         name = f"{a.display_name or a.external_id} ({PLATFORM_NAMES.get(a.platform, a.platform)})"
-        granted = {x for x in (a.scopes or "").replace(" ", ",").split(",") if x}
+        if a.status == accounts.NEEDS_RECONNECT:
+            out.append((name, "it must be reconnected", True))
+            continue
         try:
-            scope = registry.get(a.platform).metrics_scope
+            access = analytics_access(registry.get(a.platform), parse_scopes(a.scopes))
         except CliplyError:
             continue  # a platform this server no longer offers
-        if a.status == accounts.NEEDS_RECONNECT:
-            out.append((name, "it must be reconnected"))
-        elif a.status != accounts.DISCONNECTED and scope and granted and scope not in granted:
-            out.append((name, "it was connected before Cliply asked to read its statistics"))
+        if access == "reconnect":
+            out.append((name, "it was connected before Cliply asked to read its statistics", True))
+        elif access == "basic":
+            out.append(
+                (
+                    name,
+                    "views, likes and comments only: it did not allow watch-time analytics",
+                    False,
+                )
+            )
     return out
 
 
@@ -361,6 +390,7 @@ def post_page(post_id: uuid.UUID, studio: StudioPage) -> HTMLResponse:
         clip_title=titles.get(post.clip_id) if post.clip_id else None,
         account_name=_names(studio).get(post.account_id) if post.account_id else None,
         platform_names=PLATFORM_NAMES,
+        gone_reasons=GONE_REASONS,
         history_days=billing.resolve_workspace_plan(db, ws).analytics_history_days,
     )
 

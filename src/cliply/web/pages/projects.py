@@ -19,6 +19,27 @@ from cliply.web.deps import PageRoute, StudioPage
 router = APIRouter(route_class=PageRoute)
 
 # The stages a project goes through, in order, as the project page shows them.
+# The languages offered by name in the upload form (any Whisper code works in the API).
+LANGUAGE_CHOICES = [
+    ("en", "English"),
+    ("es", "Spanish (español)"),
+    ("fr", "French (français)"),
+    ("de", "German (Deutsch)"),
+    ("pt", "Portuguese (português)"),
+    ("it", "Italian (italiano)"),
+    ("nl", "Dutch (Nederlands)"),
+    ("pl", "Polish (polski)"),
+    ("tr", "Turkish (Türkçe)"),
+    ("ru", "Russian (русский)"),
+    ("uk", "Ukrainian (українська)"),
+    ("ar", "Arabic (العربية)"),
+    ("he", "Hebrew (עברית)"),
+    ("hi", "Hindi (हिन्दी)"),
+    ("zh", "Chinese (中文)"),
+    ("ja", "Japanese (日本語)"),
+    ("ko", "Korean (한국어)"),
+]
+
 STAGES = [
     ("uploading", "Upload"),
     ("downloading", "Download"),
@@ -45,6 +66,7 @@ def new_project(studio: StudioPage) -> HTMLResponse:
         "projects/new.html",
         caption_styles=list(CAPTION_STYLES),
         aspects=list(ASPECTS),
+        languages=LANGUAGE_CHOICES,
         defaults={"min_s": s.clip_min_s, "max_s": s.clip_max_s, "top_k": s.clip_top_k},
         chunk_size=s.web_upload_chunk_bytes,
         max_upload=s.max_upload_bytes,
