@@ -443,3 +443,79 @@ def test_cancelling_a_projects_jobs_writes_each_transition(engine, make_ws):
     assert rows[done]["status"] == "succeeded" and rows[other]["status"] == "queued"
     assert (last[queued]["event"], last[queued]["message"]) == ("cancelled", "project deleted")
     assert last[running]["event"] == "cancel_requested"
+
+
+def _autocommit(engine: Engine) -> Engine:
+    from cliply.jobs.worker import queue_engine
+
+    return queue_engine(engine.url.render_as_string(hide_password=False), 4, autocommit=True)
+
+
+def test_succeed_and_claim_writes_successes_first_and_keeps_the_cap(engine, make_ws):
+    """The worker's claim: successes it carries, then the capped claim, in one transaction."""
+    ws = make_ws(plan="basic")  # 2 at once
+    with engine.begin() as conn:
+        queue.enqueue_many(conn, K, [{}] * 5, workspace_id=ws)
+    auto, caps = _autocommit(engine), CapCache()
+    try:
+        with auto.connect() as conn:
+            # The cap is not cached yet: nothing is taken, the cap is looked up, try again.
+            done, first = queue.succeed_and_claim(conn, "w1", [], (K,), 5, caps)
+            assert (done, first.jobs, first.retry_soon) == (set(), [], True)
+            assert caps.known() == {ws: 2}
+            _, second = queue.succeed_and_claim(conn, "w1", [], (K,), 5, caps)
+            assert len(second.jobs) == 2  # the cap, not the 5 asked for
+            _, third = queue.succeed_and_claim(conn, "w1", [], (K,), 5, caps)
+            assert third.jobs == []
+            # One success frees one slot in the same transaction: the claim sees it.
+            a, b = second.jobs
+            done, fourth = queue.succeed_and_claim(
+                conn, "w1", [queue.Success(a.id, a.attempt, {"ok": 1})], (K,), 5, caps
+            )
+            assert done == {a.id} and len(fourth.jobs) == 1
+            # A success that is no longer ours is skipped; the claim still runs.
+            done, fifth = queue.succeed_and_claim(
+                conn, "w2", [queue.Success(b.id, b.attempt, None)], (K,), 5, caps
+            )
+            assert done == set() and fifth.jobs == []
+    finally:
+        auto.dispose()
+    with engine.begin() as conn:
+        assert job_row(conn, a.id)["status"] == "succeeded"
+        assert job_row(conn, a.id)["result"] == {"ok": 1}
+        assert [e["event"] for e in events_of(conn, a.id)] == ["enqueued", "started", "succeeded"]
+        assert [e["event"] for e in events_of(conn, fourth.jobs[0].id)] == ["enqueued", "started"]
+        running = conn.execute(text("SELECT count(*) FROM jobs WHERE status = 'running'")).scalar()
+    assert running == 2
+
+
+def test_succeed_and_claim_cap_holds_under_concurrent_claimers(engine, make_ws):
+    ws = make_ws(plan="basic")
+    with engine.begin() as conn:
+        queue.enqueue_many(conn, K, [{}] * 40, workspace_id=ws)
+    auto = _autocommit(engine)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def claimer(i: int) -> None:
+        caps = CapCache()
+        with engine.connect() as c:
+            caps.get_many(c, [ws])  # warm: every claim may take at once
+        try:
+            barrier.wait()
+            for _ in range(10):
+                with auto.connect() as conn:
+                    queue.succeed_and_claim(conn, f"w{i}", [], (K,), 2, caps)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    auto.dispose()
+    assert not errors
+    with engine.begin() as conn:
+        running = conn.execute(text("SELECT count(*) FROM jobs WHERE status = 'running'")).scalar()
+    assert running == 2
