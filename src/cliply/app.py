@@ -102,8 +102,9 @@ def install_hooks() -> None:
       (accounts checks its limit through the gate, so the gate cannot import accounts);
     - highlight detection (clips) scores with a workspace's adopted learnt weights
       (analytics reads clips' features, so clips cannot import analytics);
-    - a new schedule's caption gets the tracked links of its clip's products (products
-      depends on schedules, so schedules is handed the hook).
+    - a new schedule's caption gets the tracked links of its clip's products, and starts
+      paused while one of them is out of stock (products depends on schedules, so schedules
+      is handed the hooks).
     """
     if refresh_queue_depth not in health.SCRAPE_HOOKS:
         health.SCRAPE_HOOKS.append(refresh_queue_depth)
@@ -111,6 +112,7 @@ def install_hooks() -> None:
     gate.set_current_counter("connected_accounts", accounts_service.counted_accounts)
     clip_weights.set_weights_resolver(analytics_service.adopted_weights)
     schedules_hooks.add_caption_hook(products_flows.caption_links)
+    schedules_hooks.add_pause_hook(products_flows.held_back)
 
 
 def create_app() -> FastAPI:

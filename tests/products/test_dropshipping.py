@@ -177,10 +177,14 @@ def test_a_clip_waits_for_all_its_products_and_removed_products_go_out_of_stock(
     assert _statuses(w) == [("paused", "product-out-of-stock")]
     last = _actions(w)[-1]
     assert (last["name"], last["kind"], last["schedule_ids"]) == ("Mug", "back_in_stock", [])
+    # Scheduled while a product is out of stock: it starts paused (even "publish now").
+    now = schedule(w, "tiktok", scheduled_at=None)
+    assert (now["status"], len(_statuses(w))) == ("paused", 2)
     # The seller marks the Hoodie in stock by hand: now nothing blocks the clip.
     r = w.api.patch(f"/api/v1/products/{ids['Hoodie']}", json={"in_stock": True}, headers=w.h)
     assert r.status_code == 200
-    assert _statuses(w) == [("scheduled", None)]
+    assert _statuses(w) == [("scheduled", None)] * 2
+    assert len(_actions(w)[-1]["schedule_ids"]) == 2
 
 
 def test_a_store_that_fails_is_recorded_on_its_products(

@@ -46,6 +46,13 @@ def caption_links(db: Session, new: NewSchedule) -> str | None:
     return "\n".join(f"{link.product_name}: {base}/r/{link.code}" for link in links)
 
 
+def held_back(db: Session, new: NewSchedule) -> str | None:
+    """The schedule hook: a clip with an out-of-stock product starts paused."""
+    if service.clips_blocked(db, new.workspace_id, [new.clip_id]):
+        return OUT_OF_STOCK
+    return None
+
+
 # --- stock changes -----------------------------------------------------------------------------
 
 

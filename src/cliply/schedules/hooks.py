@@ -2,7 +2,8 @@
 
 `caption_hooks` run when a schedule is created, after its row exists: each gets the new
 schedule's facts and returns text to append to its caption or description (products add
-their tracked links there), or None. Schedules cannot import those domains (they depend on
+their tracked links there), or None. `pause_hooks` may name a reason to create it paused
+(products: a linked product is out of stock; resumed when it is back). Schedules cannot import those domains (they depend on
 schedules), so the assembly wires them in here.
 """
 
@@ -24,14 +25,26 @@ class NewSchedule:
 
 
 CaptionHook = Callable[[Session, NewSchedule], str | None]
+# A reason to create the schedule paused (e.g. "product-out-of-stock"), or None.
+PauseHook = Callable[[Session, NewSchedule], str | None]
 
 caption_hooks: list[CaptionHook] = []
+pause_hooks: list[PauseHook] = []
 
 
 def add_caption_hook(hook: CaptionHook) -> None:
     """Install `hook` once (idempotent, like `cliply.app.install_hooks`)."""
     if hook not in caption_hooks:
         caption_hooks.append(hook)
+
+
+def add_pause_hook(hook: PauseHook) -> None:
+    if hook not in pause_hooks:
+        pause_hooks.append(hook)
+
+
+def pause_reason(db: Session, new: NewSchedule) -> str | None:
+    return next((r for hook in list(pause_hooks) if (r := hook(db, new))), None)
 
 
 def caption_additions(db: Session, new: NewSchedule) -> list[str]:

@@ -195,13 +195,16 @@ def create_schedule(
     db.flush()
     # Tracked links of the clip's products (and whatever else a domain adds), once the row
     # exists for them to point at; the text is checked again against the platform's rules.
-    extra = hooks.caption_additions(
-        db, hooks.NewSchedule(workspace_id, schedule.id, clip.id, account.platform)
-    )
+    new = hooks.NewSchedule(workspace_id, schedule.id, clip.id, account.platform)
+    extra = hooks.caption_additions(db, new)
     if extra:
         schedule.caption = "\n\n".join(t for t in (schedule.caption.strip(), *extra) if t)
         platform.validate(_text_of(schedule))
-        db.flush()
+    # A domain may hold it back from the start (a linked product is out of stock).
+    held = hooks.pause_reason(db, new)
+    if held is not None:
+        schedule.status, schedule.paused_reason = "paused", held
+    db.flush()
     audit(
         db,
         "schedule.created",
@@ -211,7 +214,7 @@ def create_schedule(
         target_id=schedule.id,
         data={"platform": account.platform, "scheduled_at": at.isoformat()},
     )
-    if at <= now:
+    if at <= now and schedule.status == "scheduled":
         _enqueue(db, schedule, account.platform)  # publish now: no wait for the next scan
     return schedule
 
