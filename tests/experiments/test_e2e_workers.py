@@ -71,6 +71,9 @@ def _experiment(exp_id: str) -> Experiment:
         return row
 
 
+# Its own wait for the winner is 420 s (worker start-up dominates on a loaded 2-core box);
+# pytest's 300 s default would cut it first.
+@pytest.mark.timeout(600)
 @pytest.mark.usefixtures("fast_render")
 def test_experiment_runs_to_a_winner_with_workers(
     world: World,

@@ -67,6 +67,11 @@ class ClaimedJob:
     max_attempts: int
     cancel_requested: bool
 
+    @classmethod
+    def from_row(cls, r: Sequence[Any]) -> ClaimedJob:
+        """A row of the claim statements (both claim paths select the same columns)."""
+        return cls(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+
 
 @dataclass(frozen=True)
 class ClaimResult:
@@ -372,19 +377,7 @@ def claim(
             **_cap_params(cand_caps),
         },
     ).all()
-    jobs = [
-        ClaimedJob(
-            id=r[0],
-            kind=r[1],
-            payload=r[2],
-            workspace_id=r[3],
-            project_id=r[4],
-            attempt=r[5],
-            max_attempts=r[6],
-            cancel_requested=r[7],
-        )
-        for r in rows
-    ]
+    jobs = [ClaimedJob.from_row(r) for r in rows]
     return ClaimResult(jobs, skipped or len(jobs) < len(ids))
 
 
@@ -642,19 +635,7 @@ def succeed_and_claim(
         if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             raw.rollback()
         raise
-    jobs = [
-        ClaimedJob(
-            id=r[0],
-            kind=r[1],
-            payload=r[2],
-            workspace_id=r[3],
-            project_id=r[4],
-            attempt=r[5],
-            max_attempts=r[6],
-            cancel_requested=r[7],
-        )
-        for r in rows
-    ]
+    jobs = [ClaimedJob.from_row(r) for r in rows]
     ok = [r for r in cands if r[2]]
     unknown = {r[1] for r in ok if r[1] is not None and r[1] not in known}
     if unknown:
