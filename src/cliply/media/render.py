@@ -24,7 +24,14 @@ from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
 from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, run_ffmpeg, stderr_tail
 
-__all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip", "render_frame"]
+__all__ = [
+    "ASPECTS",
+    "FrameTap",
+    "RenderResult",
+    "build_render_command",
+    "render_clip",
+    "render_frame",
+]
 
 ProgressCallback = Callable[[float], None]
 
@@ -45,6 +52,30 @@ class RenderResult:
     command: list[str]
     loudness_lufs: float | None = None
     """Integrated loudness of the rendered clip (None: no audio or silent)."""
+    tap_frames: tuple[tuple[float, Path], ...] = ()
+    """(clip time, PNG) of the frames a FrameTap took from the render pass."""
+
+
+@dataclass(frozen=True)
+class FrameTap:
+    """Frames taken from the render pass itself (reframed, before captions and overlays), for
+    thumbnails without a second decode: the first frame at or after `first` seconds of clip
+    time, then one each `step` seconds, `count` at most, written as PNGs into `folder`."""
+
+    folder: Path
+    first: float
+    step: float
+    count: int
+
+    def times(self) -> list[float]:
+        return [self.first + k * self.step for k in range(self.count)]
+
+    def select(self) -> str:
+        # Half a 50 fps frame early is fine (as in faces.sample_frames).
+        return (
+            f"select='gte(t,{self.first:.3f}+selected_n*{self.step:.3f}-0.01)"
+            f"*lt(selected_n,{self.count})'"
+        )
 
 
 def escape_filter_value(value: str) -> str:
@@ -67,6 +98,7 @@ def _picture_graph(
     watermark_text: str | None,
     fonts_dir: str | Path | None,
     tail: str = "format=yuv420p",
+    tap: str | None = None,
 ) -> str:
     """The picture half of the filtergraph ([0:v:0] → [v]): reframe, captions, watermark.
     The render and the editor's still preview both use it, so a preview shows the render."""
@@ -95,6 +127,9 @@ def _picture_graph(
             f":x={round(out_w * 0.05)}:y={round(out_h * 0.10)}"
         )
     post.append(tail)
+    if tap is not None:
+        # A second output of the reframed picture ([t]), e.g. thumbnail candidates.
+        return f"{chain};[vr]split=2[vrm][vrt];[vrt]{tap}[t];[vrm]{','.join(post)}[v]"
     return f"{chain};[vr]{','.join(post)}[v]"
 
 
@@ -117,6 +152,7 @@ def build_render_command(
     threads: int | None = None,
     progress: bool = False,
     loudnorm_filter: str | None = None,
+    frame_tap: FrameTap | None = None,
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
@@ -129,6 +165,7 @@ def build_render_command(
         height=height,
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
+        tap=frame_tap.select() if frame_tap is not None else None,
     )
     if has_audio:
         audio = f"{loudnorm_filter or LOUDNORM}," if loudnorm else ""
@@ -147,6 +184,10 @@ def build_render_command(
     if threads:
         cmd += ["-threads", str(threads)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
+    if frame_tap is not None:
+        # Its own -t: without it the tap would keep the graph decoding to the source's end.
+        cmd += ["-map", "[t]", "-t", f"{end - start:.3f}", "-fps_mode", "passthrough"]
+        cmd += ["-c:v", "png", "-f", "image2", str(frame_tap.folder / "tap-%03d.png")]
     return cmd
 
 
@@ -210,11 +251,13 @@ def render_clip(
     progress: ProgressCallback | None = None,
     timeout_s: float | None = None,
     source_info: ProbeResult | None = None,
+    frame_tap: FrameTap | None = None,
 ) -> RenderResult:
     """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
 
     Without `crop_plan` a centred crop of `aspect` is used. `progress` is called with the
     fraction done (0..1), from ffmpeg's `-progress` output. Size defaults to ASPECTS[aspect].
+    `frame_tap`: also write frames of the reframed picture (see FrameTap) in the same pass.
     """
     info = source_info or probe(source)
     if start >= info.duration:
@@ -249,7 +292,10 @@ def render_clip(
         threads=threads,
         progress=True,
         loudnorm_filter=second_pass_filter(measured),
+        frame_tap=frame_tap,
     )
+    if frame_tap is not None:
+        frame_tap.folder.mkdir(parents=True, exist_ok=True)
     try:
         _run_with_progress(cmd, end - start, progress, timeout_s)
         os.replace(tmp_name, out)
@@ -266,7 +312,15 @@ def render_clip(
         size_bytes=result.size_bytes,
         command=cmd,
         loudness_lufs=_integrated(out) if result.has_audio else None,
+        tap_frames=_tapped(frame_tap),
     )
+
+
+def _tapped(tap: FrameTap | None) -> tuple[tuple[float, Path], ...]:
+    if tap is None:
+        return ()
+    files = sorted(tap.folder.glob("tap-*.png"))
+    return tuple(zip(tap.times(), files, strict=False))
 
 
 def _run_with_progress(

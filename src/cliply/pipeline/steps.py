@@ -7,6 +7,7 @@ these, so probing, transcription, highlight detection and rendering exist once.
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from cliply.media.captions import clip_words, write_ass
 from cliply.media.export import ClipTimeline
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size
-from cliply.media.render import render_frame
+from cliply.media.render import FrameTap, render_frame
+from cliply.media.thumbnails import thumbnail_from_frames
 from cliply.pipeline.options import ResolvedOptions
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.formats import render as render_transcript
@@ -313,20 +315,15 @@ def render_clip_files(
     work_dir: Path,
     progress: Progress | None = None,
     keep_captions: bool = False,
+    plan: CropPlan | None = None,
 ) -> RenderedClip:
     """Reframe (face-following crop plan), burn word-by-word captions, normalise loudness and
-    encode [start, end) in one ffmpeg pass, then pick a thumbnail framed the same way."""
+    encode [start, end) in one ffmpeg pass, which also hands over the thumbnail candidates
+    (framed like the clip, without captions); the best one becomes the thumbnail.
+    `plan`: the crop plan when already made (see `plan_clip`), e.g. while another clip renders."""
     report = progress or _noop
     width, height = render_size(spec.aspect, spec.max_short_side)
-    plan = plan_crop(
-        source,
-        start=start,
-        end=end,
-        aspect=spec.aspect,
-        fallback=spec.reframe_fallback,
-        sample_fps=spec.reframe_sample_fps,
-        probe_result=info,
-    )
+    plan = plan or plan_clip(source, info, start=start, end=end, spec=spec)
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
     ass = _caption_file(
@@ -338,6 +335,7 @@ def render_clip_files(
         width=width,
         height=height,
     )
+    tap = thumbnail_tap(work_dir / f"{out_mp4.stem}.thumbs", start, end, spec.thumb_at)
     result = render_clip(
         source,
         out_mp4,
@@ -355,20 +353,25 @@ def render_clip_files(
         timeout_s=spec.timeout_s,
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
+        frame_tap=tap,
     )
     if not keep_captions:
         ass.unlink(missing_ok=True)
-    thumb = make_thumbnail(
-        source,
-        out_jpg,
-        start=start,
-        end=end,
-        crop_plan=plan,
-        width=width,
-        height=height,
-        source_info=info,
-        at=None if spec.thumb_at is None else start + spec.thumb_at,
-    )
+    try:
+        tapped = [(start + t, path) for t, path in result.tap_frames]
+        thumb = thumbnail_from_frames(tapped, out_jpg) or make_thumbnail(
+            source,
+            out_jpg,
+            start=start,
+            end=end,
+            crop_plan=plan,
+            width=width,
+            height=height,
+            source_info=info,
+            at=None if spec.thumb_at is None else start + spec.thumb_at,
+        )
+    finally:
+        shutil.rmtree(tap.folder, ignore_errors=True)
     report(1.0)
     return RenderedClip(
         mp4=out_mp4,
@@ -384,6 +387,34 @@ def render_clip_files(
         captions=ass if keep_captions else None,
         loudness_lufs=result.loudness_lufs,
         crop_plan=plan,
+    )
+
+
+THUMB_CANDIDATES = 8
+
+
+def thumbnail_tap(folder: Path, start: float, end: float, thumb_at: float | None) -> FrameTap:
+    """Thumbnail candidates from the render pass: `THUMB_CANDIDATES` frames spread over the
+    clip (as make_thumbnail spreads them), or the one frame the user chose (`thumb_at`)."""
+    length = max(0.0, end - start)
+    if thumb_at is not None:
+        return FrameTap(folder, min(max(thumb_at, 0.0), max(0.0, length - 0.05)), 1.0, 1)
+    step = length / THUMB_CANDIDATES
+    return FrameTap(folder, step / 2, step, THUMB_CANDIDATES)
+
+
+def plan_clip(
+    source: Path, info: ProbeResult, *, start: float, end: float, spec: RenderSpec
+) -> CropPlan:
+    """The face-following crop plan `render_clip_files` renders [start, end) with."""
+    return plan_crop(
+        source,
+        start=start,
+        end=end,
+        aspect=spec.aspect,
+        fallback=spec.reframe_fallback,
+        sample_fps=spec.reframe_sample_fps,
+        probe_result=info,
     )
 
 

@@ -33,6 +33,11 @@ BUNDLED_MODEL_NAME = "tiny.en"
 DEFAULT_VAD: dict[str, float] = {"min_silence_duration_ms": 2000, "speech_pad_ms": 400}
 # Language detection listens to up to this much of the start (three 30 s Whisper windows).
 DETECT_SECONDS = 90.0
+# Sources at least this long are decoded by faster-whisper's BatchedInferencePipeline (VAD
+# chunks of up to 30 s decoded `batch_size` at a time; see benchmarks/transcribe.py). Shorter
+# ones keep the sequential decoder with its temperature fallbacks and previous-text prompt.
+BATCHED_MIN_SECONDS = 600.0
+DEFAULT_BATCH_SIZE = 8
 
 _models: dict[tuple[str, str, str, int, str | None], Any] = {}
 _models_lock = threading.Lock()
@@ -142,6 +147,11 @@ class LocalTranscriber:
     download_root: str | None = None
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
     beam_size: int = 5
+    batched: bool | None = None
+    """True: BatchedInferencePipeline; False: sequential decoding; None: batched for sources
+    of at least `batched_min_seconds` (needs VAD: it cuts the chunks)."""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    batched_min_seconds: float = BATCHED_MIN_SECONDS
     vad_filter: bool = True
     vad_parameters: dict[str, float] | None = field(default_factory=lambda: dict(DEFAULT_VAD))
     work_dir: Path | None = None
@@ -150,6 +160,16 @@ class LocalTranscriber:
     def __post_init__(self) -> None:
         if self.chunk_seconds < 5:
             raise ValueError("chunk_seconds must be at least 5")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+    def uses_batched(self, duration_s: float) -> bool:
+        """Whether a source of `duration_s` seconds is decoded in batches."""
+        if not self.vad_filter:
+            return False  # the batched pipeline cuts its chunks with VAD
+        if self.batched is not None:
+            return self.batched
+        return duration_s >= self.batched_min_seconds
 
     @property
     def model_label(self) -> str:
@@ -206,11 +226,12 @@ class LocalTranscriber:
     ) -> Transcript:
         choice = self.choose_model(wav, language)
         total = wav_duration(wav)
+        batched = self.uses_batched(total)
         segments: list[Segment] = []
         detected: str | None = None
         for window in iter_windows(wav, self.chunk_seconds):
             chunk_segments, info_language = self._transcribe_window(
-                choice.whisper, window, choice.language
+                choice.whisper, window, choice.language, batched=batched
             )
             segments.extend(chunk_segments)
             detected = detected or info_language
@@ -224,20 +245,36 @@ class LocalTranscriber:
             engine=self.name,
             model=choice.label,
             segments=segments,
+            decoding=f"batched x{self.batch_size}" if batched else "sequential",
         )
 
     def _transcribe_window(
-        self, whisper: Any, window: AudioWindow, language: str | None
+        self, whisper: Any, window: AudioWindow, language: str | None, *, batched: bool = False
     ) -> tuple[list[Segment], str | None]:
         try:
-            raw_segments, info = whisper.transcribe(
-                window.samples,
-                language=language,
-                beam_size=self.beam_size,
-                word_timestamps=True,
-                vad_filter=self.vad_filter,
-                vad_parameters=self.vad_parameters,
-            )
+            if batched:
+                from faster_whisper import BatchedInferencePipeline
+
+                raw_segments, info = BatchedInferencePipeline(whisper).transcribe(
+                    window.samples,
+                    language=language,
+                    beam_size=self.beam_size,
+                    word_timestamps=True,
+                    # Timestamp tokens cut each 30 s chunk into sentence-sized segments.
+                    without_timestamps=False,
+                    vad_filter=True,
+                    vad_parameters=self.vad_parameters,
+                    batch_size=self.batch_size,
+                )
+            else:
+                raw_segments, info = whisper.transcribe(
+                    window.samples,
+                    language=language,
+                    beam_size=self.beam_size,
+                    word_timestamps=True,
+                    vad_filter=self.vad_filter,
+                    vad_parameters=self.vad_parameters,
+                )
             out: list[Segment] = []
             # The generator does the decoding; consuming it here keeps one window alive.
             for seg in raw_segments:
