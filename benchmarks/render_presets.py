@@ -6,8 +6,11 @@ fixed). SSIM is measured against a lossless (FFV1) render of the same filtergrap
 scores the encoder alone. Presets run interleaved, best of `--repeat` kept, so a shared
 machine's load hits them alike; the load average is printed with the figures.
 
-    uv run python benchmarks/render_presets.py [--presets ultrafast,superfast,veryfast,faster]
+    uv run python benchmarks/render_presets.py [--presets ultrafast,superfast,veryfast:21,...]
         [--crf 21] [--repeat 2]
+
+Each entry is a preset, or preset:crf (faster presets at a higher CRF land near the default's
+file size, so quality is compared at about equal size too).
 
 ffmpeg here has no libvmaf, so SSIM (All and Y) is the quality figure.
 """
@@ -67,7 +70,10 @@ def load() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--presets", default="ultrafast,superfast,veryfast,faster")
+    ap.add_argument(
+        "--presets",
+        default="ultrafast,superfast,superfast:23,superfast:24,veryfast,veryfast:23,faster",
+    )
     ap.add_argument("--crf", type=int, default=21)
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
@@ -99,16 +105,17 @@ def main() -> None:
     for _ in range(args.repeat):
         for preset in presets:
             c0, s0, t0 = _children_cpu(), _self_cpu(), time.perf_counter()
+            name, _, crf = preset.partition(":")
             render_clip(
                 src, work / f"{preset}.mp4", start=START, end=END, crop_plan=plan,
-                ass_path=ass, width=WIDTH, height=HEIGHT, preset=preset, crf=args.crf,
-                source_info=info,
+                ass_path=ass, width=WIDTH, height=HEIGHT, preset=name,
+                crf=int(crf) if crf else args.crf, source_info=info,
             )  # fmt: skip
             cpu = _children_cpu() - c0 + _self_cpu() - s0
             wall = time.perf_counter() - t0
             old = best.get(preset)
             best[preset] = (min(cpu, old[0]) if old else cpu, min(wall, old[1]) if old else wall)
-    base = best.get("veryfast")
+    base = best.get("veryfast") or best.get(f"veryfast:{args.crf}")
     print(
         f"{'preset':10} {'CPU s':>7} {'wall s':>7} {'vs veryfast':>11} {'MB':>6} "
         f"{'SSIM All':>9} {'SSIM Y':>8}"

@@ -128,8 +128,11 @@ def _picture_graph(
         )
     post.append(tail)
     if tap is not None:
-        # A second output of the reframed picture ([t]), e.g. thumbnail candidates.
-        return f"{chain};[vr]split=2[vrm][vrt];[vrt]{tap}[t];[vrm]{','.join(post)}[v]"
+        # A second output of the reframed picture ([t]), e.g. thumbnail candidates. The
+        # format pin keeps the whole chain in YUV: left open, the tap's encoder (PNG, RGB)
+        # would have the crop and scale run in RGB for every frame.
+        split = "format=yuv420p,split=2[vrm][vrt]"
+        return f"{chain};[vr]{split};[vrt]{tap}[t];[vrm]{','.join(post)}[v]"
     return f"{chain};[vr]{','.join(post)}[v]"
 
 

@@ -99,6 +99,13 @@ def clear_model_cache() -> None:
         _models.clear()
 
 
+def forget_model(whisper: Any) -> None:
+    """Drop `whisper` from the per-process cache (it is freed once no caller holds it)."""
+    with _models_lock:
+        for key in [k for k, v in _models.items() if v is whisper]:
+            del _models[key]
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     whisper: Any
@@ -156,6 +163,9 @@ class LocalTranscriber:
     vad_parameters: dict[str, float] | None = field(default_factory=lambda: dict(DEFAULT_VAD))
     work_dir: Path | None = None
     name: str = "local"
+    keep_language_model: bool = False
+    """Keep the multilingual model loaded after it only detected English (False: free its
+    ~250 MB; the next job without a language loads it again, about a second of CPU)."""
 
     def __post_init__(self) -> None:
         if self.chunk_seconds < 5:
@@ -203,6 +213,8 @@ class LocalTranscriber:
         if language is None:
             language, probability = detect_language(multi, wav)
             if language == "en":
+                if not self.keep_language_model:
+                    forget_model(multi)
                 return ModelChoice(self._load(None), "en", BUNDLED_MODEL_NAME, probability)
         return ModelChoice(multi, language, label, probability)
 
