@@ -195,6 +195,13 @@ def process(
             "(source reference, in/out points, crop keyframes)."
         ),
     ] = "",
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            help='What the clips should be about ("everything about pricing"): ranked by '
+            "similarity to it, shown as a reason."
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -210,6 +217,7 @@ def process(
         transcript_only=transcript_only,
         language=language,
         exports=[f.strip().lower() for f in export.split(",") if f.strip()],
+        prompt=prompt,
     )
     raise typer.Exit(code)
 
