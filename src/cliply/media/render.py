@@ -15,10 +15,11 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cliply.media.captionfx import CutPlan, EmojiOverlay, overlay_filters
 from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
@@ -98,6 +99,8 @@ def _picture_graph(
     watermark_text: str | None,
     fonts_dir: str | Path | None,
     tail: str = "format=yuv420p",
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
     tap: str | None = None,
 ) -> str:
     """The picture half of the filtergraph ([0:v:0] → [v]): reframe, captions, watermark.
@@ -108,9 +111,16 @@ def _picture_graph(
         raise MediaError(f"output size {out_w}x{out_h} must be even and >= 16", code=BAD_ARGUMENT)
 
     chain = video_filter(
-        crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
+        crop_plan,
+        clip_start=start,
+        width=out_w,
+        height=out_h,
+        in_label="0:v:0",
+        out_label="vr" if tap is None else "vrs",
     )
-    post: list[str] = []
+    # Jump cuts after the reframe (its crop follows the source clock), before the captions
+    # (written on the cut timeline).
+    post: list[str] = cut.video_filters() if cut else []
     if ass_path is not None:
         opt = f"ass=filename={escape_filter_value(str(ass_path))}"
         if fonts_dir is not None:
@@ -126,13 +136,15 @@ def _picture_graph(
             # Top-left, below the platforms' top bar and clear of the right-hand buttons.
             f":x={round(out_w * 0.05)}:y={round(out_h * 0.10)}"
         )
-    post.append(tail)
     if tap is not None:
-        # A second output of the reframed picture ([t]), e.g. thumbnail candidates. The
-        # format pin keeps the whole chain in YUV: left open, the tap's encoder (PNG, RGB)
-        # would have the crop and scale run in RGB for every frame.
-        split = "format=yuv420p,split=2[vrm][vrt]"
-        return f"{chain};[vr]{split};[vrt]{tap}[t];[vrm]{','.join(post)}[v]"
+        # A second output of the reframed picture ([t], source clock: before any cut), e.g.
+        # thumbnail candidates. The format pin keeps the chain in YUV: left open, the tap's
+        # encoder (PNG, RGB) would have the crop and scale run in RGB for every frame.
+        chain += f";[vrs]format=yuv420p,split=2[vr][vrt];[vrt]{tap}[t]"
+    if emoji:  # the emoji images go over the captions, before the final scale / format
+        drawn = ",".join(post) or "null"
+        return f"{chain};[vr]{drawn}[vx];{overlay_filters(emoji, 'vx', 'vy')};[vy]{tail}[v]"
+    post.append(tail)
     return f"{chain};[vr]{','.join(post)}[v]"
 
 
@@ -155,6 +167,8 @@ def build_render_command(
     threads: int | None = None,
     progress: bool = False,
     loudnorm_filter: str | None = None,
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
     frame_tap: FrameTap | None = None,
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
@@ -168,17 +182,25 @@ def build_render_command(
         height=height,
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
+        cut=cut,
+        emoji=emoji,
         tap=frame_tap.select() if frame_tap is not None else None,
     )
     if has_audio:
         audio = f"{loudnorm_filter or LOUDNORM}," if loudnorm else ""
+        if cut:
+            audio = ",".join(cut.audio_filters()) + "," + audio
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
         graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
 
     cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if progress:
         cmd += ["-progress", "pipe:1", "-nostats"]
-    cmd += ["-ss", f"{start:.3f}", "-i", str(source), "-t", f"{end - start:.3f}"]
+    if cut:  # stop reading the source at the clip's end; the output is shorter by the cuts
+        cmd += ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(source)]
+        cmd += ["-t", f"{end - start - cut.seconds_removed:.3f}"]
+    else:
+        cmd += ["-ss", f"{start:.3f}", "-i", str(source), "-t", f"{end - start:.3f}"]
     cmd += ["-filter_complex", graph, "-map", "[v]"]
     if has_audio:
         cmd += ["-map", "[a]", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
@@ -195,14 +217,20 @@ def build_render_command(
 
 
 def measure_loudness(
-    source: str | Path, *, start: float = 0.0, end: float | None = None
+    source: str | Path,
+    *,
+    start: float = 0.0,
+    end: float | None = None,
+    cut: CutPlan | None = None,
 ) -> dict[str, float] | None:
     """loudnorm's first-pass measurement of [start, end) of the first audio stream
-    (input_i, input_tp, input_lra, input_thresh, target_offset); None when unreadable."""
+    (input_i, input_tp, input_lra, input_thresh, target_offset); None when unreadable.
+    With `cut`, only the sound the jump cuts keep is measured."""
     args = ["-ss", f"{start:.3f}", "-i", str(source)]
     if end is not None:
         args += ["-t", f"{end - start:.3f}"]
-    args += ["-map", "0:a:0", "-af", f"{LOUDNORM}:print_format=json", "-f", "null", "-"]
+    pre = ",".join(cut.audio_filters()) + "," if cut else ""
+    args += ["-map", "0:a:0", "-af", f"{pre}{LOUDNORM}:print_format=json", "-f", "null", "-"]
     text = run_ffmpeg(args)
     at = text.rfind("{")
     try:
@@ -254,11 +282,14 @@ def render_clip(
     progress: ProgressCallback | None = None,
     timeout_s: float | None = None,
     source_info: ProbeResult | None = None,
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
     frame_tap: FrameTap | None = None,
 ) -> RenderResult:
     """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
 
-    Without `crop_plan` a centred crop of `aspect` is used. `progress` is called with the
+    Without `crop_plan` a centred crop of `aspect` is used. `cut` removes stretches (jump
+    cuts; clip seconds) and `emoji` draws images (times on the cut timeline). `progress` is called with the
     fraction done (0..1), from ffmpeg's `-progress` output. Size defaults to ASPECTS[aspect].
     `frame_tap`: also write frames of the reframed picture (see FrameTap) in the same pass.
     """
@@ -275,7 +306,9 @@ def render_clip(
     os.close(fd)
     # Two-pass loudness: measure the clip's sound, then apply those values (linear gain).
     measured = (
-        measure_loudness(source, start=start, end=end) if loudnorm and info.has_audio else None
+        measure_loudness(source, start=start, end=end, cut=cut)
+        if loudnorm and info.has_audio
+        else None
     )
     cmd = build_render_command(
         source,
@@ -295,12 +328,15 @@ def render_clip(
         threads=threads,
         progress=True,
         loudnorm_filter=second_pass_filter(measured),
+        cut=cut,
+        emoji=emoji,
         frame_tap=frame_tap,
     )
     if frame_tap is not None:
         frame_tap.folder.mkdir(parents=True, exist_ok=True)
     try:
-        _run_with_progress(cmd, end - start, progress, timeout_s)
+        kept = end - start - (cut.seconds_removed if cut else 0.0)
+        _run_with_progress(cmd, kept, progress, timeout_s)
         os.replace(tmp_name, out)
     finally:
         if os.path.exists(tmp_name):
@@ -378,6 +414,8 @@ def render_frame(
     fonts_dir: str | Path | None = None,
     max_height: int = 960,
     timeout_s: float = 120.0,
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
 ) -> Path:
     """One JPEG of the clip `at` seconds after `start`, drawn by the render's own filtergraph
     (same crop, captions, watermark), then scaled down to at most `max_height` for the page."""
@@ -396,6 +434,8 @@ def render_frame(
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
         tail=f"scale={small_w}:{small_h}",
+        cut=cut,
+        emoji=emoji,
     )
     out = Path(out_jpg)
     out.parent.mkdir(parents=True, exist_ok=True)

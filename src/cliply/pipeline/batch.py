@@ -30,6 +30,8 @@ class ClipRender:
     end: float
     out_mp4: Path
     out_jpg: Path
+    spec: RenderSpec | None = None
+    """This clip's own spec (e.g. its keywords); None: the batch's."""
 
 
 def render_clips(
@@ -45,7 +47,9 @@ def render_clips(
 ) -> Iterator[tuple[int, RenderedClip | CliplyError]]:
     """Render `clips` in order, yielding (index, result) as each finishes; a clip that fails
     yields its error (a MediaError, ...) and the others go on. `progress(index, fraction)`
-    reports the clip being rendered. `lookahead` = 0 makes each plan just before its render."""
+    reports the clip being rendered. `lookahead` = 0 makes each plan just before its render.
+    Crop plans take `spec`'s aspect and reframe settings (a clip's own spec may not differ
+    there)."""
 
     def plan(c: ClipRender) -> CropPlan:
         return plan_clip(source, info, start=c.start, end=c.end, spec=spec)
@@ -74,7 +78,7 @@ def render_clips(
                     words,
                     start=clip.start,
                     end=clip.end,
-                    spec=spec,
+                    spec=clip.spec or spec,
                     out_mp4=clip.out_mp4,
                     out_jpg=clip.out_jpg,
                     work_dir=work_dir,

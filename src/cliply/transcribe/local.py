@@ -33,9 +33,12 @@ BUNDLED_MODEL_NAME = "tiny.en"
 DEFAULT_VAD: dict[str, float] = {"min_silence_duration_ms": 2000, "speech_pad_ms": 400}
 # Language detection listens to up to this much of the start (three 30 s Whisper windows).
 DETECT_SECONDS = 90.0
-# Sources at least this long are decoded by faster-whisper's BatchedInferencePipeline (VAD
-# chunks of up to 30 s decoded `batch_size` at a time; see benchmarks/transcribe.py). Shorter
-# ones keep the sequential decoder with its temperature fallbacks and previous-text prompt.
+# On a GPU, sources at least this long are decoded by faster-whisper's
+# BatchedInferencePipeline (VAD chunks of up to 30 s decoded `batch_size` at a time). Not on
+# the CPU by default: measured there (benchmarks/transcribe.py, README) it took 0.72-0.75x the
+# CPU time of sequential beam 5 but raised WER (espeak talk +2.9 points, Spanish +8.6, French
+# +2.6), with no gain over sequential beam 1. Shorter sources keep the sequential decoder with
+# its temperature fallbacks and previous-text prompt.
 BATCHED_MIN_SECONDS = 600.0
 DEFAULT_BATCH_SIZE = 8
 
@@ -155,8 +158,8 @@ class LocalTranscriber:
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
     beam_size: int = 5
     batched: bool | None = None
-    """True: BatchedInferencePipeline; False: sequential decoding; None: batched for sources
-    of at least `batched_min_seconds` (needs VAD: it cuts the chunks)."""
+    """True: BatchedInferencePipeline; False: sequential decoding; None: batched on a GPU for
+    sources of at least `batched_min_seconds`. Either way it needs VAD (it cuts the chunks)."""
     batch_size: int = DEFAULT_BATCH_SIZE
     batched_min_seconds: float = BATCHED_MIN_SECONDS
     vad_filter: bool = True
@@ -173,13 +176,14 @@ class LocalTranscriber:
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
 
-    def uses_batched(self, duration_s: float) -> bool:
-        """Whether a source of `duration_s` seconds is decoded in batches."""
+    def uses_batched(self, duration_s: float, device: str = "cpu") -> bool:
+        """Whether a source of `duration_s` seconds is decoded in batches on `device` (the
+        resolved one: cpu or cuda)."""
         if not self.vad_filter:
             return False  # the batched pipeline cuts its chunks with VAD
         if self.batched is not None:
             return self.batched
-        return duration_s >= self.batched_min_seconds
+        return device != "cpu" and duration_s >= self.batched_min_seconds
 
     @property
     def model_label(self) -> str:
@@ -238,7 +242,7 @@ class LocalTranscriber:
     ) -> Transcript:
         choice = self.choose_model(wav, language)
         total = wav_duration(wav)
-        batched = self.uses_batched(total)
+        batched = self.uses_batched(total, gpu.resolve(self.device, self.compute_type)[0])
         segments: list[Segment] = []
         detected: str | None = None
         for window in iter_windows(wav, self.chunk_seconds):
