@@ -126,6 +126,12 @@ def main() -> int:
     ap.add_argument("--clips", type=int, default=10, help="clips to render (default 10)")
     ap.add_argument("--keep", type=Path, help="reuse/keep the generated talk at this path")
     ap.add_argument(
+        "--piece-minutes",
+        type=float,
+        default=60.0,
+        help="a longer talk is copies of one piece this long, joined (default 60)",
+    )
+    ap.add_argument(
         "--language",
         default=None,
         help="force the spoken language (default: detect, as a job does)",
@@ -146,7 +152,7 @@ def main() -> int:
         if args.keep and args.keep.is_file():
             source = args.keep
         else:
-            source = long_talk(work, args.minutes)
+            source = long_talk(work, args.minutes, args.piece_minutes)
             if args.keep:
                 shutil.copy(source, args.keep)
         print(

@@ -72,3 +72,25 @@ def test_language_model_is_freed_after_it_only_detected_english(
     assert base in cached_refs()
     local.forget_model(local.load_model(base))
     assert base not in cached_refs()
+
+
+def test_beam_and_batching_settings_reach_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cliply.pipeline import config
+    from tests.conftest import reset_caches
+
+    def local_engine() -> LocalTranscriber:
+        reset_caches()
+        (engine,) = [e for _, e in config.transcriber_chain() if isinstance(e, LocalTranscriber)]
+        return engine
+
+    monkeypatch.delenv("WHISPER_BEAM_SIZE", raising=False)
+    monkeypatch.delenv("WHISPER_BATCHED", raising=False)
+    default = local_engine()
+    assert default.beam_size == 5 and default.batched is None
+    monkeypatch.setenv("WHISPER_BEAM_SIZE", "1")
+    monkeypatch.setenv("WHISPER_BATCHED", "on")
+    tuned = local_engine()
+    assert tuned.beam_size == 1 and tuned.batched is True
+    monkeypatch.setenv("WHISPER_BATCHED", "off")
+    assert local_engine().batched is False
+    reset_caches()
