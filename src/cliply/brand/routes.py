@@ -14,8 +14,7 @@ from starlette.requests import ClientDisconnect
 from cliply.api.deps import DB
 from cliply.billing.service import resolve_workspace_plan
 from cliply.brand import assets, service
-from cliply.brand.models import BrandKit
-from cliply.brand.schemas import BrandFileOut, BrandIn, BrandOut
+from cliply.brand.schemas import BrandIn, BrandOut, brand_out
 from cliply.brand.service import AssetKind
 from cliply.config import get_settings
 from cliply.errors import CliplyError, PayloadTooLarge
@@ -29,39 +28,6 @@ from cliply.workspaces.deps import HeaderTenant
 router = APIRouter(tags=["brand"])
 
 MULTIPART_SLACK = 64 * 1024
-
-
-def _file(kit: BrandKit | None, kind: AssetKind) -> BrandFileOut | None:
-    if kit is None or getattr(kit, f"{kind}_key") is None:
-        return None
-    return BrandFileOut(filename=getattr(kit, f"{kind}_filename"), url=f"/api/v1/brand/{kind}")
-
-
-def brand_out(kit: BrandKit | None, watermark: bool) -> BrandOut:
-    return BrandOut(
-        caption_color=kit.caption_color if kit else None,
-        caption_active_color=kit.caption_active_color if kit else None,
-        caption_outline_color=kit.caption_outline_color if kit else None,
-        caption_position=kit.caption_position if kit else None,
-        caption_position_y=kit.caption_position_y if kit else None,
-        caption_size=kit.caption_size if kit else None,
-        font=_file(kit, "font"),
-        font_family=kit.font_family if kit and kit.font_key else None,
-        logo=_file(kit, "logo"),
-        logo_width=kit.logo_width if kit else None,
-        logo_height=kit.logo_height if kit else None,
-        logo_corner=kit.logo_corner if kit else "top-right",
-        logo_opacity=kit.logo_opacity if kit else 1.0,
-        logo_scale=kit.logo_scale if kit else 0.18,
-        intro=_file(kit, "intro"),
-        intro_duration_s=kit.intro_duration_s if kit else None,
-        outro=_file(kit, "outro"),
-        outro_duration_s=kit.outro_duration_s if kit else None,
-        default_caption_style=kit.default_caption_style if kit else None,
-        default_aspect=kit.default_aspect if kit else None,
-        watermark=watermark,
-        updated_at=kit.updated_at if kit else None,
-    )
 
 
 def _watermark(db: Any, workspace_id: uuid.UUID) -> bool:
