@@ -159,7 +159,17 @@ def test_font_upload_and_bad_fonts(client: TestClient, brand_font: Path, tmp_pat
     assert app_storage().list(f"brand/{h['X-Workspace-ID']}/") == []
     assert client.get("/api/v1/brand", headers=h).json()["font"] is None
 
-    r = _upload(client, h, "font", good, "My Brand.ttf")
+    # As a browser sends it: the boundary has capitals (it must not be lowercased).
+    boundary = "----WebKitFormBoundaryQxYzAbC"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+        'filename="My Brand.ttf"\r\nContent-Type: font/ttf\r\n\r\n'
+    ).encode() + good + f"\r\n--{boundary}--\r\n".encode()
+    r = client.post(
+        "/api/v1/brand/font",
+        headers={**h, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+        content=body,
+    )
     assert r.status_code == 200, r.text
     kit = r.json()
     assert kit["font_family"] == files.FAMILY and kit["font"]["filename"] == "My Brand.ttf"

@@ -84,7 +84,9 @@ async def _upload(request: Request, tenant: StreamTenant, kind: AssetKind) -> An
     staging = staging_root(get_settings().cliply_data_dir) / f"brand-{uuid.uuid4().hex}.part"
     try:
         try:
-            got = await receive_multipart(request.stream(), ctype, staging, limit)
+            got = await receive_multipart(
+                request.stream(), request.headers["content-type"], staging, limit
+            )
         except PayloadTooLarge:
             raise PayloadTooLarge(
                 f"The {kind} may be up to {limit} bytes.", code="brand-file-too-large", limit=limit
