@@ -162,9 +162,13 @@ def test_font_upload_and_bad_fonts(client: TestClient, brand_font: Path, tmp_pat
     # As a browser sends it: the boundary has capitals (it must not be lowercased).
     boundary = "----WebKitFormBoundaryQxYzAbC"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-        'filename="My Brand.ttf"\r\nContent-Type: font/ttf\r\n\r\n'
-    ).encode() + good + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="My Brand.ttf"\r\nContent-Type: font/ttf\r\n\r\n'
+        ).encode()
+        + good
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     r = client.post(
         "/api/v1/brand/font",
         headers={**h, "Content-Type": f"multipart/form-data; boundary={boundary}"},

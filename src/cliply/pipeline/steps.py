@@ -21,7 +21,22 @@ from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
 from cliply.media.brand import CaptionBrand, LogoOverlay, branded_style
-from cliply.media.captions import CaptionStyle, clip_words, write_ass
+from cliply.media.captionfx import (
+    CutPlan,
+    EmojiOverlay,
+    cut_words,
+    emoji_png,
+    mask_words,
+    plan_cuts,
+)
+from cliply.media.captions import (
+    CaptionStyle,
+    clip_words,
+    emoji_box,
+    emoji_cues,
+    parse_ass,
+    write_ass,
+)
 from cliply.media.export import ClipTimeline
 from cliply.media.joins import join_intro_outro
 from cliply.media.probe import ProbeResult
@@ -189,6 +204,7 @@ def find_highlights(
         embedder=None if options.embedder == "auto" else choose_embedder(options.embedder)[0],
         llm=llm,
         llm_top_n=options.llm_top_n,
+        prompt=options.prompt,
         weights=DEFAULT_WEIGHTS if weights is None else weights,
         baseline=None if weights is None else DEFAULT_WEIGHTS,
     )
@@ -268,6 +284,17 @@ class RenderSpec:
     """(index in the transcript's word list, corrected text) pairs; "" hides the word."""
     thumb_at: float | None = None
     """Thumbnail frame, seconds after the clip's start; None = the best-scoring frame."""
+    keywords: tuple[str, ...] = ()
+    """The clip's keywords (its hashtags): emphasised, and given an emoji, when asked."""
+    keyword_emphasis: bool = False
+    keyword_emoji: bool = False
+    mask_profanity: bool = False
+    bleep: bool = False
+    """Mute the masked words and play a tone over them (with mask_profanity)."""
+    cut_fillers: bool = False
+    """Jump cuts: remove filler words (um, uh, euh, äh, ...)."""
+    max_silence_s: float | None = None
+    """Jump cuts: pauses between words longer than this are shortened; None keeps them."""
     brand: BrandSpec | None = None
     """The workspace's brand kit (None: Cliply's own look)."""
 
@@ -307,7 +334,73 @@ def _caption_file(
         height=height,
         style=caption_style_of(spec),
         title=spec.overlay_title,
+        keywords=spec.keywords if spec.keyword_emphasis else (),
+        mask_profanity=spec.mask_profanity,
     )
+
+
+def export_words(words: Sequence[Word], spec: RenderSpec) -> list[Word]:
+    """The words a clip's subtitle exports (SRT) carry: masked like its captions."""
+    return mask_words(words) if spec.mask_profanity else list(words)
+
+
+def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
+    """The spec's jump cuts of [start, end) (none unless asked for)."""
+    return plan_cuts(
+        words,
+        clip_start=start,
+        clip_end=end,
+        fillers=spec.cut_fillers,
+        max_silence_s=spec.max_silence_s,
+    )
+
+
+@dataclass(frozen=True)
+class CaptionLayer:
+    """What is drawn over the picture: the ASS file, the emoji images, and the jump cuts
+    whose timeline both are written on."""
+
+    ass: Path
+    cut: CutPlan
+    emoji: tuple[EmojiOverlay, ...]
+
+
+def caption_layer(
+    words: Sequence[Word],
+    spec: RenderSpec,
+    path: Path,
+    *,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+) -> CaptionLayer:
+    """Captions (and emoji) for [start, end) on the jump-cut timeline: with cuts, the words are
+    moved to the cut clip's clock and the fillers inside cuts are dropped."""
+    fixed = edited_words(words, spec.word_edits)
+    cut = cut_plan(fixed, spec, start=start, end=end)
+    if cut:
+        fixed = cut_words(fixed, cut, clip_start=start, clip_end=end)
+        start, end = 0.0, end - start - cut.seconds_removed
+    ass = _caption_file(
+        fixed, replace(spec, word_edits=()), path, start=start, end=end, width=width, height=height
+    )
+    cues = emoji_cues(
+        fixed,
+        clip_start=start,
+        clip_end=end,
+        style=caption_style_of(spec),
+        keywords=spec.keywords if spec.keyword_emoji else (),
+    )
+    overlays: list[EmojiOverlay] = []
+    if cues:
+        doc = parse_ass(ass)
+        for cue in cues:
+            x, y, size = emoji_box(cue, doc, style=caption_style_of(spec))
+            png = emoji_png(cue.emoji, path.parent / "emoji", size)
+            if png is not None:
+                overlays.append(EmojiOverlay(png, x, y, cue.start, cue.end))
+    return CaptionLayer(ass, cut, tuple(overlays))
 
 
 @dataclass(frozen=True)
@@ -327,6 +420,10 @@ class RenderedClip:
     loudness_lufs: float | None = None
     crop_plan: CropPlan | None = None
     """The reframe the render followed (for timeline exports)."""
+    seconds_removed: float = 0.0
+    """Time the jump cuts took out (the clip is that much shorter than end - start)."""
+    emoji: tuple[EmojiOverlay, ...] = ()
+    """The emoji images drawn over the captions."""
 
 
 def render_clip_files(
@@ -358,7 +455,7 @@ def render_clip_files(
     )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
-    ass = _caption_file(
+    layer = caption_layer(
         words,
         spec,
         work_dir / f"{out_mp4.stem}.ass",
@@ -367,6 +464,7 @@ def render_clip_files(
         width=width,
         height=height,
     )
+    ass = layer.ass
     joins = spec.brand is not None and (spec.brand.intro or spec.brand.outro)
     result = render_clip(
         source,
@@ -385,6 +483,8 @@ def render_clip_files(
         timeout_s=spec.timeout_s,
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
+        cut=layer.cut or None,
+        emoji=layer.emoji,
         fonts_dir=spec.brand.fonts_dir if spec.brand else None,
         logo=spec.brand.logo if spec.brand else None,
     )
@@ -432,6 +532,8 @@ def render_clip_files(
         captions=ass if keep_captions else None,
         loudness_lufs=result.loudness_lufs,
         crop_plan=plan,
+        seconds_removed=layer.cut.seconds_removed,
+        emoji=layer.emoji,
     )
 
 
@@ -497,7 +599,7 @@ def preview_frames(
     paths: list[Path] = []
     for i, spec in enumerate(specs):
         width, height = render_size(spec.aspect, spec.max_short_side)
-        ass = _caption_file(
+        layer = caption_layer(
             words,
             spec,
             out_dir / f"preview-{i}.ass",
@@ -506,6 +608,7 @@ def preview_frames(
             width=width,
             height=height,
         )
+        ass = layer.ass
         paths.append(
             render_frame(
                 source,
@@ -517,6 +620,8 @@ def preview_frames(
                 width=width,
                 height=height,
                 watermark_text=WATERMARK_TEXT if spec.watermark else None,
+                cut=layer.cut or None,
+                emoji=layer.emoji,
                 fonts_dir=spec.brand.fonts_dir if spec.brand else None,
                 logo=spec.brand.logo if spec.brand else None,
             )
