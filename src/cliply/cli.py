@@ -195,6 +195,13 @@ def process(
             "(source reference, in/out points, crop keyframes)."
         ),
     ] = "",
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            help='What the clips should be about ("everything about pricing"): ranked by '
+            "similarity to it, shown as a reason."
+        ),
+    ] = None,
     emphasis: Annotated[
         bool, typer.Option(help="Draw each clip's keywords emphasised in the captions.")
     ] = True,
@@ -229,6 +236,7 @@ def process(
         transcript_only=transcript_only,
         language=language,
         exports=[f.strip().lower() for f in export.split(",") if f.strip()],
+        prompt=prompt,
         fx={
             "keyword_emphasis": emphasis,
             "emoji": emoji,

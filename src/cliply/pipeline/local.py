@@ -64,6 +64,7 @@ def run_local(
     console: Console | None = None,
     language: str | None = None,
     exports: Sequence[str] = (),
+    prompt: str | None = None,
     fx: Mapping[str, Any] | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
@@ -87,6 +88,7 @@ def run_local(
                 aspect=aspect,
                 caption_style=caption_style,
                 language=language,
+                prompt=prompt,
                 **dict(fx or {}),
             ),
             None,
@@ -279,6 +281,7 @@ def _run(
         "language_probability": transcript.language_probability,
         "embedder": steps.embedder_label(found.embedder_name),
         "notes": found.notes,
+        "prompt": options.prompt,
         "clips": records,
     }
     (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

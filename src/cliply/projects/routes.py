@@ -34,7 +34,16 @@ router = APIRouter(tags=["projects"])
 router.include_router(tus.router)
 
 MULTIPART_SLACK = 64 * 1024  # form boundaries and small fields around the file
-OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language", *FX_FIELDS)
+OPTION_FIELDS = (
+    "min_s",
+    "max_s",
+    "top_k",
+    "aspect",
+    "caption_style",
+    "language",
+    "prompt",
+    *FX_FIELDS,
+)
 
 _CREATE_DOC = {
     "requestBody": {
