@@ -141,6 +141,7 @@ def build_render_command(
     logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
+    bleeps: Sequence[tuple[float, float]] = (),
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
@@ -163,6 +164,8 @@ def build_render_command(
             audio = ",".join(cut.audio_filters()) + "," + audio
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
         graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
+        if bleeps:
+            graph = bleep_audio(graph, bleeps)
 
     cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if progress:
@@ -181,6 +184,24 @@ def build_render_command(
         cmd += ["-threads", str(threads)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
     return cmd
+
+
+BLEEP_HZ = 1000
+BLEEP_LEVEL = 0.2  # -14 dBFS: about as loud as speech normalised to -14 LUFS
+
+
+def bleep_audio(graph: str, bleeps: Sequence[tuple[float, float]]) -> str:
+    """The graph with its final audio ([a]) muted during `bleeps` (output seconds) and a
+    1 kHz tone played there instead (the masked words of profanity masking)."""
+    if not graph.endswith("[a]"):
+        raise MediaError("the audio graph has no final [a] output", code=BAD_ARGUMENT)
+    during = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in bleeps)
+    return (
+        f"{graph[:-3]},volume=0:enable='{during}'[speech];"
+        f"sine=frequency={BLEEP_HZ}:sample_rate=48000,aformat=channel_layouts=stereo,"
+        f"volume={BLEEP_LEVEL},volume=0:enable='not({during})'[bleep];"
+        "[speech][bleep]amix=inputs=2:duration=first:normalize=0[a]"
+    )
 
 
 def measure_loudness(
@@ -252,6 +273,7 @@ def render_clip(
     logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
+    bleeps: Sequence[tuple[float, float]] = (),
 ) -> RenderResult:
     """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
 
@@ -297,6 +319,7 @@ def render_clip(
         logo=logo,
         cut=cut,
         emoji=emoji,
+        bleeps=bleeps,
     )
     try:
         kept = end - start - (cut.seconds_removed if cut else 0.0)

@@ -26,6 +26,7 @@ from cliply.media.captionfx import (
     EmojiOverlay,
     cut_words,
     emoji_png,
+    is_profane,
     mask_words,
     plan_cuts,
 )
@@ -339,9 +340,22 @@ def _caption_file(
     )
 
 
-def export_words(words: Sequence[Word], spec: RenderSpec) -> list[Word]:
-    """The words a clip's subtitle exports (SRT) carry: masked like its captions."""
-    return mask_words(words) if spec.mask_profanity else list(words)
+def export_words(
+    words: Sequence[Word], spec: RenderSpec, *, start: float, end: float
+) -> list[Word]:
+    """The words a clip's subtitle export (SRT of [start, end)) carries: caption fixes applied
+    and masked like its captions, and with jump cuts moved to the cut clip's clock (still
+    counted from `start`, as the export expects)."""
+    out = edited_words(words, spec.word_edits)
+    if spec.mask_profanity:
+        out = mask_words(out)
+    cut = cut_plan(out, spec, start=start, end=end)
+    if not cut:
+        return out
+    return [
+        w.model_copy(update={"start": start + w.start, "end": start + w.end})
+        for w in cut_words(out, cut, clip_start=start, clip_end=end)
+    ]
 
 
 def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
@@ -363,6 +377,8 @@ class CaptionLayer:
     ass: Path
     cut: CutPlan
     emoji: tuple[EmojiOverlay, ...]
+    bleeps: tuple[tuple[float, float], ...] = ()
+    """Masked words to bleep (seconds of the cut clip)."""
 
 
 def caption_layer(
@@ -400,7 +416,13 @@ def caption_layer(
             png = emoji_png(cue.emoji, path.parent / "emoji", size)
             if png is not None:
                 overlays.append(EmojiOverlay(png, x, y, cue.start, cue.end))
-    return CaptionLayer(ass, cut, tuple(overlays))
+    bleeps = tuple(
+        (round(max(0.0, w.start - start), 3), round(min(end, w.end) - start, 3))
+        for w in fixed
+        if spec.mask_profanity and spec.bleep and w.end > start and w.start < end
+        if is_profane(w.text)
+    )
+    return CaptionLayer(ass, cut, tuple(overlays), bleeps)
 
 
 @dataclass(frozen=True)
@@ -485,6 +507,7 @@ def render_clip_files(
         source_info=info,
         cut=layer.cut or None,
         emoji=layer.emoji,
+        bleeps=layer.bleeps,
         fonts_dir=spec.brand.fonts_dir if spec.brand else None,
         logo=spec.brand.logo if spec.brand else None,
     )
@@ -594,7 +617,7 @@ def preview_frames(
     crop = plan or plan_crop(
         source, start=start, end=end, aspect=specs[0].aspect, probe_result=info
     )
-    at = preview_time(words, start, end)
+    first_at = preview_time(words, start, end)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for i, spec in enumerate(specs):
@@ -609,6 +632,7 @@ def preview_frames(
             height=height,
         )
         ass = layer.ass
+        at = layer.cut.map_time(first_at)  # the same word on the jump-cut clock
         paths.append(
             render_frame(
                 source,

@@ -1,8 +1,8 @@
 """brand: brand_kits (one per workspace: caption font, colours, position and size, logo
 overlay, intro/outro clips, default caption style and aspect)
 
-Revision ID: 0009_brand
-Revises: 0008_products
+Revision ID: 0010_brand
+Revises: 0009_captionfx
 Create Date: 2026-12-02 20:40:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_brand"
-down_revision: str | None = "0008_products"
+revision: str = "0010_brand"
+down_revision: str | None = "0009_captionfx"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
