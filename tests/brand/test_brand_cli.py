@@ -11,9 +11,14 @@ from pathlib import Path
 
 import pytest
 
+import numpy as np
+from PIL import Image
+
 from cliply.brand import assets
 from cliply.brand.local import brand_from_file
 from cliply.errors import ValidationFailed
+from cliply.media import probe
+from tests import mediagen as mg
 from tests.brand import files
 
 
@@ -79,3 +84,37 @@ def test_cli_refuses_a_bad_kit_before_any_work(tmp_path: Path) -> None:
     )
     assert done.returncode == 2, done.stderr
     assert "brand kit" in done.stderr and "TrueType" in done.stderr
+
+
+def test_process_draws_the_kit(
+    talk_video: tuple[Path, list[tuple[float, float, str]]], tmp_path: Path
+) -> None:
+    video, _ = talk_video
+    mg.silent_video(tmp_path / "intro.mp4", seconds=1.0, size="320x240")
+    kit = _kit(tmp_path, intro="intro.mp4", logo_opacity=1.0)
+    out = tmp_path / "out"
+    env = {**os.environ, "RENDER_PRESET": "ultrafast", "CLIPLY_DATA_DIR": str(tmp_path / "data")}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "cliply", "process", str(video), "--out", str(out), "--clips", "1"]
+        + ["--min-s", "8", "--max-s", "20", "--brand", str(kit)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    clip = json.loads((out / "clips.json").read_text())["clips"][0]
+    mp4 = out / clip["file"]
+    # The intro plays first: the clip is that much longer than its cut of the source.
+    assert probe(mp4).duration == pytest.approx(clip["duration"] + 1.0, abs=0.2)
+    png = tmp_path / "frame.png"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-ss", "3", "-i", str(mp4), "-frames:v", "1", str(png)],
+        check=True,
+    )
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    h, w, _ = img.shape
+    red = (img[:, :, 0] > 200) & (img[:, :, 1] < 60) & (img[:, :, 2] < 60)
+    ys, xs = np.nonzero(red)
+    assert ys.size > 500 and xs.max() < w / 2 and ys.min() > h / 2  # the logo, bottom-left
