@@ -164,6 +164,20 @@ def test_a_prompt_steers_the_ranking_and_is_a_reason() -> None:
     assert any(BREAD[0] in h.text for h in plain.highlights[:1]) or plain.highlights
 
 
+def test_a_prompt_that_matches_nothing_leaves_the_ranking_and_says_so() -> None:
+    talk = build_transcript(BREAD + SAVING + RUNNING)
+    kw = {"embedder": TfidfEmbedder(), "min_s": 8, "max_s": 20, "top_k": 3, "max_overlap": 0.0}
+    plain = detect_highlights(talk, **kw)  # type: ignore[arg-type]
+    steered = detect_highlights(talk, prompt="quantum chromodynamics", **kw)  # type: ignore[arg-type]
+    assert [(h.start, h.score) for h in steered.highlights] == [
+        (h.start, h.score) for h in plain.highlights
+    ]
+    assert any("nothing in the video matches" in n for n in steered.notes)
+    for h in steered.highlights:
+        reason = next(r for r in h.reasons if r.name == "prompt")
+        assert reason.points == 0 and "ranking unchanged" in reason.reason
+
+
 def test_the_llm_is_told_the_prompt_as_data() -> None:
     talk = build_transcript(BREAD + SAVING)
     hs = detect_highlights(talk, embedder=TfidfEmbedder(), min_s=8, max_s=20).highlights
