@@ -398,10 +398,10 @@ class Worker:
             if self._done:
                 self._flush_soon()
 
-    async def _wait_slot_freed(self, timeout: float) -> None:
+    async def _wait_slot_freed(self, within_s: float) -> None:
         self._slot_freed.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._slot_freed.wait(), timeout)
+            await asyncio.wait_for(self._slot_freed.wait(), within_s)
 
     def _occupied(self) -> int:
         """Slots in use: active jobs, less those whose success only waits to be written."""
