@@ -195,6 +195,32 @@ def process(
             "(source reference, in/out points, crop keyframes)."
         ),
     ] = "",
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            help='What the clips should be about ("everything about pricing"): ranked by '
+            "similarity to it, shown as a reason."
+        ),
+    ] = None,
+    emphasis: Annotated[
+        bool, typer.Option(help="Draw each clip's keywords emphasised in the captions.")
+    ] = True,
+    emoji: Annotated[
+        bool, typer.Option(help="Colour emoji over the captions for keywords that have one.")
+    ] = True,
+    mask_profanity: Annotated[
+        bool, typer.Option(help='Star swear words in the captions ("f***").')
+    ] = False,
+    bleep: Annotated[
+        bool, typer.Option(help="Also bleep masked words in the sound (with --mask-profanity).")
+    ] = False,
+    remove_fillers: Annotated[
+        bool, typer.Option(help="Jump cuts: remove filler words (um, uh, ...).")
+    ] = False,
+    max_silence: Annotated[
+        float | None,
+        typer.Option(help="Jump cuts: shorten pauses between words longer than this (s)."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -210,6 +236,15 @@ def process(
         transcript_only=transcript_only,
         language=language,
         exports=[f.strip().lower() for f in export.split(",") if f.strip()],
+        prompt=prompt,
+        fx={
+            "keyword_emphasis": emphasis,
+            "emoji": emoji,
+            "mask_profanity": mask_profanity,
+            "bleep": bleep,
+            "remove_fillers": remove_fillers,
+            "max_silence_s": max_silence,
+        },
     )
     raise typer.Exit(code)
 

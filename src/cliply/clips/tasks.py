@@ -85,6 +85,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
                 found.highlights,
                 caption_style=options.caption_style,
                 aspect=options.aspect,
+                caption_fx=options.caption_fx().model_dump(),
             )
         for key in stale:
             storage.delete(key)
@@ -157,7 +158,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
                 height=out.height,
                 plan=out.crop_plan,
             )
-            exports = write_exports(timeline, words, Path(tmp), "export", EXPORT_FORMATS)
+            exports = write_exports(
+                timeline,
+                steps.export_words(words, spec, start=start, end=end),
+                Path(tmp),
+                "export",
+                EXPORT_FORMATS,
+            )
             for fmt, made in exports.items():
                 storage.put_file(
                     export_key(ws, pid, clip_id, fmt), made, content_type=EXPORT_MEDIA_TYPES[fmt]
@@ -185,6 +192,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         width=out.width,
         height=out.height,
         layout=out.layout,
+        seconds_removed=out.seconds_removed,
     )
     ctx.event(
         "rendered",
@@ -201,5 +209,6 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         "height": out.height,
         "layout": out.layout,
         "duration": out.duration,
+        "seconds_removed": out.seconds_removed,
         "look": digest,
     }

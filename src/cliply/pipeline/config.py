@@ -8,11 +8,12 @@ plan and passes None. The pipeline never looks at billing itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cliply.config import Settings, get_settings
 from cliply.highlights.llm import ChatJsonClient
 from cliply.integrations.openai_chat import OpenAIChatClient
-from cliply.pipeline.options import ClipOptions, ResolvedOptions, resolve_options
+from cliply.pipeline.options import CaptionFx, ClipOptions, ResolvedOptions, resolve_options
 from cliply.pipeline.steps import RenderSpec, SourceLimits
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.registry import (
@@ -113,8 +114,11 @@ def render_spec(
     overlay_title: str | None = None,
     word_edits: tuple[tuple[int, str], ...] = (),
     thumb_at: float | None = None,
+    fx: CaptionFx | None = None,
+    keywords: tuple[str, ...] = (),
 ) -> RenderSpec:
-    """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
+    """The plan's render height cap and watermark; no plan (local run) = full size, no mark.
+    `fx`: the caption effects and jump cuts chosen in the options; `keywords`: the clip's."""
     s = settings or get_settings()
     return RenderSpec(
         aspect=aspect,
@@ -130,4 +134,18 @@ def render_spec(
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,
         reframe_sample_fps=s.reframe_sample_fps,
+        **(caption_fx(fx, keywords) if fx is not None else {}),
     )
+
+
+def caption_fx(fx: CaptionFx, keywords: tuple[str, ...]) -> dict[str, Any]:
+    """RenderSpec fields of the options' caption effects and jump cuts."""
+    return {
+        "keywords": keywords,
+        "keyword_emphasis": fx.keyword_emphasis,
+        "keyword_emoji": fx.emoji,
+        "mask_profanity": fx.mask_profanity,
+        "bleep": fx.bleep,
+        "cut_fillers": fx.remove_fillers,
+        "max_silence_s": fx.max_silence_s,
+    }

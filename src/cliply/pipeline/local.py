@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,13 @@ def run_local(
     console: Console | None = None,
     language: str | None = None,
     exports: Sequence[str] = (),
+    prompt: str | None = None,
+    fx: Mapping[str, Any] | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
-    `exports`: editor files written next to each clip (otio, fcpxml, srt)."""
+    `exports`: editor files written next to each clip (otio, fcpxml, srt). `fx`: caption
+    effects and jump cuts (ClipOptions fields: keyword_emphasis, emoji, mask_profanity, bleep,
+    remove_fillers, max_silence_s)."""
     console = console or Console(stderr=True)
     unknown = sorted(set(exports) - set(EXPORT_FORMATS))
     if unknown:
@@ -83,11 +88,18 @@ def run_local(
                 aspect=aspect,
                 caption_style=caption_style,
                 language=language,
+                prompt=prompt,
+                **dict(fx or {}),
             ),
             None,
         )
     except ValidationError as exc:
-        return _bad(console, "; ".join(str(e["msg"]) for e in exc.errors()))
+        return _bad(
+            console,
+            "; ".join(
+                f"{e['loc'][0]}: {e['msg']}" if e["loc"] else str(e["msg"]) for e in exc.errors()
+            ),
+        )
     out = Path(out)
     try:
         with tempfile.TemporaryDirectory(prefix="cliply-process-") as tmp_name:
@@ -189,7 +201,9 @@ def _run(
             steps.require_speech(transcript)
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
-        spec = config.render_spec(options.aspect, options.caption_style, settings=settings)
+        spec = config.render_spec(
+            options.aspect, options.caption_style, settings=settings, fx=options.caption_fx()
+        )
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()
@@ -216,7 +230,7 @@ def _run(
                         words,
                         start=h.start,
                         end=h.end,
-                        spec=spec,
+                        spec=replace(spec, keywords=tuple(h.hashtags)),
                         out_mp4=clips_dir / f"{stem}.mp4",
                         out_jpg=clips_dir / f"{stem}.jpg",
                         work_dir=tmp,
@@ -235,6 +249,8 @@ def _run(
                         height=done.height,
                         layout=done.layout,
                         loudness_lufs=done.loudness_lufs,
+                        seconds_removed=done.seconds_removed,
+                        rendered_duration=round(done.duration, 3),
                     )
                     if exports:
                         timeline = steps.clip_timeline(
@@ -247,7 +263,13 @@ def _run(
                             height=done.height,
                             plan=done.crop_plan,
                         )
-                        written = write_exports(timeline, words, clips_dir, stem, exports)
+                        written = write_exports(
+                            timeline,
+                            steps.export_words(words, spec, start=h.start, end=h.end),
+                            clips_dir,
+                            stem,
+                            exports,
+                        )
                         record["exports"] = {f: f"clips/{p.name}" for f, p in written.items()}
                 records.append(record)
                 update(i + 1)
@@ -259,6 +281,7 @@ def _run(
         "language_probability": transcript.language_probability,
         "embedder": steps.embedder_label(found.embedder_name),
         "notes": found.notes,
+        "prompt": options.prompt,
         "clips": records,
     }
     (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

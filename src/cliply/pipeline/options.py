@@ -12,9 +12,69 @@ from cliply.transcribe.languages import UnknownLanguage, normalize_language
 
 MIN_CLIP_S = 3.0
 MAX_CLIP_S = 180.0
+MAX_PROMPT_CHARS = 300
+# Jump cuts: pauses longer than max_silence_s are shortened (to twice the cut pad).
+MIN_SILENCE_S = 0.3
+MAX_SILENCE_S = 10.0
 
 
-class ClipOptions(BaseModel):
+class CaptionFx(BaseModel):
+    """Caption effects and jump cuts: project options (ClipOptions) and part of a clip's look."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keyword_emphasis: bool = Field(
+        True, description="Draw the clip's keywords emphasised (style's colour and size)."
+    )
+    emoji: bool = Field(
+        True,
+        description="Show a colour emoji over the captions when a keyword that has one "
+        "is spoken (emoji typed into caption edits are always drawn).",
+    )
+    mask_profanity: bool = Field(False, description='Star swear words in captions ("f***").')
+    bleep: bool = Field(False, description="Also bleep the masked words in the sound.")
+    remove_fillers: bool = Field(
+        False, description="Jump cuts: remove filler words (um, uh, euh, äh, ...)."
+    )
+    max_silence_s: float | None = Field(
+        None,
+        ge=MIN_SILENCE_S,
+        le=MAX_SILENCE_S,
+        description="Jump cuts: shorten pauses between words longer than this (s); "
+        "None keeps every pause.",
+    )
+
+    @model_validator(mode="after")
+    def _bleep_masks(self) -> CaptionFx:
+        if self.bleep and not self.mask_profanity:
+            raise ValueError("bleep needs mask_profanity")
+        return self
+
+    def caption_fx(self) -> CaptionFx:
+        return CaptionFx.model_validate({k: getattr(self, k) for k in FX_FIELDS})
+
+
+FX_FIELDS = (
+    "keyword_emphasis",
+    "emoji",
+    "mask_profanity",
+    "bleep",
+    "remove_fillers",
+    "max_silence_s",
+)
+
+
+def caption_fx_of(raw: dict[str, Any] | None) -> CaptionFx:
+    """A stored fx dict (a clip's, or a project's options) as CaptionFx: unknown keys and
+    values no longer valid are ignored, so old rows still render."""
+    known = {k: v for k, v in (raw or {}).items() if k in FX_FIELDS}
+    try:
+        return CaptionFx.model_validate(known)
+    except ValueError:
+        return CaptionFx()
+
+
+class ClipOptions(CaptionFx):
     """What the user asked for; None means "the server default" (settings / plan)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -37,6 +97,25 @@ class ClipOptions(BaseModel):
         description="Spoken language as a code such as en, es, fr, de, pt, ru, zh, ar, hi; "
         "None or 'auto' = detected from the audio.",
     )
+    prompt: str | None = Field(
+        None,
+        max_length=MAX_PROMPT_CHARS,
+        description="What the clips should be about, as a prompt or keywords "
+        '("everything about pricing"): candidates are ranked by how well they match it, '
+        "and the match is shown as a reason. Empty = no steering.",
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _clean_prompt(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+            raise ValueError("prompt must not contain control characters")
+        text = " ".join(value.split())
+        if text and not any(c.isalnum() for c in text):
+            raise ValueError("prompt must contain at least one letter or digit")
+        return text or None
 
     @field_validator("language")
     @classmethod
@@ -67,10 +146,21 @@ class ResolvedOptions(BaseModel):
     aspect: str
     caption_style: str
     language: str | None = None  # None: detect
+    keyword_emphasis: bool = True
+    emoji: bool = True
+    mask_profanity: bool = False
+    bleep: bool = False
+    remove_fillers: bool = False
+    max_silence_s: float | None = None
+
+    def caption_fx(self) -> CaptionFx:
+        return CaptionFx.model_validate({k: getattr(self, k) for k in FX_FIELDS})
+
     # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
     min_score: float = 0.0
     embedder: str = "auto"
     llm_top_n: int = 10
+    prompt: str | None = None  # topic steering (None: none)
 
 
 def resolve_options(
@@ -106,6 +196,13 @@ def resolve_options(
         aspect=opts.aspect,
         caption_style=opts.caption_style or default_caption_style,
         language=opts.language,
+        prompt=opts.prompt,
+        keyword_emphasis=opts.keyword_emphasis,
+        emoji=opts.emoji,
+        mask_profanity=opts.mask_profanity,
+        bleep=opts.bleep,
+        remove_fillers=opts.remove_fillers,
+        max_silence_s=opts.max_silence_s,
         min_score=min_score,
         embedder=embedder,
         llm_top_n=llm_top_n,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +20,16 @@ from cliply.highlights.llm import ChatJsonClient
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
-from cliply.media.captions import clip_words, write_ass
+from cliply.media.captionfx import (
+    CutPlan,
+    EmojiOverlay,
+    cut_words,
+    emoji_png,
+    is_profane,
+    mask_words,
+    plan_cuts,
+)
+from cliply.media.captions import clip_words, emoji_box, emoji_cues, parse_ass, write_ass
 from cliply.media.export import ClipTimeline
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size
@@ -187,6 +196,7 @@ def find_highlights(
         embedder=None if options.embedder == "auto" else choose_embedder(options.embedder)[0],
         llm=llm,
         llm_top_n=options.llm_top_n,
+        prompt=options.prompt,
         weights=DEFAULT_WEIGHTS if weights is None else weights,
         baseline=None if weights is None else DEFAULT_WEIGHTS,
     )
@@ -248,6 +258,17 @@ class RenderSpec:
     """(index in the transcript's word list, corrected text) pairs; "" hides the word."""
     thumb_at: float | None = None
     """Thumbnail frame, seconds after the clip's start; None = the best-scoring frame."""
+    keywords: tuple[str, ...] = ()
+    """The clip's keywords (its hashtags): emphasised, and given an emoji, when asked."""
+    keyword_emphasis: bool = False
+    keyword_emoji: bool = False
+    mask_profanity: bool = False
+    bleep: bool = False
+    """Mute the masked words and play a tone over them (with mask_profanity)."""
+    cut_fillers: bool = False
+    """Jump cuts: remove filler words (um, uh, euh, äh, ...)."""
+    max_silence_s: float | None = None
+    """Jump cuts: pauses between words longer than this are shortened; None keeps them."""
 
 
 def edited_words(words: Sequence[Word], edits: Sequence[tuple[int, str]]) -> list[Word]:
@@ -278,7 +299,94 @@ def _caption_file(
         height=height,
         style=spec.caption_style,
         title=spec.overlay_title,
+        keywords=spec.keywords if spec.keyword_emphasis else (),
+        mask_profanity=spec.mask_profanity,
     )
+
+
+def export_words(
+    words: Sequence[Word], spec: RenderSpec, *, start: float, end: float
+) -> list[Word]:
+    """The words a clip's subtitle export (SRT of [start, end)) carries: caption fixes applied
+    and masked like its captions, and with jump cuts moved to the cut clip's clock (still
+    counted from `start`, as the export expects)."""
+    out = edited_words(words, spec.word_edits)
+    if spec.mask_profanity:
+        out = mask_words(out)
+    cut = cut_plan(out, spec, start=start, end=end)
+    if not cut:
+        return out
+    return [
+        w.model_copy(update={"start": start + w.start, "end": start + w.end})
+        for w in cut_words(out, cut, clip_start=start, clip_end=end)
+    ]
+
+
+def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
+    """The spec's jump cuts of [start, end) (none unless asked for)."""
+    return plan_cuts(
+        words,
+        clip_start=start,
+        clip_end=end,
+        fillers=spec.cut_fillers,
+        max_silence_s=spec.max_silence_s,
+    )
+
+
+@dataclass(frozen=True)
+class CaptionLayer:
+    """What is drawn over the picture: the ASS file, the emoji images, and the jump cuts
+    whose timeline both are written on."""
+
+    ass: Path
+    cut: CutPlan
+    emoji: tuple[EmojiOverlay, ...]
+    bleeps: tuple[tuple[float, float], ...] = ()
+    """Masked words to bleep (seconds of the cut clip)."""
+
+
+def caption_layer(
+    words: Sequence[Word],
+    spec: RenderSpec,
+    path: Path,
+    *,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+) -> CaptionLayer:
+    """Captions (and emoji) for [start, end) on the jump-cut timeline: with cuts, the words are
+    moved to the cut clip's clock and the fillers inside cuts are dropped."""
+    fixed = edited_words(words, spec.word_edits)
+    cut = cut_plan(fixed, spec, start=start, end=end)
+    if cut:
+        fixed = cut_words(fixed, cut, clip_start=start, clip_end=end)
+        start, end = 0.0, end - start - cut.seconds_removed
+    ass = _caption_file(
+        fixed, replace(spec, word_edits=()), path, start=start, end=end, width=width, height=height
+    )
+    cues = emoji_cues(
+        fixed,
+        clip_start=start,
+        clip_end=end,
+        style=spec.caption_style,
+        keywords=spec.keywords if spec.keyword_emoji else (),
+    )
+    overlays: list[EmojiOverlay] = []
+    if cues:
+        doc = parse_ass(ass)
+        for cue in cues:
+            x, y, size = emoji_box(cue, doc, style=spec.caption_style)
+            png = emoji_png(cue.emoji, path.parent / "emoji", size)
+            if png is not None:
+                overlays.append(EmojiOverlay(png, x, y, cue.start, cue.end))
+    bleeps = tuple(
+        (round(max(0.0, w.start - start), 3), round(min(end, w.end) - start, 3))
+        for w in fixed
+        if spec.mask_profanity and spec.bleep and w.end > start and w.start < end
+        if is_profane(w.text)
+    )
+    return CaptionLayer(ass, cut, tuple(overlays), bleeps)
 
 
 @dataclass(frozen=True)
@@ -298,6 +406,10 @@ class RenderedClip:
     loudness_lufs: float | None = None
     crop_plan: CropPlan | None = None
     """The reframe the render followed (for timeline exports)."""
+    seconds_removed: float = 0.0
+    """Time the jump cuts took out (the clip is that much shorter than end - start)."""
+    emoji: tuple[EmojiOverlay, ...] = ()
+    """The emoji images drawn over the captions."""
 
 
 def render_clip_files(
@@ -329,7 +441,7 @@ def render_clip_files(
     )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
-    ass = _caption_file(
+    layer = caption_layer(
         words,
         spec,
         work_dir / f"{out_mp4.stem}.ass",
@@ -338,6 +450,7 @@ def render_clip_files(
         width=width,
         height=height,
     )
+    ass = layer.ass
     result = render_clip(
         source,
         out_mp4,
@@ -355,6 +468,9 @@ def render_clip_files(
         timeout_s=spec.timeout_s,
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
+        cut=layer.cut or None,
+        emoji=layer.emoji,
+        bleeps=layer.bleeps,
     )
     if not keep_captions:
         ass.unlink(missing_ok=True)
@@ -384,6 +500,8 @@ def render_clip_files(
         captions=ass if keep_captions else None,
         loudness_lufs=result.loudness_lufs,
         crop_plan=plan,
+        seconds_removed=layer.cut.seconds_removed,
+        emoji=layer.emoji,
     )
 
 
@@ -444,12 +562,12 @@ def preview_frames(
     crop = plan or plan_crop(
         source, start=start, end=end, aspect=specs[0].aspect, probe_result=info
     )
-    at = preview_time(words, start, end)
+    first_at = preview_time(words, start, end)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for i, spec in enumerate(specs):
         width, height = render_size(spec.aspect, spec.max_short_side)
-        ass = _caption_file(
+        layer = caption_layer(
             words,
             spec,
             out_dir / f"preview-{i}.ass",
@@ -458,6 +576,8 @@ def preview_frames(
             width=width,
             height=height,
         )
+        ass = layer.ass
+        at = layer.cut.map_time(first_at)  # the same word on the jump-cut clock
         paths.append(
             render_frame(
                 source,
@@ -469,6 +589,8 @@ def preview_frames(
                 width=width,
                 height=height,
                 watermark_text=WATERMARK_TEXT if spec.watermark else None,
+                cut=layer.cut or None,
+                emoji=layer.emoji,
             )
         )
         ass.unlink(missing_ok=True)

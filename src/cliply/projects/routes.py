@@ -21,7 +21,7 @@ from cliply.ingest.multipart import receive_multipart
 from cliply.ingest.ssrf import UrlRefused, check_url
 from cliply.ingest.staging import extension_of, move_to_storage, staging_root
 from cliply.ingest.text import optional_header_int
-from cliply.pipeline.options import ClipOptions
+from cliply.pipeline.options import FX_FIELDS, ClipOptions
 from cliply.projects import service, tus
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Project
@@ -34,7 +34,16 @@ router = APIRouter(tags=["projects"])
 router.include_router(tus.router)
 
 MULTIPART_SLACK = 64 * 1024  # form boundaries and small fields around the file
-OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language")
+OPTION_FIELDS = (
+    "min_s",
+    "max_s",
+    "top_k",
+    "aspect",
+    "caption_style",
+    "language",
+    "prompt",
+    *FX_FIELDS,
+)
 
 _CREATE_DOC = {
     "requestBody": {
