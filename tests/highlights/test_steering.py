@@ -46,9 +46,20 @@ def test_menu_wording_is_found_in_english_and_other_languages() -> None:
     assert "followed by the pound key" in menu_phrases(MENU[1], "en")
     assert menu_phrases("Appuyez sur la touche dièse.", "fr")
     assert menu_phrases("Drücken Sie die Eins.", "de")
+    assert menu_phrases("Para ventas, marque uno.", "es")
     assert not menu_phrases(PLAIN[0], "en")
-    # A talk that mentions a conference or a number is not a menu.
-    assert not menu_phrases("At the conference, 3 speakers showed one idea each.", "en")
+    # Talk that shares words with menus is not a menu.
+    for talk in (
+        "At the conference, 3 speakers showed one idea each.",
+        "Let me say one thing about pricing.",
+        "That is not a valid argument, and you know it.",
+        "Never hang up on an angry customer.",
+        "This extension blocks every ad on the page.",
+        "Make your message short and your account number private.",
+    ):
+        assert not menu_phrases(talk, "en"), talk
+    assert not menu_phrases("Drücken Sie mir die Daumen!", "de")
+    assert not menu_phrases("Espero que marque un gol.", "es")
 
 
 def test_a_menu_does_not_outrank_plain_talk_and_says_why() -> None:
@@ -151,6 +162,20 @@ def test_a_prompt_steers_the_ranking_and_is_a_reason() -> None:
         assert reason.points > 0
         _check_sum(best)
     assert any(BREAD[0] in h.text for h in plain.highlights[:1]) or plain.highlights
+
+
+def test_a_prompt_that_matches_nothing_leaves_the_ranking_and_says_so() -> None:
+    talk = build_transcript(BREAD + SAVING + RUNNING)
+    kw = {"embedder": TfidfEmbedder(), "min_s": 8, "max_s": 20, "top_k": 3, "max_overlap": 0.0}
+    plain = detect_highlights(talk, **kw)  # type: ignore[arg-type]
+    steered = detect_highlights(talk, prompt="quantum chromodynamics", **kw)  # type: ignore[arg-type]
+    assert [(h.start, h.score) for h in steered.highlights] == [
+        (h.start, h.score) for h in plain.highlights
+    ]
+    assert any("nothing in the video matches" in n for n in steered.notes)
+    for h in steered.highlights:
+        reason = next(r for r in h.reasons if r.name == "prompt")
+        assert reason.points == 0 and "ranking unchanged" in reason.reason
 
 
 def test_the_llm_is_told_the_prompt_as_data() -> None:
