@@ -9,9 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 from PIL import Image
 
 from cliply.brand import assets
@@ -96,8 +95,10 @@ def test_process_draws_the_kit(
     env = {**os.environ, "RENDER_PRESET": "ultrafast", "CLIPLY_DATA_DIR": str(tmp_path / "data")}
     env.pop("DATABASE_URL", None)
     done = subprocess.run(
-        [sys.executable, "-m", "cliply", "process", str(video), "--out", str(out), "--clips", "1"]
-        + ["--min-s", "8", "--max-s", "20", "--brand", str(kit)],
+        [
+            *(sys.executable, "-m", "cliply", "process", str(video), "--out", str(out)),
+            *("--clips", "1", "--min-s", "8", "--max-s", "20", "--brand", str(kit)),
+        ],
         env=env,
         capture_output=True,
         text=True,
