@@ -22,7 +22,6 @@ import wave
 from pathlib import Path
 
 import numpy as np
-
 from benchmarks import speech_corpus as sc
 
 
