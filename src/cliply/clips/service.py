@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cliply.billing.plans import Plan
+from cliply.brand import service as brand
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
 from cliply.config import get_settings
@@ -45,6 +46,7 @@ from cliply.pipeline.config import render_spec, work_root
 from cliply.pipeline.options import MAX_CLIP_S, CaptionFx, caption_fx_of
 from cliply.pipeline.sources import local_source
 from cliply.pipeline.steps import (
+    BrandSpec,
     RenderSpec,
     preview_frames,
     preview_time,
@@ -147,9 +149,10 @@ def look_of(clip: Clip) -> Look:
     )
 
 
-def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
-    """The render parameters of a look under a plan (the preview and the render use this)."""
-    return render_spec(
+def render_spec_for(look: Look, plan: Plan | None, kit: BrandSpec | None = None) -> RenderSpec:
+    """The render parameters of a look under a plan and the workspace's brand kit (the
+    preview and the render use this). The plan alone decides the watermark."""
+    spec = render_spec(
         look.aspect,
         look.caption_style,
         max_short_side=plan.max_render_height if plan is not None else None,
@@ -160,6 +163,12 @@ def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
         fx=look.caption_fx,
         keywords=look.keywords,
     )
+    return replace(spec, brand=kit) if kit is not None else spec
+
+
+def brand_spec(db: Session, workspace_id: uuid.UUID, storage: Storage) -> BrandSpec | None:
+    """The workspace's brand kit as renders draw it (its files copied locally)."""
+    return brand.render_brand(db, workspace_id, storage, work_root())
 
 
 def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> str:
@@ -190,6 +199,8 @@ def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> 
     }
     if any(fx.values()):
         data["fx"] = fx
+    if spec.brand is not None:  # likewise: looks without a brand kit keep their digest
+        data["brand"] = spec.brand.digest
     raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
@@ -401,6 +412,16 @@ def _text(words: list[Word], start: float, end: float) -> str:
     )
 
 
+def default_look(db: Session, workspace_id: uuid.UUID, options: dict[str, Any]) -> tuple[str, str]:
+    """Caption style and aspect of a project's new clips: what the project asked for, else
+    the workspace's brand kit defaults, else the server's."""
+    style, aspect = brand.defaults(db, workspace_id)
+    return (
+        str(options.get("caption_style") or style or get_settings().caption_style_default),
+        str(options.get("aspect") or aspect or "9:16"),
+    )
+
+
 def add_clip(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: ClipIn, storage: Storage
 ) -> Clip:
@@ -408,6 +429,7 @@ def add_clip(
     words = _words(storage, workspace_id, project_id)
     start, end = _place(words, project, body.start, body.end)
     opts = project.options or {}
+    default_style, default_aspect = default_look(db, workspace_id, opts)
     text = _text(words, start, end)
     clip = Clip(
         workspace_id=workspace_id,
@@ -421,9 +443,8 @@ def add_clip(
         hashtags=[],
         reasons=[],
         score=None,
-        caption_style=body.caption_style
-        or str(opts.get("caption_style") or get_settings().caption_style_default),
-        aspect=body.aspect or str(opts.get("aspect", "9:16")),
+        caption_style=body.caption_style or default_style,
+        aspect=body.aspect or default_aspect,
         caption_fx=caption_fx_of(opts).model_dump(),
         render_version=1,
     )
@@ -552,7 +573,8 @@ def preview(
     styles = draft.styles or [look.caption_style] + [
         s for s in CAPTION_STYLES if s != look.caption_style
     ]
-    specs = [render_spec_for(replace(look, caption_style=s), plan) for s in styles]
+    kit = brand_spec(db, workspace_id, storage)
+    specs = [render_spec_for(replace(look, caption_style=s), plan, kit) for s in styles]
     stills = [
         PreviewStill(s, preview_key(workspace_id, clip.project_id, clip.id, d), d)
         for s, spec in zip(styles, specs, strict=True)
@@ -575,7 +597,7 @@ def preview(
             )
             for (st, _), jpg in zip(missing, drawn, strict=True):
                 storage.put_file(st.key, jpg, content_type="image/jpeg")
-    own = render_spec_for(look, plan)
+    own = render_spec_for(look, plan, kit)
     return Preview(
         look=look,
         frame_at=preview_time(words, look.start, look.end),

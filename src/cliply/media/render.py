@@ -19,13 +19,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cliply.media.brand import LogoOverlay, logo_graph
 from cliply.media.captionfx import CutPlan, EmojiOverlay, overlay_filters
 from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
-from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, run_ffmpeg, stderr_tail
+from cliply.media.tools import (
+    check_interrupted,
+    escape_filter_value,
+    ffmpeg_bin,
+    popen,
+    run_ffmpeg,
+    stderr_tail,
+)
 
-__all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip", "render_frame"]
+__all__ = [
+    "ASPECTS",
+    "RenderResult",
+    "build_render_command",
+    "escape_filter_value",
+    "render_clip",
+    "render_frame",
+]
 
 ProgressCallback = Callable[[float], None]
 
@@ -48,16 +63,6 @@ class RenderResult:
     """Integrated loudness of the rendered clip (None: no audio or silent)."""
 
 
-def escape_filter_value(value: str) -> str:
-    """Escape a string for use as a filter option value inside a -filter_complex graph.
-
-    Two levels, as ffmpeg's filtergraph docs describe: first the option value (\\ ' :), then the
-    graph description (\\ ' [ ] , ;).
-    """
-    level1 = "".join("\\" + c if c in "\\':" else c for c in value)
-    return "".join("\\" + c if c in "\\'[],;" else c for c in level1)
-
-
 def _picture_graph(
     *,
     start: float,
@@ -68,6 +73,7 @@ def _picture_graph(
     watermark_text: str | None,
     fonts_dir: str | Path | None,
     tail: str = "format=yuv420p",
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
 ) -> str:
@@ -79,8 +85,15 @@ def _picture_graph(
         raise MediaError(f"output size {out_w}x{out_h} must be even and >= 16", code=BAD_ARGUMENT)
 
     chain = video_filter(
-        crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
+        crop_plan,
+        clip_start=start,
+        width=out_w,
+        height=out_h,
+        in_label="0:v:0",
+        out_label="vr" if logo is None else "vr0",
     )
+    if logo is not None:  # the brand's logo, under the captions and the watermark
+        chain += ";" + logo_graph(logo, width=out_w, height=out_h, in_label="vr0", out_label="vr")
     # Jump cuts after the reframe (its crop follows the source clock), before the captions
     # (written on the cut timeline).
     post: list[str] = cut.video_filters() if cut else []
@@ -125,6 +138,7 @@ def build_render_command(
     threads: int | None = None,
     progress: bool = False,
     loudnorm_filter: str | None = None,
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
     bleeps: Sequence[tuple[float, float]] = (),
@@ -140,6 +154,7 @@ def build_render_command(
         height=height,
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
+        logo=logo,
         cut=cut,
         emoji=emoji,
     )
@@ -255,6 +270,7 @@ def render_clip(
     progress: ProgressCallback | None = None,
     timeout_s: float | None = None,
     source_info: ProbeResult | None = None,
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
     bleeps: Sequence[tuple[float, float]] = (),
@@ -300,6 +316,7 @@ def render_clip(
         threads=threads,
         progress=True,
         loudnorm_filter=second_pass_filter(measured),
+        logo=logo,
         cut=cut,
         emoji=emoji,
         bleeps=bleeps,
@@ -376,6 +393,7 @@ def render_frame(
     fonts_dir: str | Path | None = None,
     max_height: int = 960,
     timeout_s: float = 120.0,
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
 ) -> Path:
@@ -396,6 +414,7 @@ def render_frame(
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
         tail=f"scale={small_w}:{small_h}",
+        logo=logo,
         cut=cut,
         emoji=emoji,
     )

@@ -162,7 +162,7 @@ async def _from_upload(request: Request, tenant: Tenant) -> Any:
                 p = service.get_project(db, tenant.workspace_id, project_id, lock=True)
                 p.name = (got.fields.get("name") or got.filename or "Upload")[:300]
                 p.original_filename, p.size_bytes, p.source_key = got.filename, got.size, key
-                p.options = options.model_dump(exclude_none=True)
+                p.options = options.model_dump(exclude_none=True, exclude_unset=True)
                 db.flush()
                 service.start_ingest(db, p)
                 db.refresh(p)
