@@ -21,10 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cliply.billing.plans import Plan
+from cliply.brand import service as brand
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
 from cliply.config import get_settings
@@ -37,12 +39,14 @@ from cliply.jobs.queue import enqueue
 from cliply.jobs.service import latest_by_dedupe_keys
 from cliply.media import probe
 from cliply.media.audio import waveform_peaks
+from cliply.media.captionfx import is_keyword, keyword_set
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.export import EXPORT_FORMATS
 from cliply.pipeline.config import render_spec, work_root
-from cliply.pipeline.options import MAX_CLIP_S
+from cliply.pipeline.options import MAX_CLIP_S, CaptionFx, caption_fx_of
 from cliply.pipeline.sources import local_source
 from cliply.pipeline.steps import (
+    BrandSpec,
     RenderSpec,
     preview_frames,
     preview_time,
@@ -101,6 +105,8 @@ class Look:
     title_overlay: bool
     caption_edits: dict[str, str] = field(default_factory=dict)
     thumb_at: float | None = None  # seconds after start; None: best-scoring frame
+    caption_fx: CaptionFx = field(default_factory=CaptionFx)
+    keywords: tuple[str, ...] = ()  # the clip's hashtags (emphasis and emoji)
 
     def word_edits(self) -> tuple[tuple[int, str], ...]:
         return tuple(sorted((int(k), v) for k, v in self.caption_edits.items()))
@@ -115,7 +121,17 @@ class Look:
             self.title if self.title_overlay else None,
             self.word_edits(),
             self.thumb_at,
+            self.caption_fx,
         )
+
+    def shows_keywords(self, keywords: Sequence[str], text: str) -> bool:
+        """Whether any of `keywords` is drawn differently in this look (emphasised, or with
+        an emoji) because a word of `text` is one of them."""
+        fx = self.caption_fx
+        wanted = keyword_set(keywords)
+        if not wanted or not (fx.keyword_emphasis or fx.emoji):
+            return False
+        return any(is_keyword(token, wanted) for token in text.split())
 
 
 def look_of(clip: Clip) -> Look:
@@ -128,12 +144,15 @@ def look_of(clip: Clip) -> Look:
         title_overlay=clip.title_overlay,
         caption_edits=dict(clip.caption_edits or {}),
         thumb_at=clip.thumb_at_s,
+        caption_fx=caption_fx_of(clip.caption_fx),
+        keywords=tuple(clip.hashtags or ()),
     )
 
 
-def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
-    """The render parameters of a look under a plan (the preview and the render use this)."""
-    return render_spec(
+def render_spec_for(look: Look, plan: Plan | None, kit: BrandSpec | None = None) -> RenderSpec:
+    """The render parameters of a look under a plan and the workspace's brand kit (the
+    preview and the render use this). The plan alone decides the watermark."""
+    spec = render_spec(
         look.aspect,
         look.caption_style,
         max_short_side=plan.max_render_height if plan is not None else None,
@@ -141,7 +160,15 @@ def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
         overlay_title=(look.title.strip() or None) if look.title_overlay else None,
         word_edits=look.word_edits(),
         thumb_at=look.thumb_at,
+        fx=look.caption_fx,
+        keywords=look.keywords,
     )
+    return replace(spec, brand=kit) if kit is not None else spec
+
+
+def brand_spec(db: Session, workspace_id: uuid.UUID, storage: Storage) -> BrandSpec | None:
+    """The workspace's brand kit as renders draw it (its files copied locally)."""
+    return brand.render_brand(db, workspace_id, storage, work_root())
 
 
 def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> str:
@@ -161,6 +188,19 @@ def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> 
     }
     if spec.thumb_at is not None:  # only when chosen, so existing looks keep their digest
         data["thumb"] = round(spec.thumb_at, 3)
+    fx = {
+        "kw": list(spec.keywords) if spec.keyword_emphasis or spec.keyword_emoji else [],
+        "emph": spec.keyword_emphasis,
+        "emoji": spec.keyword_emoji,
+        "mask": spec.mask_profanity,
+        "bleep": spec.bleep,
+        "fillers": spec.cut_fillers,
+        "silence": spec.max_silence_s,
+    }
+    if any(fx.values()):
+        data["fx"] = fx
+    if spec.brand is not None:  # likewise: looks without a brand kit keep their digest
+        data["brand"] = spec.brand.digest
     raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
@@ -216,6 +256,12 @@ def resolve_look(
         value = getattr(draft, name)
         if value is not None:
             look = replace(look, **{name: value})
+    if draft.caption_fx is not None:
+        merged = look.caption_fx.model_dump() | draft.caption_fx.model_dump(exclude_unset=True)
+        try:
+            look = replace(look, caption_fx=CaptionFx.model_validate(merged))
+        except PydanticValidationError as exc:  # a combination (bleep without masking)
+            raise ValidationFailed("; ".join(str(e["msg"]) for e in exc.errors())) from None
     return look, words
 
 
@@ -366,6 +412,16 @@ def _text(words: list[Word], start: float, end: float) -> str:
     )
 
 
+def default_look(db: Session, workspace_id: uuid.UUID, options: dict[str, Any]) -> tuple[str, str]:
+    """Caption style and aspect of a project's new clips: what the project asked for, else
+    the workspace's brand kit defaults, else the server's."""
+    style, aspect = brand.defaults(db, workspace_id)
+    return (
+        str(options.get("caption_style") or style or get_settings().caption_style_default),
+        str(options.get("aspect") or aspect or "9:16"),
+    )
+
+
 def add_clip(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: ClipIn, storage: Storage
 ) -> Clip:
@@ -373,6 +429,7 @@ def add_clip(
     words = _words(storage, workspace_id, project_id)
     start, end = _place(words, project, body.start, body.end)
     opts = project.options or {}
+    default_style, default_aspect = default_look(db, workspace_id, opts)
     text = _text(words, start, end)
     clip = Clip(
         workspace_id=workspace_id,
@@ -386,9 +443,9 @@ def add_clip(
         hashtags=[],
         reasons=[],
         score=None,
-        caption_style=body.caption_style
-        or str(opts.get("caption_style") or get_settings().caption_style_default),
-        aspect=body.aspect or str(opts.get("aspect", "9:16")),
+        caption_style=body.caption_style or default_style,
+        aspect=body.aspect or default_aspect,
+        caption_fx=caption_fx_of(opts).model_dump(),
         render_version=1,
     )
     db.add(clip)
@@ -439,6 +496,7 @@ def derive_clip(db: Session, base: Clip, change: Derived) -> Clip:
         caption_edits=dict(base.caption_edits or {}),
         title_overlay=base.title_overlay if change.title_overlay is None else change.title_overlay,
         thumb_at_s=base.thumb_at_s if change.thumb_at is None else change.thumb_at,
+        caption_fx=dict(base.caption_fx or {}),
         render_version=1,
     )
     db.add(clip)
@@ -458,6 +516,7 @@ def update_clip(
     clip.aspect, clip.caption_style = look.aspect, look.caption_style
     clip.title, clip.title_overlay = look.title, look.title_overlay
     clip.caption_edits = dict(look.caption_edits)
+    clip.caption_fx = look.caption_fx.model_dump()
     if words is not None and (
         (look.start, look.end) != (before.start, before.end)
         or look.caption_edits != before.caption_edits
@@ -465,9 +524,13 @@ def update_clip(
         clip.text = clip_text(words, look)
     if patch.description is not None:
         clip.description = patch.description
+    rerender = look.visible() != before.visible()
     if patch.hashtags is not None:
         clip.hashtags = [t if t.startswith("#") else f"#{t}" for t in patch.hashtags]
-    if look.visible() != before.visible():
+        # Hashtags are the keywords the captions emphasise: a re-render when one is said.
+        changed = set(before.keywords) ^ set(clip.hashtags)
+        rerender = rerender or look.shows_keywords(sorted(changed), clip.text)
+    if rerender:
         clip.render_version += 1
         queue_render(db, clip)
     db.flush()
@@ -510,7 +573,8 @@ def preview(
     styles = draft.styles or [look.caption_style] + [
         s for s in CAPTION_STYLES if s != look.caption_style
     ]
-    specs = [render_spec_for(replace(look, caption_style=s), plan) for s in styles]
+    kit = brand_spec(db, workspace_id, storage)
+    specs = [render_spec_for(replace(look, caption_style=s), plan, kit) for s in styles]
     stills = [
         PreviewStill(s, preview_key(workspace_id, clip.project_id, clip.id, d), d)
         for s, spec in zip(styles, specs, strict=True)
@@ -533,7 +597,7 @@ def preview(
             )
             for (st, _), jpg in zip(missing, drawn, strict=True):
                 storage.put_file(st.key, jpg, content_type="image/jpeg")
-    own = render_spec_for(look, plan)
+    own = render_spec_for(look, plan, kit)
     return Preview(
         look=look,
         frame_at=preview_time(words, look.start, look.end),
@@ -615,9 +679,10 @@ def replace_auto_clips(
     *,
     caption_style: str,
     aspect: str,
+    caption_fx: dict[str, Any] | None = None,
 ) -> tuple[list[Clip], list[str]]:
     """The project's auto clips become `highlights` (ranked in order; manual clips stay), one
-    CLIP_RENDER queued per clip. Returns the new clips and the storage keys of the old ones'
+    CLIP_RENDER queued per clip (`caption_fx`: the project's caption effects). Returns the new clips and the storage keys of the old ones'
     renders, to delete once the transaction committed."""
     old = list(
         db.scalars(
@@ -652,6 +717,7 @@ def replace_auto_clips(
             reasons=[r.model_dump() for r in h.reasons],
             caption_style=caption_style,
             aspect=aspect,
+            caption_fx=dict(caption_fx or {}),
             status="queued",
             render_version=1,
         )

@@ -29,6 +29,7 @@ from cliply.media.export import EXPORT_FORMATS, write_exports
 from cliply.pipeline import config, steps
 from cliply.pipeline.batch import ClipRender, render_clips
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
+from cliply.pipeline.steps import BrandSpec
 from cliply.transcribe.base import TranscriptionError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -67,11 +68,12 @@ def run_local(
     exports: Sequence[str] = (),
     prompt: str | None = None,
     fx: Mapping[str, Any] | None = None,
+    brand: BrandSpec | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
     `exports`: editor files written next to each clip (otio, fcpxml, srt). `fx`: caption
     effects and jump cuts (ClipOptions fields: keyword_emphasis, emoji, mask_profanity, bleep,
-    remove_fillers, max_silence_s)."""
+    remove_fillers, max_silence_s). `brand`: a brand kit drawn on every clip."""
     console = console or Console(stderr=True)
     unknown = sorted(set(exports) - set(EXPORT_FORMATS))
     if unknown:
@@ -95,7 +97,12 @@ def run_local(
             None,
         )
     except ValidationError as exc:
-        return _bad(console, "; ".join(str(e["msg"]) for e in exc.errors()))
+        return _bad(
+            console,
+            "; ".join(
+                f"{e['loc'][0]}: {e['msg']}" if e["loc"] else str(e["msg"]) for e in exc.errors()
+            ),
+        )
     out = Path(out)
     try:
         with tempfile.TemporaryDirectory(prefix="cliply-process-") as tmp_name:
@@ -104,7 +111,14 @@ def run_local(
                 (*dict.fromkeys(exports), "srt") if exports and "srt" not in exports else exports
             )
             return _run(
-                source, out, Path(tmp_name), options, transcript_only, console, tuple(wanted)
+                source,
+                out,
+                Path(tmp_name),
+                options,
+                transcript_only,
+                console,
+                tuple(wanted),
+                brand=brand,
             )
     except UrlRefused as exc:
         return _bad(console, f"URL refused ({exc.code}): {exc.message}")
@@ -147,6 +161,7 @@ def _run(
     transcript_only: bool,
     console: Console,
     exports: tuple[str, ...] = (),
+    brand: BrandSpec | None = None,
 ) -> int:
     settings = get_settings()
     is_url = source.lower().startswith(("http://", "https://"))
@@ -198,8 +213,10 @@ def _run(
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
         spec = config.render_spec(
-            options.aspect, options.caption_style, settings=settings, fx=options
+            options.aspect, options.caption_style, settings=settings, fx=options.caption_fx()
         )
+        if brand is not None:
+            spec = replace(spec, brand=brand)
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()
@@ -271,7 +288,11 @@ def _run(
                             plan=done.crop_plan,
                         )
                         written = write_exports(
-                            timeline, steps.export_words(words, spec), clips_dir, stem, exports
+                            timeline,
+                            steps.export_words(words, spec, start=h.start, end=h.end),
+                            clips_dir,
+                            stem,
+                            exports,
                         )
                         record["exports"] = {f: f"clips/{p.name}" for f, p in written.items()}
                 records.append(record)

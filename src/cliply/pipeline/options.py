@@ -18,49 +18,10 @@ MIN_SILENCE_S = 0.3
 MAX_SILENCE_S = 10.0
 
 
-class ClipOptions(BaseModel):
-    """What the user asked for; None means "the server default" (settings / plan)."""
+class CaptionFx(BaseModel):
+    """Caption effects and jump cuts: project options (ClipOptions) and part of a clip's look."""
 
     model_config = ConfigDict(extra="forbid")
-
-    min_s: float | None = Field(
-        None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Shortest clip (s)."
-    )
-    max_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Longest clip (s).")
-    top_k: int | None = Field(None, ge=1, le=100, description="How many clips to suggest.")
-    aspect: str = Field("9:16", description="Output aspect: " + ", ".join(ASPECTS))
-    caption_style: str | None = Field(
-        None,
-        description="Caption style: "
-        + ", ".join(CAPTION_STYLES)
-        + " (default CAPTION_STYLE_DEFAULT)",
-    )
-    language: str | None = Field(
-        None,
-        max_length=16,
-        description="Spoken language as a code such as en, es, fr, de, pt, ru, zh, ar, hi; "
-        "None or 'auto' = detected from the audio.",
-    )
-
-    prompt: str | None = Field(
-        None,
-        max_length=MAX_PROMPT_CHARS,
-        description="What the clips should be about, as a prompt or keywords "
-        '("everything about pricing"): candidates are ranked by how well they match it, '
-        "and the match is shown as a reason. Empty = no steering.",
-    )
-
-    @field_validator("prompt")
-    @classmethod
-    def _clean_prompt(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if any(ord(c) < 32 and c not in "\t\n" for c in value):
-            raise ValueError("prompt must not contain control characters")
-        text = " ".join(value.split())
-        if text and not any(c.isalnum() for c in text):
-            raise ValueError("prompt must contain at least one letter or digit")
-        return text or None
 
     keyword_emphasis: bool = Field(
         True, description="Draw the clip's keywords emphasised (style's colour and size)."
@@ -83,6 +44,79 @@ class ClipOptions(BaseModel):
         "None keeps every pause.",
     )
 
+    @model_validator(mode="after")
+    def _bleep_masks(self) -> CaptionFx:
+        if self.bleep and not self.mask_profanity:
+            raise ValueError("bleep needs mask_profanity")
+        return self
+
+    def caption_fx(self) -> CaptionFx:
+        return CaptionFx.model_validate({k: getattr(self, k) for k in FX_FIELDS})
+
+
+FX_FIELDS = (
+    "keyword_emphasis",
+    "emoji",
+    "mask_profanity",
+    "bleep",
+    "remove_fillers",
+    "max_silence_s",
+)
+
+
+def caption_fx_of(raw: dict[str, Any] | None) -> CaptionFx:
+    """A stored fx dict (a clip's, or a project's options) as CaptionFx: unknown keys and
+    values no longer valid are ignored, so old rows still render."""
+    known = {k: v for k, v in (raw or {}).items() if k in FX_FIELDS}
+    try:
+        return CaptionFx.model_validate(known)
+    except ValueError:
+        return CaptionFx()
+
+
+class ClipOptions(CaptionFx):
+    """What the user asked for; None means "the server default" (settings / plan)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_s: float | None = Field(
+        None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Shortest clip (s)."
+    )
+    max_s: float | None = Field(None, ge=MIN_CLIP_S, le=MAX_CLIP_S, description="Longest clip (s).")
+    top_k: int | None = Field(None, ge=1, le=100, description="How many clips to suggest.")
+    aspect: str = Field("9:16", description="Output aspect: " + ", ".join(ASPECTS))
+    caption_style: str | None = Field(
+        None,
+        description="Caption style: "
+        + ", ".join(CAPTION_STYLES)
+        + " (default CAPTION_STYLE_DEFAULT)",
+    )
+    language: str | None = Field(
+        None,
+        max_length=16,
+        description="Spoken language as a code such as en, es, fr, de, pt, ru, zh, ar, hi; "
+        "None or 'auto' = detected from the audio.",
+    )
+    prompt: str | None = Field(
+        None,
+        max_length=MAX_PROMPT_CHARS,
+        description="What the clips should be about, as a prompt or keywords "
+        '("everything about pricing"): candidates are ranked by how well they match it, '
+        "and the match is shown as a reason. Empty = no steering.",
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _clean_prompt(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+            raise ValueError("prompt must not contain control characters")
+        text = " ".join(value.split())
+        if text and not any(c.isalnum() for c in text):
+            raise ValueError("prompt must contain at least one letter or digit")
+        return text or None
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str | None) -> str | None:
@@ -99,8 +133,6 @@ class ClipOptions(BaseModel):
             raise ValueError(f"caption_style must be one of {', '.join(CAPTION_STYLES)}")
         if self.min_s is not None and self.max_s is not None and self.min_s >= self.max_s:
             raise ValueError("min_s must be less than max_s")
-        if self.bleep and not self.mask_profanity:
-            raise ValueError("bleep needs mask_profanity")
         return self
 
 
@@ -120,6 +152,10 @@ class ResolvedOptions(BaseModel):
     bleep: bool = False
     remove_fillers: bool = False
     max_silence_s: float | None = None
+
+    def caption_fx(self) -> CaptionFx:
+        return CaptionFx.model_validate({k: getattr(self, k) for k in FX_FIELDS})
+
     # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
     min_score: float = 0.0
     embedder: str = "auto"
