@@ -58,6 +58,10 @@ _CELL = 16
 # Mouth movement (mean grey-level change per pixel between samples, beyond the eye band's)
 # below which a face counts as silent.
 _MOUTH_SPEAKING = 2.0
+# Speaker choice: movement counted per sample at most, and the cost of a change of speaker
+# (in the same units: a change needs the new speaker to out-move the old by this much).
+_MOUTH_CAP = 15.0
+_SWITCH_COST = 12.0
 # Caption band: share of the frame height one or two caption lines take.
 CAPTION_BAND = 0.12
 # Lowest the caption band's bottom may go (platform captions / buttons below) and highest its
@@ -409,39 +413,37 @@ def _persistent(tracks: list[_Track], n: int, share: float) -> list[_Track]:
     return sorted(kept, key=lambda t: t.weight, reverse=True)
 
 
-def _activity(tr: _Track, a: int, b: int) -> npt.NDArray[np.float64]:
-    """Mouth movement of a track per sample a..b-1, smoothed over +-2 samples (centred:
-    the plan is made offline, so a change of speaker is not lagged); NaN where unseen."""
-    raw = np.array([tr.mouth.get(i, np.nan) for i in range(a, b)], dtype=np.float64)
-    out = np.full(b - a, np.nan)
-    for k in range(b - a):
-        window = raw[max(0, k - 2) : k + 3]
-        if np.any(~np.isnan(window)):
-            out[k] = float(np.nanmean(window))
-        if (a + k) not in tr.boxes:
-            out[k] = np.nan
-    return out
-
-
 def active_speaker(tracks: list[_Track], a: int, b: int) -> list[int]:
-    """Index (into `tracks`) of the face to show at each sample a..b-1: the one whose mouth
-    moves most, switching only when another clearly moves more, held through pauses."""
-    if len(tracks) == 1:
-        return [0] * (b - a)
-    acts = np.stack([_activity(t, a, b) for t in tracks])
-    scores = np.nan_to_num(acts, nan=-1.0)
-    totals = np.nansum(np.where(np.isnan(acts), 0.0, acts), axis=1)
-    current = int(np.argmax(totals)) if totals.max() > 0 else 0
-    out: list[int] = []
-    for k in range(b - a):
-        best = int(np.argmax(scores[:, k]))
-        cur = scores[current, k]
-        if best != current and scores[best, k] >= _MOUTH_SPEAKING and scores[best, k] > 1.4 * cur:
-            current = best
-        elif cur < 0 and scores[best, k] >= 0:
-            current = best  # the followed face left the picture
-        out.append(current)
-    return out
+    """Index (into `tracks`) of the face to show at each sample a..b-1.
+
+    The sequence that collects the most mouth movement, less a cost per change of speaker
+    (Viterbi over "who speaks"): the plan is made offline, so a change is placed where the
+    new speaker starts, not a smoothing window later, and one nod or smile (movement capped
+    per sample) cannot buy the two changes a flip there and back costs. A face not in the
+    picture (unseen for 2 samples either side) cannot be followed."""
+    n, m = b - a, len(tracks)
+    if m == 1:
+        return [0] * n
+    gain = np.zeros((m, n))
+    for j, tr in enumerate(tracks):
+        for k in range(n):
+            i = a + k
+            if i in tr.mouth:
+                gain[j, k] = min(tr.mouth[i], _MOUTH_CAP)
+            elif not any(i + d in tr.boxes for d in range(-2, 3)):
+                gain[j, k] = -_MOUTH_CAP
+    gain[0, 0] += 0.5  # nobody speaking at all: the biggest face
+    score = gain[:, 0].copy()
+    back = np.zeros((m, n), dtype=np.int64)
+    for k in range(1, n):
+        best = int(np.argmax(score))
+        move = score[best] - _SWITCH_COST
+        back[:, k] = np.where(score >= move, np.arange(m), best)
+        score = np.maximum(score, move) + gain[:, k]
+    path = [int(np.argmax(score))]
+    for k in range(n - 1, 0, -1):
+        path.append(int(back[path[-1], k]))
+    return path[::-1]
 
 
 def _speaks(tr: _Track, share: float) -> bool:
@@ -756,10 +758,10 @@ class _Planner:
         ).keyframes[0]
 
     def _face_window(self, faces: list[_Track], ratio: float) -> tuple[int, int]:
-        """A window of `ratio` (w/h) around a face: about 3 face heights tall, never larger
+        """A window of `ratio` (w/h) around a face: about 2.5 face heights tall, never larger
         than the source nor so small the face is blown up past 2.5x."""
         fh = max(t.median_box().h for t in faces)
-        ch = min(self.src_h, max(3.2 * fh, self.src_h * 0.4))
+        ch = min(self.src_h, max(2.5 * fh, self.src_h * 0.4))
         cw = ch * ratio
         if cw > self.src_w:
             cw, ch = self.src_w, self.src_w / ratio
