@@ -24,6 +24,7 @@ Run: uv run python benchmarks/layouts.py [--frames DIR]
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import subprocess
 import sys
@@ -36,7 +37,7 @@ from tests import layoutgen as lg
 
 from cliply.media import render_clip
 from cliply.media.faces import Box, analyse
-from cliply.media.reframe import CropPlan, plan_crop, shows
+from cliply.media.reframe import CropPlan, crop_at, plan_crop, shows
 
 SCENES = [
     lg.Scene("one", 6.1, bg=(110, 74, 48), move=35.0),
@@ -76,14 +77,12 @@ def jitter(plan: CropPlan, truth: lg.Truth) -> float:
     the cut itself is not jitter)."""
     times = [t for t in frame_times(truth) if truth.start + 0.4 < t < truth.end - 0.4]
     moves: list[float] = []
-    for a, b in zip(times, times[1:], strict=False):
+    for a, b in itertools.pairwise(times):
         sa, sb = plan.segment_at(a), plan.segment_at(b)
         if sa is not sb:
             continue
         for kfs in sa.panels:
-            from cliply.media.reframe import _interp
-
-            ka, kb = _interp(kfs, a), _interp(kfs, b)
+            ka, kb = crop_at(kfs, a), crop_at(kfs, b)
             moves.append(abs(kb.x - ka.x) + abs(kb.y - ka.y))
     return sum(moves) / max(1, len(moves))
 
@@ -108,7 +107,9 @@ def main() -> None:
         print("segments:", ", ".join(f"{s.layout} {s.start:.2f}-{s.end:.2f}" for s in plan.scenes))
         print("true cuts:", ", ".join(f"{t.start:.2f}" for t in truths[1:]))
         print()
-        print(f"{'scene':<18}{'expected':<10}{'layout acc':>11}{'speaker in crop':>17}{'jitter px':>11}")
+        print(
+            f"{'scene':<18}{'expected':<10}{'layout acc':>11}{'speaker in crop':>17}{'jitter px':>11}"
+        )
         all_ok = all_n = 0
         for tr, sc in zip(truths, SCENES, strict=True):
             times = frame_times(tr)
@@ -117,7 +118,9 @@ def main() -> None:
             all_ok += ok
             all_n += len(times)
             hit, n = speaker_in_crop(plan, [tr])
-            name = f"{tr.kind}" + (f" moving {sc.move:g}px/s" if tr.kind == "one" and sc.move else "")
+            name = f"{tr.kind}" + (
+                f" moving {sc.move:g}px/s" if tr.kind == "one" and sc.move else ""
+            )
             name += " still" if tr.kind == "one" and not sc.move else ""
             spk = f"{100 * hit / n:.1f} %" if n else "-"
             jit = f"{jitter(plan, tr):.2f}" if tr.kind in ("one", "two") and not sc.move else "-"
@@ -149,7 +152,13 @@ def main() -> None:
             args.frames.mkdir(parents=True, exist_ok=True)
             out = Path(tmp) / "render.mp4"
             render_clip(
-                src, out, start=0.0, end=total_s, crop_plan=plan, width=540, height=960,
+                src,
+                out,
+                start=0.0,
+                end=total_s,
+                crop_plan=plan,
+                width=540,
+                height=960,
                 preset="ultrafast",
             )
             picks = {"track": truths[0], "split": truths[2], "screen": truths[3], "fit": truths[4]}
@@ -157,8 +166,19 @@ def main() -> None:
                 t = (tr.start + tr.end) / 2
                 png = args.frames / f"layout-{layout}.png"
                 subprocess.run(
-                    ["ffmpeg", "-v", "error", "-y", "-ss", f"{t:.2f}", "-i", str(out),
-                     "-frames:v", "1", str(png)],
+                    [
+                        "ffmpeg",
+                        "-v",
+                        "error",
+                        "-y",
+                        "-ss",
+                        f"{t:.2f}",
+                        "-i",
+                        str(out),
+                        "-frames:v",
+                        "1",
+                        str(png),
+                    ],
                     check=True,
                 )
                 print(f"frame: {png}")

@@ -40,6 +40,8 @@ class Scene:
     """one: horizontal speed of the face (px/s)."""
     turn: float = 3.0
     """two: seconds each speaker talks before the other takes over."""
+    y: int | None = None
+    """one: top of the face picture (default: centred)."""
 
 
 @dataclass
@@ -94,7 +96,9 @@ def _paste_face(frame: np.ndarray, face: np.ndarray, x: int, y: int, opening: fl
 def _slide(w: int, h: int) -> np.ndarray:
     slide = np.full((h, w, 3), 245, dtype=np.uint8)
     cv2.rectangle(slide, (0, 0), (w - 1, h - 1), (90, 90, 90), 2)
-    cv2.putText(slide, "Quarterly results", (14, 34), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (40, 40, 40), 2)
+    cv2.putText(
+        slide, "Quarterly results", (14, 34), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (40, 40, 40), 2
+    )
     lines = [
         "- revenue grew 24% year on year",
         "- churn fell to 3.1% per month",
@@ -167,7 +171,7 @@ def make_video(
             speaker: int | None = None
             if sc.kind == "one":
                 x = int(min(w - fw, max(0, w * 0.3 + sc.move * t)))
-                y = (h - fh) // 2
+                y = (h - fh) // 2 if sc.y is None else sc.y
                 _paste_face(frame, face, x, y, _mouth_open(t, 0.0))
                 boxes.append((x + FACE[0], y + FACE[1], FACE[2], FACE[3]))
                 speaker = 0

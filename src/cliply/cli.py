@@ -195,6 +195,12 @@ def process(
             "(source reference, in/out points, crop keyframes)."
         ),
     ] = "",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="Reframe layout: auto (per scene), track, split, screen or fit (forced)."
+        ),
+    ] = "auto",
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -210,6 +216,7 @@ def process(
         transcript_only=transcript_only,
         language=language,
         exports=[f.strip().lower() for f in export.split(",") if f.strip()],
+        layout=layout.strip().lower(),
     )
     raise typer.Exit(code)
 

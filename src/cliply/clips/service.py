@@ -40,7 +40,7 @@ from cliply.media.audio import waveform_peaks
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.export import EXPORT_FORMATS
 from cliply.pipeline.config import render_spec, work_root
-from cliply.pipeline.options import MAX_CLIP_S
+from cliply.pipeline.options import MAX_CLIP_S, layout_of
 from cliply.pipeline.sources import local_source
 from cliply.pipeline.steps import (
     RenderSpec,
@@ -131,8 +131,9 @@ def look_of(clip: Clip) -> Look:
     )
 
 
-def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
-    """The render parameters of a look under a plan (the preview and the render use this)."""
+def render_spec_for(look: Look, plan: Plan | None, layout: str = "auto") -> RenderSpec:
+    """The render parameters of a look under a plan (the preview and the render use this);
+    `layout`: the project's reframe layout option."""
     return render_spec(
         look.aspect,
         look.caption_style,
@@ -141,6 +142,7 @@ def render_spec_for(look: Look, plan: Plan | None) -> RenderSpec:
         overlay_title=(look.title.strip() or None) if look.title_overlay else None,
         word_edits=look.word_edits(),
         thumb_at=look.thumb_at,
+        layout=layout,
     )
 
 
@@ -161,6 +163,8 @@ def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> 
     }
     if spec.thumb_at is not None:  # only when chosen, so existing looks keep their digest
         data["thumb"] = round(spec.thumb_at, 3)
+    if spec.layout != "auto":  # likewise
+        data["layout"] = spec.layout
     raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
@@ -510,7 +514,8 @@ def preview(
     styles = draft.styles or [look.caption_style] + [
         s for s in CAPTION_STYLES if s != look.caption_style
     ]
-    specs = [render_spec_for(replace(look, caption_style=s), plan) for s in styles]
+    layout = layout_of(project.options)
+    specs = [render_spec_for(replace(look, caption_style=s), plan, layout) for s in styles]
     stills = [
         PreviewStill(s, preview_key(workspace_id, clip.project_id, clip.id, d), d)
         for s, spec in zip(styles, specs, strict=True)
@@ -533,7 +538,7 @@ def preview(
             )
             for (st, _), jpg in zip(missing, drawn, strict=True):
                 storage.put_file(st.key, jpg, content_type="image/jpeg")
-    own = render_spec_for(look, plan)
+    own = render_spec_for(look, plan, layout)
     return Preview(
         look=look,
         frame_at=preview_time(words, look.start, look.end),

@@ -375,6 +375,14 @@ def _title_style_line(st: CaptionStyle, width: int, height: int, encoding: str =
     return "Style: " + ",".join(fields)
 
 
+def _margin_at(margins: Sequence[tuple[float, float, int]], t: float) -> int:
+    """The bottom margin for a line starting at clip time `t` (0: the style's)."""
+    for a, b, margin in margins:
+        if a <= t < b:
+            return max(1, margin)
+    return 0
+
+
 def write_ass(
     words: Sequence[Word],
     out_path: str | Path,
@@ -386,11 +394,15 @@ def write_ass(
     style: str | CaptionStyle = "bold",
     title: str | None = None,
     title_s: float = TITLE_SECONDS,
+    margins: Sequence[tuple[float, float, int]] = (),
 ) -> Path:
     """Write the captions of [clip_start, clip_end) (source seconds) to `out_path`.
 
     Event times are relative to the clip start, ready to burn into the rendered clip.
     `title`, when given, is drawn near the top for the first `title_s` seconds (the hook).
+    `margins`: (start, end, bottom margin px) ranges on the clip's clock; a caption line that
+    starts in one sits that far above the bottom instead of the style's margin (so it keeps
+    clear of the face; see reframe.caption_margins).
     """
     if clip_end <= clip_start:
         raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
@@ -434,7 +446,8 @@ def write_ass(
                     piece = _joiner(line[j - 1].text, line[j].text) + piece
                 parts.append(piece)
             events.append(
-                f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},{BASE},,0,0,0,,{''.join(parts)}"
+                f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},{BASE},,0,0,"
+                f"{_margin_at(margins, line[0].start)},,{''.join(parts)}"
             )
 
     title_text = escape_text(title) if title else ""

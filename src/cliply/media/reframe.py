@@ -80,7 +80,7 @@ class CropKeyframe:
     h: float
 
 
-def _interp(kfs: Sequence[CropKeyframe], t: float) -> CropKeyframe:
+def crop_at(kfs: Sequence[CropKeyframe], t: float) -> CropKeyframe:
     """The crop at source time `t`, interpolated exactly as the render filter does."""
     if t <= kfs[0].t:
         return CropKeyframe(t, kfs[0].x, kfs[0].y, kfs[0].w, kfs[0].h)
@@ -153,7 +153,7 @@ class CropPlan:
 
     def box_at(self, t: float) -> CropKeyframe:
         """The primary crop at source time `t`, interpolated exactly as the render does."""
-        return _interp(self.keyframes, t)
+        return crop_at(self.keyframes, t)
 
     def segments(self) -> tuple[SceneLayout, ...]:
         """The plan's segments; a single one for plans without `scenes`."""
@@ -1030,11 +1030,11 @@ def compose(frame: Frame, plan: CropPlan, t: float, out_w: int, out_h: int) -> F
         canvas[oy : oy + fh, ox : ox + fw] = fg
         return np.ascontiguousarray(canvas)
     if len(seg.panels) < 2:
-        crop = _cut(frame, _interp(seg.panels[0], t))
+        crop = _cut(frame, crop_at(seg.panels[0], t))
         return np.ascontiguousarray(cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA))
     (w0, h0), (w1, h1) = seg.panel_sizes(out_w, out_h)
     canvas = np.full((out_h, out_w, 3), 16, dtype=np.uint8)
-    top = _cut(frame, _interp(seg.panels[0], t))
+    top = _cut(frame, crop_at(seg.panels[0], t))
     if seg.layout == "screen":
         k = min(w0 / top.shape[1], h0 / top.shape[0])
         tw, th = max(1, round(top.shape[1] * k)), max(1, round(top.shape[0] * k))
@@ -1042,7 +1042,7 @@ def compose(frame: Frame, plan: CropPlan, t: float, out_w: int, out_h: int) -> F
         canvas[oy : oy + th, ox : ox + tw] = cv2.resize(top, (tw, th), interpolation=cv2.INTER_AREA)
     else:
         canvas[:h0] = cv2.resize(top, (w0, h0), interpolation=cv2.INTER_AREA)
-    bottom = _cut(frame, _interp(seg.panels[1], t))
+    bottom = _cut(frame, crop_at(seg.panels[1], t))
     canvas[h0:] = cv2.resize(bottom, (w1, h1), interpolation=cv2.INTER_AREA)
     return np.asarray(canvas, dtype=np.uint8)
 
@@ -1072,7 +1072,7 @@ def output_boxes(plan: CropPlan, t: float, box: Box, width: int, height: int) ->
     for i, ((pw, ph), kfs) in enumerate(
         zip(seg.panel_sizes(width, height), seg.panels, strict=False)
     ):
-        c = _interp(kfs, t)
+        c = crop_at(kfs, t)
         kx, ky = pw / c.w, ph / c.h
         dx = dy = 0.0
         if seg.layout == "screen" and i == 0:  # fitted, centred in its panel
@@ -1102,7 +1102,7 @@ def shows(plan: CropPlan, t: float, box: Box, *, share: float = 0.9) -> bool:
     if seg.layout == "fit":
         return True
     for kfs in seg.panels:
-        c = _interp(kfs, t)
+        c = crop_at(kfs, t)
         ix = max(0.0, min(c.x + c.w, box.x + box.w) - max(c.x, box.x))
         iy = max(0.0, min(c.y + c.h, box.y + box.h) - max(c.y, box.y))
         if ix * iy >= share * box.area:

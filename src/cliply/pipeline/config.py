@@ -113,6 +113,7 @@ def render_spec(
     overlay_title: str | None = None,
     word_edits: tuple[tuple[int, str], ...] = (),
     thumb_at: float | None = None,
+    layout: str = "auto",
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
     s = settings or get_settings()
@@ -130,4 +131,5 @@ def render_spec(
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,
         reframe_sample_fps=s.reframe_sample_fps,
+        layout=layout,
     )

@@ -63,9 +63,11 @@ def run_local(
     console: Console | None = None,
     language: str | None = None,
     exports: Sequence[str] = (),
+    layout: str = "auto",
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
-    `exports`: editor files written next to each clip (otio, fcpxml, srt)."""
+    `exports`: editor files written next to each clip (otio, fcpxml, srt). `layout`: auto or
+    a reframe layout to force (track, split, screen, fit)."""
     console = console or Console(stderr=True)
     unknown = sorted(set(exports) - set(EXPORT_FORMATS))
     if unknown:
@@ -83,6 +85,7 @@ def run_local(
                 aspect=aspect,
                 caption_style=caption_style,
                 language=language,
+                layout=layout,  # validated by the model
             ),
             None,
         )
@@ -189,7 +192,9 @@ def _run(
             steps.require_speech(transcript)
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
-        spec = config.render_spec(options.aspect, options.caption_style, settings=settings)
+        spec = config.render_spec(
+            options.aspect, options.caption_style, settings=settings, layout=options.layout
+        )
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()
@@ -234,6 +239,7 @@ def _run(
                         width=done.width,
                         height=done.height,
                         layout=done.layout,
+                        layouts=done.layouts(),
                         loudness_lufs=done.loudness_lufs,
                     )
                     if exports:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cliply.media.captions import CAPTION_STYLES
-from cliply.media.reframe import ASPECTS
+from cliply.media.reframe import ASPECTS, LAYOUT_CHOICES, LayoutChoice
 from cliply.transcribe.languages import UnknownLanguage, normalize_language
 
 MIN_CLIP_S = 3.0
@@ -36,6 +36,12 @@ class ClipOptions(BaseModel):
         max_length=16,
         description="Spoken language as a code such as en, es, fr, de, pt, ru, zh, ar, hi; "
         "None or 'auto' = detected from the audio.",
+    )
+    layout: LayoutChoice = Field(
+        "auto",
+        description="Reframe layout: auto (chosen per scene: track one face, split two "
+        "speakers, screen for slides plus a face, fit without a face) or one of track, "
+        "split, screen, fit forced where the scene allows.",
     )
 
     @field_validator("language")
@@ -67,6 +73,7 @@ class ResolvedOptions(BaseModel):
     aspect: str
     caption_style: str
     language: str | None = None  # None: detect
+    layout: str = "auto"
     # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
     min_score: float = 0.0
     embedder: str = "auto"
@@ -106,6 +113,7 @@ def resolve_options(
         aspect=opts.aspect,
         caption_style=opts.caption_style or default_caption_style,
         language=opts.language,
+        layout=opts.layout,
         min_score=min_score,
         embedder=embedder,
         llm_top_n=llm_top_n,
@@ -122,3 +130,9 @@ def language_of(raw: dict[str, Any] | None) -> str | None:
         return normalize_language(value)
     except UnknownLanguage:
         return None
+
+
+def layout_of(raw: dict[str, Any] | None) -> str:
+    """The reframe layout a project's stored options ask for ("auto" when none or unknown)."""
+    value = (raw or {}).get("layout")
+    return value if isinstance(value, str) and value in LAYOUT_CHOICES else "auto"

@@ -23,7 +23,7 @@ from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render
 from cliply.media.captions import clip_words, write_ass
 from cliply.media.export import ClipTimeline
 from cliply.media.probe import ProbeResult
-from cliply.media.reframe import CropPlan, aspect_size
+from cliply.media.reframe import CropPlan, aspect_size, caption_margins
 from cliply.media.render import render_frame
 from cliply.pipeline.options import ResolvedOptions
 from cliply.transcribe.base import Transcriber
@@ -248,6 +248,8 @@ class RenderSpec:
     """(index in the transcript's word list, corrected text) pairs; "" hides the word."""
     thumb_at: float | None = None
     """Thumbnail frame, seconds after the clip's start; None = the best-scoring frame."""
+    layout: str = "auto"
+    """auto (chosen per scene) or track / split / screen / fit forced (reframe.LAYOUT_CHOICES)."""
 
 
 def edited_words(words: Sequence[Word], edits: Sequence[tuple[int, str]]) -> list[Word]:
@@ -268,7 +270,14 @@ def _caption_file(
     end: float,
     width: int,
     height: int,
+    plan: CropPlan | None = None,
 ) -> Path:
+    # Captions keep clear of the face the plan shows (or sit on a split's seam).
+    margins = (
+        caption_margins(plan, clip_start=start, clip_end=end, width=width, height=height)
+        if plan is not None
+        else []
+    )
     return write_ass(
         edited_words(words, spec.word_edits),
         path,
@@ -278,6 +287,7 @@ def _caption_file(
         height=height,
         style=spec.caption_style,
         title=spec.overlay_title,
+        margins=margins,
     )
 
 
@@ -298,6 +308,10 @@ class RenderedClip:
     loudness_lufs: float | None = None
     crop_plan: CropPlan | None = None
     """The reframe the render followed (for timeline exports)."""
+
+    def layouts(self) -> list[dict[str, Any]]:
+        """The layout of each segment, [{start, end, layout}] in source seconds."""
+        return self.crop_plan.scene_report() if self.crop_plan is not None else []
 
 
 def render_clip_files(
@@ -326,6 +340,7 @@ def render_clip_files(
         fallback=spec.reframe_fallback,
         sample_fps=spec.reframe_sample_fps,
         probe_result=info,
+        layout=spec.layout,
     )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -337,6 +352,7 @@ def render_clip_files(
         end=end,
         width=width,
         height=height,
+        plan=plan,
     )
     result = render_clip(
         source,
@@ -442,7 +458,12 @@ def preview_frames(
     if len(aspects) != 1:
         raise ValueError("preview_frames takes specs of one aspect")
     crop = plan or plan_crop(
-        source, start=start, end=end, aspect=specs[0].aspect, probe_result=info
+        source,
+        start=start,
+        end=end,
+        aspect=specs[0].aspect,
+        probe_result=info,
+        layout=specs[0].layout,
     )
     at = preview_time(words, start, end)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -457,6 +478,7 @@ def preview_frames(
             end=end,
             width=width,
             height=height,
+            plan=crop,
         )
         paths.append(
             render_frame(
