@@ -201,6 +201,25 @@ def process(
             help="Reframe layout: auto (per scene), track, split, screen or fit (forced)."
         ),
     ] = "auto",
+    emphasis: Annotated[
+        bool, typer.Option(help="Draw each clip's keywords emphasised in the captions.")
+    ] = True,
+    emoji: Annotated[
+        bool, typer.Option(help="Colour emoji over the captions for keywords that have one.")
+    ] = True,
+    mask_profanity: Annotated[
+        bool, typer.Option(help='Star swear words in the captions ("f***").')
+    ] = False,
+    bleep: Annotated[
+        bool, typer.Option(help="Also bleep masked words in the sound (with --mask-profanity).")
+    ] = False,
+    remove_fillers: Annotated[
+        bool, typer.Option(help="Jump cuts: remove filler words (um, uh, ...).")
+    ] = False,
+    max_silence: Annotated[
+        float | None,
+        typer.Option(help="Jump cuts: shorten pauses between words longer than this (s)."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
     from cliply.pipeline.local import run_local
@@ -217,6 +236,14 @@ def process(
         language=language,
         exports=[f.strip().lower() for f in export.split(",") if f.strip()],
         layout=layout.strip().lower(),
+        fx={
+            "keyword_emphasis": emphasis,
+            "emoji": emoji,
+            "mask_profanity": mask_profanity,
+            "bleep": bleep,
+            "remove_fillers": remove_fillers,
+            "max_silence_s": max_silence,
+        },
     )
     raise typer.Exit(code)
 

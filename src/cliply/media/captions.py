@@ -13,6 +13,7 @@ leave a wider right margin for the like / comment / share column.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from cliply.media.captionfx import emoji_for, emoji_in, is_keyword, keyword_set, mask_words
 from cliply.media.errors import BAD_ARGUMENT, MediaError
 from cliply.transcribe.formats import MIN_CUE_S
 from cliply.transcribe.models import Word, join_word_pieces
@@ -34,6 +36,7 @@ SAFE_RIGHT = 0.15
 ACTIVE = "Active"
 SPOKEN = "Spoken"
 BASE = "Base"
+EMPHASIS = "Emphasis"
 TITLE = "Title"
 # The hook/title overlay: how long it stays up, and how high it sits (below the platforms'
 # top bar, which covers roughly the top 8 % of the frame).
@@ -137,10 +140,16 @@ class CaptionStyle:
     max_chars: int = 18
     max_words: int = 4
     mode: Literal["word", "fill"] = "word"
+    emphasis: str = "00E5FF"
+    """RGB hex of the clip's keywords (keyword emphasis)."""
+    emphasis_scale: int = 115
+    """Keyword size in percent of the other words."""
 
 
 CAPTION_STYLES: dict[str, CaptionStyle] = {
-    "bold": CaptionStyle(name="bold", size=0.045, uppercase=True, max_chars=16, max_words=3),
+    "bold": CaptionStyle(
+        name="bold", size=0.045, uppercase=True, max_chars=16, max_words=3, emphasis="00E5FF"
+    ),
     "minimal": CaptionStyle(
         name="minimal",
         size=0.032,
@@ -151,6 +160,8 @@ CAPTION_STYLES: dict[str, CaptionStyle] = {
         shadow=0.002,
         max_chars=28,
         max_words=6,
+        emphasis="FFFFFF",
+        emphasis_scale=110,
     ),
     "karaoke": CaptionStyle(
         name="karaoke",
@@ -161,6 +172,8 @@ CAPTION_STYLES: dict[str, CaptionStyle] = {
         max_chars=22,
         max_words=5,
         mode="fill",
+        emphasis="FF5CA8",
+        emphasis_scale=112,
     ),
     "boxed": CaptionStyle(
         name="boxed",
@@ -171,6 +184,8 @@ CAPTION_STYLES: dict[str, CaptionStyle] = {
         outline=0.006,
         max_chars=22,
         max_words=4,
+        emphasis="FF8A00",
+        emphasis_scale=110,
     ),
 }
 """Named caption presets; keys are what users pick."""
@@ -309,7 +324,13 @@ def _ass_time(seconds: float) -> str:
 
 
 def _style_line(
-    name: str, st: CaptionStyle, color: str, width: int, height: int, encoding: str = "1"
+    name: str,
+    st: CaptionStyle,
+    color: str,
+    width: int,
+    height: int,
+    encoding: str = "1",
+    scale: int = 100,
 ) -> str:
     size = round(st.size * height)
     outline = max(1.0, round(st.outline * height, 1))
@@ -328,8 +349,8 @@ def _style_line(
         "0",
         "0",
         "0",
-        "100",
-        "100",
+        str(scale),
+        str(scale),
         "0",
         "0",
         "3" if st.box else "1",
@@ -395,6 +416,8 @@ def write_ass(
     title: str | None = None,
     title_s: float = TITLE_SECONDS,
     margins: Sequence[tuple[float, float, int]] = (),
+    keywords: Sequence[str] = (),
+    mask_profanity: bool = False,
 ) -> Path:
     """Write the captions of [clip_start, clip_end) (source seconds) to `out_path`.
 
@@ -403,10 +426,15 @@ def write_ass(
     `margins`: (start, end, bottom margin px) ranges on the clip's clock; a caption line that
     starts in one sits that far above the bottom instead of the style's margin (so it keeps
     clear of the face; see reframe.caption_margins).
+    Words in `keywords` (the clip's keywords or hashtags) are drawn in the style's emphasis
+    colour and scale; `mask_profanity` stars listed swear words ("f***").
     """
     if clip_end <= clip_start:
         raise MediaError(f"empty clip window {clip_start}..{clip_end}", code=BAD_ARGUMENT)
     st = get_style(style)
+    if mask_profanity:
+        words = mask_words(words)
+    emphasised = keyword_set(keywords)
     timed = clip_words(words, clip_start, clip_end)
     font = font_for_text(" ".join(w.text for w in timed) + " " + (title or ""), st.font)
     if font != st.font:
@@ -436,7 +464,13 @@ def write_ass(
                 end = start + 0.01
             parts: list[str] = []
             for j, text in enumerate(texts):
-                if j == k:
+                key = is_keyword(line[j].text, emphasised)
+                if j == k and key:  # the active colour, at the keyword's size
+                    scaled = f"\\fscx{st.emphasis_scale}\\fscy{st.emphasis_scale}"
+                    piece = f"{{\\r{ACTIVE}{scaled}}}{text}{{\\r}}"
+                elif key:
+                    piece = f"{{\\r{EMPHASIS}}}{text}{{\\r}}"
+                elif j == k:
                     piece = f"{{\\r{ACTIVE}}}{text}{{\\r}}"
                 elif j < k and st.mode == "fill":
                     piece = f"{{\\r{SPOKEN}}}{text}{{\\r}}"
@@ -475,6 +509,7 @@ def write_ass(
         _style_line(BASE, st, st.primary, width, height, encoding),
         _style_line(ACTIVE, st, st.active, width, height, encoding),
         _style_line(SPOKEN, st, st.spoken or st.primary, width, height, encoding),
+        _style_line(EMPHASIS, st, st.emphasis, width, height, encoding, st.emphasis_scale),
         _title_style_line(st, width, height, encoding),
         "",
         "[Events]",
@@ -491,6 +526,126 @@ def write_ass(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return out
+
+
+# --- emoji over the caption line ---------------------------------------------------------------
+
+EMOJI_SCALE = 1.4
+"""Emoji image size relative to the caption font size."""
+MAX_EMOJI_PER_LINE = 3
+
+
+@dataclass(frozen=True)
+class EmojiCue:
+    """An emoji shown with a caption line: from when its word is spoken to the line's end,
+    in slot `slot` of the line's `slots` (so earlier emoji do not move when one appears)."""
+
+    emoji: str
+    start: float
+    end: float
+    slot: int
+    slots: int
+    line_text: str
+
+
+def _line_spans(lines: Sequence[list[TimedWord]], duration: float) -> list[float]:
+    """When each caption line leaves the screen (as `write_ass` times it)."""
+    ends: list[float] = []
+    for li, line in enumerate(lines):
+        next_start = lines[li + 1][0].start if li + 1 < len(lines) else duration
+        hold_end = line[-1].end + 0.4
+        line_end = next_start if next_start - line[-1].end < 0.6 else min(hold_end, next_start)
+        ends.append(
+            min(max(line_end, line[-1].end, line[0].start + MIN_CUE_S), next_start, duration)
+        )
+    return ends
+
+
+def emoji_cues(
+    words: Sequence[Word],
+    *,
+    clip_start: float,
+    clip_end: float,
+    style: str | CaptionStyle = "bold",
+    keywords: Sequence[str] = (),
+) -> list[EmojiCue]:
+    """The emoji to draw over the captions: those typed into the words (caption edits) and,
+    for each spoken keyword that has one, the keyword's emoji (pass no `keywords` to draw
+    only the typed ones). Times are clip seconds, like `write_ass`'s events."""
+    if clip_end <= clip_start:
+        return []
+    st = get_style(style)
+    duration = clip_end - clip_start
+    lines = min_duration_lines(
+        group_lines(
+            clip_words(words, clip_start, clip_end), max_chars=st.max_chars, max_words=st.max_words
+        ),
+        duration,
+    )
+    if not lines:
+        return []
+    ends = _line_spans(lines, duration)
+    emphasised = keyword_set(keywords)
+    found: dict[int, list[tuple[float, str]]] = {}
+    for w in sorted(words, key=lambda w: w.start):
+        if w.end <= clip_start or w.start >= clip_end:
+            continue
+        seqs = emoji_in(w.text)
+        if not seqs and is_keyword(w.text, emphasised):
+            mapped = emoji_for(w.text)
+            seqs = [mapped] if mapped else []
+        if not seqs:
+            continue
+        t = min(max(w.start - clip_start, 0.0), duration)
+        li = max((i for i, line in enumerate(lines) if line[0].start <= t + 1e-6), default=0)
+        if t >= ends[li] and li + 1 < len(lines):
+            li += 1
+        picked = found.setdefault(li, [])
+        for seq in seqs:
+            if len(picked) < MAX_EMOJI_PER_LINE and seq not in (e for _, e in picked):
+                picked.append((max(t, lines[li][0].start), seq))
+    cues: list[EmojiCue] = []
+    for li, picked in sorted(found.items()):
+        text = " ".join(w.text for w in lines[li])
+        for slot, (t, seq) in enumerate(picked):
+            if ends[li] - t >= 0.05:
+                cues.append(EmojiCue(seq, round(t, 3), round(ends[li], 3), slot, len(picked), text))
+    return cues
+
+
+def emoji_box(
+    cue: EmojiCue, ass: AssDocument, *, style: str | CaptionStyle = "bold"
+) -> tuple[int, int, int]:
+    """(x, y, size) in output pixels of a cue's emoji: a row centred over the caption area,
+    just above the caption block (below it for top-aligned captions), using the Base style
+    of the written ASS, so it follows the captions wherever their placement puts them."""
+    st = get_style(style)
+    width, height = ass.play_res
+    base = ass.styles.get(BASE, {})
+    size_px = float(base.get("Fontsize", st.size * height))
+    left = float(base.get("MarginL", SAFE_LEFT * width))
+    right = float(base.get("MarginR", SAFE_RIGHT * width))
+    margin_v = float(base.get("MarginV", SAFE_BOTTOM * height))
+    align = int(base.get("Alignment", "2"))
+    # Rough text width (DejaVu Sans Bold averages ~0.6 em, capitals ~0.7 em) → wrapped lines.
+    em = 0.7 if st.uppercase else 0.6
+    usable = max(1.0, width - left - right)
+    n_lines = max(1, math.ceil(len(cue.line_text) * em * size_px / usable))
+    block = n_lines * 1.25 * size_px
+    size = max(16, round(size_px * EMOJI_SCALE))
+    gap = round(0.25 * size_px)
+    if align >= 7:  # top-aligned: the emoji row goes under the text
+        y = margin_v + block + gap
+    elif align >= 4:
+        y = height / 2 - block / 2 - gap - size
+    else:
+        y = height - margin_v - block - gap - size
+    row = cue.slots * size + (cue.slots - 1) * gap
+    centre = left + usable / 2
+    x = centre - row / 2 + cue.slot * (size + gap)
+    x = min(max(0.0, x), width - size)
+    y = min(max(0.0, y), height - size)
+    return round(x), round(y), size
 
 
 # --- reading ASS back (tests, previews) -------------------------------------------------------
@@ -510,7 +665,7 @@ class AssEvent:
 
     @property
     def active_word(self) -> str | None:
-        m = re.search(r"\{\\r" + ACTIVE + r"\}(.*?)(?<!\\)\{", self.text)
+        m = re.search(r"\{\\r" + ACTIVE + r"(?:\\[^}]*)?\}(.*?)(?<!\\)\{", self.text)
         return _unescape(m.group(1)) if m else None
 
 

@@ -15,10 +15,11 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cliply.media.captionfx import CutPlan, EmojiOverlay, overlay_filters
 from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
@@ -67,6 +68,8 @@ def _picture_graph(
     watermark_text: str | None,
     fonts_dir: str | Path | None,
     tail: str = "format=yuv420p",
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
 ) -> str:
     """The picture half of the filtergraph ([0:v:0] → [v]): reframe, captions, watermark.
     The render and the editor's still preview both use it, so a preview shows the render."""
@@ -78,7 +81,9 @@ def _picture_graph(
     chain = video_filter(
         crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
     )
-    post: list[str] = []
+    # Jump cuts after the reframe (its crop follows the source clock), before the captions
+    # (written on the cut timeline).
+    post: list[str] = cut.video_filters() if cut else []
     if ass_path is not None:
         opt = f"ass=filename={escape_filter_value(str(ass_path))}"
         if fonts_dir is not None:
@@ -94,6 +99,9 @@ def _picture_graph(
             # Top-left, below the platforms' top bar and clear of the right-hand buttons.
             f":x={round(out_w * 0.05)}:y={round(out_h * 0.10)}"
         )
+    if emoji:  # the emoji images go over the captions, before the final scale / format
+        drawn = ",".join(post) or "null"
+        return f"{chain};[vr]{drawn}[vx];{overlay_filters(emoji, 'vx', 'vy')};[vy]{tail}[v]"
     post.append(tail)
     return f"{chain};[vr]{','.join(post)}[v]"
 
@@ -117,6 +125,8 @@ def build_render_command(
     threads: int | None = None,
     progress: bool = False,
     loudnorm_filter: str | None = None,
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
@@ -129,16 +139,24 @@ def build_render_command(
         height=height,
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
+        cut=cut,
+        emoji=emoji,
     )
     if has_audio:
         audio = f"{loudnorm_filter or LOUDNORM}," if loudnorm else ""
+        if cut:
+            audio = ",".join(cut.audio_filters()) + "," + audio
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
         graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
 
     cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if progress:
         cmd += ["-progress", "pipe:1", "-nostats"]
-    cmd += ["-ss", f"{start:.3f}", "-i", str(source), "-t", f"{end - start:.3f}"]
+    if cut:  # stop reading the source at the clip's end; the output is shorter by the cuts
+        cmd += ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(source)]
+        cmd += ["-t", f"{end - start - cut.seconds_removed:.3f}"]
+    else:
+        cmd += ["-ss", f"{start:.3f}", "-i", str(source), "-t", f"{end - start:.3f}"]
     cmd += ["-filter_complex", graph, "-map", "[v]"]
     if has_audio:
         cmd += ["-map", "[a]", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
@@ -151,14 +169,20 @@ def build_render_command(
 
 
 def measure_loudness(
-    source: str | Path, *, start: float = 0.0, end: float | None = None
+    source: str | Path,
+    *,
+    start: float = 0.0,
+    end: float | None = None,
+    cut: CutPlan | None = None,
 ) -> dict[str, float] | None:
     """loudnorm's first-pass measurement of [start, end) of the first audio stream
-    (input_i, input_tp, input_lra, input_thresh, target_offset); None when unreadable."""
+    (input_i, input_tp, input_lra, input_thresh, target_offset); None when unreadable.
+    With `cut`, only the sound the jump cuts keep is measured."""
     args = ["-ss", f"{start:.3f}", "-i", str(source)]
     if end is not None:
         args += ["-t", f"{end - start:.3f}"]
-    args += ["-map", "0:a:0", "-af", f"{LOUDNORM}:print_format=json", "-f", "null", "-"]
+    pre = ",".join(cut.audio_filters()) + "," if cut else ""
+    args += ["-map", "0:a:0", "-af", f"{pre}{LOUDNORM}:print_format=json", "-f", "null", "-"]
     text = run_ffmpeg(args)
     at = text.rfind("{")
     try:
@@ -210,10 +234,13 @@ def render_clip(
     progress: ProgressCallback | None = None,
     timeout_s: float | None = None,
     source_info: ProbeResult | None = None,
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
 ) -> RenderResult:
     """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
 
-    Without `crop_plan` a centred crop of `aspect` is used. `progress` is called with the
+    Without `crop_plan` a centred crop of `aspect` is used. `cut` removes stretches (jump
+    cuts; clip seconds) and `emoji` draws images (times on the cut timeline). `progress` is called with the
     fraction done (0..1), from ffmpeg's `-progress` output. Size defaults to ASPECTS[aspect].
     """
     info = source_info or probe(source)
@@ -229,7 +256,9 @@ def render_clip(
     os.close(fd)
     # Two-pass loudness: measure the clip's sound, then apply those values (linear gain).
     measured = (
-        measure_loudness(source, start=start, end=end) if loudnorm and info.has_audio else None
+        measure_loudness(source, start=start, end=end, cut=cut)
+        if loudnorm and info.has_audio
+        else None
     )
     cmd = build_render_command(
         source,
@@ -249,9 +278,12 @@ def render_clip(
         threads=threads,
         progress=True,
         loudnorm_filter=second_pass_filter(measured),
+        cut=cut,
+        emoji=emoji,
     )
     try:
-        _run_with_progress(cmd, end - start, progress, timeout_s)
+        kept = end - start - (cut.seconds_removed if cut else 0.0)
+        _run_with_progress(cmd, kept, progress, timeout_s)
         os.replace(tmp_name, out)
     finally:
         if os.path.exists(tmp_name):
@@ -321,6 +353,8 @@ def render_frame(
     fonts_dir: str | Path | None = None,
     max_height: int = 960,
     timeout_s: float = 120.0,
+    cut: CutPlan | None = None,
+    emoji: Sequence[EmojiOverlay] = (),
 ) -> Path:
     """One JPEG of the clip `at` seconds after `start`, drawn by the render's own filtergraph
     (same crop, captions, watermark), then scaled down to at most `max_height` for the page."""
@@ -339,6 +373,8 @@ def render_frame(
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
         tail=f"scale={small_w}:{small_h}",
+        cut=cut,
+        emoji=emoji,
     )
     out = Path(out_jpg)
     out.parent.mkdir(parents=True, exist_ok=True)

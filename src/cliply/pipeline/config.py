@@ -8,6 +8,7 @@ plan and passes None. The pipeline never looks at billing itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cliply.config import Settings, get_settings
 from cliply.highlights.llm import ChatJsonClient
@@ -114,8 +115,11 @@ def render_spec(
     word_edits: tuple[tuple[int, str], ...] = (),
     thumb_at: float | None = None,
     layout: str = "auto",
+    fx: ResolvedOptions | None = None,
+    keywords: tuple[str, ...] = (),
 ) -> RenderSpec:
-    """The plan's render height cap and watermark; no plan (local run) = full size, no mark."""
+    """The plan's render height cap and watermark; no plan (local run) = full size, no mark.
+    `fx`: the caption effects and jump cuts chosen in the options; `keywords`: the clip's."""
     s = settings or get_settings()
     return RenderSpec(
         aspect=aspect,
@@ -132,4 +136,18 @@ def render_spec(
         reframe_fallback=s.reframe_fallback,
         reframe_sample_fps=s.reframe_sample_fps,
         layout=layout,
+        **(caption_fx(fx, keywords) if fx is not None else {}),
     )
+
+
+def caption_fx(fx: ResolvedOptions, keywords: tuple[str, ...]) -> dict[str, Any]:
+    """RenderSpec fields of the options' caption effects and jump cuts."""
+    return {
+        "keywords": keywords,
+        "keyword_emphasis": fx.keyword_emphasis,
+        "keyword_emoji": fx.emoji,
+        "mask_profanity": fx.mask_profanity,
+        "bleep": fx.bleep,
+        "cut_fillers": fx.remove_fillers,
+        "max_silence_s": fx.max_silence_s,
+    }

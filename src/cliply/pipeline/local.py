@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,13 @@ def run_local(
     language: str | None = None,
     exports: Sequence[str] = (),
     layout: str = "auto",
+    fx: Mapping[str, Any] | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
     `exports`: editor files written next to each clip (otio, fcpxml, srt). `layout`: auto or
-    a reframe layout to force (track, split, screen, fit)."""
+    a reframe layout to force (track, split, screen, fit). `fx`: caption
+    effects and jump cuts (ClipOptions fields: keyword_emphasis, emoji, mask_profanity, bleep,
+    remove_fillers, max_silence_s)."""
     console = console or Console(stderr=True)
     unknown = sorted(set(exports) - set(EXPORT_FORMATS))
     if unknown:
@@ -86,6 +90,7 @@ def run_local(
                 caption_style=caption_style,
                 language=language,
                 layout=layout,  # validated by the model
+                **dict(fx or {}),
             ),
             None,
         )
@@ -193,7 +198,11 @@ def _run(
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
         spec = config.render_spec(
-            options.aspect, options.caption_style, settings=settings, layout=options.layout
+            options.aspect,
+            options.caption_style,
+            settings=settings,
+            layout=options.layout,
+            fx=options,
         )
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
@@ -221,7 +230,7 @@ def _run(
                         words,
                         start=h.start,
                         end=h.end,
-                        spec=spec,
+                        spec=replace(spec, keywords=tuple(h.hashtags)),
                         out_mp4=clips_dir / f"{stem}.mp4",
                         out_jpg=clips_dir / f"{stem}.jpg",
                         work_dir=tmp,
@@ -241,6 +250,8 @@ def _run(
                         layout=done.layout,
                         layouts=done.layouts(),
                         loudness_lufs=done.loudness_lufs,
+                        seconds_removed=done.seconds_removed,
+                        rendered_duration=round(done.duration, 3),
                     )
                     if exports:
                         timeline = steps.clip_timeline(
@@ -253,7 +264,9 @@ def _run(
                             height=done.height,
                             plan=done.crop_plan,
                         )
-                        written = write_exports(timeline, words, clips_dir, stem, exports)
+                        written = write_exports(
+                            timeline, steps.export_words(words, spec), clips_dir, stem, exports
+                        )
                         record["exports"] = {f: f"clips/{p.name}" for f, p in written.items()}
                 records.append(record)
                 update(i + 1)

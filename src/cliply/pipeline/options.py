@@ -12,6 +12,9 @@ from cliply.transcribe.languages import UnknownLanguage, normalize_language
 
 MIN_CLIP_S = 3.0
 MAX_CLIP_S = 180.0
+# Jump cuts: pauses longer than max_silence_s are shortened (to twice the cut pad).
+MIN_SILENCE_S = 0.3
+MAX_SILENCE_S = 10.0
 
 
 class ClipOptions(BaseModel):
@@ -44,6 +47,27 @@ class ClipOptions(BaseModel):
         "split, screen, fit forced where the scene allows.",
     )
 
+    keyword_emphasis: bool = Field(
+        True, description="Draw the clip's keywords emphasised (style's colour and size)."
+    )
+    emoji: bool = Field(
+        True,
+        description="Show a colour emoji over the captions when a keyword that has one "
+        "is spoken (emoji typed into caption edits are always drawn).",
+    )
+    mask_profanity: bool = Field(False, description='Star swear words in captions ("f***").')
+    bleep: bool = Field(False, description="Also bleep the masked words in the sound.")
+    remove_fillers: bool = Field(
+        False, description="Jump cuts: remove filler words (um, uh, euh, äh, ...)."
+    )
+    max_silence_s: float | None = Field(
+        None,
+        ge=MIN_SILENCE_S,
+        le=MAX_SILENCE_S,
+        description="Jump cuts: shorten pauses between words longer than this (s); "
+        "None keeps every pause.",
+    )
+
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str | None) -> str | None:
@@ -60,6 +84,8 @@ class ClipOptions(BaseModel):
             raise ValueError(f"caption_style must be one of {', '.join(CAPTION_STYLES)}")
         if self.min_s is not None and self.max_s is not None and self.min_s >= self.max_s:
             raise ValueError("min_s must be less than max_s")
+        if self.bleep and not self.mask_profanity:
+            raise ValueError("bleep needs mask_profanity")
         return self
 
 
@@ -74,6 +100,12 @@ class ResolvedOptions(BaseModel):
     caption_style: str
     language: str | None = None  # None: detect
     layout: str = "auto"
+    keyword_emphasis: bool = True
+    emoji: bool = True
+    mask_profanity: bool = False
+    bleep: bool = False
+    remove_fillers: bool = False
+    max_silence_s: float | None = None
     # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
     min_score: float = 0.0
     embedder: str = "auto"
@@ -114,6 +146,12 @@ def resolve_options(
         caption_style=opts.caption_style or default_caption_style,
         language=opts.language,
         layout=opts.layout,
+        keyword_emphasis=opts.keyword_emphasis,
+        emoji=opts.emoji,
+        mask_profanity=opts.mask_profanity,
+        bleep=opts.bleep,
+        remove_fillers=opts.remove_fillers,
+        max_silence_s=opts.max_silence_s,
         min_score=min_score,
         embedder=embedder,
         llm_top_n=llm_top_n,

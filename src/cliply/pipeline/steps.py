@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +20,15 @@ from cliply.highlights.llm import ChatJsonClient
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
-from cliply.media.captions import clip_words, write_ass
+from cliply.media.captionfx import (
+    CutPlan,
+    EmojiOverlay,
+    cut_words,
+    emoji_png,
+    mask_words,
+    plan_cuts,
+)
+from cliply.media.captions import clip_words, emoji_box, emoji_cues, parse_ass, write_ass
 from cliply.media.export import ClipTimeline
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size, caption_margins
@@ -250,6 +258,17 @@ class RenderSpec:
     """Thumbnail frame, seconds after the clip's start; None = the best-scoring frame."""
     layout: str = "auto"
     """auto (chosen per scene) or track / split / screen / fit forced (reframe.LAYOUT_CHOICES)."""
+    keywords: tuple[str, ...] = ()
+    """The clip's keywords (its hashtags): emphasised, and given an emoji, when asked."""
+    keyword_emphasis: bool = False
+    keyword_emoji: bool = False
+    mask_profanity: bool = False
+    bleep: bool = False
+    """Mute the masked words and play a tone over them (with mask_profanity)."""
+    cut_fillers: bool = False
+    """Jump cuts: remove filler words (um, uh, euh, äh, ...)."""
+    max_silence_s: float | None = None
+    """Jump cuts: pauses between words longer than this are shortened; None keeps them."""
 
 
 def edited_words(words: Sequence[Word], edits: Sequence[tuple[int, str]]) -> list[Word]:
@@ -270,14 +289,8 @@ def _caption_file(
     end: float,
     width: int,
     height: int,
-    plan: CropPlan | None = None,
+    margins: Sequence[tuple[float, float, int]] = (),
 ) -> Path:
-    # Captions keep clear of the face the plan shows (or sit on a split's seam).
-    margins = (
-        caption_margins(plan, clip_start=start, clip_end=end, width=width, height=height)
-        if plan is not None
-        else []
-    )
     return write_ass(
         edited_words(words, spec.word_edits),
         path,
@@ -288,7 +301,89 @@ def _caption_file(
         style=spec.caption_style,
         title=spec.overlay_title,
         margins=margins,
+        keywords=spec.keywords if spec.keyword_emphasis else (),
+        mask_profanity=spec.mask_profanity,
     )
+
+
+def export_words(words: Sequence[Word], spec: RenderSpec) -> list[Word]:
+    """The words a clip's subtitle exports (SRT) carry: masked like its captions."""
+    return mask_words(words) if spec.mask_profanity else list(words)
+
+
+def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
+    """The spec's jump cuts of [start, end) (none unless asked for)."""
+    return plan_cuts(
+        words,
+        clip_start=start,
+        clip_end=end,
+        fillers=spec.cut_fillers,
+        max_silence_s=spec.max_silence_s,
+    )
+
+
+@dataclass(frozen=True)
+class CaptionLayer:
+    """What is drawn over the picture: the ASS file, the emoji images, and the jump cuts
+    whose timeline both are written on."""
+
+    ass: Path
+    cut: CutPlan
+    emoji: tuple[EmojiOverlay, ...]
+
+
+def caption_layer(
+    words: Sequence[Word],
+    spec: RenderSpec,
+    path: Path,
+    *,
+    start: float,
+    end: float,
+    width: int,
+    height: int,
+    plan: CropPlan | None = None,
+) -> CaptionLayer:
+    """Captions (and emoji) for [start, end) on the jump-cut timeline: with cuts, the words are
+    moved to the cut clip's clock and the fillers inside cuts are dropped. With the crop
+    `plan`, captions keep clear of the face it shows (or sit on a split's seam)."""
+    fixed = edited_words(words, spec.word_edits)
+    cut = cut_plan(fixed, spec, start=start, end=end)
+    margins = (
+        caption_margins(plan, clip_start=start, clip_end=end, width=width, height=height)
+        if plan is not None
+        else []
+    )
+    if cut:
+        margins = [(cut.map_time(a), cut.map_time(b), m) for a, b, m in margins]
+    if cut:
+        fixed = cut_words(fixed, cut, clip_start=start, clip_end=end)
+        start, end = 0.0, end - start - cut.seconds_removed
+    ass = _caption_file(
+        fixed,
+        replace(spec, word_edits=()),
+        path,
+        start=start,
+        end=end,
+        width=width,
+        height=height,
+        margins=margins,
+    )
+    cues = emoji_cues(
+        fixed,
+        clip_start=start,
+        clip_end=end,
+        style=spec.caption_style,
+        keywords=spec.keywords if spec.keyword_emoji else (),
+    )
+    overlays: list[EmojiOverlay] = []
+    if cues:
+        doc = parse_ass(ass)
+        for cue in cues:
+            x, y, size = emoji_box(cue, doc, style=spec.caption_style)
+            png = emoji_png(cue.emoji, path.parent / "emoji", size)
+            if png is not None:
+                overlays.append(EmojiOverlay(png, x, y, cue.start, cue.end))
+    return CaptionLayer(ass, cut, tuple(overlays))
 
 
 @dataclass(frozen=True)
@@ -308,6 +403,10 @@ class RenderedClip:
     loudness_lufs: float | None = None
     crop_plan: CropPlan | None = None
     """The reframe the render followed (for timeline exports)."""
+    seconds_removed: float = 0.0
+    """Time the jump cuts took out (the clip is that much shorter than end - start)."""
+    emoji: tuple[EmojiOverlay, ...] = ()
+    """The emoji images drawn over the captions."""
 
     def layouts(self) -> list[dict[str, Any]]:
         """The layout of each segment, [{start, end, layout}] in source seconds."""
@@ -344,7 +443,7 @@ def render_clip_files(
     )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
-    ass = _caption_file(
+    layer = caption_layer(
         words,
         spec,
         work_dir / f"{out_mp4.stem}.ass",
@@ -354,6 +453,7 @@ def render_clip_files(
         height=height,
         plan=plan,
     )
+    ass = layer.ass
     result = render_clip(
         source,
         out_mp4,
@@ -371,6 +471,8 @@ def render_clip_files(
         timeout_s=spec.timeout_s,
         progress=lambda f: report(0.15 + 0.75 * f),
         source_info=info,
+        cut=layer.cut or None,
+        emoji=layer.emoji,
     )
     if not keep_captions:
         ass.unlink(missing_ok=True)
@@ -400,6 +502,8 @@ def render_clip_files(
         captions=ass if keep_captions else None,
         loudness_lufs=result.loudness_lufs,
         crop_plan=plan,
+        seconds_removed=layer.cut.seconds_removed,
+        emoji=layer.emoji,
     )
 
 
@@ -470,7 +574,7 @@ def preview_frames(
     paths: list[Path] = []
     for i, spec in enumerate(specs):
         width, height = render_size(spec.aspect, spec.max_short_side)
-        ass = _caption_file(
+        layer = caption_layer(
             words,
             spec,
             out_dir / f"preview-{i}.ass",
@@ -480,6 +584,7 @@ def preview_frames(
             height=height,
             plan=crop,
         )
+        ass = layer.ass
         paths.append(
             render_frame(
                 source,
@@ -491,6 +596,8 @@ def preview_frames(
                 width=width,
                 height=height,
                 watermark_text=WATERMARK_TEXT if spec.watermark else None,
+                cut=layer.cut or None,
+                emoji=layer.emoji,
             )
         )
         ass.unlink(missing_ok=True)
