@@ -2,7 +2,8 @@
 # Each installs what is missing first (Debian packages, uv, the .venv); `make setup` only installs.
 
 SHELL := /bin/bash
-APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji fonts-noto-cjk
+APT_PACKAGES := ffmpeg espeak-ng fonts-dejavu-core fonts-noto-core fonts-noto-color-emoji fonts-noto-cjk \
+  pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 PYTEST_ARGS ?= -n 2

@@ -201,6 +201,13 @@ def process(
             help="Reframe layout: auto (per scene), track, split, screen or fit (forced)."
         ),
     ] = "auto",
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            help='What the clips should be about ("everything about pricing"): ranked by '
+            "similarity to it, shown as a reason."
+        ),
+    ] = None,
     emphasis: Annotated[
         bool, typer.Option(help="Draw each clip's keywords emphasised in the captions.")
     ] = True,
@@ -236,6 +243,7 @@ def process(
         language=language,
         exports=[f.strip().lower() for f in export.split(",") if f.strip()],
         layout=layout.strip().lower(),
+        prompt=prompt,
         fx={
             "keyword_emphasis": emphasis,
             "emoji": emoji,

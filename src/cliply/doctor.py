@@ -11,6 +11,7 @@ from sqlalchemy import text
 from cliply.config import get_settings
 from cliply.db.engine import get_engine
 from cliply.db.migrate import current
+from cliply.media import faces
 from cliply.transcribe import gpu
 
 
@@ -59,4 +60,6 @@ def run_checks(echo: Callable[[str], None]) -> bool:
         report("speech model", False, str(exc))
     good, detail = gpu.describe(s.whisper_device, s.whisper_compute_type)
     report("gpu", good, detail)
+    # The Haar fallback works, only worse: reported, not failed.
+    report("face detector", True, faces.detector_name())
     return ok

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from cliply.highlights.audio import analyse_wav
+from cliply.highlights.boundaries import BoundaryMap, find_boundaries
 from cliply.highlights.embeddings import Embedder, TfidfEmbedder, choose_embedder
 from cliply.highlights.features import TranscriptProfile
 from cliply.highlights.keywords import KeywordExtractor
 from cliply.highlights.lexicons import lexicon_for
 from cliply.highlights.segmentation import Segmentation, segment_topics
 from cliply.highlights.sentences import Sentence, clean_words, split_sentences
-from cliply.transcribe.models import Transcript
+from cliply.transcribe.models import Transcript, Word
 
 
 @dataclass
@@ -23,6 +28,8 @@ class TranscriptAnalysis:
     keywords: KeywordExtractor
     embedder_name: str
     notes: list[str] = field(default_factory=list)
+    boundaries: BoundaryMap | None = None
+    prompt_vector: NDArray[np.float64] | None = None  # the user's prompt, embedded with the rest
 
 
 def analyse_transcript(
@@ -32,6 +39,7 @@ def analyse_transcript(
     wav_path: Path | str | None = None,
     pause_s: float = 1.0,
     max_sentence_s: float = 30.0,
+    prompt: str | None = None,
 ) -> TranscriptAnalysis:
     """Sentences, embeddings, topic segments, keywords and audio features of one transcript.
 
@@ -48,15 +56,21 @@ def analyse_transcript(
     texts = [s.text for s in sentences]
     if not sentences:
         notes.append("transcript has no words")
+    # The prompt is embedded in the same call: TF-IDF rows compare only within one call.
+    batch = [*texts, prompt] if prompt and texts else texts
     try:
-        embeddings = embedder.embed(texts)
+        embeddings = embedder.embed(batch)
     except Exception as exc:
         if isinstance(embedder, TfidfEmbedder):
             raise
         notes.append(f"embedder {embedder_name} failed ({exc!r})")
         embedder = TfidfEmbedder()
         embedder_name = embedder.name
-        embeddings = embedder.embed(texts)
+        embeddings = embedder.embed(batch)
+    prompt_vector = None
+    if len(batch) > len(texts):
+        prompt_vector = np.asarray(embeddings[-1], dtype=np.float64)
+        embeddings = embeddings[: len(texts)]
     if embedder_name == TfidfEmbedder.name:
         notes.append("lexical TF-IDF fallback used for topic similarity")
 
@@ -76,4 +90,27 @@ def analyse_transcript(
     profile = TranscriptProfile.build(
         sentences, words, embeddings, segmentation.sentence_segment, audio, lexicon
     )
-    return TranscriptAnalysis(sentences, segmentation, profile, keywords, embedder_name, notes)
+    boundaries = find_boundaries(sentences, wav_path, speakers=_speakers(sentences, words))
+    if not boundaries.audio_used:
+        notes.append("no audio given: speaker/audio changes not found (pauses still are)")
+    return TranscriptAnalysis(
+        sentences,
+        segmentation,
+        profile,
+        keywords,
+        embedder_name,
+        notes,
+        boundaries=boundaries,
+        prompt_vector=prompt_vector,
+    )
+
+
+def _speakers(sentences: list[Sentence], words: list[Word]) -> list[str | None] | None:
+    """The speaker label most of each sentence's words carry (None: the engine gave none)."""
+    if not any(w.speaker for w in words):
+        return None
+    out: list[str | None] = []
+    for s in sentences:
+        labels = Counter(w.speaker for w in words[s.word_start : s.word_end] if w.speaker)
+        out.append(labels.most_common(1)[0][0] if labels else None)
+    return out

@@ -7,12 +7,13 @@ overlapping windows stays cheap. A feature that cannot be computed returns value
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from cliply.highlights.audio import AudioAnalysis
+from cliply.highlights.boilerplate import SentenceBoilerplate, sentence_boilerplate
 from cliply.highlights.candidates import Candidate
 from cliply.highlights.lexicons import ENGLISH, Lexicon
 from cliply.highlights.sentences import Sentence
@@ -68,6 +69,8 @@ class TranscriptProfile:
     median_pace: float  # median words per second of the transcript's sentences
     audio: AudioAnalysis | None
     lexicon: Lexicon = ENGLISH
+    # Per sentence: prompt/menu wording and repetition (not hooks; penalised in ranking).
+    boilerplate: list[SentenceBoilerplate] = field(default_factory=list)
 
     @classmethod
     def build(
@@ -110,7 +113,16 @@ class TranscriptProfile:
             median_pace=pace,
             audio=audio,
             lexicon=lexicon,
+            boilerplate=sentence_boilerplate(
+                [f.toks for f in facts],
+                [s.text for s in sentences],
+                lexicon.language,
+                lexicon.stop_words,
+            ),
         )
+
+    def is_boilerplate(self, k: int) -> bool:
+        return bool(self.boilerplate) and self.boilerplate[k].is_boilerplate
 
     def window_similarity(self, first: int, last: int) -> float | None:
         """Mean cosine similarity over all pairs of sentences in the window."""
@@ -153,6 +165,11 @@ def hook_facts(profile: TranscriptProfile, first: int, last: int) -> HookFacts:
     facts = profile.facts[first : first + used]
     toks = [t for f in facts for t in f.toks]
     lex = profile.lexicon
+    junk = [k for k in range(first, first + used) if profile.is_boilerplate(k)]
+    if junk:
+        # A menu is full of numbers and "you" and still grabs nobody: no hook at all.
+        why = profile.boilerplate[junk[0]].describe()
+        return HookFacts(0.0, [f"is boilerplate, not a hook: {why}"], used)
     signals: list[str] = []
     value = 0.0
     if any(f.question for f in facts):
@@ -187,6 +204,8 @@ def hook_strength(profile: TranscriptProfile, c: Candidate) -> FeatureValue:
     hook = hook_facts(profile, c.first, c.last)
     if hook.signals:
         reason = "opening line " + ", ".join(hook.signals)
+        if hook.value == 0.0 and hook.signals[0].startswith("is boilerplate"):
+            reason += " (its numbers and 'you' do not count)"
     else:
         reason = "opening line has no question, claim, number or direct address"
     if not profile.lexicon.native:

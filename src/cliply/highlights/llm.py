@@ -60,7 +60,9 @@ class LlmRerankOutcome:
     fallback_reason: str | None
 
 
-def build_messages(highlights: Sequence[Highlight], max_chars: int) -> list[dict[str, str]]:
+def build_messages(
+    highlights: Sequence[Highlight], max_chars: int, prompt: str | None = None
+) -> list[dict[str, str]]:
     payload = [
         {
             "id": f"c{i + 1}",
@@ -69,7 +71,15 @@ def build_messages(highlights: Sequence[Highlight], max_chars: int) -> list[dict
         }
         for i, h in enumerate(highlights)
     ]
-    instructions = (
+    wanted = ""
+    if prompt:
+        # The user's own words, as data: quoted by json.dumps, never spliced in as instructions.
+        wanted = (
+            "The user wants clips about this (rank the candidates that match it first): "
+            + json.dumps(prompt, ensure_ascii=False)
+            + "\n"
+        )
+    instructions = wanted + (
         "Rank these clip candidates from best (rank 1) to worst. For each one write a catchy "
         "title (at most 70 characters, no hashtags), a one or two sentence description, and "
         "3 to 5 hashtags. Reply with JSON of exactly this shape: "
@@ -118,6 +128,7 @@ def rerank_with_llm(
     *,
     top_n: int = 10,
     max_chars: int = 1500,
+    prompt: str | None = None,
 ) -> LlmRerankOutcome:
     """Let the LLM reorder the first `top_n` highlights; the rest keep their place after them."""
     head = list(highlights[: max(0, top_n)])
@@ -126,7 +137,7 @@ def rerank_with_llm(
         return LlmRerankOutcome(list(highlights), False, "no highlights to send to the LLM")
     ids = [f"c{i + 1}" for i in range(len(head))]
     try:
-        reply = client.complete_json(build_messages(head, max_chars))
+        reply = client.complete_json(build_messages(head, max_chars, prompt))
         items = parse_reply(reply, ids)
     except LlmReplyInvalid as exc:
         return LlmRerankOutcome(list(highlights), False, f"LLM reply rejected: {exc}")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from cliply.highlights.analysis import analyse_transcript
+from cliply.highlights.adjust import (
+    PromptMatch,
+    boilerplate_adjustment,
+    boundary_adjustment,
+    prompt_adjustment,
+    prompt_match,
+)
+from cliply.highlights.analysis import TranscriptAnalysis, analyse_transcript
 from cliply.highlights.candidates import (
     Candidate,
     generate_candidates,
@@ -165,11 +172,14 @@ def detect_highlights(
     single_segment_only: bool = False,
     llm: ChatJsonClient | None = None,
     llm_top_n: int = 10,
+    prompt: str | None = None,
 ) -> HighlightResult:
     """Find, score and rank the moments of a transcript worth clipping.
 
     `baseline`: with a workspace's own `weights`, the weights its reasons are compared with
     (the defaults), so each reason says what the workspace's audience changed.
+    `prompt`: what the user wants clips about ("everything about pricing"); candidates are
+    ranked towards it (a `prompt` reason) and the LLM pass is told.
 
     Raises InvalidHighlightParams for impossible limits and AudioReadError for a bad WAV.
     A transcript without words, or without any window of the wanted length, gives an empty
@@ -182,6 +192,7 @@ def detect_highlights(
         raise InvalidHighlightParams(f"max_overlap must be in 0..1 (got {max_overlap})")
     if pause_s <= 0:
         raise InvalidHighlightParams(f"pause_s must be positive (got {pause_s})")
+    prompt = (prompt or "").strip() or None
     unknown = sorted(set(weights) - set(FEATURES))
     if unknown or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
         raise InvalidHighlightParams(
@@ -194,6 +205,7 @@ def detect_highlights(
         wav_path=wav_path,
         pause_s=pause_s,
         max_sentence_s=min(30.0, hi),
+        prompt=prompt,
     )
     notes = analysis.notes
     sentences, profile, segmentation = analysis.sentences, analysis.profile, analysis.segmentation
@@ -210,8 +222,18 @@ def detect_highlights(
     )
     if not candidates:
         notes.append(f"no run of whole sentences lasts between {lo:g} and {hi:g} s")
-    scored = [score_candidate(profile, c, weights, baseline) for c in candidates]
-    scored = [s for s in scored if s.score >= min_score]
+    match = None
+    if prompt is not None and analysis.prompt_vector is not None:
+        match = prompt_match(profile, prompt, analysis.prompt_vector, candidates)
+        if match.best <= 0.0:
+            notes.append(f"nothing in the video matches the prompt {match.quoted}")
+
+    def rescore(cs: Sequence[Candidate]) -> list[ScoredCandidate]:
+        return [
+            _adjusted(analysis, score_candidate(profile, c, weights, baseline), match) for c in cs
+        ]
+
+    scored = [s for s in rescore(candidates) if s.score >= min_score]
     # Keep enough distinct clips for the LLM to promote one from below the local top_k.
     pool = max(top_k, llm_top_n if llm is not None else 0)
     texts = [s.text for s in sentences]
@@ -229,7 +251,7 @@ def detect_highlights(
             max_s=hi,
             single_segment_only=single_segment_only,
         )
-        more = [score_candidate(profile, c, weights, baseline) for c in extra if c.duration < lo]
+        more = rescore([c for c in extra if c.duration < lo])
         before = len(kept)
         kept = fill_up(kept, more, max_overlap=max_overlap, want=want, sentence_texts=texts)
         if len(kept) > before:
@@ -241,7 +263,7 @@ def detect_highlights(
 
     applied, fallback = False, None
     if llm is not None and highlights:
-        outcome = rerank_with_llm(highlights, llm, top_n=llm_top_n)
+        outcome = rerank_with_llm(highlights, llm, top_n=llm_top_n, prompt=prompt)
         highlights, applied, fallback = outcome.highlights, outcome.applied, outcome.fallback_reason
         if fallback:
             notes.append(f"local ranking kept: {fallback}")
@@ -260,6 +282,19 @@ def detect_highlights(
         llm_fallback_reason=fallback,
         notes=notes,
     )
+
+
+def _adjusted(
+    analysis: TranscriptAnalysis, scored: ScoredCandidate, match: PromptMatch | None
+) -> ScoredCandidate:
+    """The feature score with boilerplate, boundary and prompt adjustments, each a reason."""
+    profile = analysis.profile
+    scored = boilerplate_adjustment(profile, scored)
+    if analysis.boundaries is not None:
+        scored = boundary_adjustment(profile, analysis.boundaries, scored)
+    if match is not None:
+        scored = prompt_adjustment(profile, match, scored)
+    return scored
 
 
 def _to_highlight(

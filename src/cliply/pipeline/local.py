@@ -65,6 +65,7 @@ def run_local(
     language: str | None = None,
     exports: Sequence[str] = (),
     layout: str = "auto",
+    prompt: str | None = None,
     fx: Mapping[str, Any] | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
@@ -90,6 +91,7 @@ def run_local(
                 caption_style=caption_style,
                 language=language,
                 layout=layout,  # validated by the model
+                prompt=prompt,
                 **dict(fx or {}),
             ),
             None,
@@ -278,6 +280,7 @@ def _run(
         "language_probability": transcript.language_probability,
         "embedder": steps.embedder_label(found.embedder_name),
         "notes": found.notes,
+        "prompt": options.prompt,
         "clips": records,
     }
     (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

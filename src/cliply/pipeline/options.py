@@ -12,6 +12,7 @@ from cliply.transcribe.languages import UnknownLanguage, normalize_language
 
 MIN_CLIP_S = 3.0
 MAX_CLIP_S = 180.0
+MAX_PROMPT_CHARS = 300
 # Jump cuts: pauses longer than max_silence_s are shortened (to twice the cut pad).
 MIN_SILENCE_S = 0.3
 MAX_SILENCE_S = 10.0
@@ -46,6 +47,26 @@ class ClipOptions(BaseModel):
         "speakers, screen for slides plus a face, fit without a face) or one of track, "
         "split, screen, fit forced where the scene allows.",
     )
+
+    prompt: str | None = Field(
+        None,
+        max_length=MAX_PROMPT_CHARS,
+        description="What the clips should be about, as a prompt or keywords "
+        '("everything about pricing"): candidates are ranked by how well they match it, '
+        "and the match is shown as a reason. Empty = no steering.",
+    )
+
+    @field_validator("prompt")
+    @classmethod
+    def _clean_prompt(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(c) < 32 and c not in "\t\n" for c in value):
+            raise ValueError("prompt must not contain control characters")
+        text = " ".join(value.split())
+        if text and not any(c.isalnum() for c in text):
+            raise ValueError("prompt must contain at least one letter or digit")
+        return text or None
 
     keyword_emphasis: bool = Field(
         True, description="Draw the clip's keywords emphasised (style's colour and size)."
@@ -110,6 +131,7 @@ class ResolvedOptions(BaseModel):
     min_score: float = 0.0
     embedder: str = "auto"
     llm_top_n: int = 10
+    prompt: str | None = None  # topic steering (None: none)
 
 
 def resolve_options(
@@ -146,6 +168,7 @@ def resolve_options(
         caption_style=opts.caption_style or default_caption_style,
         language=opts.language,
         layout=opts.layout,
+        prompt=opts.prompt,
         keyword_emphasis=opts.keyword_emphasis,
         emoji=opts.emoji,
         mask_profanity=opts.mask_profanity,

@@ -195,6 +195,7 @@ def find_highlights(
         embedder=None if options.embedder == "auto" else choose_embedder(options.embedder)[0],
         llm=llm,
         llm_top_n=options.llm_top_n,
+        prompt=options.prompt,
         weights=DEFAULT_WEIGHTS if weights is None else weights,
         baseline=None if weights is None else DEFAULT_WEIGHTS,
     )

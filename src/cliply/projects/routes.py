@@ -34,7 +34,7 @@ router = APIRouter(tags=["projects"])
 router.include_router(tus.router)
 
 MULTIPART_SLACK = 64 * 1024  # form boundaries and small fields around the file
-OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language")
+OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language", "prompt")
 
 _CREATE_DOC = {
     "requestBody": {

@@ -53,7 +53,7 @@ from cliply.storage.keys import source_video_key
 from cliply.workspaces.deps import HeaderTenant, Tenant
 
 router = APIRouter(tags=["uploads"])
-OPTION_KEYS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language")
+OPTION_KEYS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language", "prompt")
 
 
 def _tus_headers(**extra: str) -> dict[str, str]:

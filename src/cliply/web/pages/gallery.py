@@ -43,6 +43,10 @@ REASON_LABELS = {
     "speech_energy": "Lively delivery",
     "pace": "Good speaking pace",
     "laughter_applause": "Audience reaction",
+    "boilerplate": "Prompt or repeated wording",
+    "boundary": "Crosses a speaker change or pause",
+    "prompt": "Matches your prompt",
+    "llm_rank": "AI editor's rank",
 }
 
 
