@@ -35,7 +35,17 @@ import numpy.typing as npt
 
 from cliply.media.captions import SAFE_BOTTOM
 from cliply.media.errors import BAD_ARGUMENT, MediaError
-from cliply.media.faces import Box, Frame, detect_faces, histogram, is_cut, sample_frames
+from cliply.media.faces import (
+    Box,
+    Frame,
+    Sample,
+    detect_faces,
+    drop_blips,
+    histogram,
+    is_cut,
+    sample_frames,
+)
+from cliply.media.faces import mouth_motion as landmark_mouth_motion
 from cliply.media.probe import ProbeResult, probe
 
 Layout = Literal["track", "center", "fit", "split", "screen"]
@@ -61,6 +71,9 @@ _MOUTH_SPEAKING = 2.0
 # Speaker choice: movement counted per sample at most, and the cost of a change of speaker
 # (in the same units: a change needs the new speaker to out-move the old by this much).
 _MOUTH_CAP = 15.0
+# faces.mouth_motion (normalised mouth patches, ~1 for a wide-open/closed change) in the grey
+# levels of the box-based measure (measured side by side on the generated talking faces).
+_LANDMARK_MOTION_SCALE = 30.0
 _SWITCH_COST = 12.0
 # Caption band: share of the frame height one or two caption lines take.
 CAPTION_BAND = 0.12
@@ -282,9 +295,14 @@ def _patch(gray: Frame, b: Box, x0: float, y0: float, x1: float, y1: float) -> A
 
 
 def mouth_motion(prev: Frame, cur: Frame, before: Box, now: Box) -> float | None:
-    """Change of the mouth region (lower third of the face box) between two grey frames,
-    beyond the change of the eye band: each region is resampled from its own box, so a head
-    that moves or a camera that drifts does not count as speech."""
+    """How much the mouth moved between two samples of one face, in grey levels per pixel.
+
+    With landmarks (the detector's mouth patch, placed on the mouth corners and normalised),
+    the detector's own measure, scaled to these units. Without (Haar boxes), the change of
+    the lower third of the face box beyond the change of the eye band: each region resampled
+    from its own box, so a head that moves or a camera that drifts does not count as speech."""
+    if before.mouth_patch is not None and now.mouth_patch is not None:
+        return _LANDMARK_MOTION_SCALE * landmark_mouth_motion(before, now)
     values: list[float] = []
     for region in ((0.22, 0.62, 0.78, 0.98), (0.12, 0.18, 0.88, 0.46)):
         a, b = _patch(prev, before, *region), _patch(cur, now, *region)
@@ -356,6 +374,13 @@ def observe(
         screen = screen_cells(gray, None if cut else prev_gray)
         out.append(_Obs(t, cut, [b.scaled(scale) for b in found], mouth, screen))
         prev_gray, prev_faces = gray, found
+    # A face that does not persist over two samples of its scene is a false hit.
+    samples = [Sample(o.t, list(o.faces), o.cut) for o in out]
+    drop_blips(samples, 2)
+    for o, s in zip(out, samples, strict=True):
+        kept = {id(b) for b in s.faces}
+        pairs = [(b, m) for b, m in zip(o.faces, o.mouth, strict=True) if id(b) in kept]
+        o.faces, o.mouth = [b for b, _ in pairs], [m for _, m in pairs]
     return out
 
 
@@ -372,7 +397,8 @@ class _Track:
 
     def median_box(self) -> Box:
         bs = list(self.boxes.values())
-        return Box(*(float(np.median([getattr(b, k) for b in bs])) for k in ("x", "y", "w", "h")))
+        x, y, w, h = (float(np.median([getattr(b, k) for b in bs])) for k in ("x", "y", "w", "h"))
+        return Box(x, y, w, h)
 
 
 def _link(obs: list[_Obs], a: int, b: int) -> list[_Track]:
