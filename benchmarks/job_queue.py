@@ -12,7 +12,7 @@ latency, and enqueue → start (pick-up) latency for single jobs arriving at an 
 
 `--compare` runs Cliply's queue, pgqueuer and procrastinate (both from the dev dependency
 group; nothing is installed at run time) on the same embedded PostgreSQL, one after the other
-at each slot count (interleaved, `--rounds` times, best of each kept), and prints jobs/s and
+at each slot count (interleaved, `--rounds` times, the median of each kept), and prints jobs/s and
 Cliply's ratio to each; then Cliply worker processes (`--procs`, each with `--proc-slots`
 slots) on one database and their scaling against one process; then enqueue → start latency
 of single jobs arriving from other workspaces while a worker drains a `--backlog`-job backlog.
@@ -110,6 +110,39 @@ def _options(slots: int, poll_s: float):  # type: ignore[no-untyped-def]
         with_scheduler=False,
         database_url=database_url(),
     )
+
+
+def _equal_durability() -> None:
+    """`--sync-commit on`: Cliply's worker commits its bookkeeping synchronously too.
+
+    The worker ships with synchronous_commit=off for the queue's own bookkeeping (see
+    `queue_engine`); pgqueuer and procrastinate take the database's setting, which `compare`
+    sets to the same value. With `on`, every system waits for each commit's WAL flush.
+    """
+    if os.environ.get("CLIPLY_BENCH_SYNC_COMMIT") != "on":
+        return
+    from sqlalchemy import event
+
+    from cliply.jobs import worker
+
+    shipped = worker.queue_engine
+    if getattr(shipped, "_bench_sync", False):
+        return
+
+    def synchronous(url: str, pool_size: int, *, autocommit: bool = False) -> Engine:
+        eng = shipped(url, pool_size, autocommit=autocommit)
+
+        @event.listens_for(eng, "connect")
+        def _on(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            ac = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True
+            dbapi_conn.execute("SET synchronous_commit = on")
+            dbapi_conn.autocommit = ac
+
+        return eng
+
+    synchronous._bench_sync = True  # type: ignore[attr-defined]
+    worker.queue_engine = synchronous  # type: ignore[assignment]
 
 
 def _count_done(engine: Engine) -> int:
@@ -503,15 +536,24 @@ def compare(engine: Engine, args: argparse.Namespace) -> None:
 
     n = args.jobs or 10_000
     spaces = _workspaces(engine, args.workspaces)
-    with engine.connect() as conn:
+    # The same commit durability for all three (pgqueuer and procrastinate read the database
+    # default; Cliply's worker is switched by _equal_durability when it is `on`).
+    os.environ["CLIPLY_BENCH_SYNC_COMMIT"] = args.sync_commit
+    _equal_durability()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        db = conn.execute(text("SELECT current_database()")).scalar_one()
+        conn.execute(text(f'ALTER DATABASE "{db}" SET synchronous_commit = {args.sync_commit}'))
         pg = conn.execute(text("SHOW server_version")).scalar_one()
+    engine.dispose()  # new connections get the setting
     print(
         f"queue comparison: {n:,} no-op jobs per run, PostgreSQL {pg} (embedded), "
         f"{os.cpu_count()} CPUs; pgqueuer {md.version('pgqueuer')} (asyncpg), procrastinate "
-        f"{md.version('procrastinate')} (psycopg); best of {args.rounds} interleaved rounds"
+        f"{md.version('procrastinate')} (psycopg); synchronous_commit={args.sync_commit} for "
+        f"all three; {args.rounds} interleaved rounds, median [best] of each"
     )
     slots_list = [int(s) for s in args.slots.split(",")]
-    best: dict[tuple[str, int], float] = {}
+    rates: dict[tuple[str, int], list[float]] = {}
+    loads: list[float] = []
     runners = {
         "cliply": lambda s: cliply_rate(engine, n, s, spaces),
         "pgqueuer": lambda s: pgqueuer_rate(n, s),
@@ -521,18 +563,27 @@ def compare(engine: Engine, args: argparse.Namespace) -> None:
         for slots in slots_list:
             for name, run in runners.items():
                 rate = run(slots)
-                best[name, slots] = max(best.get((name, slots), 0.0), rate)
+                rates.setdefault((name, slots), []).append(rate)
+                loads.append(os.getloadavg()[0])
                 print(
                     f"  round {rnd + 1} slots={slots:>2} {name:<13} {rate:>7,.0f} jobs/s [{_load()}]"
                 )
     print()
     print(
+        f"median of {args.rounds} rounds [best]; load average (1 min) during the runs: median "
+        f"{statistics.median(loads):.1f}, {min(loads):.1f} to {max(loads):.1f}"
+    )
+    print(
         "| slots | cliply jobs/s | pgqueuer jobs/s | procrastinate jobs/s | vs pgqueuer | vs procrastinate |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for slots in slots_list:
-        c, p, r = best["cliply", slots], best["pgqueuer", slots], best["procrastinate", slots]
-        print(f"| {slots} | {c:,.0f} | {p:,.0f} | {r:,.0f} | {c / p:.2f}x | {c / r:.2f}x |")
+        c, p, r = (statistics.median(rates[k, slots]) for k in runners)
+        bc, bp, br = (max(rates[k, slots]) for k in runners)
+        print(
+            f"| {slots} | {c:,.0f} [{bc:,.0f}] | {p:,.0f} [{bp:,.0f}] | {r:,.0f} [{br:,.0f}] "
+            f"| {c / p:.2f}x | {c / r:.2f}x |"
+        )
     print()
     if args.procs:
         counts = [int(p) for p in args.procs.split(",")]
@@ -555,13 +606,20 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--workspaces", type=int, default=4)
     ap.add_argument("--compare", action="store_true", help="Cliply vs pgqueuer/procrastinate")
-    ap.add_argument("--rounds", type=int, default=2, help="--compare: rounds, best kept")
+    ap.add_argument("--rounds", type=int, default=3, help="--compare: rounds (median kept)")
     ap.add_argument("--procs", default="1,2,4,8", help="--compare: worker processes ('' skips)")
     ap.add_argument("--proc-slots", type=int, default=4)
     ap.add_argument("--backlog", type=int, default=100_000, help="--compare: 0 skips")
+    ap.add_argument(
+        "--sync-commit",
+        choices=("off", "on"),
+        default="off",
+        help="--compare: synchronous_commit for all three (off: what Cliply's worker ships)",
+    )
     ap.add_argument("--child-worker", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_worker:
+        _equal_durability()
         _child_worker(args.child_worker)
         return
     engine = _setup()

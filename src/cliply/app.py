@@ -32,6 +32,7 @@ from cliply.billing import gate
 from cliply.billing import routes as billing_routes
 from cliply.billing import service as billing_service
 from cliply.billing import tasks as billing_tasks
+from cliply.brand import routes as brand_routes
 from cliply.clips import routes as clips_routes
 from cliply.clips import tasks as clips_tasks
 from cliply.clips import weights as clip_weights
@@ -57,7 +58,7 @@ from cliply.workspaces import routes as workspaces_routes
 
 API_PREFIX = "/api/v1"
 # Streaming endpoints with their own size limits.
-UPLOAD_PREFIXES = ("/api/v1/uploads", "/api/v1/projects")
+UPLOAD_PREFIXES = ("/api/v1/uploads", "/api/v1/projects", "/api/v1/brand")
 
 # Every domain router mounted under /api/v1, in the order the OpenAPI document lists them.
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -74,6 +75,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     products_routes.router,
     analytics_routes.router,
     analytics_product_routes.router,
+    brand_routes.router,
 )
 
 # The modules whose `@registry.handler` / `@registry.periodic` functions the worker runs

@@ -6,6 +6,7 @@ from cliply.api import models as api
 from cliply.audit import models as audit
 from cliply.auth import models as auth
 from cliply.billing import models as billing
+from cliply.brand import models as brand
 from cliply.clips import models as clips
 from cliply.db.base import Base
 from cliply.experiments import models as experiments
@@ -25,6 +26,7 @@ __all__ = [
     "audit",
     "auth",
     "billing",
+    "brand",
     "clips",
     "experiments",
     "jobs",

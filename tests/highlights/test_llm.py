@@ -199,3 +199,20 @@ def test_bad_completion_shape_is_a_typed_error(fake: FakeOpenAIChat) -> None:
     with client(fake) as llm, pytest.raises(OpenAIChatBadResponse) as info:
         llm.complete_json([{"role": "user", "content": "json"}])
     assert info.value.code == "openai-chat-bad-response"
+
+
+def test_llm_is_told_the_users_prompt(fake: FakeOpenAIChat) -> None:
+    fake.push(Reply(reverse_ranking_reply))
+    with client(fake) as llm:
+        result = detect(llm, llm_top_n=3, prompt="saving money")
+    assert result.llm_applied
+    (req,) = fake.requests
+    user = req.body["messages"][1]["content"]
+    assert (
+        'The user wants clips about this (rank the candidates that match it first): "saving money"'
+        in user
+    )
+    # The local prompt match stays a reason with its points; the LLM only reorders.
+    for h in result.highlights:
+        assert any(r.name == "prompt" for r in h.reasons)
+        assert sum(r.points for r in h.reasons) == pytest.approx(h.score, abs=0.02)

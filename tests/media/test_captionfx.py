@@ -89,11 +89,11 @@ def test_profane_words_are_masked_in_captions_and_srt(tmp_path: Path) -> None:
     text = " ".join(e.plain for e in parse_ass(layer.ass).events)
     assert "s***" in text and "f******" in text
     assert "shit" not in text and "fucking" not in text and "great" in text
-    srt = clip_srt(steps.export_words(words, spec), 0.0, 4.0)
+    srt = clip_srt(steps.export_words(words, spec, start=0.0, end=4.0), 0.0, 4.0)
     assert "s***" in srt and "shit" not in srt and "fucking" not in srt
     # Off by default: the words stay.
     unmasked = steps.RenderSpec(aspect="9:16", caption_style="minimal")
-    assert "shit" in clip_srt(steps.export_words(words, unmasked), 0.0, 4.0)
+    assert "shit" in clip_srt(steps.export_words(words, unmasked, start=0.0, end=4.0), 0.0, 4.0)
 
 
 # --- emoji -------------------------------------------------------------------------------------
@@ -303,3 +303,82 @@ def test_jump_cut_render_is_shorter_by_the_seconds_removed(
         orig = next(v for v in source if v[0] < w.end and v[1] > w.start)
         assert he - hs == pytest.approx(orig[1] - orig[0], abs=0.06)
         assert hs == pytest.approx(plan.map_time(orig[0] - start), abs=0.06)
+
+
+PCM = ["-f", "f32le", "-"]
+
+
+def dominant_hz(path: Path, t0: float, t1: float) -> float:
+    raw = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            *PCM,
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
+    pcm = np.frombuffer(raw, dtype=np.float32)[round(t0 * 48000) : round(t1 * 48000)]
+    spectrum = np.abs(np.fft.rfft(pcm * np.hanning(pcm.size)))
+    return float(np.fft.rfftfreq(pcm.size, 1 / 48000)[int(np.argmax(spectrum))])
+
+
+def test_bleep_replaces_the_masked_word_with_a_tone(grey_video: Path, tmp_path: Path) -> None:
+    words = [
+        Word(text="this", start=0.5, end=0.9),
+        Word(text="shit", start=1.2, end=1.8),
+        Word(text="is", start=2.2, end=2.5),
+        Word(text="great", start=2.6, end=3.2),
+    ]
+    info = probe(grey_video)
+
+    def render(name: str, bleep: bool) -> Path:
+        spec = steps.RenderSpec(
+            aspect="9:16",
+            caption_style="minimal",
+            preset="ultrafast",
+            max_short_side=360,
+            mask_profanity=True,
+            bleep=bleep,
+        )
+        return steps.render_clip_files(
+            grey_video,
+            info,
+            words,
+            start=0.0,
+            end=4.0,
+            spec=spec,
+            out_mp4=tmp_path / f"{name}.mp4",
+            out_jpg=tmp_path / f"{name}.jpg",
+            work_dir=tmp_path / name,
+        ).mp4
+
+    bleeped, masked = render("bleep", True), render("mask", False)
+    # The source's sound is a 300 Hz tone; the masked word's stretch becomes 1 kHz.
+    assert abs(dominant_hz(bleeped, 1.25, 1.75) - 1000) < 15
+    assert abs(dominant_hz(bleeped, 0.3, 1.1) - 300) < 15
+    assert abs(dominant_hz(bleeped, 2.0, 3.5) - 300) < 15
+    assert abs(dominant_hz(masked, 1.25, 1.75) - 300) < 15  # masking alone keeps the sound
+
+
+def test_srt_export_follows_the_jump_cuts(spaced_talk: tuple[Path, list[Word]]) -> None:
+    _, words = spaced_talk
+    spec = steps.RenderSpec(aspect="9:16", caption_style="bold", cut_fillers=True)
+    moved = steps.export_words(words, spec, start=0.2, end=12.0)
+    assert [w.text for w in moved] == [w.text for w in words if w.text not in ("um", "uh")]
+    plan = plan_cuts(words, clip_start=0.2, clip_end=12.0, fillers=True, max_silence_s=None)
+    fly = next(w for w in words if w.text == "fly")
+    srt = clip_srt(moved, 0.2, 12.0)
+    # The last cue ends when "fly" ends on the cut clock.
+    shifted = plan.map_time(fly.end - 0.2)
+    stamp = f"--> 00:00:{int(shifted):02d},{round((shifted % 1) * 1000):03d}"
+    assert srt.strip().splitlines()[-2].endswith(stamp) and plan.seconds_removed > 1.0

@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, Role] = {
     "posts.read": "viewer",
     "experiments.write": "editor",
     "products.write": "editor",
+    "brand.read": "viewer",
+    "brand.write": "editor",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -25,13 +26,20 @@ def clips_from_highlights(
     *,
     caption_style: str,
     aspect: str,
+    caption_fx: dict[str, Any] | None = None,
 ) -> tuple[list[Clip], list[str]]:
     """HIGHLIGHT_DETECT's fan-out: replace the auto clips, queue one render each, and move the
     project on (`rendering`, or `ready` when nothing is left to render). Returns the clips and
     the storage keys of replaced renders to delete after the commit."""
     projects.get_project(db, workspace_id, project_id, lock=True)
     clips, stale = service.replace_auto_clips(
-        db, workspace_id, project_id, highlights, caption_style=caption_style, aspect=aspect
+        db,
+        workspace_id,
+        project_id,
+        highlights,
+        caption_style=caption_style,
+        aspect=aspect,
+        caption_fx=caption_fx,
     )
     _, pending = service.render_counts(db, project_id)
     if pending == 0:

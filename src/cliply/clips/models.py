@@ -42,6 +42,10 @@ class Clip(Base):
     title_overlay: Mapped[bool] = mapped_column(Boolean, server_default="false")
     # Thumbnail frame, seconds after start_s; None: the best-scoring frame is picked.
     thumb_at_s: Mapped[float | None] = mapped_column(Float)
+    # Caption effects and jump cuts (pipeline.options.CaptionFx fields; {}: the defaults).
+    caption_fx: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # Seconds the jump cuts took out of the last render (None: not rendered yet).
+    seconds_removed: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20), server_default="suggested", index=True)
     error: Mapped[str | None] = mapped_column(Text)
     render_version: Mapped[int] = mapped_column(Integer, server_default="0")

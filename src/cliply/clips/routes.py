@@ -33,6 +33,7 @@ from cliply.db.pagination import Page
 from cliply.errors import Forbidden, NotFound
 from cliply.jobs.models import Job
 from cliply.media.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
+from cliply.pipeline.options import caption_fx_of
 from cliply.storage import LocalStorage, app_storage
 from cliply.storage.base import StorageError
 from cliply.workspaces.deps import HeaderTenant
@@ -77,6 +78,8 @@ def clip_out(c: Clip, job: Job | None = None) -> ClipOut:
         aspect=c.aspect,
         title_overlay=c.title_overlay,
         caption_edits=dict(c.caption_edits or {}),
+        caption_fx=caption_fx_of(c.caption_fx).model_dump(),
+        seconds_removed=c.seconds_removed,
         status=c.status,
         error=c.error,
         render_version=c.render_version,

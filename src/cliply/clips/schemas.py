@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.reframe import ASPECTS
+from cliply.pipeline.options import MAX_SILENCE_S, MIN_SILENCE_S
 from cliply.schemas import Int32, Omittable, Strict
 
 
@@ -40,6 +41,28 @@ class ClipIn(Strict):
 CaptionEdits = dict[int, Annotated[str, Field(max_length=100)] | None]
 
 
+class CaptionFxIn(Strict):
+    """Caption effects and jump cuts to change; fields left out keep the clip's value."""
+
+    keyword_emphasis: Omittable[bool] = Field(
+        None, description="Draw the clip's keywords (hashtags) emphasised."
+    )
+    emoji: Omittable[bool] = Field(
+        None, description="Colour emoji over the captions when a keyword with one is spoken."
+    )
+    mask_profanity: Omittable[bool] = Field(None, description='Star swear words ("f***").')
+    bleep: Omittable[bool] = Field(None, description="Bleep masked words (needs masking).")
+    remove_fillers: Omittable[bool] = Field(
+        None, description="Jump cuts: remove filler words (um, uh, ...)."
+    )
+    max_silence_s: float | None = Field(
+        None,
+        ge=MIN_SILENCE_S,
+        le=MAX_SILENCE_S,
+        description="Jump cuts: shorten pauses longer than this (s); null keeps every pause.",
+    )
+
+
 class ClipLookIn(Strict):
     """How the clip should look: what the editor previews and, once saved, what renders.
 
@@ -63,6 +86,9 @@ class ClipLookIn(Strict):
         max_length=2000,
         description='Caption fixes by word index: {"42": "Kubernetes"}; "" hides the word, '
         "null drops the fix. Merged into the clip's fixes.",
+    )
+    caption_fx: CaptionFxIn | None = Field(
+        None, description="Keyword emphasis, emoji, profanity masking and jump cuts."
     )
 
     @model_validator(mode="after")
@@ -154,6 +180,12 @@ class ClipOut(BaseModel):
     aspect: str
     title_overlay: bool
     caption_edits: dict[str, str]
+    caption_fx: dict[str, Any] = Field(
+        description="Keyword emphasis, emoji, profanity masking and jump cuts in effect."
+    )
+    seconds_removed: float | None = Field(
+        None, description="Seconds the jump cuts took out of the last render."
+    )
     status: str
     error: str | None
     render_version: int

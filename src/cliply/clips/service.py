@@ -21,10 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cliply.billing.plans import Plan
+from cliply.brand import service as brand
 from cliply.clips.models import Clip
 from cliply.clips.schemas import ClipIn, ClipLookIn, ClipPatch, PreviewIn
 from cliply.config import get_settings
@@ -37,12 +39,14 @@ from cliply.jobs.queue import enqueue
 from cliply.jobs.service import latest_by_dedupe_keys
 from cliply.media import probe
 from cliply.media.audio import waveform_peaks
+from cliply.media.captionfx import is_keyword, keyword_set
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.export import EXPORT_FORMATS
 from cliply.pipeline.config import render_spec, work_root
-from cliply.pipeline.options import MAX_CLIP_S, layout_of
+from cliply.pipeline.options import MAX_CLIP_S, CaptionFx, caption_fx_of, layout_of
 from cliply.pipeline.sources import local_source
 from cliply.pipeline.steps import (
+    BrandSpec,
     RenderSpec,
     preview_frames,
     preview_time,
@@ -101,6 +105,8 @@ class Look:
     title_overlay: bool
     caption_edits: dict[str, str] = field(default_factory=dict)
     thumb_at: float | None = None  # seconds after start; None: best-scoring frame
+    caption_fx: CaptionFx = field(default_factory=CaptionFx)
+    keywords: tuple[str, ...] = ()  # the clip's hashtags (emphasis and emoji)
 
     def word_edits(self) -> tuple[tuple[int, str], ...]:
         return tuple(sorted((int(k), v) for k, v in self.caption_edits.items()))
@@ -115,7 +121,17 @@ class Look:
             self.title if self.title_overlay else None,
             self.word_edits(),
             self.thumb_at,
+            self.caption_fx,
         )
+
+    def shows_keywords(self, keywords: Sequence[str], text: str) -> bool:
+        """Whether any of `keywords` is drawn differently in this look (emphasised, or with
+        an emoji) because a word of `text` is one of them."""
+        fx = self.caption_fx
+        wanted = keyword_set(keywords)
+        if not wanted or not (fx.keyword_emphasis or fx.emoji):
+            return False
+        return any(is_keyword(token, wanted) for token in text.split())
 
 
 def look_of(clip: Clip) -> Look:
@@ -128,13 +144,18 @@ def look_of(clip: Clip) -> Look:
         title_overlay=clip.title_overlay,
         caption_edits=dict(clip.caption_edits or {}),
         thumb_at=clip.thumb_at_s,
+        caption_fx=caption_fx_of(clip.caption_fx),
+        keywords=tuple(clip.hashtags or ()),
     )
 
 
-def render_spec_for(look: Look, plan: Plan | None, layout: str = "auto") -> RenderSpec:
-    """The render parameters of a look under a plan (the preview and the render use this);
-    `layout`: the project's reframe layout option."""
-    return render_spec(
+def render_spec_for(
+    look: Look, plan: Plan | None, kit: BrandSpec | None = None, layout: str = "auto"
+) -> RenderSpec:
+    """The render parameters of a look under a plan and the workspace's brand kit (the
+    preview and the render use this). The plan alone decides the watermark. `layout`: the
+    project's reframe layout option."""
+    spec = render_spec(
         look.aspect,
         look.caption_style,
         max_short_side=plan.max_render_height if plan is not None else None,
@@ -143,7 +164,15 @@ def render_spec_for(look: Look, plan: Plan | None, layout: str = "auto") -> Rend
         word_edits=look.word_edits(),
         thumb_at=look.thumb_at,
         layout=layout,
+        fx=look.caption_fx,
+        keywords=look.keywords,
     )
+    return replace(spec, brand=kit) if kit is not None else spec
+
+
+def brand_spec(db: Session, workspace_id: uuid.UUID, storage: Storage) -> BrandSpec | None:
+    """The workspace's brand kit as renders draw it (its files copied locally)."""
+    return brand.render_brand(db, workspace_id, storage, work_root())
 
 
 def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> str:
@@ -165,6 +194,19 @@ def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> 
         data["thumb"] = round(spec.thumb_at, 3)
     if spec.layout != "auto":  # likewise
         data["layout"] = spec.layout
+    fx = {
+        "kw": list(spec.keywords) if spec.keyword_emphasis or spec.keyword_emoji else [],
+        "emph": spec.keyword_emphasis,
+        "emoji": spec.keyword_emoji,
+        "mask": spec.mask_profanity,
+        "bleep": spec.bleep,
+        "fillers": spec.cut_fillers,
+        "silence": spec.max_silence_s,
+    }
+    if any(fx.values()):
+        data["fx"] = fx
+    if spec.brand is not None:  # likewise: looks without a brand kit keep their digest
+        data["brand"] = spec.brand.digest
     raw = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
@@ -220,6 +262,12 @@ def resolve_look(
         value = getattr(draft, name)
         if value is not None:
             look = replace(look, **{name: value})
+    if draft.caption_fx is not None:
+        merged = look.caption_fx.model_dump() | draft.caption_fx.model_dump(exclude_unset=True)
+        try:
+            look = replace(look, caption_fx=CaptionFx.model_validate(merged))
+        except PydanticValidationError as exc:  # a combination (bleep without masking)
+            raise ValidationFailed("; ".join(str(e["msg"]) for e in exc.errors())) from None
     return look, words
 
 
@@ -370,6 +418,16 @@ def _text(words: list[Word], start: float, end: float) -> str:
     )
 
 
+def default_look(db: Session, workspace_id: uuid.UUID, options: dict[str, Any]) -> tuple[str, str]:
+    """Caption style and aspect of a project's new clips: what the project asked for, else
+    the workspace's brand kit defaults, else the server's."""
+    style, aspect = brand.defaults(db, workspace_id)
+    return (
+        str(options.get("caption_style") or style or get_settings().caption_style_default),
+        str(options.get("aspect") or aspect or "9:16"),
+    )
+
+
 def add_clip(
     db: Session, workspace_id: uuid.UUID, project_id: uuid.UUID, body: ClipIn, storage: Storage
 ) -> Clip:
@@ -377,6 +435,7 @@ def add_clip(
     words = _words(storage, workspace_id, project_id)
     start, end = _place(words, project, body.start, body.end)
     opts = project.options or {}
+    default_style, default_aspect = default_look(db, workspace_id, opts)
     text = _text(words, start, end)
     clip = Clip(
         workspace_id=workspace_id,
@@ -390,9 +449,9 @@ def add_clip(
         hashtags=[],
         reasons=[],
         score=None,
-        caption_style=body.caption_style
-        or str(opts.get("caption_style") or get_settings().caption_style_default),
-        aspect=body.aspect or str(opts.get("aspect", "9:16")),
+        caption_style=body.caption_style or default_style,
+        aspect=body.aspect or default_aspect,
+        caption_fx=caption_fx_of(opts).model_dump(),
         render_version=1,
     )
     db.add(clip)
@@ -443,6 +502,7 @@ def derive_clip(db: Session, base: Clip, change: Derived) -> Clip:
         caption_edits=dict(base.caption_edits or {}),
         title_overlay=base.title_overlay if change.title_overlay is None else change.title_overlay,
         thumb_at_s=base.thumb_at_s if change.thumb_at is None else change.thumb_at,
+        caption_fx=dict(base.caption_fx or {}),
         render_version=1,
     )
     db.add(clip)
@@ -462,6 +522,7 @@ def update_clip(
     clip.aspect, clip.caption_style = look.aspect, look.caption_style
     clip.title, clip.title_overlay = look.title, look.title_overlay
     clip.caption_edits = dict(look.caption_edits)
+    clip.caption_fx = look.caption_fx.model_dump()
     if words is not None and (
         (look.start, look.end) != (before.start, before.end)
         or look.caption_edits != before.caption_edits
@@ -469,9 +530,13 @@ def update_clip(
         clip.text = clip_text(words, look)
     if patch.description is not None:
         clip.description = patch.description
+    rerender = look.visible() != before.visible()
     if patch.hashtags is not None:
         clip.hashtags = [t if t.startswith("#") else f"#{t}" for t in patch.hashtags]
-    if look.visible() != before.visible():
+        # Hashtags are the keywords the captions emphasise: a re-render when one is said.
+        changed = set(before.keywords) ^ set(clip.hashtags)
+        rerender = rerender or look.shows_keywords(sorted(changed), clip.text)
+    if rerender:
         clip.render_version += 1
         queue_render(db, clip)
     db.flush()
@@ -514,8 +579,9 @@ def preview(
     styles = draft.styles or [look.caption_style] + [
         s for s in CAPTION_STYLES if s != look.caption_style
     ]
+    kit = brand_spec(db, workspace_id, storage)
     layout = layout_of(project.options)
-    specs = [render_spec_for(replace(look, caption_style=s), plan, layout) for s in styles]
+    specs = [render_spec_for(replace(look, caption_style=s), plan, kit, layout) for s in styles]
     stills = [
         PreviewStill(s, preview_key(workspace_id, clip.project_id, clip.id, d), d)
         for s, spec in zip(styles, specs, strict=True)
@@ -538,7 +604,7 @@ def preview(
             )
             for (st, _), jpg in zip(missing, drawn, strict=True):
                 storage.put_file(st.key, jpg, content_type="image/jpeg")
-    own = render_spec_for(look, plan, layout)
+    own = render_spec_for(look, plan, kit, layout)
     return Preview(
         look=look,
         frame_at=preview_time(words, look.start, look.end),
@@ -620,9 +686,10 @@ def replace_auto_clips(
     *,
     caption_style: str,
     aspect: str,
+    caption_fx: dict[str, Any] | None = None,
 ) -> tuple[list[Clip], list[str]]:
     """The project's auto clips become `highlights` (ranked in order; manual clips stay), one
-    CLIP_RENDER queued per clip. Returns the new clips and the storage keys of the old ones'
+    CLIP_RENDER queued per clip (`caption_fx`: the project's caption effects). Returns the new clips and the storage keys of the old ones'
     renders, to delete once the transaction committed."""
     old = list(
         db.scalars(
@@ -657,6 +724,7 @@ def replace_auto_clips(
             reasons=[r.model_dump() for r in h.reasons],
             caption_style=caption_style,
             aspect=aspect,
+            caption_fx=dict(caption_fx or {}),
             status="queued",
             render_version=1,
         )

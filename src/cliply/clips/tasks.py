@@ -61,6 +61,7 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         options = config.clip_options(project.options, plan.clips_per_project)
         with owner_session() as db:
             learnt = weights.workspace_weights(db, ws)  # None: the default weights
+            caption_style, aspect = service.default_look(db, ws, project.options or {})
         transcript = stage.load_transcript(storage, ws, pid)
         path = local_source(storage, project.source_key, config.work_root())
         with tempfile.TemporaryDirectory(prefix="cliply-hl-", dir=ctx.scratch_dir()) as tmp:
@@ -84,8 +85,9 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
                 ws,
                 pid,
                 found.highlights,
-                caption_style=options.caption_style,
-                aspect=options.aspect,
+                caption_style=caption_style,
+                aspect=aspect,
+                caption_fx=options.caption_fx().model_dump(),
             )
         for key in stale:
             storage.delete(key)
@@ -108,6 +110,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             return {"skipped": "project gone"}
         clip.status = "rendering"
         look = service.look_of(clip)
+        kit = service.brand_spec(db, ws, app_storage())
         start, end = look.start, look.end
         pid, source_key = project.id, project.source_key
         # What an editor relinks the exported timeline to: the name the user knows.
@@ -125,7 +128,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
 
     try:
         # The same look → spec step as the editor's preview (clips.service.preview).
-        spec = service.render_spec_for(look, stage.plan_of(ws), layout)
+        spec = service.render_spec_for(look, stage.plan_of(ws), kit, layout)
         digest = service.look_digest(source_key, start, end, spec)
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
@@ -159,7 +162,13 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
                 height=out.height,
                 plan=out.crop_plan,
             )
-            exports = write_exports(timeline, words, Path(tmp), "export", EXPORT_FORMATS)
+            exports = write_exports(
+                timeline,
+                steps.export_words(words, spec, start=start, end=end),
+                Path(tmp),
+                "export",
+                EXPORT_FORMATS,
+            )
             for fmt, made in exports.items():
                 storage.put_file(
                     export_key(ws, pid, clip_id, fmt), made, content_type=EXPORT_MEDIA_TYPES[fmt]
@@ -188,6 +197,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         height=out.height,
         layout=out.layout,
         layouts=out.layouts(),
+        seconds_removed=out.seconds_removed,
     )
     ctx.event(
         "rendered",
@@ -205,5 +215,6 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         "layout": out.layout,
         "layouts": out.layouts(),
         "duration": out.duration,
+        "seconds_removed": out.seconds_removed,
         "look": digest,
     }

@@ -65,7 +65,11 @@ SHUTDOWN_DB_S = 10.0
 CHILD_STOP_S = 3.0  # a stopped job's tools get SIGTERM, then SIGKILL after this long
 DB_CONNECT_TIMEOUT_S = 5  # no call waits longer for a database that does not answer
 SUCCESS_BATCH_MAX = 200  # successes written per statement at most
-MAX_CLAIMS_IN_FLIGHT = 2  # overlapping claims per worker (each for distinct free slots)
+# One claim at a time: two claims of one worker would contend for the same workspaces' claim
+# locks (the second skips what the first holds), and a claim for all the slots freed meanwhile
+# is one round trip instead of several.
+MAX_CLAIMS_IN_FLIGHT = 1
+CLAIM_GATHER_S = 0.002  # with under half the slots free and jobs running, wait this long
 
 
 class WorkerConfigError(CliplyError):
@@ -317,6 +321,9 @@ class Worker:
         failures = 0
         inflight: dict[asyncio.Task[tuple[set[uuid.UUID], queue.ClaimResult]], _Claim] = {}
         idle = False  # the last claim came up short: wait for a wake (or poll) first
+        batch_min = max(1, self.o.slots // 2)
+        hold_until: float | None = None  # gathering freed slots for one claim until then
+        assert self._loop is not None
         stop = asyncio.create_task(self._stop.wait())
         try:
             while not self._stop.is_set():
@@ -325,6 +332,15 @@ class Worker:
                     break
                 free = self.o.slots - self._occupied() - sum(c.slots for c in inflight.values())
                 if free > 0 and len(inflight) < MAX_CLAIMS_IN_FLIGHT and not idle:
+                    now = self._loop.time()
+                    if free < batch_min and self._occupied() > 0:
+                        # Few slots free and jobs still running: wait a moment for more to
+                        # free, so one claim (one round trip) fills several slots.
+                        hold_until = now + CLAIM_GATHER_S if hold_until is None else hold_until
+                        if now < hold_until:
+                            await self._wait_slot_freed(hold_until - now)
+                            continue
+                    hold_until = None
                     self._wake.clear()
                     carry = self._take_successes()
                     inflight[asyncio.create_task(self._claim(free, carry))] = _Claim(free, carry)
@@ -381,6 +397,11 @@ class Worker:
                     self._start(job)
             if self._done:
                 self._flush_soon()
+
+    async def _wait_slot_freed(self, within_s: float) -> None:
+        self._slot_freed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._slot_freed.wait(), within_s)
 
     def _occupied(self) -> int:
         """Slots in use: active jobs, less those whose success only waits to be written."""

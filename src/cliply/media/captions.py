@@ -140,6 +140,10 @@ class CaptionStyle:
     max_chars: int = 18
     max_words: int = 4
     mode: Literal["word", "fill"] = "word"
+    align: int = 2
+    """ASS alignment (numpad): 2 bottom-centre, 5 middle, 8 top (a brand kit's position)."""
+    margin_v: float = SAFE_BOTTOM
+    """Vertical margin as a share of the frame height (from the bottom, or the top for 8)."""
     emphasis: str = "00E5FF"
     """RGB hex of the clip's keywords (keyword emphasis)."""
     emphasis_scale: int = 115
@@ -356,10 +360,10 @@ def _style_line(
         "3" if st.box else "1",
         f"{outline:g}",
         f"{shadow:g}",
-        "2",
+        str(st.align),
         str(round(SAFE_LEFT * width)),
         str(round(SAFE_RIGHT * width)),
-        str(round(SAFE_BOTTOM * height)),
+        str(round(st.margin_v * height)),
         encoding,
     ]
     return "Style: " + ",".join(fields)

@@ -19,13 +19,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cliply.media.brand import LogoOverlay, logo_graph
 from cliply.media.captionfx import CutPlan, EmojiOverlay, overlay_filters
 from cliply.media.errors import BAD_ARGUMENT, RENDER_FAILED, RENDER_TIMEOUT, MediaError
 from cliply.media.probe import ProbeResult, probe
 from cliply.media.reframe import ASPECTS, CropPlan, aspect_size, static_plan, video_filter
-from cliply.media.tools import check_interrupted, ffmpeg_bin, popen, run_ffmpeg, stderr_tail
+from cliply.media.tools import (
+    check_interrupted,
+    escape_filter_value,
+    ffmpeg_bin,
+    popen,
+    run_ffmpeg,
+    stderr_tail,
+)
 
-__all__ = ["ASPECTS", "RenderResult", "build_render_command", "render_clip", "render_frame"]
+__all__ = [
+    "ASPECTS",
+    "RenderResult",
+    "build_render_command",
+    "escape_filter_value",
+    "render_clip",
+    "render_frame",
+]
 
 ProgressCallback = Callable[[float], None]
 
@@ -48,16 +63,6 @@ class RenderResult:
     """Integrated loudness of the rendered clip (None: no audio or silent)."""
 
 
-def escape_filter_value(value: str) -> str:
-    """Escape a string for use as a filter option value inside a -filter_complex graph.
-
-    Two levels, as ffmpeg's filtergraph docs describe: first the option value (\\ ' :), then the
-    graph description (\\ ' [ ] , ;).
-    """
-    level1 = "".join("\\" + c if c in "\\':" else c for c in value)
-    return "".join("\\" + c if c in "\\'[],;" else c for c in level1)
-
-
 def _picture_graph(
     *,
     start: float,
@@ -68,6 +73,7 @@ def _picture_graph(
     watermark_text: str | None,
     fonts_dir: str | Path | None,
     tail: str = "format=yuv420p",
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
 ) -> str:
@@ -79,8 +85,15 @@ def _picture_graph(
         raise MediaError(f"output size {out_w}x{out_h} must be even and >= 16", code=BAD_ARGUMENT)
 
     chain = video_filter(
-        crop_plan, clip_start=start, width=out_w, height=out_h, in_label="0:v:0", out_label="vr"
+        crop_plan,
+        clip_start=start,
+        width=out_w,
+        height=out_h,
+        in_label="0:v:0",
+        out_label="vr" if logo is None else "vr0",
     )
+    if logo is not None:  # the brand's logo, under the captions and the watermark
+        chain += ";" + logo_graph(logo, width=out_w, height=out_h, in_label="vr0", out_label="vr")
     # Jump cuts after the reframe (its crop follows the source clock), before the captions
     # (written on the cut timeline).
     post: list[str] = cut.video_filters() if cut else []
@@ -125,8 +138,10 @@ def build_render_command(
     threads: int | None = None,
     progress: bool = False,
     loudnorm_filter: str | None = None,
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
+    bleeps: Sequence[tuple[float, float]] = (),
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
@@ -139,6 +154,7 @@ def build_render_command(
         height=height,
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
+        logo=logo,
         cut=cut,
         emoji=emoji,
     )
@@ -148,6 +164,8 @@ def build_render_command(
             audio = ",".join(cut.audio_filters()) + "," + audio
         # An explicit layout: loudnorm leaves it open and mono sources then fail to negotiate.
         graph += f";[0:a:0]{audio}aresample=48000,aformat=channel_layouts=stereo[a]"
+        if bleeps:
+            graph = bleep_audio(graph, bleeps)
 
     cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if progress:
@@ -166,6 +184,24 @@ def build_render_command(
         cmd += ["-threads", str(threads)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
     return cmd
+
+
+BLEEP_HZ = 1000
+BLEEP_LEVEL = 0.2  # -14 dBFS: about as loud as speech normalised to -14 LUFS
+
+
+def bleep_audio(graph: str, bleeps: Sequence[tuple[float, float]]) -> str:
+    """The graph with its final audio ([a]) muted during `bleeps` (output seconds) and a
+    1 kHz tone played there instead (the masked words of profanity masking)."""
+    if not graph.endswith("[a]"):
+        raise MediaError("the audio graph has no final [a] output", code=BAD_ARGUMENT)
+    during = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in bleeps)
+    return (
+        f"{graph[:-3]},volume=0:enable='{during}'[speech];"
+        f"sine=frequency={BLEEP_HZ}:sample_rate=48000,aformat=channel_layouts=stereo,"
+        f"volume={BLEEP_LEVEL},volume=0:enable='not({during})'[bleep];"
+        "[speech][bleep]amix=inputs=2:duration=first:normalize=0[a]"
+    )
 
 
 def measure_loudness(
@@ -234,8 +270,10 @@ def render_clip(
     progress: ProgressCallback | None = None,
     timeout_s: float | None = None,
     source_info: ProbeResult | None = None,
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
+    bleeps: Sequence[tuple[float, float]] = (),
 ) -> RenderResult:
     """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
 
@@ -278,8 +316,10 @@ def render_clip(
         threads=threads,
         progress=True,
         loudnorm_filter=second_pass_filter(measured),
+        logo=logo,
         cut=cut,
         emoji=emoji,
+        bleeps=bleeps,
     )
     try:
         kept = end - start - (cut.seconds_removed if cut else 0.0)
@@ -353,6 +393,7 @@ def render_frame(
     fonts_dir: str | Path | None = None,
     max_height: int = 960,
     timeout_s: float = 120.0,
+    logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
 ) -> Path:
@@ -373,6 +414,7 @@ def render_frame(
         watermark_text=watermark_text,
         fonts_dir=fonts_dir,
         tail=f"scale={small_w}:{small_h}",
+        logo=logo,
         cut=cut,
         emoji=emoji,
     )

@@ -70,3 +70,13 @@ def stderr_tail(text: str, lines: int = 8) -> str:
 
 def as_path(p: str | Path) -> Path:
     return p if isinstance(p, Path) else Path(p)
+
+
+def escape_filter_value(value: str) -> str:
+    """Escape a string for use as a filter option value inside a -filter_complex graph.
+
+    Two levels, as ffmpeg's filtergraph docs describe: first the option value (\\ ' :), then the
+    graph description (\\ ' [ ] , ;).
+    """
+    level1 = "".join("\\" + c if c in "\\':" else c for c in value)
+    return "".join("\\" + c if c in "\\'[],;" else c for c in level1)

@@ -13,7 +13,7 @@ from typing import Any
 from cliply.config import Settings, get_settings
 from cliply.highlights.llm import ChatJsonClient
 from cliply.integrations.openai_chat import OpenAIChatClient
-from cliply.pipeline.options import ClipOptions, ResolvedOptions, resolve_options
+from cliply.pipeline.options import CaptionFx, ClipOptions, ResolvedOptions, resolve_options
 from cliply.pipeline.steps import RenderSpec, SourceLimits
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.registry import (
@@ -115,7 +115,7 @@ def render_spec(
     word_edits: tuple[tuple[int, str], ...] = (),
     thumb_at: float | None = None,
     layout: str = "auto",
-    fx: ResolvedOptions | None = None,
+    fx: CaptionFx | None = None,
     keywords: tuple[str, ...] = (),
 ) -> RenderSpec:
     """The plan's render height cap and watermark; no plan (local run) = full size, no mark.
@@ -140,7 +140,7 @@ def render_spec(
     )
 
 
-def caption_fx(fx: ResolvedOptions, keywords: tuple[str, ...]) -> dict[str, Any]:
+def caption_fx(fx: CaptionFx, keywords: tuple[str, ...]) -> dict[str, Any]:
     """RenderSpec fields of the options' caption effects and jump cuts."""
     return {
         "keywords": keywords,

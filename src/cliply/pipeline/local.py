@@ -97,7 +97,12 @@ def run_local(
             None,
         )
     except ValidationError as exc:
-        return _bad(console, "; ".join(str(e["msg"]) for e in exc.errors()))
+        return _bad(
+            console,
+            "; ".join(
+                f"{e['loc'][0]}: {e['msg']}" if e["loc"] else str(e["msg"]) for e in exc.errors()
+            ),
+        )
     out = Path(out)
     try:
         with tempfile.TemporaryDirectory(prefix="cliply-process-") as tmp_name:
@@ -204,7 +209,7 @@ def _run(
             options.caption_style,
             settings=settings,
             layout=options.layout,
-            fx=options,
+            fx=options.caption_fx(),
         )
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
@@ -267,7 +272,11 @@ def _run(
                             plan=done.crop_plan,
                         )
                         written = write_exports(
-                            timeline, steps.export_words(words, spec), clips_dir, stem, exports
+                            timeline,
+                            steps.export_words(words, spec, start=h.start, end=h.end),
+                            clips_dir,
+                            stem,
+                            exports,
                         )
                         record["exports"] = {f: f"clips/{p.name}" for f, p in written.items()}
                 records.append(record)

@@ -18,7 +18,63 @@ MIN_SILENCE_S = 0.3
 MAX_SILENCE_S = 10.0
 
 
-class ClipOptions(BaseModel):
+class CaptionFx(BaseModel):
+    """Caption effects and jump cuts: project options (ClipOptions) and part of a clip's look."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keyword_emphasis: bool = Field(
+        True, description="Draw the clip's keywords emphasised (style's colour and size)."
+    )
+    emoji: bool = Field(
+        True,
+        description="Show a colour emoji over the captions when a keyword that has one "
+        "is spoken (emoji typed into caption edits are always drawn).",
+    )
+    mask_profanity: bool = Field(False, description='Star swear words in captions ("f***").')
+    bleep: bool = Field(False, description="Also bleep the masked words in the sound.")
+    remove_fillers: bool = Field(
+        False, description="Jump cuts: remove filler words (um, uh, euh, äh, ...)."
+    )
+    max_silence_s: float | None = Field(
+        None,
+        ge=MIN_SILENCE_S,
+        le=MAX_SILENCE_S,
+        description="Jump cuts: shorten pauses between words longer than this (s); "
+        "None keeps every pause.",
+    )
+
+    @model_validator(mode="after")
+    def _bleep_masks(self) -> CaptionFx:
+        if self.bleep and not self.mask_profanity:
+            raise ValueError("bleep needs mask_profanity")
+        return self
+
+    def caption_fx(self) -> CaptionFx:
+        return CaptionFx.model_validate({k: getattr(self, k) for k in FX_FIELDS})
+
+
+FX_FIELDS = (
+    "keyword_emphasis",
+    "emoji",
+    "mask_profanity",
+    "bleep",
+    "remove_fillers",
+    "max_silence_s",
+)
+
+
+def caption_fx_of(raw: dict[str, Any] | None) -> CaptionFx:
+    """A stored fx dict (a clip's, or a project's options) as CaptionFx: unknown keys and
+    values no longer valid are ignored, so old rows still render."""
+    known = {k: v for k, v in (raw or {}).items() if k in FX_FIELDS}
+    try:
+        return CaptionFx.model_validate(known)
+    except ValueError:
+        return CaptionFx()
+
+
+class ClipOptions(CaptionFx):
     """What the user asked for; None means "the server default" (settings / plan)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +103,6 @@ class ClipOptions(BaseModel):
         "speakers, screen for slides plus a face, fit without a face) or one of track, "
         "split, screen, fit forced where the scene allows.",
     )
-
     prompt: str | None = Field(
         None,
         max_length=MAX_PROMPT_CHARS,
@@ -68,27 +123,6 @@ class ClipOptions(BaseModel):
             raise ValueError("prompt must contain at least one letter or digit")
         return text or None
 
-    keyword_emphasis: bool = Field(
-        True, description="Draw the clip's keywords emphasised (style's colour and size)."
-    )
-    emoji: bool = Field(
-        True,
-        description="Show a colour emoji over the captions when a keyword that has one "
-        "is spoken (emoji typed into caption edits are always drawn).",
-    )
-    mask_profanity: bool = Field(False, description='Star swear words in captions ("f***").')
-    bleep: bool = Field(False, description="Also bleep the masked words in the sound.")
-    remove_fillers: bool = Field(
-        False, description="Jump cuts: remove filler words (um, uh, euh, äh, ...)."
-    )
-    max_silence_s: float | None = Field(
-        None,
-        ge=MIN_SILENCE_S,
-        le=MAX_SILENCE_S,
-        description="Jump cuts: shorten pauses between words longer than this (s); "
-        "None keeps every pause.",
-    )
-
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str | None) -> str | None:
@@ -105,8 +139,6 @@ class ClipOptions(BaseModel):
             raise ValueError(f"caption_style must be one of {', '.join(CAPTION_STYLES)}")
         if self.min_s is not None and self.max_s is not None and self.min_s >= self.max_s:
             raise ValueError("min_s must be less than max_s")
-        if self.bleep and not self.mask_profanity:
-            raise ValueError("bleep needs mask_profanity")
         return self
 
 
@@ -127,6 +159,10 @@ class ResolvedOptions(BaseModel):
     bleep: bool = False
     remove_fillers: bool = False
     max_silence_s: float | None = None
+
+    def caption_fx(self) -> CaptionFx:
+        return CaptionFx.model_validate({k: getattr(self, k) for k in FX_FIELDS})
+
     # Server settings for highlight detection (CLIP_MIN_SCORE, HIGHLIGHT_EMBEDDER, LLM_TOP_N).
     min_score: float = 0.0
     embedder: str = "auto"

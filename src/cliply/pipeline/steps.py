@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,16 +20,26 @@ from cliply.highlights.llm import ChatJsonClient
 from cliply.highlights.scoring import DEFAULT_WEIGHTS
 from cliply.highlights.sentences import speech_seconds
 from cliply.media import extract_audio, make_thumbnail, plan_crop, probe, render_clip, validate
+from cliply.media.brand import CaptionBrand, LogoOverlay, branded_style
 from cliply.media.captionfx import (
     CutPlan,
     EmojiOverlay,
     cut_words,
     emoji_png,
+    is_profane,
     mask_words,
     plan_cuts,
 )
-from cliply.media.captions import clip_words, emoji_box, emoji_cues, parse_ass, write_ass
+from cliply.media.captions import (
+    CaptionStyle,
+    clip_words,
+    emoji_box,
+    emoji_cues,
+    parse_ass,
+    write_ass,
+)
 from cliply.media.export import ClipTimeline
+from cliply.media.joins import join_intro_outro
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size, caption_margins
 from cliply.media.render import render_frame
@@ -236,6 +246,24 @@ def render_size(aspect: str, max_short_side: int | None) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class BrandSpec:
+    """A workspace's brand kit as the render draws it, its files as local paths."""
+
+    captions: CaptionBrand = field(default_factory=CaptionBrand)
+    font_path: Path | None = None
+    """The caption font file; it sits alone in its folder (libass' fontsdir)."""
+    logo: LogoOverlay | None = None
+    intro: Path | None = None
+    outro: Path | None = None
+    digest: str = ""
+    """Identifies the kit's settings and files (part of a look's digest)."""
+
+    @property
+    def fonts_dir(self) -> Path | None:
+        return self.font_path.parent if self.font_path is not None else None
+
+
+@dataclass(frozen=True)
 class RenderSpec:
     """Everything that decides how a clip looks besides its time range: the user's choices
     (aspect, caption style, title overlay, caption word fixes) and the plan's (size cap,
@@ -270,6 +298,15 @@ class RenderSpec:
     """Jump cuts: remove filler words (um, uh, euh, äh, ...)."""
     max_silence_s: float | None = None
     """Jump cuts: pauses between words longer than this are shortened; None keeps them."""
+    brand: BrandSpec | None = None
+    """The workspace's brand kit (None: Cliply's own look)."""
+
+
+def caption_style_of(spec: RenderSpec) -> str | CaptionStyle:
+    """The spec's caption style with its brand applied (the style's name without a brand)."""
+    if spec.brand is None:
+        return spec.caption_style
+    return branded_style(spec.caption_style, spec.brand.captions)
 
 
 def edited_words(words: Sequence[Word], edits: Sequence[tuple[int, str]]) -> list[Word]:
@@ -299,7 +336,7 @@ def _caption_file(
         clip_end=end,
         width=width,
         height=height,
-        style=spec.caption_style,
+        style=caption_style_of(spec),
         title=spec.overlay_title,
         margins=margins,
         keywords=spec.keywords if spec.keyword_emphasis else (),
@@ -307,9 +344,22 @@ def _caption_file(
     )
 
 
-def export_words(words: Sequence[Word], spec: RenderSpec) -> list[Word]:
-    """The words a clip's subtitle exports (SRT) carry: masked like its captions."""
-    return mask_words(words) if spec.mask_profanity else list(words)
+def export_words(
+    words: Sequence[Word], spec: RenderSpec, *, start: float, end: float
+) -> list[Word]:
+    """The words a clip's subtitle export (SRT of [start, end)) carries: caption fixes applied
+    and masked like its captions, and with jump cuts moved to the cut clip's clock (still
+    counted from `start`, as the export expects)."""
+    out = edited_words(words, spec.word_edits)
+    if spec.mask_profanity:
+        out = mask_words(out)
+    cut = cut_plan(out, spec, start=start, end=end)
+    if not cut:
+        return out
+    return [
+        w.model_copy(update={"start": start + w.start, "end": start + w.end})
+        for w in cut_words(out, cut, clip_start=start, clip_end=end)
+    ]
 
 
 def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
@@ -331,6 +381,8 @@ class CaptionLayer:
     ass: Path
     cut: CutPlan
     emoji: tuple[EmojiOverlay, ...]
+    bleeps: tuple[tuple[float, float], ...] = ()
+    """Masked words to bleep (seconds of the cut clip)."""
 
 
 def caption_layer(
@@ -373,18 +425,24 @@ def caption_layer(
         fixed,
         clip_start=start,
         clip_end=end,
-        style=spec.caption_style,
+        style=caption_style_of(spec),
         keywords=spec.keywords if spec.keyword_emoji else (),
     )
     overlays: list[EmojiOverlay] = []
     if cues:
         doc = parse_ass(ass)
         for cue in cues:
-            x, y, size = emoji_box(cue, doc, style=spec.caption_style)
+            x, y, size = emoji_box(cue, doc, style=caption_style_of(spec))
             png = emoji_png(cue.emoji, path.parent / "emoji", size)
             if png is not None:
                 overlays.append(EmojiOverlay(png, x, y, cue.start, cue.end))
-    return CaptionLayer(ass, cut, tuple(overlays))
+    bleeps = tuple(
+        (round(max(0.0, w.start - start), 3), round(min(end, w.end) - start, 3))
+        for w in fixed
+        if spec.mask_profanity and spec.bleep and w.end > start and w.start < end
+        if is_profane(w.text)
+    )
+    return CaptionLayer(ass, cut, tuple(overlays), bleeps)
 
 
 @dataclass(frozen=True)
@@ -455,9 +513,10 @@ def render_clip_files(
         plan=plan,
     )
     ass = layer.ass
+    joins = spec.brand is not None and (spec.brand.intro or spec.brand.outro)
     result = render_clip(
         source,
-        out_mp4,
+        work_dir / f"{out_mp4.stem}.main.mp4" if joins else out_mp4,
         start=start,
         end=end,
         crop_plan=plan,
@@ -474,7 +533,26 @@ def render_clip_files(
         source_info=info,
         cut=layer.cut or None,
         emoji=layer.emoji,
+        bleeps=layer.bleeps,
+        fonts_dir=spec.brand.fonts_dir if spec.brand else None,
+        logo=spec.brand.logo if spec.brand else None,
     )
+    if joins and spec.brand is not None:
+        join_intro_outro(
+            result.path,
+            out_mp4,
+            intro=spec.brand.intro,
+            outro=spec.brand.outro,
+            preset=spec.preset,
+            crf=spec.crf,
+            threads=spec.threads,
+            timeout_s=spec.timeout_s,
+        )
+        result.path.unlink(missing_ok=True)
+        joined = probe(out_mp4)
+        result = replace(
+            result, path=out_mp4, duration=joined.duration, size_bytes=joined.size_bytes
+        )
     if not keep_captions:
         ass.unlink(missing_ok=True)
     thumb = make_thumbnail(
@@ -570,7 +648,7 @@ def preview_frames(
         probe_result=info,
         layout=specs[0].layout,
     )
-    at = preview_time(words, start, end)
+    first_at = preview_time(words, start, end)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for i, spec in enumerate(specs):
@@ -586,6 +664,7 @@ def preview_frames(
             plan=crop,
         )
         ass = layer.ass
+        at = layer.cut.map_time(first_at)  # the same word on the jump-cut clock
         paths.append(
             render_frame(
                 source,
@@ -599,6 +678,8 @@ def preview_frames(
                 watermark_text=WATERMARK_TEXT if spec.watermark else None,
                 cut=layer.cut or None,
                 emoji=layer.emoji,
+                fonts_dir=spec.brand.fonts_dir if spec.brand else None,
+                logo=spec.brand.logo if spec.brand else None,
             )
         )
         ass.unlink(missing_ok=True)

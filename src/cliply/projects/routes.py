@@ -21,7 +21,7 @@ from cliply.ingest.multipart import receive_multipart
 from cliply.ingest.ssrf import UrlRefused, check_url
 from cliply.ingest.staging import extension_of, move_to_storage, staging_root
 from cliply.ingest.text import optional_header_int
-from cliply.pipeline.options import ClipOptions
+from cliply.pipeline.options import FX_FIELDS, ClipOptions
 from cliply.projects import service, tus
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Project
@@ -34,7 +34,16 @@ router = APIRouter(tags=["projects"])
 router.include_router(tus.router)
 
 MULTIPART_SLACK = 64 * 1024  # form boundaries and small fields around the file
-OPTION_FIELDS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language", "prompt")
+OPTION_FIELDS = (
+    "min_s",
+    "max_s",
+    "top_k",
+    "aspect",
+    "caption_style",
+    "language",
+    "prompt",
+    *FX_FIELDS,
+)
 
 _CREATE_DOC = {
     "requestBody": {
@@ -153,7 +162,7 @@ async def _from_upload(request: Request, tenant: Tenant) -> Any:
                 p = service.get_project(db, tenant.workspace_id, project_id, lock=True)
                 p.name = (got.fields.get("name") or got.filename or "Upload")[:300]
                 p.original_filename, p.size_bytes, p.source_key = got.filename, got.size, key
-                p.options = options.model_dump(exclude_none=True)
+                p.options = options.model_dump(exclude_none=True, exclude_unset=True)
                 db.flush()
                 service.start_ingest(db, p)
                 db.refresh(p)

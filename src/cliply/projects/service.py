@@ -81,7 +81,7 @@ def create_project(
         size_bytes=size_bytes,
         status=status,
         progress=0.0,
-        options=options.model_dump(exclude_none=True),
+        options=options.model_dump(exclude_none=True, exclude_unset=True),
     )
     db.add(project)
     db.flush()
@@ -265,7 +265,7 @@ def rerun_highlights(
     project = get_project(db, workspace_id, project_id, lock=True)
     if transcript_row(db, workspace_id, project_id) is None:
         raise Conflict("The project has no transcript yet.", code="transcript-not-ready")
-    project.options = options.model_dump(exclude_none=True)
+    project.options = options.model_dump(exclude_none=True, exclude_unset=True)
     db.flush()
     set_stage(db, project.id, "detecting")
     start_stage(db, project, registry.HIGHLIGHT_DETECT)

@@ -43,7 +43,7 @@ from cliply.ingest.tus import (
     staging_path,
     upload_expiry,
 )
-from cliply.pipeline.options import ClipOptions
+from cliply.pipeline.options import FX_FIELDS, ClipOptions
 from cliply.projects import service
 from cliply.projects.deps import StreamTenant, tenant_db
 from cliply.projects.models import Upload
@@ -53,7 +53,16 @@ from cliply.storage.keys import source_video_key
 from cliply.workspaces.deps import HeaderTenant, Tenant
 
 router = APIRouter(tags=["uploads"])
-OPTION_KEYS = ("min_s", "max_s", "top_k", "aspect", "caption_style", "language", "prompt")
+OPTION_KEYS = (
+    "min_s",
+    "max_s",
+    "top_k",
+    "aspect",
+    "caption_style",
+    "language",
+    "prompt",
+    *FX_FIELDS,
+)
 
 
 def _tus_headers(**extra: str) -> dict[str, str]:

@@ -121,6 +121,22 @@ def preview_key(
     return f"thumbs/{ws}/{project}/previews/{_id(clip_id, 'clip_id')}/{digest}.jpg"
 
 
+BRAND_ASSETS = frozenset({"font", "logo", "intro", "outro"})
+BRAND_EXTENSIONS = frozenset({"ttf", "otf", "png", "jpg"}) | VIDEO_EXTENSIONS
+
+
+def brand_asset_key(workspace_id: uuid.UUID | str, kind: str, digest: str, ext: str) -> str:
+    """A brand kit's file, addressed by its content (a new upload never overwrites the file a
+    running render reads); each in its own folder, so a font's folder holds only that font."""
+    if kind not in BRAND_ASSETS:
+        raise InvalidKey(f"unknown brand asset {kind!r}")
+    if not digest.isalnum() or len(digest) > 64:
+        raise InvalidKey("brand asset digest must be alphanumeric")
+    if ext not in BRAND_EXTENSIONS:
+        raise InvalidKey(f"brand asset extension {ext!r} is not allowed")
+    return f"brand/{_id(workspace_id, 'workspace_id')}/{kind}/{digest}/{kind}.{ext}"
+
+
 def upload_key(workspace_id: uuid.UUID | str, upload_id: uuid.UUID | str) -> str:
     """The assembled data of an in-progress resumable upload."""
     ws, up = _id(workspace_id, "workspace_id"), _id(upload_id, "upload_id")
@@ -148,4 +164,7 @@ def project_prefixes(workspace_id: uuid.UUID | str, project_id: uuid.UUID | str)
 
 def workspace_prefixes(workspace_id: uuid.UUID | str) -> list[str]:
     ws = _id(workspace_id, "workspace_id")
-    return [f"{kind}/{ws}/" for kind in ("videos", "transcripts", "renders", "thumbs", "uploads")]
+    return [
+        f"{kind}/{ws}/"
+        for kind in ("videos", "transcripts", "renders", "thumbs", "uploads", "brand")
+    ]

@@ -11,6 +11,7 @@ from cliply.web.pages import (
     analytics,
     auth,
     billing,
+    brand,
     editor,
     events,
     experiments,
@@ -39,6 +40,7 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     analytics.router,
     experiments.router,
     products.router,
+    brand.router,
 )
 
 

@@ -1,7 +1,7 @@
 """layouts: clips.layouts, the reframe layout of each segment of the render
 
-Revision ID: 0009_layouts
-Revises: 0008_products
+Revision ID: 0011_layouts
+Revises: 0010_brand
 Create Date: 2026-12-02 20:40:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0009_layouts"
-down_revision: str | None = "0008_products"
+revision: str = "0011_layouts"
+down_revision: str | None = "0010_brand"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
