@@ -28,6 +28,7 @@ from cliply.media import MediaError
 from cliply.media.export import EXPORT_FORMATS, write_exports
 from cliply.pipeline import config, steps
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
+from cliply.pipeline.steps import BrandSpec
 from cliply.transcribe.base import TranscriptionError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -67,12 +68,13 @@ def run_local(
     layout: str = "auto",
     prompt: str | None = None,
     fx: Mapping[str, Any] | None = None,
+    brand: BrandSpec | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
     `exports`: editor files written next to each clip (otio, fcpxml, srt). `layout`: auto or
     a reframe layout to force (track, split, screen, fit). `fx`: caption
     effects and jump cuts (ClipOptions fields: keyword_emphasis, emoji, mask_profanity, bleep,
-    remove_fillers, max_silence_s)."""
+    remove_fillers, max_silence_s). `brand`: a brand kit drawn on every clip."""
     console = console or Console(stderr=True)
     unknown = sorted(set(exports) - set(EXPORT_FORMATS))
     if unknown:
@@ -111,7 +113,14 @@ def run_local(
                 (*dict.fromkeys(exports), "srt") if exports and "srt" not in exports else exports
             )
             return _run(
-                source, out, Path(tmp_name), options, transcript_only, console, tuple(wanted)
+                source,
+                out,
+                Path(tmp_name),
+                options,
+                transcript_only,
+                console,
+                tuple(wanted),
+                brand=brand,
             )
     except UrlRefused as exc:
         return _bad(console, f"URL refused ({exc.code}): {exc.message}")
@@ -154,6 +163,7 @@ def _run(
     transcript_only: bool,
     console: Console,
     exports: tuple[str, ...] = (),
+    brand: BrandSpec | None = None,
 ) -> int:
     settings = get_settings()
     is_url = source.lower().startswith(("http://", "https://"))
@@ -211,6 +221,8 @@ def _run(
             layout=options.layout,
             fx=options.caption_fx(),
         )
+        if brand is not None:
+            spec = replace(spec, brand=brand)
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()
