@@ -94,15 +94,3 @@ def test_beam_and_batching_settings_reach_the_engine(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("WHISPER_BATCHED", "off")
     assert local_engine().batched is False
     reset_caches()
-
-
-def test_cpu_threads_follow_the_cores_this_process_may_use() -> None:
-    import os
-
-    from cliply.transcribe import local
-
-    expected = min(4, len(os.sched_getaffinity(0)))
-    assert local.default_cpu_threads() == expected
-    whisper = local.load_model(device="cpu", compute_type="int8")
-    keys = [k for k, v in local._models.items() if v is whisper]
-    assert keys and all(k[3] == expected for k in keys)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -74,8 +73,6 @@ def load_model(
     """
     ref = str(bundled_model_path() if model is None else model)
     device, compute_type = gpu.resolve(device, compute_type)  # before ctranslate2 loads CUDA
-    if cpu_threads == 0 and device == "cpu":
-        cpu_threads = default_cpu_threads()
     key = (ref, device, compute_type, cpu_threads, download_root)
     with _models_lock:
         cached = _models.get(key)
@@ -98,16 +95,6 @@ def load_model(
             ) from exc
         _models[key] = loaded
         return loaded
-
-
-def default_cpu_threads() -> int:
-    """CTranslate2's own default is 4 threads whatever the machine; on fewer cores they only
-    take turns (measured on 2 cores: the same words for 0.87x the CPU time)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 4
-    return max(1, min(4, cores))
 
 
 def clear_model_cache() -> None:
