@@ -3,7 +3,8 @@
 Scenes, each sampled like `analyse` does (ffmpeg, 480 px wide frames):
 
   (a) generated: the astronaut moving around a 640x360 frame at several face sizes, over a
-      plain, a text page and a coffee-cup background; two faces side by side;
+      plain, a text page and a coffee-cup background; tilting (roll), dim and noisy, and
+      motion-blurred; two faces side by side;
   (b) a still photo where a bigger false face (a coffee cup YuNet scores ~0.7) competes with
       a 56 px real face;
   (c) real face photos from scikit-image (pinned dev dependency): LFW's 100 faces and 100
@@ -165,6 +166,14 @@ def main() -> None:
         for bg in ("page", "coffee"):
             scene = fg.moving_face(d / f"bg{bg}.mp4", scale=0.6, seconds=8.0, bg=bg)
             cases.append(video_case(f"(a) moving face 57 px over {bg}", scene))
+        for label, kw in (
+            ("head tilting +-25 deg", {"roll": 25.0}),
+            ("head tilting +-40 deg", {"roll": 40.0}),
+            ("dim and noisy", {"dim": 0.35}),
+            ("motion blur 9 px", {"blur": 9}),
+        ):
+            scene = fg.moving_face(d / f"hard{len(cases)}.mp4", scale=0.8, seconds=8.0, **kw)
+            cases.append(video_case(f"(a) moving face 76 px, {label}", scene))
         cases.append(video_case("(a) two faces", fg.two_faces(d / "two.mp4", seconds=4.0)))
         photo = fg.false_face_photo(d / "photo.mp4", seconds=3.0)
         cases.append(video_case("(b) still photo, 56 px face + false cup face", photo))
@@ -189,6 +198,12 @@ def main() -> None:
     for label, agg in (("all (a) generated", generated), ("all scenes", totals)):
         row = [label, str(agg["haar"].frames), *agg["haar"].cells(), *agg["yunet"].cells()]
         print("| " + " | ".join(row) + " |")
+    # What the size-dependent score buys: the same photo with one threshold for all sizes.
+    (still,) = [c for c in cases if c.name.startswith("(b)")]
+    flat = run(still, lambda f: detect_faces(f, large_score=0.6), track_filter=True)
+    print(
+        f"\n(b) with one score threshold (0.6) for all sizes: found, false/frame, ms: {flat.cells()}"
+    )
 
 
 if __name__ == "__main__":

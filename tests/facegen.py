@@ -134,18 +134,38 @@ def make_scene(
 
 def moving_face(
     out: Path, *, scale: float = 1.0, seconds: float = 4.0, size: tuple[int, int] = (640, 360),
-    bg: str = "plain",
+    bg: str = "plain", roll: float = 0.0, dim: float = 1.0, blur: int = 0,
 ) -> Scene:  # fmt: skip
-    """One face moving along a slow ellipse over the frame (its size: 95 px x `scale`)."""
-    img = head(scale)
+    """One face moving along a slow ellipse over the frame (its size: 95 px x `scale`).
+
+    Harder variants, closer to real footage: `roll` tilts the head back and forth up to that
+    many degrees; `dim` scales the brightness (with sensor-like noise below 1); `blur` adds a
+    horizontal motion blur that many pixels long.
+    """
+    base = head(scale)
     w, h = size
-    span_x, span_y = w - img.shape[1], h - img.shape[0]
+    span_x, span_y = w - base.shape[1], h - base.shape[0]
+    fx, fy, fw, fh = face_box(0, 0, scale)
+    rng = np.random.default_rng(7)
 
     def draw(t: float, frame: np.ndarray) -> list[FaceBox]:
         a = 2 * math.pi * t / seconds
         x = round(span_x * (0.5 + 0.45 * math.cos(a)))
         y = round(max(0, span_y) * (0.5 + 0.4 * math.sin(a))) if span_y > 0 else span_y // 2
+        img = base
+        if roll:
+            angle = roll * math.sin(2 * math.pi * t / 2.5)
+            m = cv2.getRotationMatrix2D((fx + fw / 2, fy + fh / 2), angle, 1.0)
+            img = cv2.warpAffine(
+                base, m, (base.shape[1], base.shape[0]), borderMode=cv2.BORDER_REPLICATE
+            )
         paste(frame, img, x, y)
+        if blur:
+            kernel = np.full((1, blur), 1.0 / blur, np.float32)
+            frame[:] = cv2.filter2D(frame, -1, kernel)
+        if dim != 1.0:
+            noisy = frame.astype(np.float32) * dim + rng.normal(0, 6, frame.shape)
+            frame[:] = np.clip(noisy, 0, 255).astype(np.uint8)
         return [face_box(x, y, scale)]
 
     return make_scene(out, draw, seconds=seconds, size=size, bg=bg)

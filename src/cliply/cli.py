@@ -195,6 +195,12 @@ def process(
             "(source reference, in/out points, crop keyframes)."
         ),
     ] = "",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="Reframe layout: auto (per scene), track, split, screen or fit (forced)."
+        ),
+    ] = "auto",
     prompt: Annotated[
         str | None,
         typer.Option(
@@ -221,31 +227,55 @@ def process(
         float | None,
         typer.Option(help="Jump cuts: shorten pauses between words longer than this (s)."),
     ] = None,
+    brand: Annotated[
+        Path | None,
+        typer.Option(
+            help="Brand kit JSON: the PUT /api/v1/brand fields plus font, logo, intro and "
+            "outro file paths (relative to the JSON file)."
+        ),
+    ] = None,
 ) -> None:
     """Run the whole pipeline locally on one video: transcript, clips, thumbnails."""
+    import shutil
+    import tempfile
+
+    from cliply.brand.local import brand_from_file
     from cliply.pipeline.local import run_local
 
-    code = run_local(
-        source=source,
-        out=out,
-        top_k=clips,
-        aspect=aspect,
-        caption_style=caption_style,
-        min_s=min_s,
-        max_s=max_s,
-        transcript_only=transcript_only,
-        language=language,
-        exports=[f.strip().lower() for f in export.split(",") if f.strip()],
-        prompt=prompt,
-        fx={
-            "keyword_emphasis": emphasis,
-            "emoji": emoji,
-            "mask_profanity": mask_profanity,
-            "bleep": bleep,
-            "remove_fillers": remove_fillers,
-            "max_silence_s": max_silence,
-        },
-    )
+    brand_dir = Path(tempfile.mkdtemp(prefix="cliply-brand-"))
+    try:
+        kit = brand_from_file(brand, brand_dir) if brand is not None else None
+    except CliplyError as exc:
+        shutil.rmtree(brand_dir, ignore_errors=True)
+        typer.echo(f"error: brand kit: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+
+    try:
+        code = run_local(
+            source=source,
+            out=out,
+            top_k=clips,
+            aspect=aspect,
+            caption_style=caption_style,
+            min_s=min_s,
+            max_s=max_s,
+            transcript_only=transcript_only,
+            language=language,
+            exports=[f.strip().lower() for f in export.split(",") if f.strip()],
+            layout=layout.strip().lower(),
+            prompt=prompt,
+            fx={
+                "keyword_emphasis": emphasis,
+                "emoji": emoji,
+                "mask_profanity": mask_profanity,
+                "bleep": bleep,
+                "remove_fillers": remove_fillers,
+                "max_silence_s": max_silence,
+            },
+            brand=kit,
+        )
+    finally:
+        shutil.rmtree(brand_dir, ignore_errors=True)
     raise typer.Exit(code)
 
 

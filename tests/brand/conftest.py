@@ -9,9 +9,9 @@ import pytest
 
 from tests import mediagen as mg
 from tests.brand import files
-from tests.pipeline.fixtures import fast_render
+from tests.pipeline.fixtures import fast_render, talk_video
 
-__all__ = ["fast_render"]
+__all__ = ["fast_render", "talk_video"]
 
 
 @pytest.fixture(scope="session")

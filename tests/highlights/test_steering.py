@@ -164,6 +164,20 @@ def test_a_prompt_steers_the_ranking_and_is_a_reason() -> None:
     assert any(BREAD[0] in h.text for h in plain.highlights[:1]) or plain.highlights
 
 
+def test_a_prompt_that_matches_nothing_leaves_the_ranking_and_says_so() -> None:
+    talk = build_transcript(BREAD + SAVING + RUNNING)
+    kw = {"embedder": TfidfEmbedder(), "min_s": 8, "max_s": 20, "top_k": 3, "max_overlap": 0.0}
+    plain = detect_highlights(talk, **kw)  # type: ignore[arg-type]
+    steered = detect_highlights(talk, prompt="quantum chromodynamics", **kw)  # type: ignore[arg-type]
+    assert [(h.start, h.score) for h in steered.highlights] == [
+        (h.start, h.score) for h in plain.highlights
+    ]
+    assert any("nothing in the video matches" in n for n in steered.notes)
+    for h in steered.highlights:
+        reason = next(r for r in h.reasons if r.name == "prompt")
+        assert reason.points == 0 and "ranking unchanged" in reason.reason
+
+
 def test_the_llm_is_told_the_prompt_as_data() -> None:
     talk = build_transcript(BREAD + SAVING)
     hs = detect_highlights(talk, embedder=TfidfEmbedder(), min_s=8, max_s=20).highlights
@@ -180,6 +194,7 @@ def test_the_llm_is_told_the_prompt_as_data() -> None:
         ("x" * 301, "at most 300"),
         ("pricing\x00", "control characters"),
         ("?!...", "letter or digit"),
+        ("pricing \ud800", "unicode"),  # pydantic's own check (PostgreSQL could not store it)
     ],
 )
 def test_prompt_option_is_validated(raw: str, error: str) -> None:
@@ -195,3 +210,21 @@ def test_prompt_option_is_cleaned_and_resolved() -> None:
         {"prompt": "pricing"}, default_min_s=20, default_max_s=60, default_top_k=5, max_overlap=0
     )
     assert resolved.prompt == "pricing"
+
+
+def test_a_long_pause_is_a_boundary_too() -> None:
+    first = build_transcript(BREAD)
+    second = build_transcript(BREAD[::-1], start_s=first.duration + 4.0)  # a 4.6 s silence
+    talk = first.model_copy(
+        update={"segments": first.segments + second.segments, "duration": second.duration}
+    )
+    result = detect_highlights(
+        talk, embedder=TfidfEmbedder(), min_s=8, max_s=40, top_k=10, max_overlap=1.0
+    )
+    pause_at = (first.segments[-1].end + second.segments[0].start) / 2
+    crossing = [h for h in result.highlights if h.start < pause_at < h.end]
+    assert crossing
+    for h in crossing:
+        reason = next(r for r in h.reasons if r.name == "boundary")
+        assert reason.points < 0 and f"s pause at {pause_at:.1f} s" in reason.reason
+        _check_sum(h)

@@ -78,6 +78,8 @@ def test_masking_uses_the_word_list_and_keeps_punctuation() -> None:
     assert mask_word("Shit!") == "S***!"
     assert mask_word("classic") == "classic" and mask_word("assess") == "assess"
     assert is_profane("bullshit") and not is_profane("hello")
+    # Ordinary words on better-profanity's broad list are not masked.
+    assert not any(map(is_profane, ["god", "gay", "kill", "organ", "stroke", "vodka", "pot"]))
 
 
 def test_profane_words_are_masked_in_captions_and_srt(tmp_path: Path) -> None:
@@ -195,6 +197,7 @@ def test_rendered_frame_shows_the_colour_emoji_while_its_keyword_is_said(
 
 # --- jump cuts -----------------------------------------------------------------------------------
 
+RAMP = 15
 TOKENS = ["the", "rocket", "um", "is", "ready", "and", "uh", "we", "fly"]
 GAPS = [0.15, 0.25, 0.25, 1.4, 0.2, 0.25, 0.3, 1.1, 0.6]
 
@@ -212,7 +215,18 @@ def spaced_talk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Wo
         parts += [wav, mg.silence_wav(d / f"g{i}.wav", gap)]
         t += length + gap
     talk = mg.concat_wavs(d / "talk.wav", parts)
-    return mg.video_with_audio(d / "talk.mp4", talk, source="color"), words
+    # The picture tells the time: its brightness rises RAMP levels a second from 16.
+    clock = f"color=c=black:size=320x180:rate=25,geq=lum=16+{RAMP}*T:cb=128:cr=128"
+    audio = ["-i", str(talk), "-shortest", *mg.H264_FAST, "-c:a", "aac", "-b:a", "96k"]
+    return mg.ffmpeg_lavfi(d / "talk.mp4", [clock], *audio), words
+
+
+def unmap(plan: CutPlan, t: float) -> float:
+    """Cut-clip time → clip time (the inverse of plan.map_time outside the cuts)."""
+    for a, b in plan.removed:
+        if t >= a:
+            t += b - a
+    return t
 
 
 def voiced(path: Path, end: float) -> list[tuple[float, float]]:
@@ -293,6 +307,15 @@ def test_jump_cut_render_is_shorter_by_the_seconds_removed(
     assert [w for w, _ in said] == [w.text for w in kept]
     for (_, t), w in zip(said, kept, strict=True):
         assert t == pytest.approx(plan.map_time(w.start - start), abs=0.03)
+
+    # The picture: at each kept word, the frame shown is the one of the source at that word.
+    for w in kept:
+        mid = plan.map_time((w.start + w.end) / 2 - start)
+        frame = grab(done.mp4, mid, tmp_path / "clock.png")
+        luma = float(np.median(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)))
+        source_t = start + unmap(plan, mid)
+        # Y 16..235 (TV range) reads back as 0..255.
+        assert luma == pytest.approx(RAMP * source_t * 255 / 219, abs=6), (w.text, source_t)
 
     # The sound: one voiced stretch per kept word, as long as the word was (none cut into),
     # where the captions say it is.

@@ -4,11 +4,14 @@ the clip; a bad prompt is a 422 problem."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from jinja2 import Environment, FileSystemLoader
 
+import cliply.web
 from tests.pipeline.jobrunner import run_jobs
 from tests.projects.helpers import owner_ws, upload
 
@@ -73,3 +76,34 @@ def test_a_bad_prompt_is_a_problem(client: TestClient) -> None:
         assert r.status_code == 422, r.text
         assert r.headers["content-type"].startswith("application/problem+json")
         assert "prompt" in r.text and words in r.text
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_the_prompt_travels_with_a_tus_upload_and_the_form_offers_it(client: TestClient) -> None:
+    _, h = owner_ws(client)
+    tus = {**h, "Tus-Resumable": "1.0.0", "Upload-Length": "100"}
+    meta = f"filename {_b64('talk.mp4')},prompt {_b64('everything about pricing')}"
+    r = client.post("/api/v1/uploads", headers={**tus, "Upload-Metadata": meta})
+    assert r.status_code == 201, r.text
+    project = client.get(f"/api/v1/projects/{r.json()['project_id']}", headers=h).json()
+    assert project["options"]["prompt"] == "everything about pricing"
+    bad = f"filename {_b64('talk.mp4')},prompt {_b64('x' * 301)}"
+    r = client.post("/api/v1/uploads", headers={**tus, "Upload-Metadata": bad})
+    assert r.status_code == 400 and "300" in r.text
+
+    # The new-project forms send every named field (tus metadata / JSON `options.`).
+    env = Environment(
+        loader=FileSystemLoader(Path(cliply.web.__file__).parent / "templates"), autoescape=True
+    )
+    html = env.get_template("projects/_options.html").render(
+        prefix="options.",
+        idp="url",
+        caption_styles=["bold"],
+        aspects=["9:16"],
+        languages=[],
+        defaults={"top_k": 5, "min_s": 20, "max_s": 60},
+    )
+    assert 'name="options.prompt"' in html and 'maxlength="300"' in html

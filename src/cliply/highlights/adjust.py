@@ -32,6 +32,7 @@ RELATED_CHANGE_KEEP = 0.85
 LONG_PAUSE_KEEP = 0.9
 PROMPT_WEIGHT = 0.5
 PROMPT_QUOTE_CHARS = 60
+NO_MATCH_SPREAD = 0.02  # best minus median similarity below this: the prompt matches nothing
 
 
 def _with(
@@ -117,12 +118,14 @@ class PromptMatch:
     """How each candidate matches the user's prompt, scaled within this video."""
 
     prompt: str
+    prefix: NDArray[np.float64]  # prefix sums of the sentence embeddings (prompt's space)
     vector: NDArray[np.float64]  # the prompt's embedding (unit length, or zeros)
     floor: float  # median candidate similarity: scaled to 0
     best: float  # best candidate similarity: scaled to 1
 
-    def similarity(self, profile: TranscriptProfile, c: Candidate) -> float:
-        centroid = profile.emb_prefix[c.last + 1] - profile.emb_prefix[c.first]
+    def similarity(self, c: Candidate) -> float:
+        """Cosine of the window's sentence centroid with the prompt."""
+        centroid = self.prefix[c.last + 1] - self.prefix[c.first]
         norm = float(np.linalg.norm(centroid))
         return float(centroid @ self.vector) / norm if norm > 0 else 0.0
 
@@ -133,24 +136,31 @@ class PromptMatch:
 
 
 def prompt_match(
-    profile: TranscriptProfile,
     prompt: str,
+    sentences: NDArray[np.float64],
     vector: NDArray[np.float64],
     candidates: list[Candidate],
 ) -> PromptMatch:
     norm = float(np.linalg.norm(vector))
     unit = vector / norm if norm > 0 else vector
-    probe = PromptMatch(prompt, unit, 0.0, 1.0)
-    sims = [probe.similarity(profile, c) for c in candidates]
+    d = sentences.shape[1] if sentences.ndim == 2 else 1
+    prefix = np.vstack([np.zeros((1, d)), np.cumsum(sentences.reshape(-1, d), axis=0)])
+    probe = PromptMatch(prompt, prefix, unit, 0.0, 1.0)
+    sims = [probe.similarity(c) for c in candidates]
     if not sims:
         return probe
-    return PromptMatch(prompt, unit, float(np.median(sims)), float(max(sims)))
+    return PromptMatch(prompt, prefix, unit, float(np.median(sims)), float(max(sims)))
 
 
-def prompt_adjustment(
-    profile: TranscriptProfile, match: PromptMatch, sc: ScoredCandidate
-) -> ScoredCandidate:
-    sim = match.similarity(profile, sc.candidate)
+def prompt_adjustment(match: PromptMatch, sc: ScoredCandidate) -> ScoredCandidate:
+    sim = match.similarity(sc.candidate)
+    if match.best - match.floor < NO_MATCH_SPREAD:
+        # Nothing stands out: blending would only shrink every score alike.
+        why = (
+            f"nothing in this video matches your prompt {match.quoted} better than the rest "
+            f"(this clip {sim:.2f}, best {match.best:.2f}); ranking unchanged"
+        )
+        return _with(sc, "prompt", 0.0, 0.0, sc.score, why)
     spread = max(match.best - match.floor, 0.05)
     value = min(1.0, max(0.0, (sim - match.floor) / spread))
     new = (1.0 - PROMPT_WEIGHT) * sc.score + PROMPT_WEIGHT * 100.0 * value

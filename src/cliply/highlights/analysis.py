@@ -29,7 +29,8 @@ class TranscriptAnalysis:
     embedder_name: str
     notes: list[str] = field(default_factory=list)
     boundaries: BoundaryMap | None = None
-    prompt_vector: NDArray[np.float64] | None = None  # the user's prompt, embedded with the rest
+    # (sentence embeddings, prompt embedding) from one call, comparable with each other.
+    prompt_space: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
 
 def analyse_transcript(
@@ -67,10 +68,15 @@ def analyse_transcript(
         embedder = TfidfEmbedder()
         embedder_name = embedder.name
         embeddings = embedder.embed(batch)
-    prompt_vector = None
+    prompt_space = None
     if len(batch) > len(texts):
-        prompt_vector = np.asarray(embeddings[-1], dtype=np.float64)
+        joint = np.asarray(embeddings, dtype=np.float64)
         embeddings = embeddings[: len(texts)]
+        if isinstance(embedder, TfidfEmbedder):
+            # TF-IDF fitted with the prompt shifts every weight a little: the features use
+            # the sentences' own fit, so a prompt changes nothing but the prompt reason.
+            embeddings = embedder.embed(texts)
+        prompt_space = (joint[: len(texts)], joint[-1])
     if embedder_name == TfidfEmbedder.name:
         notes.append("lexical TF-IDF fallback used for topic similarity")
 
@@ -101,7 +107,7 @@ def analyse_transcript(
         embedder_name,
         notes,
         boundaries=boundaries,
-        prompt_vector=prompt_vector,
+        prompt_space=prompt_space,
     )
 
 

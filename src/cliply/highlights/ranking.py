@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cliply.highlights.adjust import (
+    NO_MATCH_SPREAD,
     PromptMatch,
     boilerplate_adjustment,
     boundary_adjustment,
@@ -223,9 +224,9 @@ def detect_highlights(
     if not candidates:
         notes.append(f"no run of whole sentences lasts between {lo:g} and {hi:g} s")
     match = None
-    if prompt is not None and analysis.prompt_vector is not None:
-        match = prompt_match(profile, prompt, analysis.prompt_vector, candidates)
-        if match.best <= 0.0:
+    if prompt is not None and analysis.prompt_space is not None:
+        match = prompt_match(prompt, *analysis.prompt_space, candidates)
+        if match.best - match.floor < NO_MATCH_SPREAD:
             notes.append(f"nothing in the video matches the prompt {match.quoted}")
 
     def rescore(cs: Sequence[Candidate]) -> list[ScoredCandidate]:
@@ -293,7 +294,7 @@ def _adjusted(
     if analysis.boundaries is not None:
         scored = boundary_adjustment(profile, analysis.boundaries, scored)
     if match is not None:
-        scored = prompt_adjustment(profile, match, scored)
+        scored = prompt_adjustment(match, scored)
     return scored
 
 

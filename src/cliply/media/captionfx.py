@@ -63,15 +63,39 @@ def is_keyword(text: str, keywords: frozenset[str]) -> bool:
 # --- profanity ---------------------------------------------------------------------------------
 
 
+# better-profanity's list also holds ordinary, clinical, identity and descriptive words
+# ("god", "gay", "kill", "organ", "stroke", "vodka", ...); captions mask swear words and slurs
+# only, so these stay readable.
+_NOT_SWEAR = """
+    arian aryan areole bondage breasts busty cowgirl cowgirls crotch dopey doofus drunk dummy
+    erotic erotism extacy extasy facial fat fondle foobar gai gay gays god gonad gonads gringo
+    guido hemp heroin herp herpes herpy hitler hiv homey homo hooch hookah hooter hooters hump
+    humped humping inbred incest jerk jerked junkie junky kill kinky kkk klan knob leper lesbians
+    labia lech loin loins lube lust lusting lusty mams massa maxi menses meth molest murder naked
+    napalm nazi nazism nimrod ninny nipple nipples nude nudes omg opiate opium oral orally organ
+    ovary ovum ovums paddy pasty pawn pcp pee penial penile penis peyote phalli phallic pinko
+    playboy pms pot potty prig prude pubic pubis punky queer queers racy rectal rectum rectus
+    reefer reich revue rum ruski sadism sadist sandbar scantily seaman seamen seduce semen sex
+    sexual slave sleaze sleazy slope snatch sniper snuff sodom souse soused sperm steamy stoned
+    strip stroke stupid tampon teat teste testes testis testicle testical thrust thug tinkle
+    toke toots tramp trashy tush ugly undies unwed urinal urine uterus uzi vagina valium viagra
+    virgin vixen vodka vomit voyeur vulgar vulva wad weed weirdo whiz willies womb woody lmao
+    lmfao
+"""
+NOT_SWEAR_WORDS = frozenset(_NOT_SWEAR.split())
+
+
 @functools.cache
 def profane_words() -> frozenset[str]:
-    """better-profanity's list (single words; its multi-word entries cannot match one word)."""
+    """better-profanity's list (single words; its multi-word entries cannot match one word),
+    less NOT_SWEAR_WORDS."""
     text = (
         resources.files("better_profanity")
         .joinpath("profanity_wordlist.txt")
         .read_text(encoding="utf-8")
     )
-    return frozenset(w for w in (line.strip().casefold() for line in text.splitlines()) if w)
+    words = (line.strip().casefold() for line in text.splitlines())
+    return frozenset(w for w in words if w and w not in NOT_SWEAR_WORDS)
 
 
 def is_profane(text: str) -> bool:

@@ -28,6 +28,7 @@ from cliply.media import MediaError
 from cliply.media.export import EXPORT_FORMATS, write_exports
 from cliply.pipeline import config, steps
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
+from cliply.pipeline.steps import BrandSpec
 from cliply.transcribe.base import TranscriptionError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -64,13 +65,16 @@ def run_local(
     console: Console | None = None,
     language: str | None = None,
     exports: Sequence[str] = (),
+    layout: str = "auto",
     prompt: str | None = None,
     fx: Mapping[str, Any] | None = None,
+    brand: BrandSpec | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
-    `exports`: editor files written next to each clip (otio, fcpxml, srt). `fx`: caption
+    `exports`: editor files written next to each clip (otio, fcpxml, srt). `layout`: auto or
+    a reframe layout to force (track, split, screen, fit). `fx`: caption
     effects and jump cuts (ClipOptions fields: keyword_emphasis, emoji, mask_profanity, bleep,
-    remove_fillers, max_silence_s)."""
+    remove_fillers, max_silence_s). `brand`: a brand kit drawn on every clip."""
     console = console or Console(stderr=True)
     unknown = sorted(set(exports) - set(EXPORT_FORMATS))
     if unknown:
@@ -88,6 +92,7 @@ def run_local(
                 aspect=aspect,
                 caption_style=caption_style,
                 language=language,
+                layout=layout,  # validated by the model
                 prompt=prompt,
                 **dict(fx or {}),
             ),
@@ -108,7 +113,14 @@ def run_local(
                 (*dict.fromkeys(exports), "srt") if exports and "srt" not in exports else exports
             )
             return _run(
-                source, out, Path(tmp_name), options, transcript_only, console, tuple(wanted)
+                source,
+                out,
+                Path(tmp_name),
+                options,
+                transcript_only,
+                console,
+                tuple(wanted),
+                brand=brand,
             )
     except UrlRefused as exc:
         return _bad(console, f"URL refused ({exc.code}): {exc.message}")
@@ -151,6 +163,7 @@ def _run(
     transcript_only: bool,
     console: Console,
     exports: tuple[str, ...] = (),
+    brand: BrandSpec | None = None,
 ) -> int:
     settings = get_settings()
     is_url = source.lower().startswith(("http://", "https://"))
@@ -202,8 +215,14 @@ def _run(
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
         spec = config.render_spec(
-            options.aspect, options.caption_style, settings=settings, fx=options.caption_fx()
+            options.aspect,
+            options.caption_style,
+            settings=settings,
+            layout=options.layout,
+            fx=options.caption_fx(),
         )
+        if brand is not None:
+            spec = replace(spec, brand=brand)
         clips_dir = out / "clips"
         clips_dir.mkdir(exist_ok=True)
         words = transcript.words()
@@ -248,6 +267,7 @@ def _run(
                         width=done.width,
                         height=done.height,
                         layout=done.layout,
+                        layouts=done.layouts(),
                         loudness_lufs=done.loudness_lufs,
                         seconds_removed=done.seconds_removed,
                         rendered_duration=round(done.duration, 3),

@@ -12,6 +12,7 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from cliply.brand import service as brand
 from cliply.clips import service as clips
 from cliply.clips.routes import clips_out
 from cliply.media.captions import CAPTION_STYLES
@@ -44,4 +45,5 @@ def edit_clip(clip_id: uuid.UUID, studio: StudioPage) -> HTMLResponse:
         can_schedule=studio.can("schedules.write"),
         styles=list(CAPTION_STYLES),
         aspects=[(a, ASPECT_LABELS.get(a, a)) for a in ASPECTS],
+        brand_on=brand.brand_digest(studio.db, studio.workspace_id) is not None,
     )

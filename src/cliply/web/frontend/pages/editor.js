@@ -55,6 +55,7 @@ function freshDraft() {
     aspect: clip.aspect,
     caption_style: clip.caption_style,
     caption_edits: { ...clip.caption_edits },
+    caption_fx: { ...clip.caption_fx },
   };
 }
 
@@ -402,6 +403,18 @@ function readForm() {
   draft.hashtags = $("f-hashtags").value;
   draft.aspect = $("f-aspect").value;
   draft.caption_style = form.querySelector('input[name="caption_style"]:checked')?.value || draft.caption_style;
+  for (const el of form.querySelectorAll("[data-fx]")) {
+    const key = el.dataset.fx;
+    if (el.type === "checkbox") draft.caption_fx[key] = el.checked;
+    else draft.caption_fx[key] = el.value.trim() === "" ? null : Number(el.value);
+  }
+}
+
+function fxDiff() {
+  // Only the caption effects that changed (the API keeps the others).
+  const out = {};
+  for (const [k, v] of Object.entries(draft.caption_fx)) if (clip.caption_fx[k] !== v) out[k] = v;
+  return out;
 }
 
 function editsDiff() {
@@ -422,6 +435,8 @@ function lookBody() {
   if (draft.start !== clip.start || draft.end !== clip.end) Object.assign(body, { start: draft.start, end: draft.end });
   const edits = editsDiff();
   if (Object.keys(edits).length) body.caption_edits = edits;
+  const fx = fxDiff();
+  if (Object.keys(fx).length) body.caption_fx = fx;
   return body;
 }
 
@@ -430,7 +445,8 @@ function isDirty() {
   return draft.start !== clip.start || draft.end !== clip.end || draft.title !== clip.title ||
     draft.title_overlay !== clip.title_overlay || draft.description !== clip.description ||
     draft.hashtags.trim() !== tags || draft.aspect !== clip.aspect ||
-    draft.caption_style !== clip.caption_style || Object.keys(editsDiff()).length > 0;
+    draft.caption_style !== clip.caption_style || Object.keys(editsDiff()).length > 0 ||
+    Object.keys(fxDiff()).length > 0;
 }
 
 function changed(lookChanged) {
@@ -440,7 +456,7 @@ function changed(lookChanged) {
 
 form.addEventListener("input", (e) => {
   readForm();
-  const look = ["f-title", "f-overlay", "f-aspect"].includes(e.target.id);
+  const look = ["f-title", "f-overlay", "f-aspect"].includes(e.target.id) || "fx" in e.target.dataset;
   changed(look && (e.target.id !== "f-title" || draft.title_overlay));
   if (e.target.name === "caption_style") changed(false);
 });
