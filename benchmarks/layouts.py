@@ -133,12 +133,9 @@ def main() -> None:
         two = next(t for t in truths if t.kind == "two")
         forced = plan_crop(src, start=two.start, end=two.end, aspect="9:16", layout="track")
         hit, n = speaker_in_crop(forced, [two])
-        switches = sum(1 for k in forced.keyframes[1:] if k.t % 1 and True) and len(
-            {round(k.x) for k in forced.keyframes}
-        )
         print(
             f"speaking face inside the crop, two faces, layout forced to track: "
-            f"{100 * hit / n:.1f} %  (goal >= 95 %; {switches} crop positions)"
+            f"{100 * hit / n:.1f} %  (goal >= 95 %)"
         )
         still = [t for t, sc in zip(truths, SCENES, strict=True) if t.kind == "one" and not sc.move]
         print(f"jitter on the still speaker: {jitter(plan, still[0]):.2f} px/frame  (goal < 1 px)")

@@ -333,3 +333,18 @@ def test_whole_multi_layout_clip_renders_in_one_pass(
     )
     assert abs(r.duration - truths[-1].end) < 0.2
     assert r.command.count("-filter_complex") == 1 and "concat=n=4" in " ".join(r.command)
+
+
+def test_two_faces_with_one_talker_track_the_talker(
+    scenes: tuple[Path, list[lg.Truth], CropPlan],
+) -> None:
+    """Only the left face speaks in this window: no split, the camera stays on the talker."""
+    src, truths, _ = scenes
+    two = truths[1]
+    start, end = two.start + 0.3, two.start + 2.7
+    plan = plan_crop(src, start=start, end=end)
+    assert plan.layout == "track"
+    left, right = two.faces[0]
+    for t in np.arange(start + 0.2, end - 0.2, 0.4):
+        assert shows(plan, float(t), Box(*left))
+        assert not shows(plan, float(t), Box(*right), share=0.5)
