@@ -24,11 +24,13 @@ from cliply.media.brand import CaptionBrand, LogoOverlay, branded_style
 from cliply.media.captionfx import (
     CutPlan,
     EmojiOverlay,
+    VoiceActivity,
     cut_words,
     emoji_png,
     is_profane,
     mask_words,
     plan_cuts,
+    voice_activity,
 )
 from cliply.media.captions import (
     CaptionStyle,
@@ -341,15 +343,21 @@ def _caption_file(
 
 
 def export_words(
-    words: Sequence[Word], spec: RenderSpec, *, start: float, end: float
+    words: Sequence[Word],
+    spec: RenderSpec,
+    *,
+    start: float,
+    end: float,
+    cut: CutPlan | None = None,
 ) -> list[Word]:
     """The words a clip's subtitle export (SRT of [start, end)) carries: caption fixes applied
     and masked like its captions, and with jump cuts moved to the cut clip's clock (still
-    counted from `start`, as the export expects)."""
+    counted from `start`, as the export expects). `cut`: the render's (RenderedClip.cut)."""
     out = edited_words(words, spec.word_edits)
     if spec.mask_profanity:
         out = mask_words(out)
-    cut = cut_plan(out, spec, start=start, end=end)
+    if cut is None:
+        cut = cut_plan(out, spec, start=start, end=end)
     if not cut:
         return out
     return [
@@ -358,15 +366,31 @@ def export_words(
     ]
 
 
-def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
-    """The spec's jump cuts of [start, end) (none unless asked for)."""
+def cut_plan(
+    words: Sequence[Word],
+    spec: RenderSpec,
+    *,
+    start: float,
+    end: float,
+    voice: VoiceActivity | None = None,
+) -> CutPlan:
+    """The spec's jump cuts of [start, end) (none unless asked for); `voice`: the clip's
+    voiced frames, so cuts keep clear of speech the word times missed."""
     return plan_cuts(
         words,
         clip_start=start,
         clip_end=end,
         fillers=spec.cut_fillers,
         max_silence_s=spec.max_silence_s,
+        voice=voice,
     )
+
+
+def clip_voice(source: Path, spec: RenderSpec, *, start: float, end: float) -> VoiceActivity | None:
+    """The clip's voiced frames, read only when the spec asks for jump cuts."""
+    if not spec.cut_fillers and spec.max_silence_s is None:
+        return None
+    return voice_activity(source, start, end)
 
 
 @dataclass(frozen=True)
@@ -390,11 +414,12 @@ def caption_layer(
     end: float,
     width: int,
     height: int,
+    voice: VoiceActivity | None = None,
 ) -> CaptionLayer:
     """Captions (and emoji) for [start, end) on the jump-cut timeline: with cuts, the words are
     moved to the cut clip's clock and the fillers inside cuts are dropped."""
     fixed = edited_words(words, spec.word_edits)
-    cut = cut_plan(fixed, spec, start=start, end=end)
+    cut = cut_plan(fixed, spec, start=start, end=end, voice=voice)
     if cut:
         fixed = cut_words(fixed, cut, clip_start=start, clip_end=end)
         start, end = 0.0, end - start - cut.seconds_removed
@@ -446,6 +471,8 @@ class RenderedClip:
     """Time the jump cuts took out (the clip is that much shorter than end - start)."""
     emoji: tuple[EmojiOverlay, ...] = ()
     """The emoji images drawn over the captions."""
+    cut: CutPlan | None = None
+    """The jump cuts the render made (for the subtitle export)."""
 
 
 def render_clip_files(
@@ -485,6 +512,7 @@ def render_clip_files(
         end=end,
         width=width,
         height=height,
+        voice=clip_voice(source, spec, start=start, end=end),
     )
     ass = layer.ass
     joins = spec.brand is not None and (spec.brand.intro or spec.brand.outro)
@@ -557,6 +585,7 @@ def render_clip_files(
         crop_plan=plan,
         seconds_removed=layer.cut.seconds_removed,
         emoji=layer.emoji,
+        cut=layer.cut,
     )
 
 
@@ -630,6 +659,7 @@ def preview_frames(
             end=end,
             width=width,
             height=height,
+            voice=clip_voice(source, spec, start=start, end=end),
         )
         ass = layer.ass
         at = layer.cut.map_time(first_at)  # the same word on the jump-cut clock
