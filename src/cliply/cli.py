@@ -195,6 +195,12 @@ def process(
             "(source reference, in/out points, crop keyframes)."
         ),
     ] = "",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="Reframe layout: auto (per scene), track, split, screen or fit (forced)."
+        ),
+    ] = "auto",
     prompt: Annotated[
         str | None,
         typer.Option(
@@ -256,6 +262,7 @@ def process(
             transcript_only=transcript_only,
             language=language,
             exports=[f.strip().lower() for f in export.split(",") if f.strip()],
+            layout=layout.strip().lower(),
             prompt=prompt,
             fx={
                 "keyword_emphasis": emphasis,

@@ -273,6 +273,16 @@ def test_kit_is_applied_to_preview_and_render(
     )
     branded = client.post(f"{url}/preview", headers=h, json={"styles": ["bold"]}).json()
     assert branded["look"] != plain["look"]  # the kit is part of the look's digest
+    # The editor's still shows the kit: the logo in its corner.
+    still = client.get(
+        branded["items"][0]["url"].split("://", 1)[1].split("/", 1)[1].join(["/", ""])
+    )
+    assert still.status_code == 200
+    (tmp_path / "still.jpg").write_bytes(still.content)
+    pic = np.asarray(Image.open(tmp_path / "still.jpg").convert("RGB")).astype(int)
+    red = (pic[:, :, 0] > 200) & (pic[:, :, 1] < 60) & (pic[:, :, 2] < 60)
+    ys, xs = np.nonzero(red)
+    assert ys.size > 200 and xs.min() > pic.shape[1] / 2 and ys.min() > pic.shape[0] / 2
     [ran] = run_jobs(["CLIP_RENDER"])
     assert ran.status == "succeeded"
     mp4 = _download(client, h, clip["id"], tmp_path, "clip.mp4")

@@ -13,6 +13,7 @@ from PIL import Image
 
 from cliply.media import probe
 from cliply.media.brand import CaptionBrand, LogoOverlay
+from cliply.media.render import TARGET_LUFS, measure_loudness
 from cliply.pipeline.steps import BrandSpec, RenderSpec, preview_frames, render_clip_files
 from cliply.transcribe.models import Word
 from tests import mediagen as mg
@@ -165,3 +166,8 @@ def test_intro_and_outro_lengthen_the_clip(
     assert out.duration == pytest.approx(info.duration, abs=0.01)
     assert (info.display_width, info.display_height) == (540, 960) and info.has_audio
     assert not (tmp_path / "work" / "clip.main.mp4").exists()
+    # The outro's tone (and the clip's) brought to the render's loudness target.
+    loud = measure_loudness(out.mp4)
+    assert loud is not None and abs(loud["input_i"] - TARGET_LUFS) < 2.0, loud
+    outro_part = measure_loudness(out.mp4, start=info.duration - 1.4, end=info.duration - 0.1)
+    assert outro_part is not None and abs(outro_part["input_i"] - TARGET_LUFS) < 2.5, outro_part

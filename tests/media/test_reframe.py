@@ -67,7 +67,7 @@ def test_scene_cut_moves_the_crop_at_once(tmp_path: Path) -> None:
 
 def test_no_face_uses_the_fallback(tone_video: Path) -> None:
     blur = plan_crop(tone_video, aspect="9:16", fallback="blur", sample_fps=1.5)
-    assert blur.layout == "blur"
+    assert blur.layout == "fit"
     center = plan_crop(tone_video, aspect="9:16", fallback="center", sample_fps=1.5)
     assert center.layout == "center"
     (kf,) = center.keyframes

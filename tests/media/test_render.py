@@ -96,9 +96,9 @@ def test_default_sizes_per_aspect(tmp_path: Path, tone_video: Path, aspect: str)
     assert abs(r.duration - 1.0) <= 0.1
 
 
-def test_no_face_source_uses_blur_layout(tmp_path: Path, tone_video: Path) -> None:
+def test_no_face_source_uses_fit_layout(tmp_path: Path, tone_video: Path) -> None:
     plan = plan_crop(tone_video, start=0.0, end=2.0, fallback="blur")
-    assert plan.layout == "blur"
+    assert plan.layout == "fit"
     out = render_clip(
         tone_video,
         tmp_path / "b.mp4",

@@ -72,6 +72,8 @@ def test_process_writes_transcript_and_clips(
     info = probe(mp4)
     assert (info.display_width, info.display_height) == (1080, 1920) and info.has_audio
     assert (out / clip["thumbnail"]).stat().st_size > 0
+    # The flat picture has no face: one fit segment, reported per segment and as the layout.
+    assert [s["layout"] for s in clip["layouts"]] == [clip["layout"]] == ["fit"]
     # Editor exports: the clip as a cut of the source, readable by their own parsers.
     assert set(clip["exports"]) == {"otio", "fcpxml", "srt"}
     timeline = otio.adapters.read_from_file(str(out / clip["exports"]["otio"]))
@@ -99,6 +101,7 @@ def test_process_writes_transcript_and_clips(
         ("url", "URL refused"),
         ("options", "aspect"),
         ("language", "unknown language 'xx'"),
+        ("layout", "auto"),
     ],
 )
 def test_process_bad_input_exits_2(
@@ -111,6 +114,7 @@ def test_process_bad_input_exits_2(
         "url": ["http://127.0.0.1:9/video.mp4"],
         "options": [str(bad_inputs["ok"]), "--aspect", "4:3"],
         "language": [str(bad_inputs["ok"]), "--language", "xx"],
+        "layout": [str(bad_inputs["ok"]), "--layout", "mosaic"],
     }[kind]
     done = _process([*args, "--out", str(tmp_path / "out")], tmp_path)
     assert done.returncode == 2, (done.stdout, done.stderr)

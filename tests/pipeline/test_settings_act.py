@@ -102,7 +102,7 @@ def test_render_settings_act(talk_video: tuple[Path, Any], tmp_path: Path) -> No
     # The flat test picture has no face: REFRAME_FALLBACK decides the layout.
     blur = render("blur", reframe_fallback="blur", reframe_sample_fps=1.0, render_threads=1)
     center = render("center", reframe_fallback="center", reframe_sample_fps=4.0)
-    assert (blur.layout, center.layout) == ("blur", "center")
+    assert (blur.layout, center.layout) == ("fit", "center")
     assert center.crop_samples >= 3 * blur.crop_samples > 0  # REFRAME_SAMPLE_FPS
     i = blur.command.index("-threads")  # RENDER_THREADS
     assert blur.command[i + 1] == "1" and "-threads" not in center.command

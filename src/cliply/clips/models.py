@@ -54,5 +54,7 @@ class Clip(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     layout: Mapped[str | None] = mapped_column(String(20))
+    # The reframe layout of each segment of the render: [{start, end, layout}], source seconds.
+    layouts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -87,6 +87,7 @@ def clip_out(c: Clip, job: Job | None = None) -> ClipOut:
         width=c.width,
         height=c.height,
         layout=c.layout,
+        layouts=c.layouts,
         download_url=f"/api/v1/clips/{c.id}/download" if ready else None,
         thumbnail_url=f"/api/v1/clips/{c.id}/thumbnail" if c.thumb_key else None,
         created_at=c.created_at,

@@ -195,6 +195,12 @@ class ClipOut(BaseModel):
     width: int | None
     height: int | None
     layout: str | None
+    layouts: list[dict[str, Any]] | None = Field(
+        None,
+        description="Reframe layout per segment of the render (track, split, screen, fit, "
+        "center): [{start, end, layout}] in source seconds; `layout` is the one covering "
+        "most of the clip.",
+    )
     download_url: str | None = Field(None, description="API path that redirects to the video.")
     thumbnail_url: str | None = None
     created_at: datetime

@@ -43,7 +43,7 @@ from cliply.media.captionfx import is_keyword, keyword_set
 from cliply.media.captions import CAPTION_STYLES
 from cliply.media.export import EXPORT_FORMATS
 from cliply.pipeline.config import render_spec, work_root
-from cliply.pipeline.options import MAX_CLIP_S, CaptionFx, caption_fx_of
+from cliply.pipeline.options import MAX_CLIP_S, CaptionFx, caption_fx_of, layout_of
 from cliply.pipeline.sources import local_source
 from cliply.pipeline.steps import (
     BrandSpec,
@@ -149,9 +149,12 @@ def look_of(clip: Clip) -> Look:
     )
 
 
-def render_spec_for(look: Look, plan: Plan | None, kit: BrandSpec | None = None) -> RenderSpec:
+def render_spec_for(
+    look: Look, plan: Plan | None, kit: BrandSpec | None = None, layout: str = "auto"
+) -> RenderSpec:
     """The render parameters of a look under a plan and the workspace's brand kit (the
-    preview and the render use this). The plan alone decides the watermark."""
+    preview and the render use this). The plan alone decides the watermark. `layout`: the
+    project's reframe layout option."""
     spec = render_spec(
         look.aspect,
         look.caption_style,
@@ -160,6 +163,7 @@ def render_spec_for(look: Look, plan: Plan | None, kit: BrandSpec | None = None)
         overlay_title=(look.title.strip() or None) if look.title_overlay else None,
         word_edits=look.word_edits(),
         thumb_at=look.thumb_at,
+        layout=layout,
         fx=look.caption_fx,
         keywords=look.keywords,
     )
@@ -188,6 +192,8 @@ def look_digest(source_key: str, start: float, end: float, spec: RenderSpec) -> 
     }
     if spec.thumb_at is not None:  # only when chosen, so existing looks keep their digest
         data["thumb"] = round(spec.thumb_at, 3)
+    if spec.layout != "auto":  # likewise
+        data["layout"] = spec.layout
     fx = {
         "kw": list(spec.keywords) if spec.keyword_emphasis or spec.keyword_emoji else [],
         "emph": spec.keyword_emphasis,
@@ -574,7 +580,8 @@ def preview(
         s for s in CAPTION_STYLES if s != look.caption_style
     ]
     kit = brand_spec(db, workspace_id, storage)
-    specs = [render_spec_for(replace(look, caption_style=s), plan, kit) for s in styles]
+    layout = layout_of(project.options)
+    specs = [render_spec_for(replace(look, caption_style=s), plan, kit, layout) for s in styles]
     stills = [
         PreviewStill(s, preview_key(workspace_id, clip.project_id, clip.id, d), d)
         for s, spec in zip(styles, specs, strict=True)
@@ -597,7 +604,7 @@ def preview(
             )
             for (st, _), jpg in zip(missing, drawn, strict=True):
                 storage.put_file(st.key, jpg, content_type="image/jpeg")
-    own = render_spec_for(look, plan, kit)
+    own = render_spec_for(look, plan, kit, layout)
     return Preview(
         look=look,
         frame_at=preview_time(words, look.start, look.end),

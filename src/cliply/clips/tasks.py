@@ -24,6 +24,7 @@ from cliply.media import probe
 from cliply.media.export import EXPORT_FORMATS, write_exports
 from cliply.media.export import MEDIA_TYPES as EXPORT_MEDIA_TYPES
 from cliply.pipeline import config, steps
+from cliply.pipeline.options import layout_of
 from cliply.pipeline.sources import local_source
 from cliply.projects import service as projects
 from cliply.projects import stage
@@ -115,6 +116,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         # What an editor relinks the exported timeline to: the name the user knows.
         source_ref = project.original_filename or project.source_url or Path(source_key).name
         title = clip.title
+        layout = layout_of(project.options)
     storage = app_storage()
     last = [0.0]
 
@@ -126,7 +128,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
 
     try:
         # The same look → spec step as the editor's preview (clips.service.preview).
-        spec = service.render_spec_for(look, stage.plan_of(ws), kit)
+        spec = service.render_spec_for(look, stage.plan_of(ws), kit, layout)
         digest = service.look_digest(source_key, start, end, spec)
         words = stage.load_transcript(storage, ws, pid).words()
         path = local_source(storage, source_key, config.work_root())
@@ -194,6 +196,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         width=out.width,
         height=out.height,
         layout=out.layout,
+        layouts=out.layouts(),
         seconds_removed=out.seconds_removed,
     )
     ctx.event(
@@ -210,6 +213,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
         "width": out.width,
         "height": out.height,
         "layout": out.layout,
+        "layouts": out.layouts(),
         "duration": out.duration,
         "seconds_removed": out.seconds_removed,
         "look": digest,

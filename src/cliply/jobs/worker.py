@@ -1,8 +1,8 @@
 """`cliply worker`: claim jobs, run handlers in threads, heartbeat, reclaim, shut down cleanly.
 
 One asyncio loop per process. The dispatcher claims as many jobs as there are free slots
-(one statement pair per claim, so several free slots are filled by one claim; up to two claims
-overlap, each for slots the other did not ask for); handlers run in a thread pool of `slots`
+(one round trip per claim, so several free slots are filled by one claim; one claim at a time,
+and with few slots free it waits a moment for more); handlers run in a thread pool of `slots`
 threads, so the loop (heartbeats, LISTEN, signals) never waits on them. Successes are written
 in batches (one statement for the jobs that finished while the previous batch was written).
 Queue bookkeeping runs on a separate small thread pool and connection pool.
@@ -309,11 +309,12 @@ class Worker:
     # --- claiming --------------------------------------------------------------------------------
 
     async def _dispatch(self) -> None:
-        """Claim for free slots, with up to MAX_CLAIMS_IN_FLIGHT claims overlapping.
+        """Claim for free slots, MAX_CLAIMS_IN_FLIGHT claims at a time.
 
         A claim asks only for slots that are free and not already asked for by a claim in
-        flight, so no claim ever takes more jobs than there are slots to run them. Overlap
-        matters under load: one claim's round trips no longer gate the next slots freed.
+        flight, so no claim ever takes more jobs than there are slots to run them. With fewer
+        than half the slots free while jobs run, it first waits up to CLAIM_GATHER_S for more
+        to free: one claim (one round trip) then fills many slots instead of one each.
         A finished job's success frees its slot at once and is written by the next claim, in
         its transaction (one round trip for both); with no claim to carry them, successes are
         written on their own.

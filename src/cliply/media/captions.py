@@ -400,6 +400,14 @@ def _title_style_line(st: CaptionStyle, width: int, height: int, encoding: str =
     return "Style: " + ",".join(fields)
 
 
+def _margin_at(margins: Sequence[tuple[float, float, int]], t: float) -> int:
+    """The bottom margin for a line starting at clip time `t` (0: the style's)."""
+    for a, b, margin in margins:
+        if a <= t < b:
+            return max(1, margin)
+    return 0
+
+
 def write_ass(
     words: Sequence[Word],
     out_path: str | Path,
@@ -411,6 +419,7 @@ def write_ass(
     style: str | CaptionStyle = "bold",
     title: str | None = None,
     title_s: float = TITLE_SECONDS,
+    margins: Sequence[tuple[float, float, int]] = (),
     keywords: Sequence[str] = (),
     mask_profanity: bool = False,
 ) -> Path:
@@ -418,6 +427,9 @@ def write_ass(
 
     Event times are relative to the clip start, ready to burn into the rendered clip.
     `title`, when given, is drawn near the top for the first `title_s` seconds (the hook).
+    `margins`: (start, end, bottom margin px) ranges on the clip's clock; a caption line that
+    starts in one sits that far above the bottom instead of the style's margin (so it keeps
+    clear of the face; see reframe.caption_margins).
     Words in `keywords` (the clip's keywords or hashtags) are drawn in the style's emphasis
     colour and scale; `mask_profanity` stars listed swear words ("f***").
     """
@@ -472,7 +484,8 @@ def write_ass(
                     piece = _joiner(line[j - 1].text, line[j].text) + piece
                 parts.append(piece)
             events.append(
-                f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},{BASE},,0,0,0,,{''.join(parts)}"
+                f"Dialogue: 0,{_ass_time(start)},{_ass_time(end)},{BASE},,0,0,"
+                f"{_margin_at(margins, line[0].start)},,{''.join(parts)}"
             )
 
     title_text = escape_text(title) if title else ""

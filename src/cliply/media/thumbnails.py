@@ -13,7 +13,7 @@ import numpy as np
 from cliply.media.errors import BAD_ARGUMENT, FFMPEG_FAILED, MediaError
 from cliply.media.faces import Frame, detect_faces, sample_frames
 from cliply.media.probe import ProbeResult, probe
-from cliply.media.reframe import CropPlan, aspect_size, static_plan
+from cliply.media.reframe import CropPlan, aspect_size, compose, static_plan
 from cliply.media.tools import check_interrupted, ffmpeg_bin, run, stderr_tail
 
 # A face is worth about as much as a 7x sharper picture (the score is log-sharpness).
@@ -130,21 +130,5 @@ def _grab(source: str | Path, t: float, w: int, h: int) -> Frame:
 
 
 def _compose(frame: Frame, plan: CropPlan, t: float, out_w: int, out_h: int) -> Frame:
-    """Frame the picture the way the render does: crop, or blurred background + fitted picture."""
-    h, w = frame.shape[:2]
-    if plan.layout == "blur":
-        cover = max(out_w / w, out_h / h)
-        bg = cv2.resize(frame, (round(w * cover), round(h * cover)), interpolation=cv2.INTER_AREA)
-        y0, x0 = (bg.shape[0] - out_h) // 2, (bg.shape[1] - out_w) // 2
-        canvas = cv2.GaussianBlur(bg[y0 : y0 + out_h, x0 : x0 + out_w], (0, 0), 25)
-        fit = min(out_w / w, out_h / h)
-        fw, fh = round(w * fit), round(h * fit)
-        fg = cv2.resize(frame, (fw, fh), interpolation=cv2.INTER_AREA)
-        ox, oy = (out_w - fw) // 2, (out_h - fh) // 2
-        canvas[oy : oy + fh, ox : ox + fw] = fg
-        return np.ascontiguousarray(canvas)
-    box = plan.box_at(t)
-    x = round(min(max(box.x, 0), w - box.w))
-    y = round(min(max(box.y, 0), h - box.h))
-    crop = frame[y : y + int(box.h), x : x + int(box.w)]
-    return np.ascontiguousarray(cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA))
+    """Frame the picture the way the render does (the segment's layout at `t`)."""
+    return compose(frame, plan, t, out_w, out_h)

@@ -114,6 +114,7 @@ def render_spec(
     overlay_title: str | None = None,
     word_edits: tuple[tuple[int, str], ...] = (),
     thumb_at: float | None = None,
+    layout: str = "auto",
     fx: CaptionFx | None = None,
     keywords: tuple[str, ...] = (),
 ) -> RenderSpec:
@@ -134,6 +135,7 @@ def render_spec(
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,
         reframe_sample_fps=s.reframe_sample_fps,
+        layout=layout,
         **(caption_fx(fx, keywords) if fx is not None else {}),
     )
 

@@ -65,12 +65,14 @@ def run_local(
     console: Console | None = None,
     language: str | None = None,
     exports: Sequence[str] = (),
+    layout: str = "auto",
     prompt: str | None = None,
     fx: Mapping[str, Any] | None = None,
     brand: BrandSpec | None = None,
 ) -> int:
     """Run the pipeline on `source` (path or http(s) URL) into `out`; returns the exit code.
-    `exports`: editor files written next to each clip (otio, fcpxml, srt). `fx`: caption
+    `exports`: editor files written next to each clip (otio, fcpxml, srt). `layout`: auto or
+    a reframe layout to force (track, split, screen, fit). `fx`: caption
     effects and jump cuts (ClipOptions fields: keyword_emphasis, emoji, mask_profanity, bleep,
     remove_fillers, max_silence_s). `brand`: a brand kit drawn on every clip."""
     console = console or Console(stderr=True)
@@ -90,6 +92,7 @@ def run_local(
                 aspect=aspect,
                 caption_style=caption_style,
                 language=language,
+                layout=layout,  # validated by the model
                 prompt=prompt,
                 **dict(fx or {}),
             ),
@@ -212,7 +215,11 @@ def _run(
             found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
             steps.require_clips(found, transcript)
         spec = config.render_spec(
-            options.aspect, options.caption_style, settings=settings, fx=options.caption_fx()
+            options.aspect,
+            options.caption_style,
+            settings=settings,
+            layout=options.layout,
+            fx=options.caption_fx(),
         )
         if brand is not None:
             spec = replace(spec, brand=brand)
@@ -260,6 +267,7 @@ def _run(
                         width=done.width,
                         height=done.height,
                         layout=done.layout,
+                        layouts=done.layouts(),
                         loudness_lufs=done.loudness_lufs,
                         seconds_removed=done.seconds_removed,
                         rendered_duration=round(done.duration, 3),

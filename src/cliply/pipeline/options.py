@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cliply.media.captions import CAPTION_STYLES
-from cliply.media.reframe import ASPECTS
+from cliply.media.reframe import ASPECTS, LAYOUT_CHOICES, LayoutChoice
 from cliply.transcribe.languages import UnknownLanguage, normalize_language
 
 MIN_CLIP_S = 3.0
@@ -97,6 +97,12 @@ class ClipOptions(CaptionFx):
         description="Spoken language as a code such as en, es, fr, de, pt, ru, zh, ar, hi; "
         "None or 'auto' = detected from the audio.",
     )
+    layout: LayoutChoice = Field(
+        "auto",
+        description="Reframe layout: auto (chosen per scene: track one face, split two "
+        "speakers, screen for slides plus a face, fit without a face) or one of track, "
+        "split, screen, fit forced where the scene allows.",
+    )
     prompt: str | None = Field(
         None,
         max_length=MAX_PROMPT_CHARS,
@@ -146,6 +152,7 @@ class ResolvedOptions(BaseModel):
     aspect: str
     caption_style: str
     language: str | None = None  # None: detect
+    layout: str = "auto"
     keyword_emphasis: bool = True
     emoji: bool = True
     mask_profanity: bool = False
@@ -196,6 +203,7 @@ def resolve_options(
         aspect=opts.aspect,
         caption_style=opts.caption_style or default_caption_style,
         language=opts.language,
+        layout=opts.layout,
         prompt=opts.prompt,
         keyword_emphasis=opts.keyword_emphasis,
         emoji=opts.emoji,
@@ -219,3 +227,9 @@ def language_of(raw: dict[str, Any] | None) -> str | None:
         return normalize_language(value)
     except UnknownLanguage:
         return None
+
+
+def layout_of(raw: dict[str, Any] | None) -> str:
+    """The reframe layout a project's stored options ask for ("auto" when none or unknown)."""
+    value = (raw or {}).get("layout")
+    return value if isinstance(value, str) and value in LAYOUT_CHOICES else "auto"

@@ -43,7 +43,7 @@ from cliply.media.captions import (
 from cliply.media.export import ClipTimeline
 from cliply.media.joins import join_intro_outro
 from cliply.media.probe import ProbeResult
-from cliply.media.reframe import CropPlan, aspect_size
+from cliply.media.reframe import CropPlan, aspect_size, caption_margins
 from cliply.media.render import render_frame
 from cliply.pipeline.options import ResolvedOptions
 from cliply.transcribe.base import Transcriber
@@ -287,6 +287,8 @@ class RenderSpec:
     """(index in the transcript's word list, corrected text) pairs; "" hides the word."""
     thumb_at: float | None = None
     """Thumbnail frame, seconds after the clip's start; None = the best-scoring frame."""
+    layout: str = "auto"
+    """auto (chosen per scene) or track / split / screen / fit forced (reframe.LAYOUT_CHOICES)."""
     keywords: tuple[str, ...] = ()
     """The clip's keywords (its hashtags): emphasised, and given an emoji, when asked."""
     keyword_emphasis: bool = False
@@ -327,6 +329,7 @@ def _caption_file(
     end: float,
     width: int,
     height: int,
+    margins: Sequence[tuple[float, float, int]] = (),
 ) -> Path:
     return write_ass(
         edited_words(words, spec.word_edits),
@@ -337,6 +340,7 @@ def _caption_file(
         height=height,
         style=caption_style_of(spec),
         title=spec.overlay_title,
+        margins=margins,
         keywords=spec.keywords if spec.keyword_emphasis else (),
         mask_profanity=spec.mask_profanity,
     )
@@ -415,16 +419,32 @@ def caption_layer(
     width: int,
     height: int,
     voice: VoiceActivity | None = None,
+    plan: CropPlan | None = None,
 ) -> CaptionLayer:
     """Captions (and emoji) for [start, end) on the jump-cut timeline: with cuts, the words are
-    moved to the cut clip's clock and the fillers inside cuts are dropped."""
+    moved to the cut clip's clock and the fillers inside cuts are dropped. With the crop
+    `plan`, captions keep clear of the face it shows (or sit on a split's seam)."""
     fixed = edited_words(words, spec.word_edits)
     cut = cut_plan(fixed, spec, start=start, end=end, voice=voice)
+    margins = (
+        caption_margins(plan, clip_start=start, clip_end=end, width=width, height=height)
+        if plan is not None
+        else []
+    )
+    if cut:
+        margins = [(cut.map_time(a), cut.map_time(b), m) for a, b, m in margins]
     if cut:
         fixed = cut_words(fixed, cut, clip_start=start, clip_end=end)
         start, end = 0.0, end - start - cut.seconds_removed
     ass = _caption_file(
-        fixed, replace(spec, word_edits=()), path, start=start, end=end, width=width, height=height
+        fixed,
+        replace(spec, word_edits=()),
+        path,
+        start=start,
+        end=end,
+        width=width,
+        height=height,
+        margins=margins,
     )
     cues = emoji_cues(
         fixed,
@@ -474,6 +494,10 @@ class RenderedClip:
     cut: CutPlan | None = None
     """The jump cuts the render made (for the subtitle export)."""
 
+    def layouts(self) -> list[dict[str, Any]]:
+        """The layout of each segment, [{start, end, layout}] in source seconds."""
+        return self.crop_plan.scene_report() if self.crop_plan is not None else []
+
 
 def render_clip_files(
     source: Path,
@@ -501,6 +525,7 @@ def render_clip_files(
         fallback=spec.reframe_fallback,
         sample_fps=spec.reframe_sample_fps,
         probe_result=info,
+        layout=spec.layout,
     )
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -513,6 +538,7 @@ def render_clip_files(
         width=width,
         height=height,
         voice=clip_voice(source, spec, start=start, end=end),
+        plan=plan,
     )
     ass = layer.ass
     joins = spec.brand is not None and (spec.brand.intro or spec.brand.outro)
@@ -644,7 +670,12 @@ def preview_frames(
     if len(aspects) != 1:
         raise ValueError("preview_frames takes specs of one aspect")
     crop = plan or plan_crop(
-        source, start=start, end=end, aspect=specs[0].aspect, probe_result=info
+        source,
+        start=start,
+        end=end,
+        aspect=specs[0].aspect,
+        probe_result=info,
+        layout=specs[0].layout,
     )
     first_at = preview_time(words, start, end)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -660,6 +691,7 @@ def preview_frames(
             width=width,
             height=height,
             voice=clip_voice(source, spec, start=start, end=end),
+            plan=crop,
         )
         ass = layer.ass
         at = layer.cut.map_time(first_at)  # the same word on the jump-cut clock
