@@ -297,7 +297,7 @@ def _run(
                         )
                         written = write_exports(
                             timeline,
-                            steps.export_words(words, spec, start=h.start, end=h.end),
+                            steps.export_words(words, spec, start=h.start, end=h.end, cut=done.cut),
                             clips_dir,
                             stem,
                             exports,

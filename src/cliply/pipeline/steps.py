@@ -25,11 +25,13 @@ from cliply.media.brand import CaptionBrand, LogoOverlay, branded_style
 from cliply.media.captionfx import (
     CutPlan,
     EmojiOverlay,
+    VoiceActivity,
     cut_words,
     emoji_png,
     is_profane,
     mask_words,
     plan_cuts,
+    voice_activity,
 )
 from cliply.media.captions import (
     CaptionStyle,
@@ -347,15 +349,21 @@ def _caption_file(
 
 
 def export_words(
-    words: Sequence[Word], spec: RenderSpec, *, start: float, end: float
+    words: Sequence[Word],
+    spec: RenderSpec,
+    *,
+    start: float,
+    end: float,
+    cut: CutPlan | None = None,
 ) -> list[Word]:
     """The words a clip's subtitle export (SRT of [start, end)) carries: caption fixes applied
     and masked like its captions, and with jump cuts moved to the cut clip's clock (still
-    counted from `start`, as the export expects)."""
+    counted from `start`, as the export expects). `cut`: the render's (RenderedClip.cut)."""
     out = edited_words(words, spec.word_edits)
     if spec.mask_profanity:
         out = mask_words(out)
-    cut = cut_plan(out, spec, start=start, end=end)
+    if cut is None:
+        cut = cut_plan(out, spec, start=start, end=end)
     if not cut:
         return out
     return [
@@ -364,15 +372,31 @@ def export_words(
     ]
 
 
-def cut_plan(words: Sequence[Word], spec: RenderSpec, *, start: float, end: float) -> CutPlan:
-    """The spec's jump cuts of [start, end) (none unless asked for)."""
+def cut_plan(
+    words: Sequence[Word],
+    spec: RenderSpec,
+    *,
+    start: float,
+    end: float,
+    voice: VoiceActivity | None = None,
+) -> CutPlan:
+    """The spec's jump cuts of [start, end) (none unless asked for); `voice`: the clip's
+    voiced frames, so cuts keep clear of speech the word times missed."""
     return plan_cuts(
         words,
         clip_start=start,
         clip_end=end,
         fillers=spec.cut_fillers,
         max_silence_s=spec.max_silence_s,
+        voice=voice,
     )
+
+
+def clip_voice(source: Path, spec: RenderSpec, *, start: float, end: float) -> VoiceActivity | None:
+    """The clip's voiced frames, read only when the spec asks for jump cuts."""
+    if not spec.cut_fillers and spec.max_silence_s is None:
+        return None
+    return voice_activity(source, start, end)
 
 
 @dataclass(frozen=True)
@@ -396,13 +420,14 @@ def caption_layer(
     end: float,
     width: int,
     height: int,
+    voice: VoiceActivity | None = None,
     plan: CropPlan | None = None,
 ) -> CaptionLayer:
     """Captions (and emoji) for [start, end) on the jump-cut timeline: with cuts, the words are
     moved to the cut clip's clock and the fillers inside cuts are dropped. With the crop
     `plan`, captions keep clear of the face it shows (or sit on a split's seam)."""
     fixed = edited_words(words, spec.word_edits)
-    cut = cut_plan(fixed, spec, start=start, end=end)
+    cut = cut_plan(fixed, spec, start=start, end=end, voice=voice)
     margins = (
         caption_margins(plan, clip_start=start, clip_end=end, width=width, height=height)
         if plan is not None
@@ -468,6 +493,8 @@ class RenderedClip:
     """Time the jump cuts took out (the clip is that much shorter than end - start)."""
     emoji: tuple[EmojiOverlay, ...] = ()
     """The emoji images drawn over the captions."""
+    cut: CutPlan | None = None
+    """The jump cuts the render made (for the subtitle export)."""
 
     def layouts(self) -> list[dict[str, Any]]:
         """The layout of each segment, [{start, end, layout}] in source seconds."""
@@ -506,6 +533,7 @@ def render_clip_files(
         end=end,
         width=width,
         height=height,
+        voice=clip_voice(source, spec, start=start, end=end),
         plan=plan,
     )
     ass = layer.ass
@@ -590,6 +618,7 @@ def render_clip_files(
         crop_plan=plan,
         seconds_removed=layer.cut.seconds_removed,
         emoji=layer.emoji,
+        cut=layer.cut,
     )
 
 
@@ -701,6 +730,7 @@ def preview_frames(
             end=end,
             width=width,
             height=height,
+            voice=clip_voice(source, spec, start=start, end=end),
             plan=crop,
         )
         ass = layer.ass
