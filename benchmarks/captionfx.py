@@ -27,7 +27,7 @@ from benchmarks import speech_corpus as sc
 
 def main(argv: list[str] | None = None) -> None:
     from cliply.media import probe
-    from cliply.media.captionfx import is_filler
+    from cliply.media.captionfx import CutPlan, is_filler
     from cliply.pipeline import steps
     from cliply.pipeline.steps import RenderSpec, snap_to_words
     from cliply.transcribe import local
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
                 out_jpg=tmp / f"{n}.jpg",
                 work_dir=tmp / "work",
             )
-            plan = steps.cut_plan(words, spec, start=start, end=end)
+            plan = done.cut or CutPlan()
             natural = sum(
                 1
                 for a, b in plan.removed

@@ -20,6 +20,7 @@ from cliply.media.captionfx import (
     is_profane,
     mask_word,
     plan_cuts,
+    voice_activity,
 )
 from cliply.media.captions import EMPHASIS, emoji_cues
 from cliply.media.export import clip_srt
@@ -405,3 +406,40 @@ def test_srt_export_follows_the_jump_cuts(spaced_talk: tuple[Path, list[Word]]) 
     shifted = plan.map_time(fly.end - 0.2)
     stamp = f"--> 00:00:{int(shifted):02d},{round((shifted % 1) * 1000):03d}"
     assert srt.strip().splitlines()[-2].endswith(stamp) and plan.seconds_removed > 1.0
+
+
+def test_cuts_keep_clear_of_voice_the_word_times_miss(
+    spaced_talk: tuple[Path, list[Word]],
+) -> None:
+    video, words = spaced_talk
+    info = probe(video)
+    # Speech recognition put "ready" and "fly" 0.35 s late and ended "is" 0.4 s early.
+    late = [
+        w.model_copy(update={"start": w.start + 0.35})
+        if w.text in ("ready", "fly")
+        else w.model_copy(update={"end": w.end - 0.4})
+        if w.text == "is"
+        else w
+        for w in words
+    ]
+    # The voice of the kept words (the fillers' voice is meant to go).
+    fillers = [w for w in words if w.text in ("um", "uh")]
+    islands = [
+        (vs, ve)
+        for vs, ve in voiced(video, info.duration)
+        if not any(vs < f.end and ve > f.start for f in fillers)
+    ]
+
+    def overlaps_voice(plan: CutPlan) -> bool:
+        return any(a < ve and b > vs for a, b in plan.removed for vs, ve in islands)
+
+    blind = plan_cuts(late, clip_start=0.0, clip_end=info.duration, fillers=True, max_silence_s=0.8)
+    assert overlaps_voice(blind)  # the word times alone cut into "ready"
+    voice = voice_activity(video, 0.0, info.duration)
+    assert voice is not None
+    heard = plan_cuts(
+        late, clip_start=0.0, clip_end=info.duration, fillers=True, max_silence_s=0.8, voice=voice
+    )
+    assert heard.removed and not overlaps_voice(heard)
+    for a, b in heard.removed:  # and the pad is kept from the voice on both sides
+        assert all(b + 0.1 <= vs or a - 0.1 >= ve for vs, ve in islands), (a, b)

@@ -65,7 +65,8 @@ def test_layout_switches_only_at_scene_cuts(
     true_cuts = [tr.start for tr in truths[1:]]
     for seg in plan.scenes[1:]:
         assert seg.start in plan.scene_cuts
-        assert min(abs(seg.start - c) for c in true_cuts) <= 0.34
+        # Placed on the cut frame (refined between the 3 fps samples), not the next sample.
+        assert min(abs(seg.start - c) for c in true_cuts) <= 0.05
     # Two speakers taking turns is one scene: the split does not break up at a turn.
     two = truths[1]
     assert (
@@ -248,9 +249,9 @@ def test_split_captions_sit_on_the_seam(
     _, truths, plan = scenes
     two = truths[1]
     margins = caption_margins(plan, clip_start=two.start, clip_end=two.end, width=W, height=H)
-    assert len(margins) == 1
-    a, b, margin = margins[0]
-    assert (a, b) == (0.0, round(two.end - two.start, 3)) or b - a > 8.5
+    # The split covers the scene (the next segment may start a frame inside the window).
+    a, b, margin = max(margins, key=lambda m: m[1] - m[0])
+    assert b - a > 8.5
     # The band's middle is the seam (half the height).
     assert abs((H - margin) - 0.06 * H - H / 2) < 2
     words = [Word(text="hi", start=two.start + 1, end=two.start + 1.4)]

@@ -164,7 +164,7 @@ def render(ctx: JobContext) -> dict[str, Any] | None:
             )
             exports = write_exports(
                 timeline,
-                steps.export_words(words, spec, start=start, end=end),
+                steps.export_words(words, spec, start=start, end=end, cut=out.cut),
                 Path(tmp),
                 "export",
                 EXPORT_FORMATS,

@@ -29,7 +29,9 @@ from importlib import resources
 from pathlib import Path
 
 import emoji as emoji_lib
+import numpy as np
 
+from cliply.media.tools import ffmpeg_bin
 from cliply.transcribe.models import Word
 
 # --- words -------------------------------------------------------------------------------------
@@ -400,6 +402,83 @@ class CutPlan:
         ]
 
 
+VOICE_HOP_S = 0.01
+VOICE_RATE = 16000
+VOICED_DB = -30.0
+"""A 10 ms frame is voiced when within this many dB of the clip's loud (95th pct) frames."""
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    """Which 10 ms frames of a stretch of sound are voiced, from the audio itself: word
+    timestamps from speech recognition can be off by a syllable, so cuts are checked here."""
+
+    start: float
+    """Source time of the first frame."""
+    voiced: tuple[bool, ...]
+
+    def _at(self, t: float) -> bool:
+        i = int((t - self.start) / VOICE_HOP_S)
+        return 0 <= i < len(self.voiced) and self.voiced[i]
+
+    def voice_end(self, t: float) -> float:
+        """`t`, or the end of the voiced run going on at `t`."""
+        while self._at(t):
+            t += VOICE_HOP_S
+        return t
+
+    def voice_start(self, t: float) -> float:
+        """`t`, or the start of the voiced run going on just before `t`."""
+        while self._at(t - VOICE_HOP_S):
+            t -= VOICE_HOP_S
+        return t
+
+    def longest_quiet(self, t0: float, t1: float) -> tuple[float, float] | None:
+        best: tuple[float, float] | None = None
+        run: float | None = None
+        t = t0
+        while t < t1:
+            if self._at(t):
+                run = None
+            else:
+                run = t if run is None else run
+                if best is None or t + VOICE_HOP_S - run > best[1] - best[0]:
+                    best = (run, min(t + VOICE_HOP_S, t1))
+            t += VOICE_HOP_S
+        return best
+
+
+def voice_activity(source: str | Path, start: float, end: float) -> VoiceActivity | None:
+    """Voiced 10 ms frames of [start, end) of the source's first audio stream (None when it
+    cannot be read)."""
+    cmd = [
+        ffmpeg_bin(),
+        "-nostdin",
+        "-v",
+        "error",
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{end - start:.3f}",
+    ]
+    cmd += ["-i", str(source), "-map", "0:a:0", "-ac", "1", "-ar", str(VOICE_RATE)]
+    cmd += ["-f", "s16le", "-"]
+    try:
+        raw = subprocess.run(cmd, capture_output=True, check=True, timeout=300).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    hop = int(VOICE_RATE * VOICE_HOP_S)
+    pcm = np.frombuffer(raw[: len(raw) // (2 * hop) * 2 * hop], dtype=np.int16)
+    if pcm.size == 0:
+        return None
+    rms = np.sqrt((pcm.astype(np.float64).reshape(-1, hop) ** 2).mean(axis=1))
+    loud = float(np.percentile(rms, 95))
+    if loud < 30:  # about -60 dBFS: no speech to protect
+        return VoiceActivity(start, tuple(False for _ in rms))
+    floor = loud * 10 ** (VOICED_DB / 20)
+    return VoiceActivity(start, tuple(bool(v > floor) for v in rms))
+
+
 def plan_cuts(
     words: Sequence[Word],
     *,
@@ -408,10 +487,13 @@ def plan_cuts(
     fillers: bool,
     max_silence_s: float | None,
     pad_s: float = CUT_PAD_S,
+    voice: VoiceActivity | None = None,
 ) -> CutPlan:
     """Cuts between the clip's spoken words: around filler words (when `fillers`) and in
     pauses longer than `max_silence_s` (None: keep pauses). Every cut ends `pad_s` away from
-    the kept words on both sides, so no word is ever cut; the clip's head and tail stay."""
+    the kept words on both sides, so no word is ever cut; the clip's head and tail stay.
+    With `voice` (the clip's sound), a pause is cut only where the sound is quiet and a filler
+    cut stops short of voice that runs on from the kept words, `pad_s` away from it."""
     if not fillers and max_silence_s is None:
         return CutPlan()
     inside = sorted(
@@ -429,6 +511,13 @@ def plan_cuts(
             gap = w.start - prev_end
             wanted = skipped_filler or (max_silence_s is not None and gap > max_silence_s)
             a, b = prev_end + pad_s, w.start - pad_s
+            if wanted and voice is not None:
+                if skipped_filler:  # the filler is voiced: keep clear of the words' voice
+                    a = max(a, voice.voice_end(prev_end) + pad_s)
+                    b = min(b, voice.voice_start(w.start) - pad_s)
+                else:
+                    quiet = voice.longest_quiet(prev_end, w.start)
+                    a, b = (quiet[0] + pad_s, quiet[1] - pad_s) if quiet else (a, a)
             if wanted and b - a >= MIN_CUT_S:
                 removed.append((round(a - clip_start, 3), round(b - clip_start, 3)))
         prev_end = max(prev_end or w.end, w.end)

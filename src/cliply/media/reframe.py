@@ -283,6 +283,8 @@ class _Obs:
     """Per face: mouth movement since the previous sample (None: not comparable)."""
     screen: npt.NDArray[np.bool_]
     """Cells that look like static screen content (text-like, unchanged since last sample)."""
+    cut_t: float = 0.0
+    """With `cut`: when the new scene's first frame shows (refined between the samples)."""
 
 
 def _patch(gray: Frame, b: Box, x0: float, y0: float, x1: float, y1: float) -> Any:
@@ -345,8 +347,11 @@ def observe(
     fps: float = 3.0,
     analysis_width: int = 480,
     cut_threshold: float = 0.5,
+    source_fps: float = 25.0,
 ) -> list[_Obs]:
-    """Sample the range once: faces, scene cuts, mouth movement per face, screen cells."""
+    """Sample the range once: faces, scene cuts, mouth movement per face, screen cells.
+    Each cut is then placed on its frame by a second look at the frames between its two
+    samples (tiny frames, only where there is a cut)."""
     out: list[_Obs] = []
     prev_hist: npt.NDArray[np.float32] | None = None
     prev_gray: Frame | None = None
@@ -381,7 +386,42 @@ def observe(
         kept = {id(b) for b in s.faces}
         pairs = [(b, m) for b, m in zip(o.faces, o.mouth, strict=True) if id(b) in kept]
         o.faces, o.mouth = [b for b, _ in pairs], [m for _, m in pairs]
+    for i, o in enumerate(out):
+        if o.cut:
+            o.cut_t = _cut_frame(
+                source, out[i - 1].t, o.t, src_width, src_height, max(1.0, source_fps)
+            )
     return out
+
+
+def _cut_frame(
+    source: str | Path, a: float, b: float, src_width: int, src_height: int, fps: float
+) -> float:
+    """Time of the first frame of the new scene, for a cut between samples at a and b: the
+    biggest histogram jump between consecutive frames from a to just past b (b when there
+    is none)."""
+    frames = list(
+        sample_frames(
+            source,
+            start=a,
+            end=b + 2.5 / fps,
+            fps=fps,
+            width=96,
+            src_width=src_width,
+            src_height=src_height,
+        )
+    )
+    if len(frames) < 2:
+        return b
+    hists = [histogram(f) for _, f in frames]
+    jumps = [
+        cv2.compareHist(h0, h1, cv2.HISTCMP_BHATTACHARYYA) for h0, h1 in itertools.pairwise(hists)
+    ]
+    k = int(np.argmax(jumps))
+    if jumps[k] < 0.25:  # no clear jump at this resolution: keep the sample's time
+        return b
+    # The sample's own time is where its frame was labelled; never later than that.
+    return float(min(max(frames[k + 1][0], a + 0.5 / fps), b))
 
 
 @dataclass
@@ -611,6 +651,7 @@ def plan_crop(
         fps=sample_fps,
         analysis_width=analysis_width,
         cut_threshold=cut_threshold,
+        source_fps=info.fps or 25.0,
     )
     if not obs:
         return static_plan(src_w, src_h, aspect=aspect, layout=fallback_layout, t=start)
@@ -650,7 +691,7 @@ def plan_crop(
         source_width=src_w,
         source_height=src_h,
         keyframes=tuple(keyframes),
-        scene_cuts=tuple(obs[i].t for i in cuts),
+        scene_cuts=tuple(obs[i].cut_t for i in cuts),
         face_coverage=len(seen) / len(obs),
         face_boxes=face_boxes,
         samples=len(obs),
@@ -680,7 +721,9 @@ class _Planner:
         self.out_w, self.out_h = aspect_size(aspect)
 
     def _seg_time(self, i: int) -> float:
-        return self.start if i == 0 else self.times[i]
+        if i == 0:
+            return self.start
+        return self.obs[i].cut_t if self.obs[i].cut else self.times[i]
 
     def followed(self, scenes: list[_Scene]) -> list[Box | None]:
         out: list[Box | None] = [None] * len(self.obs)
@@ -750,7 +793,7 @@ class _Planner:
             if k > 0 and sid[k] != sid[k - 1]:
                 prev = kfs[-1]
                 # The switch lands half-way between the samples (a cut: at the later one).
-                at = t - _CUT_EPS if self.obs[idx[k]].cut else (times[k - 1] + t) / 2
+                at = self.obs[idx[k]].cut_t if self.obs[idx[k]].cut else (times[k - 1] + t) / 2
                 kfs.append(CropKeyframe(at - _CUT_EPS, prev.x, prev.y, prev.w, prev.h))
                 kfs.append(CropKeyframe(at, round(x - cw / 2, 1), round(y - ch / 2, 1), cw, ch))
                 continue
@@ -775,6 +818,8 @@ class _Planner:
             if kfs:
                 prev = kfs[-1]
                 kfs.append(CropKeyframe(t0 - _CUT_EPS, prev.x, prev.y, prev.w, prev.h))
+                first = part[0]
+                kfs.append(CropKeyframe(t0, first.x, first.y, first.w, first.h))
             kfs.extend(part)
         return _simplify(kfs)
 
@@ -808,7 +853,7 @@ class _Planner:
         for g in groups:
             a, b = g[0].a, g[-1].b
             t0 = self._seg_time(a)
-            t1 = self.times[b] if b < len(self.obs) else self.stop
+            t1 = self._seg_time(b) if b < len(self.obs) else self.stop
             lay = g[0].layout
             rng = range(a, b)
             top = 1.0
