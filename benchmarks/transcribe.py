@@ -7,16 +7,19 @@ recordings.
 
 Generates a ~10-minute espeak-ng talk, then transcribes it in fresh subprocesses (so peak
 memory is per run): once with faster-whisper directly on the file, and with
-`LocalTranscriber` at its default 600 s window and at 120 s windows, all with the same
-model and decoding options. Prints real-time factor, peak RSS and the ours/direct ratios.
+`LocalTranscriber` (300 s windows, the WHISPER_CHUNK_S default), all with the same tiny.en
+model. Compares sequential and batched (BatchedInferencePipeline) decoding at beam 5 and 1,
+and the pipeline's default; prints real-time factor (wall and CPU), peak RSS, word error
+rate against the generated text and the CPU ratio to the direct call.
 
-    uv run python benchmarks/transcribe.py [--minutes 10] [--keep DIR]
+    uv run python benchmarks/transcribe.py [--minutes 10] [--repeat 2] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,23 +37,27 @@ from tests import mediagen  # noqa: E402
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-mode, path, chunk = sys.argv[1], Path(sys.argv[2]), float(sys.argv[3])
+mode, path, kwargs = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
 from cliply.transcribe.local import DEFAULT_VAD, LocalTranscriber, load_model
 model = load_model()  # loading is outside the timed part for both
 rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 if mode == "direct":
     segments, info = model.transcribe(
         str(path), language="en", beam_size=5, word_timestamps=True, vad_filter=True,
         vad_parameters=dict(DEFAULT_VAD),
     )
+    segments = list(segments)
     words = sum(len(s.words or []) for s in segments)
+    text = " ".join(s.text.strip() for s in segments)
+    decoding = "sequential"
 else:
-    t = LocalTranscriber(chunk_seconds=chunk).transcribe(path, language="en")
-    words = len(t.words())
-elapsed = time.perf_counter() - t0
+    t = LocalTranscriber(**kwargs).transcribe(path, language="en")
+    words, text, decoding = len(t.words()), t.text, t.decoding
+elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": elapsed, "peak_kb": peak, "loaded_kb": rss_loaded, "words": words}))
+print(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_kb": peak, "loaded_kb": rss_loaded,
+                  "words": words, "text": text, "decoding": decoding}))
 """
 
 
@@ -109,27 +117,28 @@ WHEN = [
 ]
 
 
-def make_talk(folder: Path, minutes: float) -> Path:
+def make_talk(folder: Path, minutes: float) -> tuple[Path, str]:
     """Varied sentences (repeated text makes Whisper loop and fall back to sampling,
-    which would measure noise rather than the pipeline)."""
+    which would measure noise rather than the pipeline); returns the WAV and its text."""
     rng = random.Random(7)
     sentences: list[str] = []
     # espeak-ng at 150 wpm says one of these in about 4 s.
     for _ in range(int(minutes * 60 / 4.0)):
         s = f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)} {rng.choice(WHEN)}."
         sentences.append(s[0].upper() + s[1:])
-    return mediagen.speech_wav(folder / "talk.wav", " ".join(sentences))
+    text = " ".join(sentences)
+    return mediagen.speech_wav(folder / "talk.wav", text), text
 
 
-def run(mode: str, path: Path, chunk: float = 600.0) -> dict[str, float]:
+def run(mode: str, path: Path, kwargs: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(path), str(chunk)],
+        [sys.executable, "-c", CHILD, mode, str(path), json.dumps(kwargs)],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -137,50 +146,76 @@ def main() -> None:
     if sys.argv[1:2] in (["wer"], ["edges"]):
         from benchmarks import transcribe_wer
 
-        run = transcribe_wer.main if sys.argv[1] == "wer" else transcribe_wer.edges_main
-        run(sys.argv[2:])
+        entry = transcribe_wer.main if sys.argv[1] == "wer" else transcribe_wer.edges_main
+        entry(sys.argv[2:])
         return
+    from benchmarks import speech_corpus as sc
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="folder for the generated talk")
+    parser.add_argument(
+        "--windows", action="store_true", help="also compare 600 s and 120 s windows"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="cliply-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    talk = make_talk(folder, args.minutes)
+    talk, reference = make_talk(folder, args.minutes)
+    ref_words = sc.normalize(reference, "en")
     duration = mediagen.duration(talk)
     print(
-        f"talk: {duration / 60:.1f} min of espeak-ng speech ({time.perf_counter() - t0:.0f} s to make)"
+        f"talk: {duration / 60:.1f} min of espeak-ng speech ({time.perf_counter() - t0:.0f} s "
+        f"to make), {len(ref_words)} words"
     )
-    print(f"model: bundled tiny.en, cpu/int8, beam 5, word timestamps, VAD; {talk}")
-    configs = [
-        ("faster-whisper direct", "direct", 600.0),
-        ("cliply local, 600 s windows", "ours", 600.0),
-        ("cliply local, 300 s windows", "ours", 300.0),
-        ("cliply local, 120 s windows", "ours", 120.0),
+    print(f"model: bundled tiny.en, cpu/int8, word timestamps, VAD; {talk}")
+    configs: list[tuple[str, str, dict[str, Any]]] = [
+        ("faster-whisper direct, beam 5", "direct", {}),
+        ("cliply sequential beam 5", "ours", {"batched": False, "beam_size": 5}),
+        ("cliply sequential beam 1", "ours", {"batched": False, "beam_size": 1}),
+        ("cliply batched x8 beam 5", "ours", {"batched": True, "beam_size": 5}),
+        ("cliply batched x8 beam 1", "ours", {"batched": True, "beam_size": 1}),
+        ("cliply default", "ours", {}),
     ]
-    results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in configs}
+    if args.windows:
+        configs += [
+            ("cliply default, 600 s windows", "ours", {"chunk_seconds": 600.0}),
+            ("cliply default, 120 s windows", "ours", {"chunk_seconds": 120.0}),
+        ]
+    # The pipeline's window (WHISPER_CHUNK_S default) unless a config says otherwise.
+    for _, _, kwargs in configs:
+        kwargs.setdefault("chunk_seconds", 300.0)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in configs}
+    loads = [_load()]
     # Interleaved rounds, best of `repeat`: a shared machine's noise only ever adds time.
     for _ in range(args.repeat):
-        for name, mode, chunk in configs:
-            results[name].append(run(mode, talk, chunk))
-    rows = [(name, min(results[name], key=lambda r: r["seconds"])) for name, _, _ in configs]
+        for name, mode, kwargs in configs:
+            results[name].append(run(mode, talk, kwargs))
+        loads.append(_load())
+    rows = [(name, min(results[name], key=lambda r: r["cpu"])) for name, _, _ in configs]
     direct = rows[0][1]
+    print(f"load average (1, 5, 15 min) before and after each round: {' | '.join(loads)}")
     print(
-        f"{'run':30} {'seconds':>8} {'RTF':>6} {'peak RSS MiB':>13} {'words':>6} "
-        f"{'time x':>7} {'mem x':>6}"
+        f"{'run (best of ' + str(args.repeat) + ' by CPU)':32} {'wall s':>7} {'CPU s':>7} "
+        f"{'RTF':>6} {'CPU RTF':>7} {'peak MiB':>9} {'words':>6} {'WER %':>6} {'CPU x':>6} "
+        f"decoding"
     )
     for name, r in rows:
+        w = sc.wer(ref_words, sc.normalize(r["text"], "en"))
         print(
-            f"{name:30} {r['seconds']:8.1f} {r['seconds'] / duration:6.3f} "
-            f"{r['peak_kb'] / 1024:13.0f} {int(r['words']):6d} "
-            f"{r['seconds'] / direct['seconds']:7.2f} {r['peak_kb'] / direct['peak_kb']:6.2f}"
+            f"{name:32} {r['seconds']:7.1f} {r['cpu']:7.1f} {r['seconds'] / duration:6.3f} "
+            f"{r['cpu'] / duration:7.3f} {r['peak_kb'] / 1024:9.0f} {int(r['words']):6d} "
+            f"{100 * w:6.1f} {r['cpu'] / direct['cpu']:6.2f} {r['decoding']}"
         )
     print(
         f"(peak RSS after model load alone: {direct['loaded_kb'] / 1024:.0f} MiB; "
         f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)"
     )
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -18,6 +18,15 @@ from typing import Any
 
 from benchmarks import speech_corpus as sc
 
+# Decoding settings compared at the default VAD (`--decoding`); batched = faster-whisper's
+# BatchedInferencePipeline, forced on here (the pipeline uses it from BATCHED_MIN_SECONDS on).
+DECODING_SETTINGS: dict[str, dict[str, Any]] = {
+    "sequential beam 5": {"batched": False, "beam_size": 5},
+    "sequential beam 1": {"batched": False, "beam_size": 1},
+    "batched x8 beam 5": {"batched": True, "beam_size": 5, "batch_size": 8},
+    "batched x8 beam 1": {"batched": True, "beam_size": 1, "batch_size": 8},
+}
+
 VAD_SETTINGS: dict[str, dict[str, Any]] = {
     "no VAD": {"vad_filter": False, "vad_parameters": None},
     "VAD 2000ms/400ms pad": {  # faster-whisper's own defaults
@@ -52,31 +61,55 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--languages", default="en,es,fr")
     parser.add_argument("--seconds", type=float, default=150.0, help="audio per language")
     parser.add_argument(
-        "--vad", default=",".join(VAD_SETTINGS), help="VAD settings to compare (names)"
+        "--vad",
+        default="VAD 2000ms/400ms pad",
+        help="VAD settings to compare (names, comma-separated): " + ", ".join(VAD_SETTINGS),
+    )
+    parser.add_argument(
+        "--decoding",
+        default=",".join(DECODING_SETTINGS),
+        help="decoding settings to compare at the first --vad setting: "
+        + ", ".join(DECODING_SETTINGS),
     )
     args = parser.parse_args(argv)
+    vad_names = [v for v in args.vad.split(",") if v]
+    decoding_names = [d for d in args.decoding.split(",") if d]
+    # Every run: (label, LocalTranscriber keyword arguments).
+    runs: list[tuple[str, dict[str, Any]]] = [
+        (name, {**VAD_SETTINGS[name], **DECODING_SETTINGS["sequential beam 5"]})
+        for name in vad_names
+    ]
+    runs += [
+        (name, {**VAD_SETTINGS[vad_names[0]], **DECODING_SETTINGS[name]})
+        for name in decoding_names
+        if name != "sequential beam 5"
+    ]
     models = {
         "tiny.en": str(local.bundled_model_path()),
         "base": str(multilingual_model_path(args.cache / "models")),
     }
     rows: list[tuple[str, str, float, str, float, float]] = []
-    print(f"{'lang':4} {'audio':>6} {'model':8} {'run':24} {'WER %':>6} {'seconds':>8}")
+    print(f"load average {_load()}")
+    print(
+        f"{'lang':4} {'audio':>6} {'model':8} {'run':24} {'WER %':>6} {'seconds':>8} {'CPU s':>7}"
+    )
     for lang in args.languages.split(","):
         corpus = sc.build(args.cache, lang, args.seconds)
         ref = sc.normalize(corpus.reference, lang)
-        results: list[tuple[str, float, float]] = []
+        results: list[tuple[str, float, float, float]] = []
         chosen_model = ""
-        for name in args.vad.split(","):
-            engine = local.LocalTranscriber(
-                model_cache_dir=args.cache / "models", **VAD_SETTINGS[name]
-            )
-            t0 = time.perf_counter()
-            t = engine.transcribe(corpus.wav)
-            took = time.perf_counter() - t0
+        detected = ""
+        for name, kwargs in runs:
+            engine = local.LocalTranscriber(model_cache_dir=args.cache / "models", **kwargs)
+            # Detection picks the model once (not timed), so every run times decoding alone.
+            choice = engine.choose_model(corpus.wav, None)
+            t0, c0 = time.perf_counter(), time.process_time()
+            t = engine.transcribe(corpus.wav, language=choice.language)
+            took, cpu = time.perf_counter() - t0, time.process_time() - c0
             chosen_model = t.model or ""
-            detected = f"{t.language} ({t.language_probability or 0:.0%})"
-            results.append((f"cliply, {name}", sc.wer(ref, sc.normalize(t.text, lang)), took))
-        t0 = time.perf_counter()
+            detected = f"{choice.language} ({choice.probability or 0:.0%})"
+            results.append((f"cliply, {name}", sc.wer(ref, sc.normalize(t.text, lang)), took, cpu))
+        t0, c0 = time.perf_counter(), time.process_time()
         text = plain(models[chosen_model], corpus.wav, lang)
         results.insert(
             0,
@@ -84,26 +117,37 @@ def main(argv: list[str] | None = None) -> None:
                 "plain faster-whisper",
                 sc.wer(ref, sc.normalize(text, lang)),
                 time.perf_counter() - t0,
+                time.process_time() - c0,
             ),
         )
-        for run, w, took in results:
+        for run, w, took, cpu in results:
             print(
-                f"{lang:4} {corpus.duration:5.0f}s {chosen_model:8} {run:24} {100 * w:6.1f} {took:8.1f}"
+                f"{lang:4} {corpus.duration:5.0f}s {chosen_model:8} {run:24} {100 * w:6.1f} "
+                f"{took:8.1f} {cpu:7.1f}"
             )
             rows.append((lang, chosen_model, corpus.duration, run, w, took))
         print(
             f"     {len(ref)} reference words, {len(corpus.utterances)} recordings; detected {detected}"
         )
     print()
+    print(f"load average {_load()}")
     print("WER difference, Cliply minus plain faster-whisper (points; goal <= +0.5):")
-    for name in args.vad.split(","):
+    for name, _ in runs:
         diffs = []
         for lang in args.languages.split(","):
             base = next(r[4] for r in rows if r[0] == lang and r[3] == "plain faster-whisper")
             ours = next(r[4] for r in rows if r[0] == lang and r[3] == f"cliply, {name}")
             diffs.append(f"{lang} {100 * (ours - base):+.1f}")
-        current = " (current default)" if _is_default(VAD_SETTINGS[name]) else ""
+        current = (
+            " (default VAD)" if name in VAD_SETTINGS and _is_default(VAD_SETTINGS[name]) else ""
+        )
         print(f"  {name:24} " + ", ".join(diffs) + current)
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _is_default(setting: dict[str, Any]) -> bool:

@@ -241,6 +241,18 @@ class Settings(BaseSettings):
     whisper_chunk_s: float = Field(
         300.0, gt=10, description="Audio window transcribed at a time (seconds)."
     )
+    whisper_beam_size: int = Field(
+        5,
+        ge=1,
+        le=10,
+        description="Beam size of local decoding; 1 = greedy (with temperature fallbacks), about "
+        "0.75x the CPU time, WER measured in benchmarks/README.md.",
+    )
+    whisper_batched: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="faster-whisper's batched decoding: auto (on a GPU for sources of 10 minutes "
+        "or more), on, or off.",
+    )
     deepgram_api_key: SecretStr | None = Field(None, description="Deepgram API key.")
     deepgram_base_url: str = Field("https://api.deepgram.com", description="Deepgram API base URL.")
     openai_api_key: SecretStr | None = Field(None, description="OpenAI API key (transcription).")
@@ -275,8 +287,12 @@ class Settings(BaseSettings):
     llm_top_n: int = Field(10, ge=1, le=50, description="Candidates sent to the LLM pass.")
 
     # --- render ---------------------------------------------------------------------------------------
-    render_preset: str = Field("veryfast", description="x264 preset for clip renders.")
-    render_crf: int = Field(21, ge=0, le=51, description="x264 CRF for clip renders.")
+    render_preset: str = Field(
+        "superfast",
+        description="x264 preset for clip renders (superfast at CRF 23: 0.74x the CPU of "
+        "veryfast at CRF 21, SSIM not lower; benchmarks/render_presets.py).",
+    )
+    render_crf: int = Field(23, ge=0, le=51, description="x264 CRF for clip renders.")
     render_threads: int | None = Field(
         None, ge=1, description="ffmpeg threads per render (unset: ffmpeg decides)."
     )

@@ -35,6 +35,7 @@ from cliply.media.tools import (
 
 __all__ = [
     "ASPECTS",
+    "FrameTap",
     "RenderResult",
     "build_render_command",
     "escape_filter_value",
@@ -61,6 +62,30 @@ class RenderResult:
     command: list[str]
     loudness_lufs: float | None = None
     """Integrated loudness of the rendered clip (None: no audio or silent)."""
+    tap_frames: tuple[tuple[float, Path], ...] = ()
+    """(clip time, PNG) of the frames a FrameTap took from the render pass."""
+
+
+@dataclass(frozen=True)
+class FrameTap:
+    """Frames taken from the render pass itself (reframed, before captions and overlays), for
+    thumbnails without a second decode: the first frame at or after `first` seconds of clip
+    time, then one each `step` seconds, `count` at most, written as PNGs into `folder`."""
+
+    folder: Path
+    first: float
+    step: float
+    count: int
+
+    def times(self) -> list[float]:
+        return [self.first + k * self.step for k in range(self.count)]
+
+    def select(self) -> str:
+        # Half a 50 fps frame early is fine (as in faces.sample_frames).
+        return (
+            f"select='gte(t,{self.first:.3f}+selected_n*{self.step:.3f}-0.01)"
+            f"*lt(selected_n,{self.count})'"
+        )
 
 
 def _picture_graph(
@@ -76,6 +101,7 @@ def _picture_graph(
     logo: LogoOverlay | None = None,
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
+    tap: str | None = None,
 ) -> str:
     """The picture half of the filtergraph ([0:v:0] → [v]): reframe, captions, watermark.
     The render and the editor's still preview both use it, so a preview shows the render."""
@@ -112,6 +138,13 @@ def _picture_graph(
             # Top-left, below the platforms' top bar and clear of the right-hand buttons.
             f":x={round(out_w * 0.05)}:y={round(out_h * 0.10)}"
         )
+    if tap is not None:
+        # A second output of the reframed picture ([t], source clock: before any cut), e.g.
+        # thumbnail candidates. The format pin keeps the chain in YUV: left open, the tap's
+        # encoder (PNG, RGB) would have the crop and scale run in RGB for every frame.
+        # (taken after the logo, which is part of the picture, as the chain's end: [vr])
+        chain = chain.removesuffix("[vr]") + "[vrs]"
+        chain += f";[vrs]format=yuv420p,split=2[vr][vrt];[vrt]{tap}[t]"
     if emoji:  # the emoji images go over the captions, before the final scale / format
         drawn = ",".join(post) or "null"
         return f"{chain};[vr]{drawn}[vx];{overlay_filters(emoji, 'vx', 'vy')};[vy]{tail}[v]"
@@ -142,6 +175,7 @@ def build_render_command(
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
     bleeps: Sequence[tuple[float, float]] = (),
+    frame_tap: FrameTap | None = None,
 ) -> list[str]:
     """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
     if start < 0 or end <= start:
@@ -157,6 +191,7 @@ def build_render_command(
         logo=logo,
         cut=cut,
         emoji=emoji,
+        tap=frame_tap.select() if frame_tap is not None else None,
     )
     if has_audio:
         audio = f"{loudnorm_filter or LOUDNORM}," if loudnorm else ""
@@ -183,6 +218,10 @@ def build_render_command(
     if threads:
         cmd += ["-threads", str(threads)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out_mp4)]
+    if frame_tap is not None:
+        # Its own -t: without it the tap would keep the graph decoding to the source's end.
+        cmd += ["-map", "[t]", "-t", f"{end - start:.3f}", "-fps_mode", "passthrough"]
+        cmd += ["-c:v", "png", "-f", "image2", str(frame_tap.folder / "tap-%03d.png")]
     return cmd
 
 
@@ -274,12 +313,14 @@ def render_clip(
     cut: CutPlan | None = None,
     emoji: Sequence[EmojiOverlay] = (),
     bleeps: Sequence[tuple[float, float]] = (),
+    frame_tap: FrameTap | None = None,
 ) -> RenderResult:
     """Render [start, end) seconds of `source` into `out_mp4` in one ffmpeg pass.
 
     Without `crop_plan` a centred crop of `aspect` is used. `cut` removes stretches (jump
     cuts; clip seconds) and `emoji` draws images (times on the cut timeline). `progress` is called with the
     fraction done (0..1), from ffmpeg's `-progress` output. Size defaults to ASPECTS[aspect].
+    `frame_tap`: also write frames of the reframed picture (see FrameTap) in the same pass.
     """
     info = source_info or probe(source)
     if start >= info.duration:
@@ -320,7 +361,10 @@ def render_clip(
         cut=cut,
         emoji=emoji,
         bleeps=bleeps,
+        frame_tap=frame_tap,
     )
+    if frame_tap is not None:
+        frame_tap.folder.mkdir(parents=True, exist_ok=True)
     try:
         kept = end - start - (cut.seconds_removed if cut else 0.0)
         _run_with_progress(cmd, kept, progress, timeout_s)
@@ -338,7 +382,15 @@ def render_clip(
         size_bytes=result.size_bytes,
         command=cmd,
         loudness_lufs=_integrated(out) if result.has_audio else None,
+        tap_frames=_tapped(frame_tap),
     )
+
+
+def _tapped(tap: FrameTap | None) -> tuple[tuple[float, Path], ...]:
+    if tap is None:
+        return ()
+    files = sorted(tap.folder.glob("tap-*.png"))
+    return tuple(zip(tap.times(), files, strict=False))
 
 
 def _run_with_progress(

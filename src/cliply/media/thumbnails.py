@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +133,55 @@ def _grab(source: str | Path, t: float, w: int, h: int) -> Frame:
 def _compose(frame: Frame, plan: CropPlan, t: float, out_w: int, out_h: int) -> Frame:
     """Frame the picture the way the render does (the segment's layout at `t`)."""
     return compose(frame, plan, t, out_w, out_h)
+
+
+def thumbnail_from_frames(
+    frames: Sequence[tuple[float, Path]],
+    out_jpg: str | Path,
+    *,
+    quality: int = 90,
+    score_width: int = 480,
+) -> ThumbnailResult | None:
+    """The best of `frames` ((source time, image) already framed like the clip, e.g. taken
+    from the render pass by render.FrameTap), scored as `make_thumbnail` scores (sharpness,
+    a face bonus) on a `score_width`-wide copy, written as a JPEG; None when none is readable."""
+    best: tuple[float, float, float, bool, Frame] | None = None  # score, t, sharp, face, frame
+    for t, path in frames:
+        read = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if read is None:
+            continue
+        frame: Frame = np.asarray(read, dtype=np.uint8)
+        h, w = frame.shape[:2]
+        k = min(1.0, score_width / w)
+        size = (max(2, round(w * k)), max(2, round(h * k)))
+        small: Frame = np.asarray(
+            cv2.resize(frame, size, interpolation=cv2.INTER_AREA), dtype=np.uint8
+        )
+        sharp = sharpness(small)
+        face = bool(detect_faces(small))
+        score = float(np.log1p(sharp)) + (FACE_BONUS if face else 0.0)
+        if best is None or score > best[0]:
+            best = (score, t, sharp, face, np.ascontiguousarray(frame))
+    if best is None:
+        return None
+    _, t, sharp, face, picture = best
+    return _write_jpeg(picture, out_jpg, t, quality, sharp, face)
+
+
+def _write_jpeg(
+    picture: Frame, out_jpg: str | Path, t: float, quality: int, sharp: float, face: bool
+) -> ThumbnailResult:
+    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise MediaError("JPEG encoding failed", code=FFMPEG_FAILED)
+    out = Path(out_jpg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".jpg", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.tobytes())
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return ThumbnailResult(path=out, t=t, sharpness=sharp, has_face=face)

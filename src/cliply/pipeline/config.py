@@ -54,6 +54,8 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
         device=s.whisper_device,
         compute_type=s.whisper_compute_type,
         chunk_seconds=s.whisper_chunk_s,
+        beam_size=s.whisper_beam_size,
+        batched={"on": True, "off": False}.get(s.whisper_batched),
     )
     deepgram = (
         DeepgramEngineConfig(

@@ -27,6 +27,7 @@ from cliply.ingest.ssrf import UrlRefused
 from cliply.media import MediaError
 from cliply.media.export import EXPORT_FORMATS, write_exports
 from cliply.pipeline import config, steps
+from cliply.pipeline.batch import ClipRender, render_clips
 from cliply.pipeline.options import ClipOptions, ResolvedOptions
 from cliply.pipeline.steps import BrandSpec
 from cliply.transcribe.base import TranscriptionError
@@ -229,8 +230,30 @@ def _run(
         records: list[dict[str, Any]] = []
         failures = 0
         with stages.stage("render clips", total=max(1, len(found.highlights))) as update:
-            for i, h in enumerate(found.highlights):
-                stem = f"{i + 1:02d}-{steps.slugify(h.title)}"
+            stems = [
+                f"{i + 1:02d}-{steps.slugify(h.title)}" for i, h in enumerate(found.highlights)
+            ]
+            jobs = [
+                ClipRender(
+                    h.start,
+                    h.end,
+                    clips_dir / f"{stem}.mp4",
+                    clips_dir / f"{stem}.jpg",
+                    spec=replace(spec, keywords=tuple(h.hashtags)),
+                )
+                for h, stem in zip(found.highlights, stems, strict=True)
+            ]
+            # The next clip's face analysis runs while this one encodes (pipeline.batch).
+            for i, done in render_clips(
+                video,
+                info,
+                words,
+                jobs,
+                spec=spec,
+                work_dir=tmp,
+                progress=lambda i, f: update(i + f),
+            ):
+                h, stem = found.highlights[i], stems[i]
                 record: dict[str, Any] = {
                     "rank": i + 1,
                     "title": h.title,
@@ -242,22 +265,11 @@ def _run(
                     "reasons": steps.reasons_json(h.reasons),
                     "text": h.text,
                 }
-                try:
-                    done = steps.render_clip_files(
-                        video,
-                        info,
-                        words,
-                        start=h.start,
-                        end=h.end,
-                        spec=replace(spec, keywords=tuple(h.hashtags)),
-                        out_mp4=clips_dir / f"{stem}.mp4",
-                        out_jpg=clips_dir / f"{stem}.jpg",
-                        work_dir=tmp,
-                        progress=_offset(update, i),
-                    )
-                except MediaError as exc:
+                if isinstance(done, MediaError):
                     failures += 1
-                    record["error"] = f"{exc.code}: {exc.message}"
+                    record["error"] = f"{done.code}: {done.message}"
+                elif not isinstance(done, steps.RenderedClip):
+                    raise done
                 else:
                     for made in (done.mp4, done.jpg):
                         made.chmod(0o644)  # temp-file renames leave 0600
@@ -307,10 +319,6 @@ def _run(
     (out / "clips.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     _print_table(records, out)
     return EXIT_FAILED if failures else EXIT_OK
-
-
-def _offset(update: Callable[[float], None], base: float) -> Callable[[float], None]:
-    return lambda f: update(base + f)
 
 
 def _print_table(records: list[dict[str, Any]], out: Path) -> None:

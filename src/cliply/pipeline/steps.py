@@ -7,6 +7,7 @@ these, so probing, transcription, highlight detection and rendering exist once.
 from __future__ import annotations
 
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,7 +45,8 @@ from cliply.media.export import ClipTimeline
 from cliply.media.joins import join_intro_outro
 from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size, caption_margins
-from cliply.media.render import render_frame
+from cliply.media.render import FrameTap, render_frame
+from cliply.media.thumbnails import thumbnail_from_frames
 from cliply.pipeline.options import ResolvedOptions
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.formats import render as render_transcript
@@ -514,21 +516,15 @@ def render_clip_files(
     work_dir: Path,
     progress: Progress | None = None,
     keep_captions: bool = False,
+    plan: CropPlan | None = None,
 ) -> RenderedClip:
     """Reframe (face-following crop plan), burn word-by-word captions, normalise loudness and
-    encode [start, end) in one ffmpeg pass, then pick a thumbnail framed the same way."""
+    encode [start, end) in one ffmpeg pass, which also hands over the thumbnail candidates
+    (framed like the clip, without captions); the best one becomes the thumbnail.
+    `plan`: the crop plan when already made (see `plan_clip`), e.g. while another clip renders."""
     report = progress or _noop
     width, height = render_size(spec.aspect, spec.max_short_side)
-    plan = plan_crop(
-        source,
-        start=start,
-        end=end,
-        aspect=spec.aspect,
-        fallback=spec.reframe_fallback,
-        sample_fps=spec.reframe_sample_fps,
-        probe_result=info,
-        layout=spec.layout,
-    )
+    plan = plan or plan_clip(source, info, start=start, end=end, spec=spec)
     report(0.15)
     work_dir.mkdir(parents=True, exist_ok=True)
     layer = caption_layer(
@@ -544,6 +540,11 @@ def render_clip_files(
     )
     ass = layer.ass
     joins = spec.brand is not None and (spec.brand.intro or spec.brand.outro)
+    tap = (
+        thumbnail_tap(work_dir / f"{out_mp4.stem}.thumbs", start, end, spec.thumb_at)
+        if THUMBS_FROM_RENDER
+        else None
+    )
     result = render_clip(
         source,
         work_dir / f"{out_mp4.stem}.main.mp4" if joins else out_mp4,
@@ -566,6 +567,7 @@ def render_clip_files(
         bleeps=layer.bleeps,
         fonts_dir=spec.brand.fonts_dir if spec.brand else None,
         logo=spec.brand.logo if spec.brand else None,
+        frame_tap=tap,
     )
     if joins and spec.brand is not None:
         join_intro_outro(
@@ -585,17 +587,22 @@ def render_clip_files(
         )
     if not keep_captions:
         ass.unlink(missing_ok=True)
-    thumb = make_thumbnail(
-        source,
-        out_jpg,
-        start=start,
-        end=end,
-        crop_plan=plan,
-        width=width,
-        height=height,
-        source_info=info,
-        at=None if spec.thumb_at is None else start + spec.thumb_at,
-    )
+    try:
+        tapped = [(start + t, path) for t, path in result.tap_frames]
+        thumb = thumbnail_from_frames(tapped, out_jpg) or make_thumbnail(
+            source,
+            out_jpg,
+            start=start,
+            end=end,
+            crop_plan=plan,
+            width=width,
+            height=height,
+            source_info=info,
+            at=None if spec.thumb_at is None else start + spec.thumb_at,
+        )
+    finally:
+        if tap is not None:
+            shutil.rmtree(tap.folder, ignore_errors=True)
     report(1.0)
     return RenderedClip(
         mp4=out_mp4,
@@ -614,6 +621,39 @@ def render_clip_files(
         seconds_removed=layer.cut.seconds_removed,
         emoji=layer.emoji,
         cut=layer.cut,
+    )
+
+
+THUMB_CANDIDATES = 8
+# Thumbnail candidates from the render pass (render.FrameTap) instead of a second decode.
+# Off: measured on a 25 s 1080x1920 clip, the tapped render cost 26.3 CPU s against 12.3 for
+# the plain render (+ about 1.5 for make_thumbnail's own decode); see benchmarks/README.md.
+THUMBS_FROM_RENDER = False
+
+
+def thumbnail_tap(folder: Path, start: float, end: float, thumb_at: float | None) -> FrameTap:
+    """Thumbnail candidates from the render pass: `THUMB_CANDIDATES` frames spread over the
+    clip (as make_thumbnail spreads them), or the one frame the user chose (`thumb_at`)."""
+    length = max(0.0, end - start)
+    if thumb_at is not None:
+        return FrameTap(folder, min(max(thumb_at, 0.0), max(0.0, length - 0.05)), 1.0, 1)
+    step = length / THUMB_CANDIDATES
+    return FrameTap(folder, step / 2, step, THUMB_CANDIDATES)
+
+
+def plan_clip(
+    source: Path, info: ProbeResult, *, start: float, end: float, spec: RenderSpec
+) -> CropPlan:
+    """The face-following crop plan `render_clip_files` renders [start, end) with."""
+    return plan_crop(
+        source,
+        start=start,
+        end=end,
+        aspect=spec.aspect,
+        fallback=spec.reframe_fallback,
+        sample_fps=spec.reframe_sample_fps,
+        probe_result=info,
+        layout=spec.layout,
     )
 
 

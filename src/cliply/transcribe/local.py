@@ -33,6 +33,14 @@ BUNDLED_MODEL_NAME = "tiny.en"
 DEFAULT_VAD: dict[str, float] = {"min_silence_duration_ms": 2000, "speech_pad_ms": 400}
 # Language detection listens to up to this much of the start (three 30 s Whisper windows).
 DETECT_SECONDS = 90.0
+# On a GPU, sources at least this long are decoded by faster-whisper's
+# BatchedInferencePipeline (VAD chunks of up to 30 s decoded `batch_size` at a time). Not on
+# the CPU by default: measured there (benchmarks/transcribe.py, README) it took 0.72-0.75x the
+# CPU time of sequential beam 5 but raised WER (espeak talk +2.9 points, Spanish +8.6, French
+# +2.6), with no gain over sequential beam 1. Shorter sources keep the sequential decoder with
+# its temperature fallbacks and previous-text prompt.
+BATCHED_MIN_SECONDS = 600.0
+DEFAULT_BATCH_SIZE = 8
 
 _models: dict[tuple[str, str, str, int, str | None], Any] = {}
 _models_lock = threading.Lock()
@@ -94,6 +102,13 @@ def clear_model_cache() -> None:
         _models.clear()
 
 
+def forget_model(whisper: Any) -> None:
+    """Drop `whisper` from the per-process cache (it is freed once no caller holds it)."""
+    with _models_lock:
+        for key in [k for k, v in _models.items() if v is whisper]:
+            del _models[key]
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     whisper: Any
@@ -142,14 +157,33 @@ class LocalTranscriber:
     download_root: str | None = None
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
     beam_size: int = 5
+    batched: bool | None = None
+    """True: BatchedInferencePipeline; False: sequential decoding; None: batched on a GPU for
+    sources of at least `batched_min_seconds`. Either way it needs VAD (it cuts the chunks)."""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    batched_min_seconds: float = BATCHED_MIN_SECONDS
     vad_filter: bool = True
     vad_parameters: dict[str, float] | None = field(default_factory=lambda: dict(DEFAULT_VAD))
     work_dir: Path | None = None
     name: str = "local"
+    keep_language_model: bool = False
+    """Keep the multilingual model loaded after it only detected English (False: free its
+    ~250 MB; the next job without a language loads it again, about a second of CPU)."""
 
     def __post_init__(self) -> None:
         if self.chunk_seconds < 5:
             raise ValueError("chunk_seconds must be at least 5")
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+    def uses_batched(self, duration_s: float, device: str = "cpu") -> bool:
+        """Whether a source of `duration_s` seconds is decoded in batches on `device` (the
+        resolved one: cpu or cuda)."""
+        if not self.vad_filter:
+            return False  # the batched pipeline cuts its chunks with VAD
+        if self.batched is not None:
+            return self.batched
+        return device != "cpu" and duration_s >= self.batched_min_seconds
 
     @property
     def model_label(self) -> str:
@@ -183,6 +217,8 @@ class LocalTranscriber:
         if language is None:
             language, probability = detect_language(multi, wav)
             if language == "en":
+                if not self.keep_language_model:
+                    forget_model(multi)
                 return ModelChoice(self._load(None), "en", BUNDLED_MODEL_NAME, probability)
         return ModelChoice(multi, language, label, probability)
 
@@ -206,11 +242,12 @@ class LocalTranscriber:
     ) -> Transcript:
         choice = self.choose_model(wav, language)
         total = wav_duration(wav)
+        batched = self.uses_batched(total, gpu.resolve(self.device, self.compute_type)[0])
         segments: list[Segment] = []
         detected: str | None = None
         for window in iter_windows(wav, self.chunk_seconds):
             chunk_segments, info_language = self._transcribe_window(
-                choice.whisper, window, choice.language
+                choice.whisper, window, choice.language, batched=batched
             )
             segments.extend(chunk_segments)
             detected = detected or info_language
@@ -224,20 +261,36 @@ class LocalTranscriber:
             engine=self.name,
             model=choice.label,
             segments=segments,
+            decoding=f"batched x{self.batch_size}" if batched else "sequential",
         )
 
     def _transcribe_window(
-        self, whisper: Any, window: AudioWindow, language: str | None
+        self, whisper: Any, window: AudioWindow, language: str | None, *, batched: bool = False
     ) -> tuple[list[Segment], str | None]:
         try:
-            raw_segments, info = whisper.transcribe(
-                window.samples,
-                language=language,
-                beam_size=self.beam_size,
-                word_timestamps=True,
-                vad_filter=self.vad_filter,
-                vad_parameters=self.vad_parameters,
-            )
+            if batched:
+                from faster_whisper import BatchedInferencePipeline
+
+                raw_segments, info = BatchedInferencePipeline(whisper).transcribe(
+                    window.samples,
+                    language=language,
+                    beam_size=self.beam_size,
+                    word_timestamps=True,
+                    # Timestamp tokens cut each 30 s chunk into sentence-sized segments.
+                    without_timestamps=False,
+                    vad_filter=True,
+                    vad_parameters=self.vad_parameters,
+                    batch_size=self.batch_size,
+                )
+            else:
+                raw_segments, info = whisper.transcribe(
+                    window.samples,
+                    language=language,
+                    beam_size=self.beam_size,
+                    word_timestamps=True,
+                    vad_filter=self.vad_filter,
+                    vad_parameters=self.vad_parameters,
+                )
             out: list[Segment] = []
             # The generator does the decoding; consuming it here keeps one window alive.
             for seg in raw_segments:

@@ -35,6 +35,8 @@ class Transcript(BaseModel):
     engine: str = ""
     model: str | None = None
     segments: list[Segment] = Field(default_factory=list)
+    decoding: str | None = None
+    """How a local model decoded it ("sequential", "batched x8"); None for other engines."""
 
     def words(self) -> list[Word]:
         return [w for s in self.segments for w in s.words]

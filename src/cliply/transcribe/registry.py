@@ -30,6 +30,8 @@ class LocalEngineConfig:
     cpu_threads: int = 0
     download_root: str | None = None
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    beam_size: int = 5
+    batched: bool | None = None  # None: batched on a GPU for long sources
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def build_transcriber(
             cpu_threads=c.cpu_threads,
             download_root=c.download_root,
             chunk_seconds=c.chunk_seconds,
+            beam_size=c.beam_size,
+            batched=c.batched,
         )
     if name == "deepgram":
         if deepgram is None or not deepgram.api_key:
