@@ -53,10 +53,12 @@ def test_batch_claims_keep_caps_fairness_and_every_event(
     job = {"log": str(log), "s": 0.2}
     with engine.begin() as conn:
         capped_ids = queue.enqueue_many(conn, h.SLEEP, [job] * 8, workspace_id=capped)
-        busy_ids = queue.enqueue_many(conn, h.SLEEP, [job] * 40, workspace_id=busy)
+        busy_ids = queue.enqueue_many(conn, h.SLEEP, [job] * 60, workspace_id=busy)
     wait_until(lambda: _count(engine, "status <> 'queued'") > 0, 60, "the worker to start")
     with owner_session() as db:
         late_id = queue.enqueue(db, h.SLEEP, job, workspace_id=late).id
+    # Counted after the commit, so jobs started meanwhile only make the check below weaker.
+    busy_waiting = _count(engine, "status = 'queued' AND workspace_id = :ws", ws=busy)
     every = [*capped_ids, *busy_ids, late_id]
     wait_until(lambda: _count(engine, "status = 'succeeded'") == len(every), 120, "all jobs done")
 
@@ -72,10 +74,12 @@ def test_batch_claims_keep_caps_fairness_and_every_event(
         if job_id in capped_set:
             running += 1 if what == "start" else -1
             peak = max(peak, running)
-    assert peak == 2
+    assert peak <= 2
 
-    # Fairness: the late workspace's one job did not wait behind the busy backlog.
-    assert sum(1 for j in busy_ids if started[j] > started[late_id]) >= 20  # type: ignore[operator]
+    # Fairness: the late workspace's one job did not wait behind the busy backlog (at most
+    # one claim's worth of busy jobs with fair keys up to its own went first).
+    after_late = sum(1 for j in busy_ids if started[j] > started[late_id])  # type: ignore[operator]
+    assert after_late >= busy_waiting - 8
 
     # A complete timeline for every job, each run exactly once.
     with engine.begin() as conn:

@@ -22,7 +22,7 @@ from cliply.media.captionfx import (
     plan_cuts,
     voice_activity,
 )
-from cliply.media.captions import EMPHASIS, emoji_cues
+from cliply.media.captions import EMPHASIS, emoji_box, emoji_cues
 from cliply.media.export import clip_srt
 from cliply.pipeline import steps
 from cliply.transcribe.models import Word
@@ -443,3 +443,16 @@ def test_cuts_keep_clear_of_voice_the_word_times_miss(
     assert heard.removed and not overlaps_voice(heard)
     for a, b in heard.removed:  # and the pad is kept from the voice on both sides
         assert all(b + 0.1 <= vs or a - 0.1 >= ve for vs, ve in islands), (a, b)
+
+
+def test_emoji_follow_a_caption_line_moved_clear_of_a_face(tmp_path: Path) -> None:
+    words = words_of("our rocket is ready", start=0.5)
+    doc = parse_ass(write_ass(words, tmp_path / "r.ass", clip_start=0.0, clip_end=3.0))
+    (cue,) = emoji_cues(words, clip_start=0.0, clip_end=3.0, keywords=["rocket"])
+    x, y, size = emoji_box(cue, doc)
+    base = int(doc.styles["Base"]["MarginV"])
+    # Above the caption line at the style's margin...
+    assert y + size < 1920 - base
+    # ...and higher by as much when the line's own margin lifts it.
+    moved = emoji_box(cue, doc, margin_v=base + 400)
+    assert moved == (x, y - 400, size)

@@ -618,18 +618,24 @@ def emoji_cues(
 
 
 def emoji_box(
-    cue: EmojiCue, ass: AssDocument, *, style: str | CaptionStyle = "bold"
+    cue: EmojiCue,
+    ass: AssDocument,
+    *,
+    style: str | CaptionStyle = "bold",
+    margin_v: float | None = None,
 ) -> tuple[int, int, int]:
     """(x, y, size) in output pixels of a cue's emoji: a row centred over the caption area,
     just above the caption block (below it for top-aligned captions), using the Base style
-    of the written ASS, so it follows the captions wherever their placement puts them."""
+    of the written ASS, so it follows the captions wherever their placement puts them;
+    `margin_v`: the line's own bottom margin when its event overrides the style's."""
     st = get_style(style)
     width, height = ass.play_res
     base = ass.styles.get(BASE, {})
     size_px = float(base.get("Fontsize", st.size * height))
     left = float(base.get("MarginL", SAFE_LEFT * width))
     right = float(base.get("MarginR", SAFE_RIGHT * width))
-    margin_v = float(base.get("MarginV", SAFE_BOTTOM * height))
+    if not margin_v:
+        margin_v = float(base.get("MarginV", SAFE_BOTTOM * height))
     align = int(base.get("Alignment", "2"))
     # Rough text width (DejaVu Sans Bold averages ~0.6 em, capitals ~0.7 em) → wrapped lines.
     em = 0.7 if st.uppercase else 0.6

@@ -459,7 +459,9 @@ def caption_layer(
     if cues:
         doc = parse_ass(ass)
         for cue in cues:
-            x, y, size = emoji_box(cue, doc, style=caption_style_of(spec))
+            # The line's own margin where the layout moved it clear of a face.
+            line_margin = next((m for a, b, m in margins if a <= cue.start < b), None)
+            x, y, size = emoji_box(cue, doc, style=caption_style_of(spec), margin_v=line_margin)
             png = emoji_png(cue.emoji, path.parent / "emoji", size)
             if png is not None:
                 overlays.append(EmojiOverlay(png, x, y, cue.start, cue.end))
