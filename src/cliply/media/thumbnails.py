@@ -102,20 +102,7 @@ def _write(
     width, height = size
     out_w, out_h = (width, height) if width and height else aspect_size(plan.aspect)
     picture = _compose(full, plan, t, out_w, out_h)
-    ok, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise MediaError("JPEG encoding failed", code=FFMPEG_FAILED)
-    out = Path(out_jpg)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".jpg", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.tobytes())
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return ThumbnailResult(path=out, t=t, sharpness=sharp, has_face=face)
+    return _write_jpeg(picture, out_jpg, t, quality, sharp, face)
 
 
 def _grab(source: str | Path, t: float, w: int, h: int) -> Frame:
