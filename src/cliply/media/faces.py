@@ -20,7 +20,7 @@ import math
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -528,18 +528,19 @@ def main_speaker(samples: list[Sample]) -> list[Box | None]:
     return result
 
 
-def link_tracks(samples: list[Sample], a: int, b: int) -> list[Track]:
-    """Link the faces of samples[a:b] (one scene) into tracks, by overlap, then nearness."""
-    tracks: list[Track] = []
+def link_faces(frames: Sequence[Sequence[Box]], a: int, b: int) -> list[dict[int, int]]:
+    """Link the faces of frames[a:b] (one scene) by overlap, then nearness: one dict per track,
+    sample index -> index of the face in that sample."""
+    tracks: list[dict[int, int]] = []
     for i in range(a, b):
-        for face in samples[i].faces:
-            best: Track | None = None
+        for j, face in enumerate(frames[i]):
+            best: dict[int, int] | None = None
             best_key = (-1.0, 0.0)
             for tr in tracks:
-                last_i = max(tr.boxes)
+                last_i = max(tr)
                 if last_i == i or i - last_i > 6:
                     continue
-                prev = tr.boxes[last_i]
+                prev = frames[last_i][tr[last_i]]
                 d = float(np.hypot(face.cx - prev.cx, face.cy - prev.cy))
                 if face.iou(prev) <= 0.1 and d >= 1.5 * max(prev.w, face.w):
                     continue
@@ -548,7 +549,16 @@ def link_tracks(samples: list[Sample], a: int, b: int) -> list[Track]:
                 if key > best_key:
                     best, best_key = tr, key
             if best is None:
-                best = Track()
+                best = {}
                 tracks.append(best)
-            best.boxes[i] = face
+            best[i] = j
     return tracks
+
+
+def link_tracks(samples: list[Sample], a: int, b: int) -> list[Track]:
+    """Link the faces of samples[a:b] (one scene) into tracks, by overlap, then nearness."""
+    frames = [s.faces for s in samples]
+    return [
+        Track(boxes={i: frames[i][j] for i, j in links.items()})
+        for links in link_faces(frames, a, b)
+    ]

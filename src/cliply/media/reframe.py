@@ -43,6 +43,7 @@ from cliply.media.faces import (
     drop_blips,
     histogram,
     is_cut,
+    link_faces,
     sample_frames,
 )
 from cliply.media.faces import mouth_motion as landmark_mouth_motion
@@ -442,29 +443,16 @@ class _Track:
 
 
 def _link(obs: list[_Obs], a: int, b: int) -> list[_Track]:
-    """Faces of samples a..b-1 linked into tracks by overlap / nearness."""
+    """Faces of samples a..b-1 linked into tracks by overlap / nearness, with their mouths."""
     tracks: list[_Track] = []
-    for i in range(a, b):
-        for face, mouth in zip(obs[i].faces, obs[i].mouth, strict=True):
-            best: _Track | None = None
-            best_key = (-1.0, 0.0)
-            for tr in tracks:
-                last_i = max(tr.boxes)
-                if last_i == i or i - last_i > 6:
-                    continue
-                prev = tr.boxes[last_i]
-                d = float(np.hypot(face.cx - prev.cx, face.cy - prev.cy))
-                if face.iou(prev) <= 0.1 and d >= 1.5 * max(prev.w, face.w):
-                    continue
-                key = (face.iou(prev), -d)
-                if key > best_key:
-                    best, best_key = tr, key
-            if best is None:
-                best = _Track()
-                tracks.append(best)
-            best.boxes[i] = face
+    for links in link_faces([o.faces for o in obs], a, b):
+        tr = _Track()
+        for i, j in links.items():
+            tr.boxes[i] = obs[i].faces[j]
+            mouth = obs[i].mouth[j]
             if mouth is not None:
-                best.mouth[i] = mouth
+                tr.mouth[i] = mouth
+        tracks.append(tr)
     return tracks
 
 
