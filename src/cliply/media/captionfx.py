@@ -327,18 +327,13 @@ def overlay_filters(overlays: Sequence[EmojiOverlay], in_label: str, out_label: 
 # --- jump cuts ---------------------------------------------------------------------------------
 
 # Hesitation sounds that are never words, in the languages with highlight word lists.
-FILLERS: frozenset[str] = frozenset(
-    {
-        # en
-        "um", "umm", "ummm", "uh", "uhh", "uhm", "erm", "er", "hmm", "hmmm", "mm", "mmm",
-        # es / pt
-        "eh", "ehm", "emm", "ehh", "hum", "ahn",
-        # fr
-        "euh", "euhh",
-        # de
-        "äh", "ähm", "öh", "öhm", "ähh",
-    }
-)  # fmt: skip
+_FILLERS_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
+    "en": ("um", "umm", "ummm", "uh", "uhh", "uhm", "erm", "er", "hmm", "hmmm", "mm", "mmm"),
+    "es/pt": ("eh", "ehm", "emm", "ehh", "hum", "ahn"),
+    "fr": ("euh", "euhh"),
+    "de": ("äh", "ähm", "öh", "öhm", "ähh"),
+}
+FILLERS: frozenset[str] = frozenset(w for words in _FILLERS_BY_LANGUAGE.values() for w in words)
 
 CUT_PAD_S = 0.12
 """Kept on each side of a cut, after the previous word and before the next one."""
