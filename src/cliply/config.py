@@ -304,9 +304,9 @@ class Settings(BaseSettings):
     render_threads: int | None = Field(
         None,
         ge=1,
-        description="Decoder and x264 threads per render (unset: the machine's cores, at most "
-        "4; ffmpeg's own choice grows with the cores and so does its memory, 857 MiB at 16 "
-        "cores against 330 at 4, for the same CPU time per clip).",
+        description="Decoder and x264 threads per render (unset: the machine's cores plus one, "
+        "at most 4; ffmpeg's own choice grows with the cores and so does its memory, 857 MiB "
+        "at 16 cores against 330 at 4, for the same CPU time per clip).",
     )
     render_timeout_s: float = Field(
         1800.0, gt=0, description="A render running longer is killed (error code render-timeout)."

@@ -137,7 +137,7 @@ def test_trim_hands_memory_back_on_glibc() -> None:
 def test_render_threads_bound_the_decoder_and_x264() -> None:
     s = get_settings()
     default = config.render_threads(s.model_copy(update={"render_threads": None}))
-    assert 1 <= default <= config.DEFAULT_RENDER_THREADS
+    assert 2 <= default <= config.DEFAULT_RENDER_THREADS
     assert config.render_spec("9:16", "bold", settings=s).threads == default
     assert config.render_threads(s.model_copy(update={"render_threads": 6})) == 6
 

@@ -25,8 +25,9 @@ from cliply.transcribe.registry import (
 )
 
 # ffmpeg's default threads grow with the cores, and its frame buffers with them (a 1080x1920
-# render: 330 MiB at 4 decoder + 4 x264 threads, 857 MiB at 16 + 24, the same CPU time per
-# clip; benchmarks/README.md). A worker runs renders side by side in its slots instead.
+# render: 301 MiB at 3 decoder + 3 x264 threads, ffmpeg's choice on 2 cores; 330 MiB at 4 + 4;
+# 857 MiB at 16 + 24, its choice on 16 cores; the same CPU time per clip, benchmarks/README.md).
+# A worker runs renders side by side in its slots instead.
 DEFAULT_RENDER_THREADS = 4
 
 # `cliply process` has no plan: a generous cap so only absurd inputs are refused.
@@ -39,9 +40,10 @@ def release_models_after_s(settings: Settings | None = None) -> float:
 
 
 def render_threads(settings: Settings | None = None) -> int:
-    """RENDER_THREADS, or the machine's cores up to DEFAULT_RENDER_THREADS."""
+    """RENDER_THREADS, or the machine's cores plus one (ffmpeg's own choice on a small
+    machine) up to DEFAULT_RENDER_THREADS."""
     configured = (settings or get_settings()).render_threads
-    return configured or max(1, min(os.cpu_count() or 1, DEFAULT_RENDER_THREADS))
+    return configured or min((os.cpu_count() or 1) + 1, DEFAULT_RENDER_THREADS)
 
 
 def work_root(settings: Settings | None = None) -> Path:
