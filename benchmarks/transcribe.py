@@ -10,9 +10,13 @@ memory is per run): once with faster-whisper directly on the file, and with
 `LocalTranscriber` (300 s windows, the WHISPER_CHUNK_S default), all with the same tiny.en
 model. Compares sequential and batched (BatchedInferencePipeline) decoding at beam 5 and 1,
 and the pipeline's default; prints real-time factor (wall and CPU), peak RSS, word error
-rate against the generated text and the CPU ratio to the direct call.
+rate against the generated text and the CPU ratio to the direct call. `--workers 1,2` compares
+only the default with that many windows decoded at once (WHISPER_WORKERS), best of `repeat` by
+wall time, with the cores kept busy (CPU / wall), the RSS left after the run, and whether the
+words and timings are identical.
 
     uv run python benchmarks/transcribe.py [--minutes 10] [--repeat 2] [--keep DIR]
+    uv run python benchmarks/transcribe.py --workers 1,2
 """
 
 from __future__ import annotations
@@ -35,13 +39,29 @@ sys.path.insert(0, str(ROOT))
 from tests import mediagen  # noqa: E402
 
 CHILD = r"""
-import json, resource, sys, time
+import json, os, resource, sys, threading, time
 from pathlib import Path
 mode, path, kwargs = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+# How many of this process's threads are runnable (state R), sampled every 20 ms: what the
+# program could use of an idle machine, whatever else shares this one.
+runnable: list[int] = []
+sampling = threading.Event()
+def sample() -> None:
+    while not sampling.wait(0.02):
+        n = 0
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    n += f.read().rsplit(")", 1)[1].split()[0] == "R"
+            except OSError:
+                pass  # the thread ended
+        runnable.append(n - 1)  # not the sampler itself
 from cliply.transcribe.local import DEFAULT_VAD, LocalTranscriber, load_model
-model = load_model()  # loading is outside the timed part for both
+# Loading is outside the timed part for both; the engine's own (its workers and threads).
+model = load_model() if mode == "direct" else LocalTranscriber(**kwargs).choose_model(path, "en")
 rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0, c0 = time.perf_counter(), time.process_time()
+threading.Thread(target=sample, daemon=True).start()
 if mode == "direct":
     segments, info = model.transcribe(
         str(path), language="en", beam_size=5, word_timestamps=True, vad_filter=True,
@@ -51,13 +71,19 @@ if mode == "direct":
     words = sum(len(s.words or []) for s in segments)
     text = " ".join(s.text.strip() for s in segments)
     decoding = "sequential"
+    timed = []
 else:
     t = LocalTranscriber(**kwargs).transcribe(path, language="en")
     words, text, decoding = len(t.words()), t.text, t.decoding
+    timed = [(w.text, w.start, w.end, w.confidence) for w in t.words()]
 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+sampling.set()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/statm") as f:  # resident pages now (after the run), Linux
+    end_kb = int(f.read().split()[1]) * resource.getpagesize() // 1024
 print(json.dumps({"seconds": elapsed, "cpu": cpu, "peak_kb": peak, "loaded_kb": rss_loaded,
-                  "words": words, "text": text, "decoding": decoding}))
+                  "end_kb": end_kb, "runnable": runnable,
+                  "words": words, "text": text, "decoding": decoding, "timed": timed}))
 """
 
 
@@ -158,6 +184,12 @@ def main() -> None:
     parser.add_argument(
         "--windows", action="store_true", help="also compare 600 s and 120 s windows"
     )
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="comma-separated worker counts (e.g. 1,2): compare only the default decoding with "
+        "that many windows at once; NxT also sets T CTranslate2 threads per worker",
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="cliply-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -178,6 +210,9 @@ def main() -> None:
         ("cliply batched x8 beam 1", "ours", {"batched": True, "beam_size": 1}),
         ("cliply default", "ours", {}),
     ]
+    counts = [n for n in args.workers.split(",") if n]
+    if counts:
+        configs = [(f"cliply default, {n} workers", "ours", _workers(n)) for n in counts]
     if args.windows:
         configs += [
             ("cliply default, 600 s windows", "ours", {"chunk_seconds": 600.0}),
@@ -193,11 +228,12 @@ def main() -> None:
         for name, mode, kwargs in configs:
             results[name].append(run(mode, talk, kwargs))
         loads.append(_load())
-    rows = [(name, min(results[name], key=lambda r: r["cpu"])) for name, _, _ in configs]
-    direct = rows[0][1]
+    best = "seconds" if counts else "cpu"
+    rows = [(name, min(results[name], key=lambda r: r[best])) for name, _, _ in configs]
+    direct = rows[0][1]  # the direct call, or with --workers the first count
     print(f"load average (1, 5, 15 min) before and after each round: {' | '.join(loads)}")
     print(
-        f"{'run (best of ' + str(args.repeat) + ' by CPU)':32} {'wall s':>7} {'CPU s':>7} "
+        f"{'run (best of ' + str(args.repeat) + ' by ' + best + ')':32} {'wall s':>7} {'CPU s':>7} "
         f"{'RTF':>6} {'CPU RTF':>7} {'peak MiB':>9} {'words':>6} {'WER %':>6} {'CPU x':>6} "
         f"decoding"
     )
@@ -208,10 +244,44 @@ def main() -> None:
             f"{r['cpu'] / duration:7.3f} {r['peak_kb'] / 1024:9.0f} {int(r['words']):6d} "
             f"{100 * w:6.1f} {r['cpu'] / direct['cpu']:6.2f} {r['decoding']}"
         )
+    if counts:
+        print("runnable threads of the run, share of 20 ms samples (0 / 1 / 2+), and the wall")
+        print("time that implies on an idle 2-core machine (CPU s / mean of min(runnable, 2)):")
+        for name, r in rows:
+            n = r["runnable"] or [1]
+            shares = " / ".join(f"{sum(min(x, 2) == k for x in n) / len(n):.0%}" for k in (0, 1, 2))
+            busy = sum(min(x, 2) for x in n) / len(n)
+            print(
+                f"  {name}: {shares}; {r['cpu'] / busy:.1f} s ({busy:.2f} cores); here "
+                f"{r['cpu'] / r['seconds']:.2f} cores busy; RSS after the run "
+                f"{r['end_kb'] / 1024:.0f} MiB"
+            )
+        for name, r in rows[1:]:
+            same = r["timed"] == direct["timed"]
+            print(f"{name} vs {rows[0][0]}: words, times and confidences identical: {same}")
+            if not same:
+                _diff(direct["timed"], r["timed"])
     print(
         f"(peak RSS after model load alone: {direct['loaded_kb'] / 1024:.0f} MiB; "
         f"this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB)"
     )
+
+
+def _workers(spec: str) -> dict[str, Any]:
+    """ "2" → 2 workers (threads: auto); "2x1" → 2 workers of 1 thread each."""
+    workers, _, threads = spec.partition("x")
+    return {"workers": int(workers), **({"cpu_threads": int(threads)} if threads else {})}
+
+
+def _diff(a: list[list[Any]], b: list[list[Any]]) -> None:
+    """How two word lists differ: text, then the largest time shift among equal words."""
+    ta, tb = [w[0] for w in a], [w[0] for w in b]
+    print(f"  words: {len(a)} vs {len(b)}, same text: {ta == tb}")
+    if ta == tb:
+        shift = max(
+            (abs(x[1] - y[1]) + abs(x[2] - y[2]) for x, y in zip(a, b, strict=True)), default=0.0
+        )
+        print(f"  largest start+end shift: {shift:.3f} s")
 
 
 def _load() -> str:

@@ -6,7 +6,7 @@ Debian into --cache, never committed) are joined into one WAV. "plain" is
 `WhisperModel(<the model Cliply picked>).transcribe(wav, language=<its language>, beam_size=5)`
 with faster-whisper's defaults (no VAD). "cliply" is `LocalTranscriber().transcribe(wav)`, the
 pipeline's own call (language detected, the model chosen from it, windows, word timestamps,
-VAD), once per VAD setting compared.
+VAD), once per VAD setting compared (and per `--workers` count: windows decoded at once).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ VAD_SETTINGS: dict[str, dict[str, Any]] = {
 def plain(model_dir: str, wav: Path, language: str) -> str:
     from cliply.transcribe.local import load_model
 
-    whisper = load_model(model_dir)  # the same cached WhisperModel object Cliply uses
+    whisper = load_model(model_dir)  # one worker, CTranslate2's default threads
     segments, _ = whisper.transcribe(str(wav), language=language, beam_size=5)
     return " ".join(s.text.strip() for s in segments)
 
@@ -71,6 +71,18 @@ def main(argv: list[str] | None = None) -> None:
         help="decoding settings to compare at the first --vad setting: "
         + ", ".join(DECODING_SETTINGS),
     )
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="comma-separated worker counts (WHISPER_WORKERS), each run repeated per count; "
+        "empty: the engine's auto",
+    )
+    parser.add_argument(
+        "--chunk-s",
+        type=float,
+        default=None,
+        help="window length (the pipeline's WHISPER_CHUNK_S is 300); default: the engine's",
+    )
     args = parser.parse_args(argv)
     vad_names = [v for v in args.vad.split(",") if v]
     decoding_names = [d for d in args.decoding.split(",") if d]
@@ -84,6 +96,11 @@ def main(argv: list[str] | None = None) -> None:
         for name in decoding_names
         if name != "sequential beam 5"
     ]
+    counts = [int(n) for n in args.workers.split(",") if n]
+    if counts:
+        runs = [(f"{name}, {n} workers", {**kw, "workers": n}) for name, kw in runs for n in counts]
+    if args.chunk_s:
+        runs = [(name, {**kw, "chunk_seconds": args.chunk_s}) for name, kw in runs]
     models = {
         "tiny.en": str(local.bundled_model_path()),
         "base": str(multilingual_model_path(args.cache / "models")),
@@ -99,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         results: list[tuple[str, float, float, float]] = []
         chosen_model = ""
         detected = ""
+        texts: dict[str, list[tuple[str, float, float]]] = {}
         for name, kwargs in runs:
             engine = local.LocalTranscriber(model_cache_dir=args.cache / "models", **kwargs)
             # Detection picks the model once (not timed), so every run times decoding alone.
@@ -107,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             t = engine.transcribe(corpus.wav, language=choice.language)
             took, cpu = time.perf_counter() - t0, time.process_time() - c0
             chosen_model = t.model or ""
+            texts[name] = [(w.text, w.start, w.end) for w in t.words()]
             detected = f"{choice.language} ({choice.probability or 0:.0%})"
             results.append((f"cliply, {name}", sc.wer(ref, sc.normalize(t.text, lang)), took, cpu))
         t0, c0 = time.perf_counter(), time.process_time()
@@ -129,6 +148,9 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"     {len(ref)} reference words, {len(corpus.utterances)} recordings; detected {detected}"
         )
+        for name, _ in runs[1:] if counts else []:
+            same = texts[name] == texts[runs[0][0]]
+            print(f"     {name} vs {runs[0][0]}: words and times identical: {same}")
     print()
     print(f"load average {_load()}")
     print("WER difference, Cliply minus plain faster-whisper (points; goal <= +0.5):")

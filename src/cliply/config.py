@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -240,6 +240,11 @@ class Settings(BaseSettings):
     )
     whisper_chunk_s: float = Field(
         300.0, gt=10, description="Audio window transcribed at a time (seconds)."
+    )
+    whisper_workers: Literal["auto"] | Annotated[int, Field(ge=1, le=16)] = Field(
+        "auto",
+        description="Audio windows transcribed at once by the local engine (same words either "
+        "way): auto (2 on a CPU with 2+ cores, the cores split between them; 1 on a GPU) or 1-16.",
     )
     whisper_beam_size: int = Field(
         5,

@@ -70,7 +70,7 @@ def test_language_model_is_freed_after_it_only_detected_english(
     kept = LocalTranscriber(model_cache_dir=model_cache, keep_language_model=True)
     assert kept.choose_model(wav, None).language == "en"
     assert base in cached_refs()
-    local.forget_model(local.load_model(base))
+    local.forget_model(kept.choose_model(wav, "fr").whisper)  # the one it kept
     assert base not in cached_refs()
 
 

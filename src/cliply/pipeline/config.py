@@ -73,6 +73,7 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
         device=s.whisper_device,
         compute_type=s.whisper_compute_type,
         chunk_seconds=s.whisper_chunk_s,
+        workers=None if s.whisper_workers == "auto" else s.whisper_workers,
         beam_size=s.whisper_beam_size,
         batched={"on": True, "off": False}.get(s.whisper_batched),
     )

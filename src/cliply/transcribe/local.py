@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import threading
+from collections.abc import Generator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +46,7 @@ DETECT_SECONDS = 90.0
 BATCHED_MIN_SECONDS = 600.0
 DEFAULT_BATCH_SIZE = 8
 
-_models: dict[tuple[str, str, str, int, str | None], Any] = {}
+_models: dict[tuple[str, str, str, int, int, str | None], Any] = {}
 _models_lock = threading.Lock()
 
 
@@ -64,16 +68,18 @@ def load_model(
     compute_type: str = "int8",
     cpu_threads: int = 0,
     download_root: str | None = None,
+    workers: int = 1,
 ) -> Any:
     """Load (once per process) and return a faster-whisper `WhisperModel`.
 
     `model` is None for the bundled tiny.en, a folder holding a CTranslate2 model, or a
     faster-whisper model name already present in `download_root` / the local cache; nothing
-    is ever downloaded.
+    is ever downloaded. `workers` calls to its `transcribe` can decode at once, from as many
+    Python threads, each with `cpu_threads` threads (0: CTranslate2's default).
     """
     ref = str(bundled_model_path() if model is None else model)
     device, compute_type = gpu.resolve(device, compute_type)  # before ctranslate2 loads CUDA
-    key = (ref, device, compute_type, cpu_threads, download_root)
+    key = (ref, device, compute_type, cpu_threads, workers, download_root)
     with _models_lock:
         cached = _models.get(key)
         if cached is not None:
@@ -86,6 +92,7 @@ def load_model(
                 device=device,
                 compute_type=compute_type,
                 cpu_threads=cpu_threads,
+                num_workers=workers,  # CTranslate2 replicas; they share the weights
                 download_root=download_root,
                 local_files_only=True,
             )
@@ -95,6 +102,34 @@ def load_model(
             ) from exc
         _models[key] = loaded
         return loaded
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def worker_plan(
+    workers: int | None, device: str, cpu_threads: int, cores: int | None = None
+) -> tuple[int, int]:
+    """(windows decoded at once, CTranslate2 threads each) on the resolved `device`.
+
+    `workers` None is auto: on a GPU one (the batched pipeline already fills it); on the CPU
+    two once there are two cores, because one beam-5 decode keeps only ~1.4 cores busy (the
+    VAD, features and word alignment between model calls are serial). Unless `cpu_threads`
+    is set, the cores are split between the workers so they do not compete for them.
+    """
+    cores = cores or available_cores()
+    if workers is None:
+        if device != "cpu" or cores < 2:
+            return 1, cpu_threads
+        workers = max(1, min(2, cores // cpu_threads)) if cpu_threads else 2
+    if workers > 1 and not cpu_threads and device == "cpu":
+        cpu_threads = max(1, cores // workers)
+    return workers, cpu_threads
 
 
 def clear_model_cache() -> None:
@@ -156,6 +191,9 @@ class LocalTranscriber:
     cpu_threads: int = 0
     download_root: str | None = None
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    workers: int | None = None
+    """Windows decoded at once (None: auto, see `worker_plan`). Each window is decoded on its
+    own, so the words do not depend on it."""
     beam_size: int = 5
     batched: bool | None = None
     """True: BatchedInferencePipeline; False: sequential decoding; None: batched on a GPU for
@@ -175,6 +213,8 @@ class LocalTranscriber:
             raise ValueError("chunk_seconds must be at least 5")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError("workers must be at least 1")
 
     def uses_batched(self, duration_s: float, device: str = "cpu") -> bool:
         """Whether a source of `duration_s` seconds is decoded in batches on `device` (the
@@ -189,13 +229,20 @@ class LocalTranscriber:
     def model_label(self) -> str:
         return BUNDLED_MODEL_NAME if self.model is None else Path(self.model).name
 
+    def worker_plan(self) -> tuple[int, int]:
+        """(windows decoded at once, CTranslate2 threads each) on this machine."""
+        device = gpu.resolve(self.device, self.compute_type)[0]
+        return worker_plan(self.workers, device, self.cpu_threads)
+
     def _load(self, model: str | None) -> Any:
+        workers, cpu_threads = self.worker_plan()
         return load_model(
             model,
             device=self.device,
             compute_type=self.compute_type,
-            cpu_threads=self.cpu_threads,
+            cpu_threads=cpu_threads,
             download_root=self.download_root,
+            workers=workers,
         )
 
     def _multilingual(self) -> tuple[Any, str]:
@@ -245,13 +292,15 @@ class LocalTranscriber:
         batched = self.uses_batched(total, gpu.resolve(self.device, self.compute_type)[0])
         segments: list[Segment] = []
         detected: str | None = None
-        for window in iter_windows(wav, self.chunk_seconds):
-            chunk_segments, info_language = self._transcribe_window(
-                choice.whisper, window, choice.language, batched=batched
-            )
-            segments.extend(chunk_segments)
-            detected = detected or info_language
-            report(progress, (window.offset + window.duration) / total if total else 1.0)
+        # closing: an error here (a progress callback cancelling) stops the workers now, not
+        # when the generator is collected.
+        with closing(
+            self._decode_windows(choice.whisper, wav, choice.language, batched=batched)
+        ) as decoded:
+            for chunk_segments, info_language, end in decoded:
+                segments.extend(chunk_segments)
+                detected = detected or info_language
+                report(progress, end / total if total else 1.0)
         report(progress, 1.0)
         return Transcript(
             # An English-only model answers "en" whatever was asked; report what it did.
@@ -264,8 +313,57 @@ class LocalTranscriber:
             decoding=f"batched x{self.batch_size}" if batched else "sequential",
         )
 
+    def _decode_windows(
+        self, whisper: Any, wav: Path, language: str | None, *, batched: bool
+    ) -> Generator[tuple[list[Segment], str | None, float]]:
+        """(segments, language, end time) of each window, in window order, with up to
+        `workers` windows decoding at once. Windows are read only when a worker is free, so
+        at most `workers` windows of samples (and the one being read) are in memory. When
+        one window fails or the consumer stops (a progress callback raising to cancel), the
+        others stop at their next segment and the error propagates."""
+        workers = self.worker_plan()[0]
+        stop = threading.Event()
+        windows = enumerate(iter_windows(wav, self.chunk_seconds))
+        running: dict[Future[tuple[list[Segment], str | None]], tuple[int, float]] = {}
+        finished: dict[int, tuple[list[Segment], str | None, float]] = {}
+        next_out = 0
+        with ThreadPoolExecutor(workers, thread_name_prefix="cliply-whisper") as pool:
+            try:
+                while True:
+                    while len(running) < workers and (item := next(windows, None)):
+                        index, window = item
+                        future = pool.submit(
+                            self._transcribe_window,
+                            whisper,
+                            window,
+                            language,
+                            batched=batched,
+                            stop=stop,
+                        )
+                        running[future] = (index, window.offset + window.duration)
+                        del item, window  # the worker holds the samples while it needs them
+                    if not running:
+                        return
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        index, end = running.pop(future)
+                        finished[index] = (*future.result(), end)  # a window's error raises
+                    while next_out in finished:
+                        yield finished.pop(next_out)
+                        next_out += 1
+            finally:  # also when the consumer stops iterating (GeneratorExit)
+                stop.set()
+                for future in running:
+                    future.cancel()
+
     def _transcribe_window(
-        self, whisper: Any, window: AudioWindow, language: str | None, *, batched: bool = False
+        self,
+        whisper: Any,
+        window: AudioWindow,
+        language: str | None,
+        *,
+        batched: bool = False,
+        stop: threading.Event | None = None,
     ) -> tuple[list[Segment], str | None]:
         try:
             if batched:
@@ -294,6 +392,10 @@ class LocalTranscriber:
             out: list[Segment] = []
             # The generator does the decoding; consuming it here keeps one window alive.
             for seg in raw_segments:
+                if stop is not None and stop.is_set():
+                    # Another window failed or the run was cancelled: nobody reads this. A
+                    # return (not a raise) frees the window and faster-whisper's generator now.
+                    return [], None
                 words = join_word_pieces(
                     [
                         Word(

@@ -30,6 +30,7 @@ class LocalEngineConfig:
     cpu_threads: int = 0
     download_root: str | None = None
     chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    workers: int | None = None  # windows decoded at once; None: auto (worker_plan)
     beam_size: int = 5
     batched: bool | None = None  # None: batched on a GPU for long sources
 
@@ -73,6 +74,7 @@ def build_transcriber(
             cpu_threads=c.cpu_threads,
             download_root=c.download_root,
             chunk_seconds=c.chunk_seconds,
+            workers=c.workers,
             beam_size=c.beam_size,
             batched=c.batched,
         )
