@@ -563,3 +563,33 @@ def test_a_claim_waits_for_a_workspace_lock_another_claimer_holds(engine, make_w
         holder.close()
         auto.dispose()
     assert [j.id for j in got[0].jobs] == [job_id]
+
+
+def test_a_claim_gives_up_on_a_workspace_lock_held_too_long(engine, make_ws, monkeypatch):
+    """A claimer frozen while holding a workspace lock stalls the others only for the claim
+    lock timeout: their claim fails (the worker retries it) and leaves nothing half-done."""
+    import psycopg
+
+    monkeypatch.setattr(queue, "_CLAIM_LOCK_TIMEOUT", "SET LOCAL lock_timeout = '200ms'")
+    ws = make_ws()
+    job_id = enqueue(ws)
+    auto, caps = _autocommit(engine), CapCache()
+    with engine.connect() as c:
+        caps.get_many(c, [ws])
+    holder = engine.connect()
+    try:
+        holder.begin()
+        holder.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(CAST(:ws AS text)))"),
+            {"cls": queue.CLAIM_LOCK_CLASS, "ws": str(ws)},
+        )
+        with auto.connect() as conn:
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                queue.succeed_and_claim(conn, "w1", [], (K,), 4, caps)
+            holder.rollback()
+            # The failed claim left no transaction open and no row locked: claiming works.
+            _, res = queue.succeed_and_claim(conn, "w1", [], (K,), 4, caps)
+    finally:
+        holder.close()
+        auto.dispose()
+    assert [j.id for j in res.jobs] == [job_id]

@@ -299,6 +299,10 @@ SELECT cand.id, cand.workspace_id, l.n >= 0,
 FROM cand CROSS JOIN (SELECT count(*) AS n FROM locks) l
 """
 _CLAIM_CANDIDATES_SQL = text(_CLAIM_CANDIDATES)
+# A claimer that stalls while holding workspace locks (a frozen process mid-transaction) must
+# not stall every other worker for long: their claims fail after this and are retried.
+CLAIM_LOCK_TIMEOUT_S = 10
+_CLAIM_LOCK_TIMEOUT = f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT_S}s'"
 
 
 # Written so no partial index by status matches (`status = 'queued'` would): the rows are
@@ -362,6 +366,7 @@ def claim(
     if limit <= 0 or not kinds:
         return ClaimResult([], False)
     caps = caps if caps is not None else CapCache(ttl_s=0.0)
+    db.execute(text(_CLAIM_LOCK_TIMEOUT))
     cands = db.execute(
         _CLAIM_CANDIDATES_SQL,
         {
@@ -630,6 +635,7 @@ def succeed_and_claim(
             cur_cands = raw.cursor()
             cur_take = raw.cursor()
             raw.execute("BEGIN")
+            raw.execute(_CLAIM_LOCK_TIMEOUT)
             if done:
                 cur_done.execute(_PG_SUCCEED_MANY, _succeed_many_params(worker_id, done))
             if claiming:
