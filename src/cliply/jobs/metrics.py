@@ -35,6 +35,19 @@ JOB_FAILURES = Counter(
 JOBS_RECLAIMED = Counter("cliply_jobs_reclaimed_total", "Stale running jobs put back in the queue")
 
 _seen: set[tuple[str, str]] = set()
+# The labelled children of the per-job metrics, looked up once per (kind, outcome): `labels()`
+# takes a lock and builds a key on every call, which a busy worker pays per job.
+_finished_children: dict[tuple[str, str], tuple[Histogram, Counter]] = {}
+
+
+def finished(kind: str, outcome: str, elapsed_s: float) -> None:
+    """Count one finished job attempt and observe its run time."""
+    children = _finished_children.get((kind, outcome))
+    if children is None:
+        children = (JOB_DURATION.labels(kind, outcome), JOB_OUTCOMES.labels(kind, outcome))
+        _finished_children[kind, outcome] = children
+    children[0].observe(elapsed_s)
+    children[1].inc()
 
 
 def refresh_queue_depth() -> None:

@@ -11,8 +11,8 @@ another workspace's single job enqueued later gets the current virtual time and 
 by the next free slot, not after the 500.
 
 The per-workspace concurrency cap is checked under a transaction-level advisory lock per
-workspace: the claim first locks candidate rows (FOR UPDATE SKIP LOCKED) and tries the
-locks of their workspaces (skipping workspaces another claimer holds), then, in a second
+workspace: the claim first locks candidate rows (FOR UPDATE SKIP LOCKED) and takes the
+locks of their workspaces (waiting, in a fixed order, for a claimer that holds one), then, in a second
 statement with a fresh snapshot, counts running jobs and takes only what the cap allows.
 """
 
@@ -76,8 +76,8 @@ class ClaimedJob:
 @dataclass(frozen=True)
 class ClaimResult:
     jobs: list[ClaimedJob]
-    # Candidates were skipped because another claimer held their workspace's lock or a cap
-    # cut the batch short: claiming again right away may find more.
+    # A cap cut the batch short or a cap was not known yet: claiming again right away may
+    # find more.
     retry_soon: bool
 
 
@@ -262,9 +262,11 @@ _CAPS_CTE = """caps AS (
 )"""
 
 # Candidates in claim order, row-locked; workspaces known to be at their cap are passed over,
-# and each candidate workspace's claim lock is tried (never waited for). The ids it may take
-# are also left in a transaction-local setting, so the take can be sent without waiting for
-# this statement's rows (pipelined claim).
+# and the candidate workspaces' claim locks are taken. Skipping a workspace whose lock another
+# claimer held made worker processes starve each other (every claim spans the same few
+# workspaces); waiting costs at most the rest of that claimer's transaction, sent as one
+# pipeline. The ids are also left in a transaction-local setting, so the take can be sent
+# without waiting for this statement's rows (pipelined claim).
 _CLAIM_CANDIDATES = f"""
 WITH {_CAPS_CTE}, full_ws AS (
   SELECT r.workspace_id FROM jobs r JOIN caps c ON c.ws = r.workspace_id
@@ -284,19 +286,23 @@ WITH {_CAPS_CTE}, full_ws AS (
   ) c
   ORDER BY c.priority DESC, c.fair_key, c.created_at
   LIMIT :n
-), locks AS (
-  SELECT w.workspace_id,
-         pg_try_advisory_xact_lock({CLAIM_LOCK_CLASS}, hashtext(w.workspace_id::text)) AS ok
-  FROM (SELECT DISTINCT workspace_id FROM cand WHERE workspace_id IS NOT NULL) w
+), keys AS (
+  SELECT DISTINCT hashtext(workspace_id::text) AS k FROM cand WHERE workspace_id IS NOT NULL
+), locks AS MATERIALIZED (
+  -- Waited for, in key order: every claimer takes the locks it needs in the same order, so
+  -- no two wait for each other; each is held only for the rest of a short transaction.
+  SELECT o.k, pg_advisory_xact_lock({CLAIM_LOCK_CLASS}, o.k) AS locked
+  FROM (SELECT k FROM keys ORDER BY k) o
 )
-SELECT cand.id, cand.workspace_id, cand.workspace_id IS NULL OR locks.ok,
-       set_config('cliply.claim_ids',
-                  COALESCE(string_agg(CASE WHEN cand.workspace_id IS NULL OR locks.ok
-                                           THEN cand.id::text END, ',') OVER (), ''),
-                  true)
-FROM cand LEFT JOIN locks ON locks.workspace_id = cand.workspace_id
+SELECT cand.id, cand.workspace_id, l.n >= 0,
+       set_config('cliply.claim_ids', COALESCE(string_agg(cand.id::text, ',') OVER (), ''), true)
+FROM cand CROSS JOIN (SELECT count(*) AS n FROM locks) l
 """
 _CLAIM_CANDIDATES_SQL = text(_CLAIM_CANDIDATES)
+# A claimer that stalls while holding workspace locks (a frozen process mid-transaction) must
+# not stall every other worker for long: their claims fail after this and are retried.
+CLAIM_LOCK_TIMEOUT_S = 10
+_CLAIM_LOCK_TIMEOUT = f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT_S}s'"
 
 
 # Written so no partial index by status matches (`status = 'queued'` would): the rows are
@@ -360,6 +366,7 @@ def claim(
     if limit <= 0 or not kinds:
         return ClaimResult([], False)
     caps = caps if caps is not None else CapCache(ttl_s=0.0)
+    db.execute(text(_CLAIM_LOCK_TIMEOUT))
     cands = db.execute(
         _CLAIM_CANDIDATES_SQL,
         {
@@ -431,6 +438,8 @@ def progress(
 
 
 def _events_json(events: Sequence[HandlerEvent]) -> str:
+    if not events:
+        return "[]"  # most jobs note none: skip the encoder
     return dumps(
         [
             {
@@ -626,6 +635,7 @@ def succeed_and_claim(
             cur_cands = raw.cursor()
             cur_take = raw.cursor()
             raw.execute("BEGIN")
+            raw.execute(_CLAIM_LOCK_TIMEOUT)
             if done:
                 cur_done.execute(_PG_SUCCEED_MANY, _succeed_many_params(worker_id, done))
             if claiming:

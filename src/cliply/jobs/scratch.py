@@ -7,6 +7,7 @@ longer running as that attempt on that worker is stale.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import shutil
 import time
@@ -25,6 +26,7 @@ def scratch_root() -> Path:
     return get_settings().cliply_data_dir / "work" / "jobs"
 
 
+@functools.cache  # a worker asks for its own tag on every job
 def worker_tag(worker_id: str) -> str:
     return hashlib.sha256(worker_id.encode()).hexdigest()[:16]
 

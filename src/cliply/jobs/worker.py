@@ -381,7 +381,7 @@ class Worker:
                     if len(result.jobs) >= claim.slots:
                         continue
                     if result.retry_soon:
-                        await asyncio.sleep(0.002)  # another claimer holds a workspace lock
+                        await asyncio.sleep(0.002)  # a cap cut it short: the next passes it over
                     elif not self._wake.is_set():
                         idle = True
         finally:
@@ -458,8 +458,7 @@ class Worker:
             outcome = await self._execute(a)
             await self._record(a, outcome)
             elapsed = time.perf_counter() - t0
-            metrics.JOB_DURATION.labels(job.kind, outcome.status).observe(elapsed)
-            metrics.JOB_OUTCOMES.labels(job.kind, outcome.status).inc()
+            metrics.finished(job.kind, outcome.status, elapsed)
             if outcome.status == "failed":
                 metrics.JOB_FAILURES.labels(job.kind, outcome.code).inc()
         except Exception as exc:  # never let one job take the worker down
@@ -510,7 +509,8 @@ class Worker:
                 permanent=True,
             )
         try:
-            queue.dumps(result)
+            if result is not None:
+                queue.dumps(result)
         except (TypeError, ValueError) as exc:
             return _Outcome(
                 "failed",

@@ -177,7 +177,8 @@ def build_render_command(
     bleeps: Sequence[tuple[float, float]] = (),
     frame_tap: FrameTap | None = None,
 ) -> list[str]:
-    """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`."""
+    """The ffmpeg argv that renders [start, end) of `source` to `out_mp4`. `threads` bounds
+    the source's decoder and x264 (None: ffmpeg decides, which grows with the cores)."""
     if start < 0 or end <= start:
         raise MediaError(f"bad clip window {start}..{end}", code=BAD_ARGUMENT)
     graph = _picture_graph(
@@ -205,6 +206,9 @@ def build_render_command(
     cmd = [ffmpeg_bin(), "-nostdin", "-hide_banner", "-v", "error", "-y"]
     if progress:
         cmd += ["-progress", "pipe:1", "-nostats"]
+    if threads:
+        # The decoder too: its frame threads each hold frames of the 1080p source.
+        cmd += ["-threads", str(threads)]
     if cut:  # stop reading the source at the clip's end; the output is shorter by the cuts
         cmd += ["-ss", f"{start:.3f}", "-t", f"{end - start:.3f}", "-i", str(source)]
         cmd += ["-t", f"{end - start - cut.seconds_removed:.3f}"]

@@ -7,6 +7,7 @@ plan and passes None. The pipeline never looks at billing itself.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,26 @@ from cliply.transcribe.registry import (
     build_chain,
 )
 
+# ffmpeg's default threads grow with the cores, and its frame buffers with them (a 1080x1920
+# render: 301 MiB at 3 decoder + 3 x264 threads, ffmpeg's choice on 2 cores; 330 MiB at 4 + 4;
+# 857 MiB at 16 + 24, its choice on 16 cores; the same CPU time per clip, benchmarks/README.md).
+# A worker runs renders side by side in its slots instead.
+DEFAULT_RENDER_THREADS = 4
+
 # `cliply process` has no plan: a generous cap so only absurd inputs are refused.
 LOCAL_MAX_SOURCE_S = 12 * 3600.0
+
+
+def release_models_after_s(settings: Settings | None = None) -> float:
+    """Sources at least this long free the models of their stage (RELEASE_MODELS_AFTER_S)."""
+    return (settings or get_settings()).release_models_after_s
+
+
+def render_threads(settings: Settings | None = None) -> int:
+    """RENDER_THREADS, or the machine's cores plus one (ffmpeg's own choice on a small
+    machine) up to DEFAULT_RENDER_THREADS."""
+    configured = (settings or get_settings()).render_threads
+    return configured or min((os.cpu_count() or 1) + 1, DEFAULT_RENDER_THREADS)
 
 
 def work_root(settings: Settings | None = None) -> Path:
@@ -134,7 +153,7 @@ def render_spec(
         overlay_title=overlay_title,
         word_edits=word_edits,
         thumb_at=thumb_at,
-        threads=s.render_threads,
+        threads=render_threads(s),
         timeout_s=s.render_timeout_s,
         reframe_fallback=s.reframe_fallback,
         reframe_sample_fps=s.reframe_sample_fps,

@@ -199,7 +199,11 @@ def _run(
             steps.speech_wav(video, wav)
         with stages.stage("transcribe") as update:
             result = steps.transcribe(
-                wav, config.transcriber_chain(settings), update, language=options.language
+                wav,
+                config.transcriber_chain(settings),
+                update,
+                language=options.language,
+                release_models_after_s=config.release_models_after_s(settings),
             )
         transcript = result.transcript
         for fmt, text in steps.transcript_documents(transcript).items():
@@ -213,7 +217,13 @@ def _run(
             return EXIT_OK
         with stages.stage("find highlights"):
             steps.require_speech(transcript)
-            found = steps.find_highlights(transcript, wav, options, config.llm_client(settings))
+            found = steps.find_highlights(
+                transcript,
+                wav,
+                options,
+                config.llm_client(settings),
+                release_models_after_s=config.release_models_after_s(settings),
+            )
             steps.require_clips(found, transcript)
         spec = config.render_spec(
             options.aspect,

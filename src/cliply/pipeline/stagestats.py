@@ -5,10 +5,15 @@ because no single Linux counter gives "the most this worker held at once, childr
 
 - `self_peak_mib`: this process's own high-water mark during the stage (VmHWM, reset at the
   stage start through /proc/self/clear_refs; exact);
-- `child_peak_mib`: the largest child reaped during the stage (RUSAGE_CHILDREN's ru_maxrss when
-  it rose in the stage, else the largest child seen by the sampler);
+- `child_peak_mib`: the largest high-water mark (VmHWM) of a child seen by the sampler, every
+  `interval` seconds (exact but for growth in a child's last interval);
 - `tree_peak_mib`: the largest sum of this process and all its live descendants, sampled every
   `interval` seconds (simultaneous, but a short spike between samples can be missed).
+
+A child counts only once it runs its own program: between fork and exec it maps this
+process's memory, so its RSS (and RUSAGE_CHILDREN's ru_maxrss, which Linux carries over from
+the image exec replaces, even after vfork) would count this process twice. The kernel shares
+those pages, so they are no extra memory.
 
 `peak_mib` = max(tree sample, self peak + child peak) is an upper bound of what the worker held
 at once; targets are judged against it. Elsewhere than Linux only ru_maxrss is available.
@@ -53,6 +58,25 @@ def _rss_bytes(pid: int) -> int:
         return 0  # the process ended between listing and reading
 
 
+def _hwm_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
+
+
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     try:
@@ -68,21 +92,42 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def tree_rss(pid: int | None = None) -> tuple[int, int]:
-    """(RSS of `pid` and all its descendants, largest single descendant) in bytes."""
-    root = os.getpid() if pid is None else pid
-    total, largest = _rss_bytes(root), 0
+def _descendants(root: int) -> Iterator[int]:
+    """`root`'s descendants that run their own program (not a fork of their parent that has
+    not reached exec yet: that one maps its parent's pages)."""
     seen = {root}
-    todo = _children(root)
+    todo = [(child, _cmdline(root)) for child in _children(root)]
     while todo:
-        child = todo.pop()
+        child, parent_cmdline = todo.pop()
         if child in seen:
             continue
         seen.add(child)
+        cmdline = _cmdline(child)
+        if cmdline == parent_cmdline:
+            continue  # its own children, if any, come after its exec
+        yield child
+        todo += [(grandchild, cmdline) for grandchild in _children(child)]
+
+
+def tree_rss(pid: int | None = None) -> tuple[int, int]:
+    """(RSS of `pid` and all its descendants, largest single descendant) in bytes;
+    forks not yet exec'd are left out (see the module docstring)."""
+    root = os.getpid() if pid is None else pid
+    total, largest = _rss_bytes(root), 0
+    for child in _descendants(root):
         rss = _rss_bytes(child)
         total += rss
         largest = max(largest, rss)
-        todo += _children(child)
+    return total, largest
+
+
+def _tree_sample() -> tuple[int, int]:
+    """(RSS of this process and its descendants, largest descendant high-water mark)."""
+    root = os.getpid()
+    total, largest = _rss_bytes(root), 0
+    for child in _descendants(root):
+        total += _rss_bytes(child)
+        largest = max(largest, _hwm_bytes(child))
     return total, largest
 
 
@@ -125,14 +170,13 @@ class StageMeter:
 
         def sample() -> None:
             while True:
-                total, largest = tree_rss()
+                total, largest = _tree_sample()
                 sampled[0] = max(sampled[0], total)
                 sampled[1] = max(sampled[1], largest)
                 if stop.wait(self.interval):
                     return
 
         exact_self = _reset_self_peak()
-        kids_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         sampler = threading.Thread(target=sample, name=f"stagestats-{name}", daemon=True)
         wall0, cpu0 = time.perf_counter(), _cpu_s()
         sampler.start()
@@ -142,9 +186,7 @@ class StageMeter:
             stop.set()
             sampler.join()
             wall, cpu = time.perf_counter() - wall0, _cpu_s() - cpu0
-            kids_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-            # ru_maxrss only ever grows: a rise is a child of this stage, exactly measured.
-            child = kids_after if kids_after > kids_before else sampled[1]
+            child = sampled[1]  # not ru_maxrss: it holds this process's size too (docstring)
             own = _self_peak_bytes() if exact_self else sampled[0]
             self.stages.append(
                 StageStats(

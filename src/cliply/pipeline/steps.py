@@ -47,6 +47,7 @@ from cliply.media.probe import ProbeResult
 from cliply.media.reframe import CropPlan, aspect_size, caption_margins
 from cliply.media.render import FrameTap, render_frame
 from cliply.media.thumbnails import thumbnail_from_frames
+from cliply.pipeline import memory
 from cliply.pipeline.options import ResolvedOptions
 from cliply.transcribe.base import Transcriber
 from cliply.transcribe.formats import render as render_transcript
@@ -118,12 +119,18 @@ def transcribe(
     progress: Progress | None = None,
     *,
     language: str | None = None,
+    release_models_after_s: float | None = None,
 ) -> FallbackResult:
     """Engines in order with fallback; the result names the engine that produced it.
-    `language` forces the spoken language (a Whisper code); None detects it."""
-    return transcribe_with_fallback(
-        engines, wav_path, language=language, progress=progress or _noop
+    `language` forces the spoken language (a Whisper code); None detects it.
+    Freed memory goes back to the system as the windows go by and at the end; a source at
+    least `release_models_after_s` long also drops the cached speech models (None: keep)."""
+    result = transcribe_with_fallback(
+        engines, wav_path, language=language, progress=memory.trimming(progress or _noop)
     )
+    release = memory.should_release(result.transcript.duration, release_models_after_s)
+    memory.release_models(speech=release)
+    return result
 
 
 def transcript_documents(transcript: Transcript) -> dict[str, str]:
@@ -194,9 +201,26 @@ def find_highlights(
     options: ResolvedOptions,
     llm: ChatJsonClient | None = None,
     weights: Mapping[str, float] | None = None,
+    *,
+    release_models_after_s: float | None = None,
 ) -> HighlightResult:
     """`weights`: a workspace's learnt score weights (None: the defaults); its clips' reasons
-    then also show the default points."""
+    then also show the default points. Freed memory goes back to the system afterwards; a
+    transcript at least `release_models_after_s` long also drops the cached embedding model
+    (None: keep)."""
+    found = _detect(transcript, wav_path, options, llm, weights)
+    release = memory.should_release(transcript.duration, release_models_after_s)
+    memory.release_models(embedding=release)
+    return found
+
+
+def _detect(
+    transcript: Transcript,
+    wav_path: Path | None,
+    options: ResolvedOptions,
+    llm: ChatJsonClient | None,
+    weights: Mapping[str, float] | None,
+) -> HighlightResult:
     return detect_highlights(
         transcript,
         wav_path=wav_path,

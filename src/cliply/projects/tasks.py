@@ -147,6 +147,7 @@ def transcribe(ctx: JobContext) -> dict[str, Any] | None:
                 config.transcriber_chain(),
                 lambda f: report(0.05 + 0.9 * f, "transcribing"),
                 language=language_of(project.options),
+                release_models_after_s=config.release_models_after_s(),
             )
         transcript = result.transcript
         failed = [f"{a.engine}: {a.code}" for a in result.attempts if not a.ok]
