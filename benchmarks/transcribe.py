@@ -58,7 +58,11 @@ def sample() -> None:
         runnable.append(n - 1)  # not the sampler itself
 from cliply.transcribe.local import DEFAULT_VAD, LocalTranscriber, load_model
 # Loading is outside the timed part for both; the engine's own (its workers and threads).
-model = load_model() if mode == "direct" else LocalTranscriber(**kwargs).choose_model(path, "en")
+model = (
+    load_model(kwargs.get("model"), device=kwargs.get("device", "cpu"),
+               compute_type=kwargs.get("compute_type", "int8"))
+    if mode == "direct" else LocalTranscriber(**kwargs).choose_model(path, "en")
+)
 rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0, c0 = time.perf_counter(), time.process_time()
 threading.Thread(target=sample, daemon=True).start()
@@ -190,6 +194,15 @@ def main() -> None:
         help="comma-separated worker counts (e.g. 1,2): compare only the default decoding with "
         "that many windows at once; NxT also sets T CTranslate2 threads per worker",
     )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default), cuda or auto: where every run loads the model (compute type auto: "
+        "int8 on the CPU, float16 on a GPU)",
+    )
+    parser.add_argument(
+        "--model", default=None, help="a CTranslate2 model folder (default: the bundled tiny.en)"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="cliply-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +214,13 @@ def main() -> None:
         f"talk: {duration / 60:.1f} min of espeak-ng speech ({time.perf_counter() - t0:.0f} s "
         f"to make), {len(ref_words)} words"
     )
-    print(f"model: bundled tiny.en, cpu/int8, word timestamps, VAD; {talk}")
+    from cliply.transcribe import gpu
+
+    device, compute_type = gpu.resolve(args.device, "auto")
+    print(
+        f"model: {args.model or 'bundled tiny.en'}, {device}/{compute_type}, word timestamps, "
+        f"VAD; {', '.join(gpu.gpu_names()) or 'no GPU'}; {talk}"
+    )
     configs: list[tuple[str, str, dict[str, Any]]] = [
         ("faster-whisper direct, beam 5", "direct", {}),
         ("cliply sequential beam 5", "ours", {"batched": False, "beam_size": 5}),
@@ -219,8 +238,10 @@ def main() -> None:
             ("cliply default, 120 s windows", "ours", {"chunk_seconds": 120.0}),
         ]
     # The pipeline's window (WHISPER_CHUNK_S default) unless a config says otherwise.
-    for _, _, kwargs in configs:
-        kwargs.setdefault("chunk_seconds", 300.0)
+    for _, mode, kwargs in configs:
+        kwargs.update(device=device, compute_type=compute_type, model=args.model)
+        if mode != "direct":
+            kwargs.setdefault("chunk_seconds", 300.0)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in configs}
     loads = [_load()]
     # Interleaved rounds, best of `repeat`: a shared machine's noise only ever adds time.
