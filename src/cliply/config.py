@@ -313,6 +313,14 @@ class Settings(BaseSettings):
         "at most 4; ffmpeg's own choice grows with the cores and so does its memory, 857 MiB "
         "at 16 cores against 330 at 4, for the same CPU time per clip).",
     )
+    render_clips_at_once: int | None = Field(
+        None,
+        ge=1,
+        le=16,
+        description="Clips of one source that `cliply process` encodes at once (unset: 1 on one "
+        "core, else a quarter of the cores, at least 2 and at most 4; one ffmpeg leaves part of "
+        "a small machine idle). Workers run one clip per render job, so there their slots say it.",
+    )
     render_timeout_s: float = Field(
         1800.0, gt=0, description="A render running longer is killed (error code render-timeout)."
     )

@@ -39,6 +39,15 @@ def release_models_after_s(settings: Settings | None = None) -> float:
     return (settings or get_settings()).release_models_after_s
 
 
+def render_clips_at_once(settings: Settings | None = None) -> int:
+    """RENDER_CLIPS_AT_ONCE, or 1 on one core, else a quarter of the cores within 2..4."""
+    configured = (settings or get_settings()).render_clips_at_once
+    if configured:
+        return configured
+    cores = os.cpu_count() or 1
+    return 1 if cores < 2 else max(2, min(cores // 4, 4))
+
+
 def render_threads(settings: Settings | None = None) -> int:
     """RENDER_THREADS, or the machine's cores plus one (ffmpeg's own choice on a small
     machine) up to DEFAULT_RENDER_THREADS."""

@@ -253,6 +253,13 @@ def _run(
                 )
                 for h, stem in zip(found.highlights, stems, strict=True)
             ]
+            # Clips may encode side by side: the bar shows the sum of their fractions.
+            fractions = [0.0] * len(jobs)
+
+            def clip_progress(i: int, f: float) -> None:
+                fractions[i] = max(fractions[i], f)
+                update(sum(fractions))
+
             # The next clip's face analysis runs while this one encodes (pipeline.batch).
             for i, done in render_clips(
                 video,
@@ -261,7 +268,8 @@ def _run(
                 jobs,
                 spec=spec,
                 work_dir=tmp,
-                progress=lambda i, f: update(i + f),
+                progress=clip_progress,
+                parallel=config.render_clips_at_once(),
             ):
                 h, stem = found.highlights[i], stems[i]
                 record: dict[str, Any] = {
