@@ -23,6 +23,8 @@ from benchmarks import speech_corpus as sc
 DECODING_SETTINGS: dict[str, dict[str, Any]] = {
     "sequential beam 5": {"batched": False, "beam_size": 5},
     "sequential beam 1": {"batched": False, "beam_size": 1},
+    # The engine's default until 2026-12-03: each 30 s segment prompted with the text before.
+    "seq. beam 5 prompted": {"batched": False, "beam_size": 5, "condition_on_previous_text": True},
     "batched x8 beam 5": {"batched": True, "beam_size": 5, "batch_size": 8},
     "batched x8 beam 1": {"batched": True, "beam_size": 1, "batch_size": 8},
 }

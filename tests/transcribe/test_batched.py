@@ -85,12 +85,16 @@ def test_beam_and_batching_settings_reach_the_engine(monkeypatch: pytest.MonkeyP
 
     monkeypatch.delenv("WHISPER_BEAM_SIZE", raising=False)
     monkeypatch.delenv("WHISPER_BATCHED", raising=False)
+    monkeypatch.delenv("WHISPER_CONDITION_ON_PREVIOUS_TEXT", raising=False)
     default = local_engine()
     assert default.beam_size == 5 and default.batched is None
+    assert default.condition_on_previous_text is False
     monkeypatch.setenv("WHISPER_BEAM_SIZE", "1")
     monkeypatch.setenv("WHISPER_BATCHED", "on")
+    monkeypatch.setenv("WHISPER_CONDITION_ON_PREVIOUS_TEXT", "true")
     tuned = local_engine()
     assert tuned.beam_size == 1 and tuned.batched is True
+    assert tuned.condition_on_previous_text is True
     monkeypatch.setenv("WHISPER_BATCHED", "off")
     assert local_engine().batched is False
     reset_caches()

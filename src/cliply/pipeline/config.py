@@ -84,6 +84,7 @@ def transcriber_chain(settings: Settings | None = None) -> list[tuple[str, Trans
         chunk_seconds=s.whisper_chunk_s,
         workers=None if s.whisper_workers == "auto" else s.whisper_workers,
         beam_size=s.whisper_beam_size,
+        condition_on_previous_text=s.whisper_condition_on_previous_text,
         batched={"on": True, "off": False}.get(s.whisper_batched),
     )
     deepgram = (

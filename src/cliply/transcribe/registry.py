@@ -33,6 +33,7 @@ class LocalEngineConfig:
     workers: int | None = None  # windows decoded at once; None: auto (worker_plan)
     beam_size: int = 5
     batched: bool | None = None  # None: batched on a GPU for long sources
+    condition_on_previous_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def build_transcriber(
             workers=c.workers,
             beam_size=c.beam_size,
             batched=c.batched,
+            condition_on_previous_text=c.condition_on_previous_text,
         )
     if name == "deepgram":
         if deepgram is None or not deepgram.api_key:
