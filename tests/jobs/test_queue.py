@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from cliply.db.engine import owner_session
 from cliply.errors import BadRequest, Conflict
@@ -521,6 +521,17 @@ def test_succeed_and_claim_cap_holds_under_concurrent_claimers(engine, make_ws):
     assert running == 2
 
 
+def _holding_claim_lock(engine: Engine, ws: uuid.UUID) -> Connection:
+    """A connection in a transaction that holds `ws`'s claim lock, as a claimer would."""
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, hashtext(CAST(:ws AS text)))"),
+        {"cls": queue.CLAIM_LOCK_CLASS, "ws": str(ws)},
+    )
+    return holder
+
+
 def test_a_claim_waits_for_a_workspace_lock_another_claimer_holds(engine, make_ws):
     """Worker processes must not starve each other: a claim whose workspace lock another
     claimer holds waits for it (held only for the rest of that claim) and then takes the job,
@@ -531,13 +542,8 @@ def test_a_claim_waits_for_a_workspace_lock_another_claimer_holds(engine, make_w
     with engine.connect() as c:
         caps.get_many(c, [ws])
     got: list[queue.ClaimResult] = []
-    holder = engine.connect()
+    holder = _holding_claim_lock(engine, ws)
     try:
-        holder.begin()
-        holder.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, hashtext(CAST(:ws AS text)))"),
-            {"cls": queue.CLAIM_LOCK_CLASS, "ws": str(ws)},
-        )
 
         def claimer() -> None:
             with auto.connect() as conn:
@@ -576,13 +582,8 @@ def test_a_claim_gives_up_on_a_workspace_lock_held_too_long(engine, make_ws, mon
     auto, caps = _autocommit(engine), CapCache()
     with engine.connect() as c:
         caps.get_many(c, [ws])
-    holder = engine.connect()
+    holder = _holding_claim_lock(engine, ws)
     try:
-        holder.begin()
-        holder.execute(
-            text("SELECT pg_advisory_xact_lock(:cls, hashtext(CAST(:ws AS text)))"),
-            {"cls": queue.CLAIM_LOCK_CLASS, "ws": str(ws)},
-        )
         with auto.connect() as conn:
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 queue.succeed_and_claim(conn, "w1", [], (K,), 4, caps)
