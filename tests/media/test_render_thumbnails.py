@@ -41,9 +41,16 @@ def test_thumbnail_from_the_render_pass_is_the_clips_frame(tmp_path: Path) -> No
     plan = plan_crop(src, start=start, end=end)
     tap = FrameTap(tmp_path / "tap", first=0.25, step=0.5, count=8)
     result = render_clip(
-        src, tmp_path / "clip.mp4", start=start, end=end, crop_plan=plan, width=W, height=H,
-        preset="ultrafast", frame_tap=tap,
-    )  # fmt: skip
+        src,
+        tmp_path / "clip.mp4",
+        start=start,
+        end=end,
+        crop_plan=plan,
+        width=W,
+        height=H,
+        preset="ultrafast",
+        frame_tap=tap,
+    )
     assert [t for t, _ in result.tap_frames] == tap.times()
     assert all(p.is_file() for _, p in result.tap_frames)
     thumb = thumbnail_from_frames(
@@ -60,9 +67,15 @@ def test_thumbnail_from_the_render_pass_is_the_clips_frame(tmp_path: Path) -> No
     # not: the thumbnail is framed by the clip's own plan.
     other = tmp_path / "blur.mp4"
     render_clip(
-        src, other, start=start, end=end, crop_plan=static_plan(640, 360, layout="blur"),
-        width=W, height=H, preset="ultrafast",
-    )  # fmt: skip
+        src,
+        other,
+        start=start,
+        end=end,
+        crop_plan=static_plan(640, 360, layout="blur"),
+        width=W,
+        height=H,
+        preset="ultrafast",
+    )
     assert _diff(picture, _frame_of(other, thumb.t - start)) > same + 4.0
 
 
@@ -73,9 +86,15 @@ def test_render_pass_thumbnail_prefers_the_face(tmp_path: Path) -> None:
     )
     tap = FrameTap(tmp_path / "tap", first=0.25, step=0.5, count=8)
     result = render_clip(
-        src, tmp_path / "clip.mp4", start=0.0, end=4.0, width=W, height=H, preset="ultrafast",
+        src,
+        tmp_path / "clip.mp4",
+        start=0.0,
+        end=4.0,
+        width=W,
+        height=H,
+        preset="ultrafast",
         frame_tap=tap,
-    )  # fmt: skip
+    )
     assert len(result.tap_frames) == 8
     thumb = thumbnail_from_frames(list(result.tap_frames), tmp_path / "t.jpg")
     assert thumb is not None and thumb.has_face and thumb.t >= 2.0
