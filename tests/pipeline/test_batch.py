@@ -114,12 +114,12 @@ def test_parallel_clips_encode_at_once_and_come_back_in_order(
 
 
 def test_render_clips_at_once_setting() -> None:
-    """RENDER_CLIPS_AT_ONCE, or from the cores: 1 on one core, 2 on small machines, at most 4."""
+    """RENDER_CLIPS_AT_ONCE, or from the cores this process may use: 1 on one core, 2 on small machines, at most 4."""
     from unittest import mock
 
     s = config.get_settings()
     unset = s.model_copy(update={"render_clips_at_once": None})
     assert config.render_clips_at_once(s.model_copy(update={"render_clips_at_once": 3})) == 3
     for cores, expected in ((1, 1), (2, 2), (8, 2), (12, 3), (64, 4)):
-        with mock.patch("os.cpu_count", return_value=cores):
+        with mock.patch.object(config, "available_cores", return_value=cores):
             assert config.render_clips_at_once(unset) == expected

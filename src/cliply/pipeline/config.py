@@ -7,7 +7,6 @@ plan and passes None. The pipeline never looks at billing itself.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from cliply.integrations.openai_chat import OpenAIChatClient
 from cliply.pipeline.options import CaptionFx, ClipOptions, ResolvedOptions, resolve_options
 from cliply.pipeline.steps import RenderSpec, SourceLimits
 from cliply.transcribe.base import Transcriber
+from cliply.transcribe.local import available_cores
 from cliply.transcribe.registry import (
     DeepgramEngineConfig,
     LocalEngineConfig,
@@ -44,7 +44,7 @@ def render_clips_at_once(settings: Settings | None = None) -> int:
     configured = (settings or get_settings()).render_clips_at_once
     if configured:
         return configured
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     return 1 if cores < 2 else max(2, min(cores // 4, 4))
 
 
@@ -52,7 +52,7 @@ def render_threads(settings: Settings | None = None) -> int:
     """RENDER_THREADS, or the machine's cores plus one (ffmpeg's own choice on a small
     machine) up to DEFAULT_RENDER_THREADS."""
     configured = (settings or get_settings()).render_threads
-    return configured or min((os.cpu_count() or 1) + 1, DEFAULT_RENDER_THREADS)
+    return configured or min(available_cores() + 1, DEFAULT_RENDER_THREADS)
 
 
 def work_root(settings: Settings | None = None) -> Path:

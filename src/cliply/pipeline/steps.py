@@ -208,20 +208,7 @@ def find_highlights(
     then also show the default points. Freed memory goes back to the system afterwards; a
     transcript at least `release_models_after_s` long also drops the cached embedding model
     (None: keep)."""
-    found = _detect(transcript, wav_path, options, llm, weights)
-    release = memory.should_release(transcript.duration, release_models_after_s)
-    memory.release_models(embedding=release)
-    return found
-
-
-def _detect(
-    transcript: Transcript,
-    wav_path: Path | None,
-    options: ResolvedOptions,
-    llm: ChatJsonClient | None,
-    weights: Mapping[str, float] | None,
-) -> HighlightResult:
-    return detect_highlights(
+    found = detect_highlights(
         transcript,
         wav_path=wav_path,
         min_s=options.min_s,
@@ -237,6 +224,9 @@ def _detect(
         weights=DEFAULT_WEIGHTS if weights is None else weights,
         baseline=None if weights is None else DEFAULT_WEIGHTS,
     )
+    release = memory.should_release(transcript.duration, release_models_after_s)
+    memory.release_models(embedding=release)
+    return found
 
 
 def embedder_label(name: str) -> str:
